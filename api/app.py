@@ -1,0 +1,78 @@
+"""The Litestar application: `create_app(settings)` is the only way one is built."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api import customers
+from api.auth import build_jwt_auth, make_login_handler
+from api.deps import provide_connection, provide_page, provide_principal
+from api.errors import EXCEPTION_HANDLERS
+from api.health import HealthController
+from api.strict_body import check_body_strictly
+from infra.db import create_pool
+from infra.settings import Settings
+
+ROUTE_MODULES: Sequence[Any] = (customers,)
+
+
+def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
+    """`dsn` overrides settings.database_url (the CLI passes the local cluster's)."""
+    database_url = dsn or settings.database_url
+    if not database_url:
+        raise ValueError("create_app needs a database URL")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(
+            database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+        )
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    jwt_auth = build_jwt_auth(settings.jwt_secret, settings.jwt_ttl_s)
+    handlers: list[Any] = [HealthController, make_login_handler(jwt_auth, settings.jwt_ttl_s)]
+    for module in ROUTE_MODULES:
+        handlers.extend(module.ROUTES)
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return Litestar(
+        route_handlers=handlers,
+        lifespan=[lifespan],
+        dependencies={
+            "conn": Provide(provide_connection),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "page": Provide(provide_page, sync_to_thread=False),
+        },
+        before_request=check_body_strictly,
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_app_init=[jwt_auth.on_app_init],
+        openapi_config=OpenAPIConfig(
+            title="Truckroll",
+            version="0.1.0",
+            description="Field-service dispatch: jobs, technicians, installed assets, parts, arrival tracking.",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                }
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        request_max_body_size=1_048_576,
+        debug=False,
+    )

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.auth import STAFF
+from api.deps import Db, Page, Paging, page_of
+from assets import queries
+from assets.errors import CustomerNotFoundError
+from assets.models import Customer, CustomerId, Email, ExternalId, Name, Phone
+
+Notes = Annotated[str, msgspec.Meta(max_length=4000)]
+
+
+class CustomerCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: Name
+    email: Email | None = None
+    phone: Phone | None = None
+    notes: Notes = ""
+    external_id: ExternalId | None = None
+
+
+class CustomerUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    email: Email | msgspec.UnsetType | None = msgspec.UNSET
+    phone: Phone | msgspec.UnsetType | None = msgspec.UNSET
+    notes: Notes | msgspec.UnsetType = msgspec.UNSET
+
+
+def changes_of(update: msgspec.Struct) -> dict[str, object]:
+    """The fields a PATCH body actually sent (explicit nulls included)."""
+    return {f: v for f in update.__struct_fields__ if (v := getattr(update, f)) is not msgspec.UNSET}
+
+
+class CustomerController(Controller):
+    path = "/customers"
+    tags = ["customers"]
+    guards = [STAFF]
+
+    @post()
+    async def create_customer(self, conn: Db, data: JSONBody[CustomerCreate]) -> Customer:
+        return await queries.insert_customer(
+            conn,
+            name=data.name,
+            email=data.email,
+            phone=data.phone,
+            notes=data.notes,
+            external_id=data.external_id,
+        )
+
+    @get()
+    async def list_customers(
+        self,
+        conn: Db,
+        page: Paging,
+        q: Annotated[
+            str | None, QueryParameter(max_length=200, description="Part of the name or email.")
+        ] = None,
+    ) -> Page[Customer]:
+        rows = await queries.list_customers(conn, search=q, limit=page.limit + 1, offset=page.offset)
+        return page_of(rows, page)
+
+    @get("/{customer_id:uuid}")
+    async def get_customer(self, conn: Db, customer_id: FromPath[UUID]) -> Customer:
+        customer = await queries.get_customer(conn, CustomerId(customer_id))
+        if customer is None:
+            raise CustomerNotFoundError
+        return customer
+
+    @patch("/{customer_id:uuid}")
+    async def update_customer(
+        self, conn: Db, customer_id: FromPath[UUID], data: JSONBody[CustomerUpdate]
+    ) -> Customer:
+        customer = await queries.update_customer(conn, CustomerId(customer_id), changes_of(data))
+        if customer is None:
+            raise CustomerNotFoundError
+        return customer
+
+
+ROUTES = [CustomerController]

@@ -1,0 +1,68 @@
+"""Request-scoped dependencies: a connection inside a transaction, the caller, paging."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import QueryParameter
+
+from api.auth import Principal
+from infra.db import Connection, Pool
+
+T = TypeVar("T")
+
+
+async def provide_connection(state: State) -> AsyncGenerator[Connection, None]:
+    """The request owns the transaction: it commits when the handler returns, rolls back if it raises."""
+    pool: Pool = state.pool
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn  # type: ignore[misc]  # a pool proxy stands in for its Connection
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    user = request.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("Authentication required.")
+    return user
+
+
+class PageParams(msgspec.Struct, frozen=True):
+    limit: int
+    offset: int
+
+
+def provide_page(
+    limit: Annotated[int, QueryParameter(ge=1, le=200, description="Items per page (at most 200).")] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, le=1_000_000, description="Items to skip.")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+# Handlers name these types for their injected parameters: `conn: Db`, `principal: Caller`, `page: Paging`.
+Db = NamedDependency[Connection]
+Caller = NamedDependency[Principal]
+Paging = NamedDependency[PageParams]
+
+
+class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
+    items: list[T]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+def page_of(rows: list[T], page: PageParams) -> Page[T]:
+    """Queries fetch limit + 1 rows; the extra one only tells that another page exists."""
+    more = len(rows) > page.limit
+    return Page(
+        items=rows[: page.limit],
+        limit=page.limit,
+        offset=page.offset,
+        next_offset=page.offset + page.limit if more else None,
+    )

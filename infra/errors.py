@@ -1,0 +1,28 @@
+"""Domain exceptions shared by every package; `api/errors.py` maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a user can cause; the message is written for that user."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFoundError(DomainError):
+    """The thing addressed does not exist, or is not the caller's to see."""
+
+
+class InvalidError(DomainError):
+    """The request is well-formed but its content cannot be accepted (names the field)."""
+
+
+class ConflictError(DomainError):
+    """The request clashes with the current state (a duplicate, a stale version, a taken slot)."""
+
+
+class PreconditionFailedError(DomainError):
+    """The client's If-Match version is stale."""
