@@ -8,7 +8,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import STAFF
-from api.deps import Db, Page, Paging, page_of
+from api.deps import Db, Page, Paging, changes_of, page_of
 from assets import queries
 from assets.errors import CustomerNotFoundError
 from assets.models import Customer, CustomerId, Email, ExternalId, Name, Phone
@@ -29,11 +29,6 @@ class CustomerUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     email: Email | msgspec.UnsetType | None = msgspec.UNSET
     phone: Phone | msgspec.UnsetType | None = msgspec.UNSET
     notes: Notes | msgspec.UnsetType = msgspec.UNSET
-
-
-def changes_of(update: msgspec.Struct) -> dict[str, object]:
-    """The fields a PATCH body actually sent (explicit nulls included)."""
-    return {f: v for f in update.__struct_fields__ if (v := getattr(update, f)) is not msgspec.UNSET}
 
 
 class CustomerController(Controller):

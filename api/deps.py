@@ -66,3 +66,8 @@ def page_of(rows: list[T], page: PageParams) -> Page[T]:
         offset=page.offset,
         next_offset=page.offset + page.limit if more else None,
     )
+
+
+def changes_of(update: msgspec.Struct) -> dict[str, object]:
+    """The fields a PATCH body actually sent (explicit nulls included)."""
+    return {f: v for f in update.__struct_fields__ if (v := getattr(update, f)) is not msgspec.UNSET}

@@ -104,8 +104,9 @@ class JobStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-OPEN_STATUSES = frozenset({JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED, JobStatus.EN_ROUTE,
-                           JobStatus.ON_SITE})
+OPEN_STATUSES = frozenset(
+    {JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED, JobStatus.EN_ROUTE, JobStatus.ON_SITE}
+)
 CANCELLABLE_STATUSES = frozenset({JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED})
 
 
