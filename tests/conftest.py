@@ -9,16 +9,16 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
+import jwt
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from api.auth import build_jwt_auth
 from dispatch.accounts import Role
 from infra.db import Connection, connect, migrate
 from infra.local_postgres import LocalPostgres
@@ -131,13 +131,20 @@ def mint_token(
     territory_id: UUID | None = None,
     ttl: timedelta = timedelta(hours=1),
 ) -> str:
-    jwt_auth = build_jwt_auth(JWT_SECRET, 3600)
+    # Encoded directly, as the app's JWTAuth encodes them, so tests can also mint expired tokens.
+    now = datetime.now(UTC)
     extras = {
         "role": role.value,
         "technician_id": str(technician_id) if technician_id else None,
         "territory_id": str(territory_id) if territory_id else None,
     }
-    return jwt_auth.create_token(identifier=str(user_id), token_expiration=ttl, token_extras=extras)
+    claims = {
+        "sub": str(user_id),
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+        "extras": extras,
+    }
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
 
 
 async def make_user(

@@ -1,0 +1,186 @@
+"""The `truckroll` command: serve, migrate, demo, create-user."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from uuid import UUID
+
+from infra.db import connection, ensure_database, migrate
+from infra.local_postgres import LocalPostgres, LocalPostgresError
+from infra.settings import Settings, SettingsError, load_settings
+
+LOCAL_DATABASE = "truckroll"
+log = logging.getLogger("truckroll")
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The DSN to use: DATABASE_URL, or a local cluster started for the duration (and stopped after,
+    if this process was the one that started it)."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    pg = LocalPostgres(settings.data_dir)
+    started_here = not pg.is_running()
+    if started_here:
+        print(
+            f"Starting local PostgreSQL in {pg.pgdata} (set DATABASE_URL to use your own server)", flush=True
+        )
+    pg.start()
+    try:
+        asyncio.run(ensure_database(pg.dsn("postgres"), LOCAL_DATABASE))
+        yield pg.dsn(LOCAL_DATABASE)
+    finally:
+        if started_here:
+            print("Stopping local PostgreSQL", flush=True)
+            pg.stop()
+
+
+async def _migrate(dsn: str) -> list[str]:
+    async with connection(dsn) as conn:
+        return await migrate(conn)
+
+
+async def _seed(dsn: str, seed: int, *, only_if_empty: bool) -> bool:
+    from dispatch.demo import seed_demo  # only the demo commands pay for importing the generator
+
+    async with connection(dsn) as conn:
+        if only_if_empty and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM technicians)"):
+            return False
+        summary = await seed_demo(conn, seed=seed)
+    print(f"Demo data (seed {seed}):")
+    for table, count in summary.counts.items():
+        print(f"  {table:<24} {count:>6}")
+    print("Logins (email / password / role):")
+    for login in summary.logins:
+        who = f"  ({login.technician_name})" if login.technician_name else ""
+        print(f"  {login.email:<40} {login.password:<18} {login.role}{who}")
+    return True
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    with database(settings) as dsn:
+        applied = asyncio.run(_migrate(dsn))
+    print("Applied: " + ", ".join(applied) if applied else "The schema is up to date.")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    with database(settings) as dsn:
+        asyncio.run(_migrate(dsn))
+        asyncio.run(_seed(dsn, args.seed, only_if_empty=False))
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    with database(settings) as dsn:
+        applied = [] if args.skip_migrations else asyncio.run(_migrate(dsn))
+        if applied:
+            print("Applied migrations: " + ", ".join(applied), flush=True)
+        if args.demo and not asyncio.run(_seed(dsn, args.seed, only_if_empty=True)):
+            print("The database already has data; demo data not added.", flush=True)
+        app = create_app(settings, dsn=dsn)
+        print(f"Truckroll on http://{args.host}:{args.port}  (API docs: /schema/swagger)", flush=True)
+        # uvicorn handles Ctrl-C/SIGTERM itself and returns here; the local cluster stops after it.
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=10,
+        )
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != first:
+            raise SystemExit("The passwords differ.")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _create_user(dsn: str, args: argparse.Namespace, password: str) -> str:
+    from dispatch.accounts import Role, create_user
+
+    async with connection(dsn) as conn:
+        user = await create_user(
+            conn,
+            email=args.email,
+            password=password,
+            role=Role(args.role),
+            technician_id=args.technician_id,
+            territory_id=args.territory_id,
+        )
+    return f"Created {user.role} {user.email} ({user.id})"
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from infra.errors import DomainError
+
+    password = _read_password()
+    with database(settings) as dsn:
+        asyncio.run(_migrate(dsn))
+        try:
+            print(asyncio.run(_create_user(dsn, args, password)))
+        except DomainError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="truckroll", description="Field-service dispatch backend.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="seed demo data if the database is empty")
+    serve.add_argument("--seed", type=int, default=7, help="demo data seed (default 7)")
+    serve.add_argument(
+        "--skip-migrations", action="store_true", help="do not migrate at start (when a deploy job migrates)"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(handler=cmd_migrate)
+
+    demo = sub.add_parser("demo", help="seed demo data into an empty database")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(handler=cmd_demo)
+
+    user = sub.add_parser("create-user", help="create a login (password from stdin or a prompt)")
+    user.add_argument("email")
+    user.add_argument("--role", required=True, choices=["admin", "dispatcher", "technician"])
+    user.add_argument("--technician-id", type=UUID, default=None, help="required for --role technician")
+    user.add_argument("--territory-id", type=UUID, default=None, help="limit a dispatcher to one territory")
+    user.set_defaults(handler=cmd_create_user)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        code: int = args.handler(settings, args)
+    except (SettingsError, LocalPostgresError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+from infra.db import Connection, connect, load_migrations, migrate
+from tests.conftest import Cluster
+
+
+async def _empty_database(cluster: Cluster) -> str:
+    name = f"m_{uuid4().hex[:16]}"
+    admin = await connect(cluster.dsn("postgres"))
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    return cluster.dsn(name)
+
+
+async def test_an_empty_database_migrates_to_every_migration_in_order(cluster: Cluster) -> None:
+    conn = await connect(await _empty_database(cluster))
+    try:
+        applied = await migrate(conn)
+        assert applied == [m.name for m in load_migrations()]
+        versions = [
+            r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY 1")
+        ]
+        assert versions == [m.version for m in load_migrations()]
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        assert {
+            "customers",
+            "sites",
+            "site_occupancies",
+            "assets",
+            "asset_events",
+            "parts",
+            "fitments",
+            "territories",
+            "technicians",
+            "technician_skills",
+            "shifts",
+            "shift_breaks",
+            "stock_locations",
+            "stock_levels",
+            "jobs",
+            "job_parts",
+            "job_events",
+            "users",
+            "tracking_tokens",
+        } <= tables
+    finally:
+        await conn.close()
+
+
+async def test_migrating_twice_applies_nothing_the_second_time(cluster: Cluster) -> None:
+    conn = await connect(await _empty_database(cluster))
+    try:
+        await migrate(conn)
+        assert await migrate(conn) == []
+    finally:
+        await conn.close()
+
+
+async def test_two_processes_migrating_an_empty_database_at_once_both_succeed(cluster: Cluster) -> None:
+    dsn = await _empty_database(cluster)
+    first, second = await connect(dsn), await connect(dsn)
+    try:
+        results = await asyncio.gather(migrate(first), migrate(second))
+        # The advisory lock serialises them: one applies everything, the other finds nothing to do.
+        assert sorted(len(r) for r in results) == [0, len(load_migrations())]
+        assert await first.fetchval("SELECT count(*) FROM schema_migrations") == len(load_migrations())
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_the_database_rejects_a_skill_level_outside_one_to_five(conn: Connection) -> None:
+    assert await conn.fetchval("""SELECT valid_skill_levels('{"hvac": 3}')""") is True
+    assert await conn.fetchval("""SELECT valid_skill_levels('{"hvac": 6}')""") is False
+    assert await conn.fetchval("""SELECT valid_skill_levels('{"hvac": "3"}')""") is False
+    assert await conn.fetchval("""SELECT valid_skill_levels('{"hvac": 2.5}')""") is False

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.settings import SettingsError, load_settings
+
+
+def test_without_a_configured_secret_one_is_generated_once_and_kept(tmp_path: Path) -> None:
+    env = {"TRUCKROLL_DATA_DIR": str(tmp_path)}
+    first = load_settings(env)
+    assert len(first.jwt_secret) >= 32
+    assert load_settings(env).jwt_secret == first.jwt_secret
+    assert (tmp_path / "jwt_secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_database_url_unset_means_a_local_cluster(tmp_path: Path) -> None:
+    assert load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}).database_url is None
+
+
+def test_a_short_secret_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="TRUCKROLL_JWT_SECRET"):
+        load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path), "TRUCKROLL_JWT_SECRET": "short"})
+
+
+def test_a_non_numeric_number_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="TRUCKROLL_POOL_MAX_SIZE must be a whole number"):
+        load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path), "TRUCKROLL_POOL_MAX_SIZE": "ten"})
+
+
+def test_a_pool_smaller_than_its_minimum_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="at least TRUCKROLL_POOL_MIN_SIZE"):
+        load_settings(
+            {
+                "TRUCKROLL_DATA_DIR": str(tmp_path),
+                "TRUCKROLL_POOL_MIN_SIZE": "5",
+                "TRUCKROLL_POOL_MAX_SIZE": "2",
+            }
+        )
