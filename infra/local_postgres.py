@@ -54,8 +54,9 @@ def find_bindir() -> Path:
     return max(found, key=lambda p: _version_key(p))
 
 
-def _version_key(path: Path) -> tuple[int, ...]:
-    digits = "".join(c if c.isdigit() else " " for c in str(path)).split()
+def _version_key(bindir: Path) -> tuple[int, ...]:
+    # The version is in the directory above bin/: "15", "pgsql-16", "postgresql@17".
+    digits = "".join(c if c.isdigit() else " " for c in bindir.parent.name).split()
     return tuple(int(d) for d in digits)
 
 
