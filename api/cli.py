@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from uuid import UUID
 
 from infra.db import connection, ensure_database, migrate
+from infra.errors import ConflictError, DomainError
 from infra.local_postgres import LocalPostgres, LocalPostgresError
 from infra.settings import Settings, SettingsError, load_settings
 
@@ -51,12 +52,15 @@ async def _seed(dsn: str, seed: int, *, only_if_empty: bool) -> bool:
     from dispatch.demo import seed_demo  # only the demo commands pay for importing the generator
 
     async with connection(dsn) as conn:
-        if only_if_empty and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM technicians)"):
-            return False
-        summary = await seed_demo(conn, seed=seed)
+        try:
+            summary = await seed_demo(conn, seed=seed)
+        except ConflictError:
+            if only_if_empty:
+                return False
+            raise
     print(f"Demo data (seed {seed}):")
     for table, count in summary.counts.items():
-        print(f"  {table:<24} {count:>6}")
+        print(f"  {table:<32} {count:>6}")
     print("Logins (email / password / role):")
     for login in summary.logins:
         who = f"  ({login.technician_name})" if login.technician_name else ""
@@ -127,16 +131,10 @@ async def _create_user(dsn: str, args: argparse.Namespace, password: str) -> str
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
-    from infra.errors import DomainError
-
     password = _read_password()
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
-        try:
-            print(asyncio.run(_create_user(dsn, args, password)))
-        except DomainError as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
-            return 1
+        print(asyncio.run(_create_user(dsn, args, password)))
     return 0
 
 
@@ -177,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, LocalPostgresError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return code

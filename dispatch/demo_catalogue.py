@@ -1,0 +1,526 @@
+"""What the demo company sells and services: parts, fitments, asset models, problems, people.
+
+Plain data, so the generator stays a function of (seed, day) and a test can read the same facts
+the data was built from. Door spring sizes follow the usual rule of thumb (heavier door per
+spring -> thicker wire); glass part numbers and capacitor ratings are realistic, not a supplier's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+AttributeValue = str | int | float | bool
+
+METRO = "Minneapolis-Saint Paul"
+TIMEZONE = "America/Chicago"
+# The metro's built-up area; sites and homes are drawn inside it, west of the split in one
+# territory and east of it in the other.
+LAT_RANGE = (44.86, 45.06)
+LON_RANGE = (-93.42, -92.98)
+TERRITORY_SPLIT_LON = -93.20
+
+
+@dataclass(frozen=True)
+class DemoTerritory:
+    name: str
+    city: str
+    postal_codes: tuple[str, ...]
+    streets: tuple[str, ...]
+    depot_name: str
+    depot_point: tuple[float, float]
+
+
+TERRITORIES = (
+    DemoTerritory(
+        name="Minneapolis West",
+        city="Minneapolis",
+        postal_codes=("55405", "55408", "55409", "55410", "55416", "55419", "55422", "55426"),
+        streets=(
+            "Xerxes Ave S",
+            "Lyndale Ave S",
+            "Bryant Ave S",
+            "Humboldt Ave S",
+            "Penn Ave S",
+            "France Ave S",
+            "Zenith Ave S",
+            "W 50th St",
+            "W 54th St",
+            "W 44th St",
+            "Minnehaha Pkwy",
+            "Lake Harriet Pkwy",
+            "Vincent Ave N",
+            "Russell Ave N",
+            "Excelsior Blvd",
+            "W 36th St",
+        ),
+        depot_name="St. Louis Park depot",
+        depot_point=(44.9483, -93.3477),
+    ),
+    DemoTerritory(
+        name="Saint Paul East",
+        city="Saint Paul",
+        postal_codes=("55104", "55105", "55106", "55116", "55117", "55119", "55102", "55108"),
+        streets=(
+            "Grand Ave",
+            "Summit Ave",
+            "Selby Ave",
+            "Randolph Ave",
+            "Snelling Ave S",
+            "Hamline Ave S",
+            "Cleveland Ave S",
+            "Jefferson Ave",
+            "Palace Ave",
+            "Marshall Ave",
+            "Como Ave",
+            "Larpenteur Ave W",
+            "White Bear Ave N",
+            "Maryland Ave E",
+            "Arcade St",
+            "Payne Ave",
+        ),
+        depot_name="Midway depot",
+        depot_point=(44.9563, -93.1669),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoPart:
+    sku: str
+    name: str
+    unit_cost_cents: int
+    sold_in_multiples_of: int = 1
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+
+
+SPRING_SIZES = ("207", "218", "225", "234", "243", "250")
+
+PARTS: tuple[DemoPart, ...] = (
+    *(
+        DemoPart(
+            f"SPR-{size}",
+            f"Torsion spring .{size} wire, oil tempered",
+            4200 + 600 * i,
+            1,
+            {"wire": f".{size}"},
+        )
+        for i, size in enumerate(SPRING_SIZES)
+    ),
+    DemoPart("CAB-7", "Lift cables for 7 ft doors (pair)", 2400, attributes={"door_height_ft": 7}),
+    DemoPart("CAB-8", "Lift cables for 8 ft doors (pair)", 2600, attributes={"door_height_ft": 8}),
+    DemoPart("ROL-NYL", "Nylon roller, sealed bearing", 450),
+    DemoPart("BRG-END", "End bearing plate", 1300, 2),
+    DemoPart("LB-8500W", "Logic board, wall-mount opener", 12900),
+    DemoPart("LB-B970", "Logic board, belt-drive opener", 9900),
+    DemoPart("LB-7155", "Logic board, screw-drive opener", 8900),
+    DemoPart("GEAR-41C", "Drive gear and sprocket kit", 3200),
+    DemoPart("SENS-41A", "Safety reversing sensors (pair)", 4500),
+    DemoPart("SENS-GNE", "Safe-T-Beam sensors (pair)", 4300),
+    DemoPart("RES-KIT", "Windshield chip resin kit", 900),
+    DemoPart("URE-KIT", "Urethane adhesive kit", 3500),
+    DemoPart("GLS-FW05065", "Windshield, Subaru Outback 2020-2024, camera bracket", 46000),
+    DemoPart("GLS-FW04567", "Windshield, Toyota Camry 2018-2024", 31000),
+    DemoPart("GLS-FW04443", "Windshield, Honda CR-V 2017-2022", 29000),
+    DemoPart("GLS-FW04154", "Windshield, Ford F-150 2015-2020", 33000),
+    DemoPart("GLS-FW04772", "Windshield, Chevrolet Equinox 2018-2024", 30000),
+    DemoPart("CAP-45-5", "Dual run capacitor 45/5 uF", 2800),
+    DemoPart("CAP-35-5", "Dual run capacitor 35/5 uF", 2600),
+    DemoPart("CON-1P30", "Contactor, single pole 30 A", 2200),
+    DemoPart("IGN-HSI", "Hot surface igniter", 4100),
+    DemoPart("FLS-01", "Flame sensor", 1800),
+    DemoPart("FLT-16x25", "Pleated air filter 16x25x1", 900),
+)
+
+
+@dataclass(frozen=True)
+class DemoFitment:
+    sku: str
+    asset_kind: str
+    quantity: int
+    make: str | None = None
+    model: str | None = None
+    conditions: dict[str, AttributeValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    kind: str
+    make: str
+    model: str
+    weight: float  # how often this model turns up among installs of its kind
+    # Some models take longer to work on (a TorqueMaster spring is enclosed in a tube), which is
+    # what duration learning should discover from history.
+    duration_factor: float = 1.0
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+
+
+DOOR_MODELS = (
+    DemoModel("garage_door", "Clopay", "Classic Steel 4050", 0.30),
+    DemoModel("garage_door", "Amarr", "Heritage 3000", 0.22),
+    DemoModel("garage_door", "Wayne Dalton", "9100 TorqueMaster", 0.18, 1.45),
+    DemoModel("garage_door", "Raynor", "Showcase", 0.15, 1.1),
+    DemoModel("garage_door", "CHI", "2283", 0.15),
+)
+
+OPENER_MODELS = (
+    DemoModel("garage_door_opener", "LiftMaster", "8500W", 0.35, 1.2, {"drive": "jackshaft"}),
+    DemoModel("garage_door_opener", "Chamberlain", "B970", 0.40, 1.0, {"drive": "belt"}),
+    DemoModel("garage_door_opener", "Genie", "7155", 0.25, 0.9, {"drive": "screw"}),
+)
+
+VEHICLE_MODELS = (
+    DemoModel(
+        "vehicle_glass", "Subaru", "Outback", 0.22, 1.2, {"glass_part": "FW05065", "adas_camera": True}
+    ),
+    DemoModel("vehicle_glass", "Toyota", "Camry", 0.24, 1.0, {"glass_part": "FW04567", "adas_camera": True}),
+    DemoModel("vehicle_glass", "Honda", "CR-V", 0.22, 1.0, {"glass_part": "FW04443", "adas_camera": False}),
+    DemoModel("vehicle_glass", "Ford", "F-150", 0.17, 1.15, {"glass_part": "FW04154", "adas_camera": False}),
+    DemoModel(
+        "vehicle_glass", "Chevrolet", "Equinox", 0.15, 1.0, {"glass_part": "FW04772", "adas_camera": True}
+    ),
+)
+
+HVAC_MODELS = (
+    DemoModel("hvac_unit", "Carrier", "24ACC636", 0.3, 1.0, {"type": "air_conditioner", "capacitor": "45/5"}),
+    DemoModel(
+        "hvac_unit", "Goodman", "GSX140361", 0.25, 0.9, {"type": "air_conditioner", "capacitor": "35/5"}
+    ),
+    DemoModel("hvac_unit", "Lennox", "ML180", 0.25, 1.1, {"type": "furnace"}),
+    DemoModel("hvac_unit", "Trane", "S9V2", 0.2, 1.25, {"type": "furnace"}),
+)
+
+
+def spring_size_for(weight_lb: int, springs: int) -> str:
+    """The wire size a torsion spring needs for its share of the door's weight."""
+    per_spring = weight_lb / springs
+    for limit, size in ((70, "207"), (90, "218"), (110, "225"), (135, "234"), (165, "243")):
+        if per_spring <= limit:
+            return size
+    return "250"
+
+
+FITMENTS: tuple[DemoFitment, ...] = (
+    # A door with two springs has them replaced as a pair; conditions must all match the door.
+    *(
+        DemoFitment(f"SPR-{size}", "garage_door", count, conditions={"spring_size": size, "springs": count})
+        for size in SPRING_SIZES
+        for count in (1, 2)
+    ),
+    DemoFitment("CAB-7", "garage_door", 1, conditions={"height_ft": 7}),
+    DemoFitment("CAB-8", "garage_door", 1, conditions={"height_ft": 8}),
+    DemoFitment("ROL-NYL", "garage_door", 10, conditions={"width_ft": 9}),
+    DemoFitment("ROL-NYL", "garage_door", 14, conditions={"width_ft": 16}),
+    DemoFitment("BRG-END", "garage_door", 2),
+    DemoFitment("LB-8500W", "garage_door_opener", 1, "LiftMaster", "8500W"),
+    DemoFitment("LB-B970", "garage_door_opener", 1, "Chamberlain", "B970"),
+    DemoFitment("LB-7155", "garage_door_opener", 1, "Genie", "7155"),
+    DemoFitment("GEAR-41C", "garage_door_opener", 1, "Chamberlain"),
+    DemoFitment("SENS-41A", "garage_door_opener", 1, "Chamberlain"),
+    DemoFitment("SENS-41A", "garage_door_opener", 1, "LiftMaster"),
+    DemoFitment("SENS-GNE", "garage_door_opener", 1, "Genie"),
+    DemoFitment("RES-KIT", "vehicle_glass", 1),
+    DemoFitment("URE-KIT", "vehicle_glass", 1),
+    *(
+        DemoFitment(f"GLS-{m.attributes['glass_part']}", "vehicle_glass", 1, m.make, m.model)
+        for m in VEHICLE_MODELS
+    ),
+    DemoFitment("CAP-45-5", "hvac_unit", 1, conditions={"capacitor": "45/5"}),
+    DemoFitment("CAP-35-5", "hvac_unit", 1, conditions={"capacitor": "35/5"}),
+    DemoFitment("CON-1P30", "hvac_unit", 1, conditions={"type": "air_conditioner"}),
+    DemoFitment("IGN-HSI", "hvac_unit", 1, conditions={"type": "furnace"}),
+    DemoFitment("FLS-01", "hvac_unit", 1, conditions={"type": "furnace"}),
+    DemoFitment("FLT-16x25", "hvac_unit", 1),
+)
+
+
+@dataclass(frozen=True)
+class PartUse:
+    """A part this fix uses with this probability; "fitment:<prefix>" means the asset's fitting part."""
+
+    part: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class DemoVariant:
+    skills: dict[str, int]
+    duration_s: int
+    parts: tuple[PartUse, ...]
+    event_kind: str = "repair"
+
+
+@dataclass(frozen=True)
+class DemoProblem:
+    code: str
+    asset_kind: str
+    name: str
+    frequency_per_year: float  # per asset, how often the fault happens
+    variants: dict[str | None, DemoVariant]  # customer choice -> what the job needs; None = no choice
+
+
+# A chip or a crack: replacing the glass is the same job either way.
+NEW_WINDSHIELD = DemoVariant(
+    {"auto_glass_replace": 2}, 120 * 60, (PartUse("fitment:GLS-", 0.99), PartUse("URE-KIT", 0.99)), "replace"
+)
+
+PROBLEMS: tuple[DemoProblem, ...] = (
+    DemoProblem(
+        "broken_spring",
+        "garage_door",
+        "Broken torsion spring",
+        0.11,
+        {
+            None: DemoVariant(
+                {"garage_door_springs": 3},
+                75 * 60,
+                (PartUse("fitment:SPR-", 0.96), PartUse("fitment:CAB-", 0.3), PartUse("BRG-END", 0.1)),
+                "replace",
+            )
+        },
+    ),
+    DemoProblem(
+        "cable_snapped",
+        "garage_door",
+        "Snapped lift cable",
+        0.04,
+        {
+            None: DemoVariant(
+                {"garage_door": 2}, 60 * 60, (PartUse("fitment:CAB-", 0.95), PartUse("ROL-NYL", 0.2))
+            )
+        },
+    ),
+    DemoProblem(
+        "door_off_track",
+        "garage_door",
+        "Door off its track",
+        0.05,
+        {
+            None: DemoVariant(
+                {"garage_door": 3}, 90 * 60, (PartUse("fitment:ROL-", 0.6), PartUse("fitment:CAB-", 0.4))
+            )
+        },
+    ),
+    DemoProblem(
+        "noisy_door",
+        "garage_door",
+        "Noisy door",
+        0.05,
+        {None: DemoVariant({"garage_door": 1}, 45 * 60, (PartUse("fitment:ROL-", 0.5),), "maintenance")},
+    ),
+    DemoProblem(
+        "opener_not_working",
+        "garage_door_opener",
+        "Opener does not open the door",
+        0.09,
+        {
+            None: DemoVariant(
+                {"garage_door_opener": 2},
+                60 * 60,
+                (PartUse("fitment:LB-", 0.4), PartUse("fitment:SENS-", 0.35), PartUse("fitment:GEAR-", 0.25)),
+            )
+        },
+    ),
+    DemoProblem(
+        "windshield_chip",
+        "vehicle_glass",
+        "Chip in the windshield",
+        0.12,
+        {
+            "repair": DemoVariant({"auto_glass_repair": 1}, 30 * 60, (PartUse("RES-KIT", 0.98),)),
+            "replace": NEW_WINDSHIELD,
+        },
+    ),
+    DemoProblem(
+        "windshield_crack",
+        "vehicle_glass",
+        "Crack across the windshield",
+        0.06,
+        {
+            "repair": DemoVariant({"auto_glass_repair": 3}, 45 * 60, (PartUse("RES-KIT", 0.98),)),
+            "replace": NEW_WINDSHIELD,
+        },
+    ),
+    DemoProblem(
+        "no_cooling",
+        "hvac_unit",
+        "Air conditioner runs but does not cool",
+        0.12,
+        {
+            None: DemoVariant(
+                {"hvac": 2, "hvac_refrigerant": 1},
+                90 * 60,
+                (PartUse("fitment:CAP-", 0.45), PartUse("fitment:CON-", 0.3)),
+            )
+        },
+    ),
+    DemoProblem(
+        "no_heat",
+        "hvac_unit",
+        "Furnace does not heat",
+        0.12,
+        {
+            None: DemoVariant(
+                {"hvac": 2}, 75 * 60, (PartUse("fitment:IGN-", 0.4), PartUse("fitment:FLS-", 0.35))
+            )
+        },
+    ),
+    DemoProblem(
+        "annual_maintenance",
+        "hvac_unit",
+        "Yearly tune-up",
+        0.35,
+        {None: DemoVariant({"hvac": 1}, 60 * 60, (PartUse("FLT-16x25", 0.97),), "maintenance")},
+    ),
+)
+
+PROBLEM_CODES: dict[str, DemoProblem] = {p.code: p for p in PROBLEMS}
+# An air conditioner does not stop heating, nor a furnace cooling.
+HVAC_PROBLEMS_BY_TYPE = {
+    "air_conditioner": ("no_cooling", "annual_maintenance"),
+    "furnace": ("no_heat", "annual_maintenance"),
+}
+
+
+@dataclass(frozen=True)
+class SkillProfile:
+    name: str
+    skills: dict[str, int]
+    van: tuple[tuple[str, int], ...]  # sku, quantity on the van
+
+
+SKILL_PROFILES = (
+    SkillProfile(
+        "door master",
+        {"garage_door": 5, "garage_door_springs": 5, "garage_door_opener": 4},
+        (("SPR-218", 4), ("SPR-225", 4), ("SPR-234", 2), ("CAB-7", 2), ("ROL-NYL", 20), ("BRG-END", 2)),
+    ),
+    SkillProfile(
+        "door technician",
+        {"garage_door": 4, "garage_door_springs": 3, "garage_door_opener": 3},
+        (("SPR-218", 2), ("SPR-225", 2), ("CAB-7", 2), ("CAB-8", 1), ("ROL-NYL", 10), ("SENS-41A", 1)),
+    ),
+    SkillProfile(
+        "door apprentice",
+        {"garage_door": 2, "garage_door_springs": 1, "garage_door_opener": 2},
+        (("CAB-7", 1), ("ROL-NYL", 10), ("SENS-41A", 1)),
+    ),
+    SkillProfile(
+        "opener specialist",
+        {"garage_door_opener": 4, "garage_door": 1, "electrical": 3},
+        (("LB-B970", 1), ("LB-8500W", 1), ("GEAR-41C", 2), ("SENS-41A", 2), ("SENS-GNE", 1)),
+    ),
+    SkillProfile(
+        "glass lead",
+        {"auto_glass_repair": 5, "auto_glass_replace": 4, "adas_calibration": 3},
+        (("RES-KIT", 6), ("URE-KIT", 3), ("GLS-FW04567", 1), ("GLS-FW04443", 1)),
+    ),
+    SkillProfile(
+        "glass technician",
+        {"auto_glass_repair": 3, "auto_glass_replace": 2},
+        (("RES-KIT", 6), ("URE-KIT", 2), ("GLS-FW04772", 1)),
+    ),
+    SkillProfile(
+        "chip repair",
+        {"auto_glass_repair": 2},
+        (("RES-KIT", 8),),
+    ),
+    SkillProfile(
+        "hvac lead",
+        {"hvac": 4, "hvac_refrigerant": 3, "electrical": 3},
+        (("CAP-45-5", 2), ("CAP-35-5", 2), ("CON-1P30", 2), ("IGN-HSI", 1), ("FLS-01", 2), ("FLT-16x25", 6)),
+    ),
+    SkillProfile(
+        "hvac technician",
+        {"hvac": 2, "hvac_refrigerant": 1},
+        (("CAP-45-5", 1), ("CON-1P30", 1), ("FLS-01", 1), ("FLT-16x25", 6)),
+    ),
+    SkillProfile(
+        "all-rounder",
+        {"garage_door": 2, "garage_door_springs": 2, "hvac": 2, "appliance": 3, "electrical": 2},
+        (("SPR-218", 2), ("CAB-7", 1), ("FLT-16x25", 4), ("CAP-45-5", 1)),
+    ),
+)
+# Fifteen technicians per territory: the profile of each, in the same order in both.
+TEAM = (0, 1, 1, 2, 3, 1, 4, 5, 6, 5, 7, 8, 8, 9, 2)
+
+FIRST_NAMES = (
+    "Maria",
+    "James",
+    "Aisha",
+    "Tom",
+    "Lena",
+    "Carlos",
+    "Priya",
+    "Ben",
+    "Hannah",
+    "Omar",
+    "Grace",
+    "Luis",
+    "Mei",
+    "Erik",
+    "Fatima",
+    "Noah",
+    "Sofia",
+    "Daniel",
+    "Ingrid",
+    "Kwame",
+    "Rosa",
+    "Lars",
+    "Yuki",
+    "Sam",
+    "Amara",
+    "Jonas",
+    "Elena",
+    "Marcus",
+    "Nora",
+    "Hamza",
+    "Olivia",
+    "Pete",
+    "Tuyet",
+    "Ana",
+    "Sven",
+    "Leah",
+)
+LAST_NAMES = (
+    "Johnson",
+    "Nguyen",
+    "Olson",
+    "Hassan",
+    "Larson",
+    "Garcia",
+    "Anderson",
+    "Xiong",
+    "Peterson",
+    "Ali",
+    "Carlson",
+    "Schmidt",
+    "Lee",
+    "Vang",
+    "Hansen",
+    "Martinez",
+    "Berg",
+    "Thompson",
+    "Mohamed",
+    "Lindqvist",
+    "Kowalski",
+    "Okafor",
+    "Rivera",
+    "Johansson",
+    "Her",
+    "Moua",
+    "Brown",
+    "Nielsen",
+    "Ortiz",
+    "Warsame",
+)
+ACCESS_NOTES = (
+    "",
+    "",
+    "",
+    "Side door code 4412; dog in the yard is friendly.",
+    "Park on the street, the driveway is shared.",
+    "Garage keypad 1970#. Please text on arrival.",
+    "Alley access behind the house.",
+    "Ring twice; the bell is weak.",
+    "Gate latch sticks, lift and push.",
+)

@@ -1,0 +1,84 @@
+"""Demo data lands in a real database, its logins work, and it never lands twice."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from api.cli import main
+from dispatch.demo import seed_demo
+from dispatch.demo_world import TZ
+from infra.db import Connection, connect
+from infra.errors import ConflictError
+from tests.integration.test_cli import empty_dsn  # noqa: F401  # the fixture, shared
+
+TODAY = date(2026, 11, 24)
+NOW = datetime(2026, 11, 24, 6, 30, tzinfo=TZ).astimezone(UTC)
+
+
+async def test_seeded_demo_serves_the_garage_door_story_to_its_dispatcher(
+    conn: Connection, client: AsyncTestClient[Litestar]
+) -> None:
+    summary = await seed_demo(conn, seed=7, today=TODAY, now=NOW)
+
+    assert summary.counts["technicians"] == 30
+    assert summary.counts["sites"] == 500
+    assert summary.counts["users"] == 32
+    assert await conn.fetchval("SELECT count(*) FROM jobs WHERE status = 'new'") == 60
+    assert await conn.fetchval("SELECT count(*) FROM stock_locations WHERE kind = 'depot'") == 2
+
+    dispatcher = next(login for login in summary.logins if login.role == "dispatcher")
+    response = await client.post(
+        "/auth/login", json={"email": dispatcher.email, "password": dispatcher.password}
+    )
+    assert response.status_code == 200, response.text
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    site_id = await conn.fetchval("SELECT id FROM sites WHERE address_line = '4217 Xerxes Ave S'")
+    history = await client.get(f"/sites/{site_id}/history", headers=headers)
+    assert history.status_code == 200, history.text
+    summaries = [event["summary"] for event in history.json()["items"]]
+    assert summaries == ["Broken torsion spring: replaced 2 × SPR-218", "Installed Clopay Classic Steel 4050"]
+
+    technician = next(login for login in summary.logins if login.role == "technician")
+    response = await client.post(
+        "/auth/login", json={"email": technician.email, "password": technician.password}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_demo_data_goes_only_into_an_empty_database(conn: Connection) -> None:
+    await conn.execute("INSERT INTO territories (name) VALUES ('Already here')")
+
+    with pytest.raises(ConflictError, match="already holds data"):
+        await seed_demo(conn, seed=7, today=TODAY, now=NOW)
+
+    assert await conn.fetchval("SELECT count(*) FROM territories") == 1
+    assert await conn.fetchval("SELECT count(*) FROM parts") == 0
+
+
+async def _count(dsn: str, table: str) -> int:
+    conn = await connect(dsn)
+    try:
+        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+    finally:
+        await conn.close()
+
+
+def test_demo_command_prints_logins_and_refuses_a_second_run(
+    empty_dsn: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Demo data (seed 3)" in out
+    assert out.count(" technician ") == 30
+    assert "dispatcher@demo.truckroll.test" in out
+
+    assert main(["demo", "--seed", "3"]) == 1
+    assert "already holds data" in capsys.readouterr().err
+    assert asyncio.run(_count(empty_dsn, "technicians")) == 30
