@@ -13,7 +13,8 @@ import msgspec
 
 from dispatch import demo_queries
 from dispatch.accounts import Role, hash_password
-from dispatch.demo_world import TABLES, TZ, build_world
+from dispatch.demo_state import TABLES, TZ
+from dispatch.demo_world import build_world
 from infra.db import Connection
 from infra.errors import ConflictError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from uuid import UUID
 
-from dispatch.demo_world import COLUMNS
+from dispatch.demo_state import COLUMNS
 from infra.db import Connection
 
 

@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from api.cli import main
 from dispatch.demo import seed_demo
-from dispatch.demo_world import TZ
+from dispatch.demo_state import TZ
 from infra.db import Connection, connect
 from infra.errors import ConflictError
 from tests.integration.test_cli import empty_dsn  # noqa: F401  # the fixture, shared

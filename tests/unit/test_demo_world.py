@@ -9,7 +9,8 @@ from uuid import UUID
 import pytest
 
 from dispatch.demo_catalogue import FITMENTS, PROBLEM_CODES, spring_size_for
-from dispatch.demo_world import COLUMNS, TZ, DemoWorld, build_world
+from dispatch.demo_state import COLUMNS, TZ, DemoWorld
+from dispatch.demo_world import build_world
 
 TODAY = date(2026, 3, 9)  # the Monday after the switch to daylight saving time
 NOW = datetime(2026, 3, 9, 7, 0, tzinfo=TZ).astimezone(UTC)
