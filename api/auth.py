@@ -20,17 +20,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
 
-from dispatch.accounts import Role, User, authenticate
+from dispatch.accounts import Principal, Role, User, authenticate
 from infra.db import Connection
 
 PUBLIC_PATHS = ["/health", "/ready", "/schema", "/auth/login"]
-
-
-class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    user_id: UUID
-    role: Role
-    technician_id: UUID | None = None
-    territory_id: UUID | None = None
 
 
 async def retrieve_principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import QueryParameter
 
-from api.auth import Principal
+from dispatch.accounts import Principal
 from infra.db import Connection, Pool
 
 T = TypeVar("T")

@@ -20,11 +20,19 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_412_PRECONDITION_FAILED,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_428_PRECONDITION_REQUIRED,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from infra.errors import ConflictError, DomainError, InvalidError, NotFoundError, PreconditionFailedError
+from infra.errors import (
+    ConflictError,
+    DomainError,
+    InvalidError,
+    NotFoundError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
 
 log = logging.getLogger("truckroll.api")
 
@@ -95,6 +103,7 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidError, HTTP_422_UNPROCESSABLE_ENTITY),
     (ConflictError, HTTP_409_CONFLICT),
     (PreconditionFailedError, HTTP_412_PRECONDITION_FAILED),
+    (PreconditionRequiredError, HTTP_428_PRECONDITION_REQUIRED),
 )
 
 

@@ -35,6 +35,15 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
     active: bool = True
 
 
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is acting: what a signed token says, so the domain can decide what they may see."""
+
+    user_id: UUID
+    role: Role
+    technician_id: UUID | None = None
+    territory_id: UUID | None = None
+
+
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidError(

@@ -26,3 +26,7 @@ class ConflictError(DomainError):
 
 class PreconditionFailedError(DomainError):
     """The client's If-Match version is stale."""
+
+
+class PreconditionRequiredError(DomainError):
+    """The change needs the client's If-Match version and none was sent."""
