@@ -13,7 +13,7 @@ from asyncpg import Record
 from assets.models import PartId
 from dispatch.accounts import Principal, Role
 from dispatch.models import DurationSource, Job, JobEvent, JobId, JobPart, JobStatus, PartSource
-from infra.db import Connection, set_clause
+from infra.db import Connection, insert_clause, set_clause
 
 _JOB_COLUMNS = """
     j.id, j.external_id, j.site_id, j.asset_id, j.customer_id, j.parent_job_id, j.problem_code,
@@ -143,11 +143,9 @@ async def list_jobs(
 
 
 async def insert_job(conn: Connection, values: dict[str, Any]) -> JobId:
-    columns = list(values)
-    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    columns, placeholders, args = insert_clause(values)
     job_id: JobId = await conn.fetchval(
-        f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id",
-        *values.values(),
+        f"INSERT INTO jobs {columns} VALUES {placeholders} RETURNING id", *args
     )
     return job_id
 

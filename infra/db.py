@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -137,3 +137,15 @@ def set_clause(changes: dict[str, object], *, first_param: int = 2) -> tuple[str
             raise ValueError(f"not a column name: {column!r}")
     parts = [f"{column} = ${i}" for i, column in enumerate(changes, start=first_param)]
     return ", ".join(parts), list(changes.values())
+
+
+def insert_clause(values: Mapping[str, object]) -> tuple[str, str, list[object]]:
+    """`(col, col2)`, `($1, $2)` and the arguments, for an INSERT of the given columns.
+
+    Like `set_clause`, the column names come from our own code, never from the client.
+    """
+    for column in values:
+        if not column.isidentifier():
+            raise ValueError(f"not a column name: {column!r}")
+    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+    return f"({', '.join(values)})", f"({placeholders})", list(values.values())
