@@ -138,6 +138,35 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _backtest(dsn: str, thresholds: list[float]) -> list[str]:
+    from assets import prediction_queries
+    from assets.parts_backtest import backtest
+
+    async with connection(dsn) as conn:
+        visits = await prediction_queries.visits(conn)
+        fittings = await prediction_queries.fittings(conn)
+        usual = await prediction_queries.usual_families(conn)
+    results = backtest(visits, fittings, usual, thresholds)
+    lines = [
+        f"Replayed {len(visits)} first visits in time order, each predicted from the history before it.",
+        "threshold  coverage  extra parts/visit   baseline coverage  baseline extra/visit",
+    ]
+    lines += [
+        f"{r.threshold:>9.2f}  {r.model.coverage:>8.1%}  {r.model.extra_per_visit:>17.2f}"
+        f"   {r.baseline.coverage:>17.1%}  {r.baseline.extra_per_visit:>20.2f}"
+        for r in results
+    ]
+    return lines
+
+
+def cmd_backtest_parts(settings: Settings, args: argparse.Namespace) -> int:
+    with database(settings) as dsn:
+        asyncio.run(_migrate(dsn))
+        for line in asyncio.run(_backtest(dsn, args.threshold or [0.2, 0.3, 0.5])):
+            print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="truckroll", description="Field-service dispatch backend.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="seed demo data into an empty database")
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(handler=cmd_demo)
+
+    backtest = sub.add_parser(
+        "backtest-parts", help="replay past visits and report how often the predicted parts covered them"
+    )
+    backtest.add_argument(
+        "--threshold",
+        type=float,
+        action="append",
+        help="carry parts at or above this probability (repeatable)",
+    )
+    backtest.set_defaults(handler=cmd_backtest_parts)
 
     user = sub.add_parser("create-user", help="create a login (password from stdin or a prompt)")
     user.add_argument("email")

@@ -132,6 +132,30 @@ PARTS: tuple[DemoPart, ...] = (
 )
 
 
+# A catalogue groups parts by what they do; a job needs "a torsion spring", the asset decides which.
+FAMILIES = {
+    "SPR-": "torsion_spring",
+    "CAB-": "lift_cable",
+    "ROL-": "roller",
+    "BRG-": "end_bearing",
+    "LB-": "logic_board",
+    "GEAR-": "drive_gear",
+    "SENS-": "safety_sensor",
+    "RES-": "resin_kit",
+    "URE-": "urethane_kit",
+    "GLS-": "windshield",
+    "CAP-": "capacitor",
+    "CON-": "contactor",
+    "IGN-": "igniter",
+    "FLS-": "flame_sensor",
+    "FLT-": "air_filter",
+}
+
+
+def family_of(sku: str) -> str:
+    return next(family for prefix, family in FAMILIES.items() if sku.startswith(prefix))
+
+
 @dataclass(frozen=True)
 class DemoFitment:
     sku: str

@@ -12,6 +12,7 @@ from dispatch.demo_catalogue import (
     TEAM,
     TERRITORIES,
     TIMEZONE,
+    family_of,
 )
 from dispatch.demo_state import (
     EMAIL_DOMAIN,
@@ -37,7 +38,7 @@ def company(b: Builder) -> None:
             part.name,
             part.unit_cost_cents,
             part.sold_in_multiples_of,
-            part.attributes,
+            {**part.attributes, "family": family_of(part.sku)},
         )
     for fit in FITMENTS:
         b.world.add(

@@ -1,0 +1,83 @@
+"""Evidence for parts prediction, accumulated from past visits in time order.
+
+The backtest adds visits one by one and asks before each; a live intake adds every past visit
+of the problem and asks once. Both get their `Evidence` from here, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from assets.parts_prediction import Evidence, Fitting, OwnUse, PartRef, UsageCounts
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A past first visit to an asset for a problem, with every part it took (follow-ups included)."""
+
+    job_id: UUID | None
+    asset_id: UUID
+    make: str
+    model: str
+    problem_code: str
+    choice: str | None
+    finished_at: datetime
+    parts: Sequence[tuple[PartRef, int]]
+    needed_second_visit: bool = False
+    second_visit_families: frozenset[str] = frozenset()
+
+
+def _count(counts: UsageCounts, visit: Visit) -> None:
+    counts.jobs += 1
+    for family in {part.family for part, _ in visit.parts}:
+        counts.family_jobs[family] = counts.family_jobs.get(family, 0) + 1
+    for part, quantity in visit.parts:
+        counts.part_jobs[part.part_id] = counts.part_jobs.get(part.part_id, 0) + 1
+        by_quantity = counts.part_quantities.setdefault(part.part_id, {})
+        by_quantity[quantity] = by_quantity.get(quantity, 0) + 1
+    for family in visit.second_visit_families:
+        counts.second_visit_jobs[family] = counts.second_visit_jobs.get(family, 0) + 1
+
+
+@dataclass
+class EvidenceBook:
+    usual_families: Mapping[tuple[str, str], frozenset[str]]  # (problem, choice or "") -> families
+    fleet: dict[tuple[str, str], UsageCounts] = field(default_factory=dict)
+    models: dict[tuple[str, str, str, str], UsageCounts] = field(default_factory=dict)
+    own: dict[UUID, list[OwnUse]] = field(default_factory=dict)
+    parts: dict[UUID, PartRef] = field(default_factory=dict)
+
+    def add(self, visit: Visit) -> None:
+        choice = visit.choice or ""
+        _count(self.fleet.setdefault((visit.problem_code, choice), UsageCounts()), visit)
+        key = (visit.problem_code, choice, visit.make, visit.model)
+        _count(self.models.setdefault(key, UsageCounts()), visit)
+        uses = self.own.setdefault(visit.asset_id, [])
+        # Its own history counts whatever the problem was: a spring fitted for noise is its spring.
+        uses.extend(OwnUse(part=p, quantity=q, occurred_at=visit.finished_at) for p, q in visit.parts)
+        for part, _ in visit.parts:
+            self.parts[part.part_id] = part
+
+    def evidence(
+        self,
+        *,
+        asset_id: UUID | None,
+        make: str,
+        model: str,
+        problem_code: str,
+        choice: str | None,
+        fittings: Sequence[Fitting],
+    ) -> Evidence:
+        key = choice or ""
+        return Evidence(
+            usual_families=self.usual_families.get((problem_code, key), frozenset()),
+            fleet=self.fleet.get((problem_code, key), UsageCounts()),
+            model=self.models.get((problem_code, key, make, model), UsageCounts()),
+            own_history=self.own.get(asset_id, []) if asset_id else [],
+            fittings=fittings,
+            parts=self.parts,
+            make_model=f"{make} {model}".strip() or "this kind of asset",
+        )

@@ -1,0 +1,175 @@
+"""Which parts a job will need, with a probability and the reasons a technician would accept.
+
+Pure: the evidence comes in as plain values (see `Evidence`), so the same rule serves a live
+intake (evidence from SQL) and the backtest (evidence accumulated while replaying history).
+
+The model, per part family ("torsion_spring", "windshield"):
+- P(the fix uses the family) is a Beta-smoothed rate: the problem's rate across the whole installed
+  base (prior: the catalogue says whether the family is usual for the fix) shrinks this make and
+  model's own rate toward it when the model has few jobs on record.
+- Which part of the family: votes from this asset's own history (what was fitted last time), the
+  fitment rules for its attributes, and what fixed this problem on this make and model; the
+  family's probability is shared out by the votes, so agreeing evidence gives one confident
+  part and conflicting evidence two less certain ones.
+- Quantity: what was used last time on this asset, else the fitment's, else the usual; always a
+  multiple of what the part is sold in (springs for a two-spring door come as a pair).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+# Beta prior strength for the problem-wide rate, and how many jobs of one make/model weigh as
+# much as that rate: 5 jobs of a model move the estimate halfway from the fleet's to the model's.
+PRIOR_STRENGTH = 2.0
+MODEL_SHRINKAGE = 5.0
+USUAL_PRIOR = 0.5  # a family the catalogue lists for the fix
+UNUSUAL_PRIOR = 0.02  # any other family seen with the problem
+VOTE_OWN_HISTORY = 4.0
+VOTE_FITMENT = 3.0
+VOTE_BASE = 2.0
+MIN_PROBABILITY = 0.05
+
+
+@dataclass(frozen=True)
+class PartRef:
+    part_id: UUID
+    sku: str
+    name: str
+    family: str
+    sold_in_multiples_of: int = 1
+
+
+@dataclass(frozen=True)
+class OwnUse:
+    """A part fitted to this very asset before."""
+
+    part: PartRef
+    quantity: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Fitting:
+    """A part the fitment rules give for this asset."""
+
+    part: PartRef
+    quantity: int
+    rule: str  # "spring_size = 218, springs = 2"
+
+
+@dataclass
+class UsageCounts:
+    """Completed jobs of one problem (and choice), and in how many each family and part was used."""
+
+    jobs: int = 0
+    family_jobs: dict[str, int] = field(default_factory=dict)
+    part_jobs: dict[UUID, int] = field(default_factory=dict)
+    part_quantities: dict[UUID, dict[int, int]] = field(default_factory=dict)  # part -> quantity -> jobs
+    second_visit_jobs: dict[str, int] = field(default_factory=dict)  # family -> follow-ups that brought it
+
+
+@dataclass(frozen=True)
+class Evidence:
+    usual_families: frozenset[str]  # from the catalogue
+    fleet: UsageCounts  # this problem, every make and model
+    model: UsageCounts  # this problem on this make and model
+    own_history: Sequence[OwnUse]  # newest last
+    fittings: Sequence[Fitting]
+    parts: Mapping[UUID, PartRef]  # every part the counts mention
+    make_model: str  # "Clopay Classic Steel 4050", for the reasons
+
+
+@dataclass(frozen=True)
+class PredictedPart:
+    part: PartRef
+    quantity: int
+    probability: float
+    reasons: tuple[str, ...]
+
+
+def family_probability(family: str, evidence: Evidence) -> float:
+    prior = USUAL_PRIOR if family in evidence.usual_families else UNUSUAL_PRIOR
+    fleet_rate = (evidence.fleet.family_jobs.get(family, 0) + PRIOR_STRENGTH * prior) / (
+        evidence.fleet.jobs + PRIOR_STRENGTH
+    )
+    return (evidence.model.family_jobs.get(family, 0) + MODEL_SHRINKAGE * fleet_rate) / (
+        evidence.model.jobs + MODEL_SHRINKAGE
+    )
+
+
+def round_to_pack(quantity: int, multiple: int) -> int:
+    return max(multiple, math.ceil(quantity / multiple) * multiple)
+
+
+def _usual_quantity(counts: UsageCounts, part_id: UUID) -> int:
+    by_quantity = counts.part_quantities.get(part_id, {})
+    return max(by_quantity, key=lambda q: (by_quantity[q], -q)) if by_quantity else 1
+
+
+def predict_parts(evidence: Evidence) -> list[PredictedPart]:
+    families = set(evidence.usual_families) | set(evidence.fleet.family_jobs)
+    known = {u.part.part_id: u.part for u in evidence.own_history} | {
+        f.part.part_id: f.part for f in evidence.fittings
+    }
+    predicted: list[PredictedPart] = []
+    for family in sorted(families):
+        p_family = family_probability(family, evidence)
+        votes: dict[UUID, float] = {}
+        quantity: dict[UUID, int] = {}
+        reasons: dict[UUID, list[str]] = {}
+
+        last_own = next((u for u in reversed(evidence.own_history) if u.part.family == family), None)
+        if last_own is not None:
+            pid = last_own.part.part_id
+            votes[pid] = votes.get(pid, 0) + VOTE_OWN_HISTORY
+            quantity[pid] = last_own.quantity
+            when = f"{last_own.occurred_at:%Y-%m}"
+            reasons.setdefault(pid, []).append(
+                f"replaced {last_own.quantity} × {last_own.part.sku} on this asset in {when}"
+            )
+        for fit in (f for f in evidence.fittings if f.part.family == family):
+            pid = fit.part.part_id
+            votes[pid] = votes.get(pid, 0) + VOTE_FITMENT
+            quantity.setdefault(pid, fit.quantity)
+            rule = f" ({fit.rule})" if fit.rule else ""
+            reasons.setdefault(pid, []).append(f"fits this asset{rule}: {fit.quantity} × {fit.part.sku}")
+        family_parts = {
+            pid: n
+            for pid, n in evidence.model.part_jobs.items()
+            if pid in evidence.parts and evidence.parts[pid].family == family
+        }
+        total = sum(family_parts.values())
+        for pid, n in family_parts.items():
+            votes[pid] = votes.get(pid, 0) + VOTE_BASE * n / total
+            quantity.setdefault(pid, _usual_quantity(evidence.model, pid))
+            if n * 4 >= total:  # only say it when it is a real share
+                reasons.setdefault(pid, []).append(
+                    f"used in {n} of {evidence.model.jobs} such jobs on {evidence.make_model}"
+                )
+        if not votes:
+            continue
+        fetched = evidence.model.second_visit_jobs.get(family, 0)
+        vote_total = sum(votes.values())
+        for pid, vote in votes.items():
+            probability = p_family * vote / vote_total
+            if probability < MIN_PROBABILITY:
+                continue
+            part = evidence.parts.get(pid) or known[pid]
+            why = reasons.get(pid, [])
+            if fetched:
+                why = [*why, f"{fetched} past job(s) had to come back for a {family.replace('_', ' ')}"]
+            predicted.append(
+                PredictedPart(
+                    part=part,
+                    quantity=round_to_pack(quantity.get(pid, 1), part.sold_in_multiples_of),
+                    probability=round(probability, 3),
+                    reasons=tuple(why),
+                )
+            )
+    predicted.sort(key=lambda p: (-p.probability, p.part.sku))
+    return predicted
