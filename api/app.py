@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api import assets, customers, jobs, parts, sites, stock, technicians, territories
+from api import assets, customers, intake, jobs, parts, sites, stock, technicians, territories
 from api.auth import build_jwt_auth, make_login_handler
 from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
@@ -23,7 +23,17 @@ from api.strict_body import check_body_strictly
 from infra.db import create_pool
 from infra.settings import Settings
 
-ROUTE_MODULES: Sequence[Any] = (customers, sites, assets, parts, territories, technicians, stock, jobs)
+ROUTE_MODULES: Sequence[Any] = (
+    customers,
+    sites,
+    assets,
+    parts,
+    territories,
+    technicians,
+    stock,
+    intake,
+    jobs,
+)
 
 
 def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:

@@ -47,10 +47,18 @@ class ErrorBody(msgspec.Struct, frozen=True):
     status_code: int
     detail: str
     extra: list[ErrorDetail] = []
+    # Only when the answer is "which one?": the records to choose from.
+    candidates: list[dict[str, object]] = []
 
 
-def error_response(status: int, detail: str, extra: list[ErrorDetail] | None = None) -> Response[ErrorBody]:
-    return Response(ErrorBody(status, detail, extra or []), status_code=status, media_type=MediaType.JSON)
+def error_response(
+    status: int,
+    detail: str,
+    extra: list[ErrorDetail] | None = None,
+    candidates: list[dict[str, object]] | None = None,
+) -> Response[ErrorBody]:
+    body = ErrorBody(status, detail, extra or [], candidates or [])
+    return Response(body, status_code=status, media_type=MediaType.JSON)
 
 
 _PATH_IN_MESSAGE = re.compile(r"at `\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\[[^\]]*\])*)`")
@@ -110,7 +118,7 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
 def handle_domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
     status = next((code for cls, code in _DOMAIN_STATUS if isinstance(exc, cls)), HTTP_400_BAD_REQUEST)
     extra = [ErrorDetail(exc.field, exc.message)] if exc.field else []
-    return error_response(status, exc.message, extra)
+    return error_response(status, exc.message, extra, exc.candidates)
 
 
 _KEY_IN_DETAIL = re.compile(r"Key \(([^)]+)\)=\((.*)\)")

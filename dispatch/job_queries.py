@@ -18,6 +18,7 @@ from infra.db import Connection, insert_clause, set_clause
 _JOB_COLUMNS = """
     j.id, j.external_id, j.site_id, j.asset_id, j.customer_id, j.parent_job_id, j.problem_code,
     j.problem_description, j.customer_choice, j.required_skills, j.duration_s, j.duration_source,
+    j.duration_reason,
     j.window_start_at, j.window_end_at, j.priority, j.status, j.technician_id, j.planned_start_at,
     j.eta_at, j.pinned, j.pinned_start_at, j.started_at, j.finished_at, j.version, j.created_at,
     j.updated_at

@@ -144,6 +144,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     required_skills: dict[str, int]
     duration_s: int
     duration_source: DurationSource
+    duration_reason: str
     window_start_at: datetime
     window_end_at: datetime
     priority: int

@@ -6,10 +6,14 @@ from __future__ import annotations
 class DomainError(Exception):
     """Base of every error a user can cause; the message is written for that user."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, candidates: list[dict[str, object]] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # What the caller may choose from when the answer is "which one?" (e.g. two doors at a site).
+        self.candidates = candidates or []
 
 
 class NotFoundError(DomainError):

@@ -25,6 +25,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_max_size: int = 10
     page_size_max: int = 200
     log_level: str = "INFO"
+    # A geopy geocoder service name ("nominatim", ...); None keeps intake offline: an address not
+    # on record then needs coordinates.
+    geocoder: str | None = None
+    geocoder_user_agent: str = "truckroll"
 
 
 def default_data_dir() -> Path:
@@ -68,6 +72,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pool_max_size=pool_max,
         page_size_max=_int(env, "TRUCKROLL_PAGE_SIZE_MAX", 200),
         log_level=env.get("TRUCKROLL_LOG_LEVEL", "INFO").upper(),
+        geocoder=env.get("TRUCKROLL_GEOCODER") or None,
+        geocoder_user_agent=env.get("TRUCKROLL_GEOCODER_USER_AGENT") or "truckroll",
     )
 
 

@@ -1,0 +1,162 @@
+"""SQL for intake: the problem catalogue, finding the site, and how long past jobs took."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+import msgspec
+from asyncpg import Record
+
+from infra.db import Connection
+
+
+class Variant(msgspec.Struct, frozen=True, kw_only=True):
+    choice: str  # "" when the problem offers no choice
+    required_skills: dict[str, int]
+    skills_if: dict[str, dict[str, int]]
+    duration_s: int
+    part_families: list[str]
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    asset_kind: str
+    name: str
+    keywords: list[str]
+    default_choice: str | None
+    variants: list[Variant]
+
+
+class SiteMatch(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    address_line: str
+    city: str
+    postal_code: str
+    latitude: float
+    longitude: float
+    address_key: str
+
+
+def _problem(row: Record) -> Problem:
+    return Problem(
+        code=row["code"],
+        asset_kind=row["asset_kind"],
+        name=row["name"],
+        keywords=list(row["keywords"]),
+        default_choice=row["default_choice"],
+        variants=[msgspec.convert(v, Variant) for v in row["variants"]],
+    )
+
+
+_PROBLEM_SELECT = """
+    SELECT p.code, p.asset_kind, p.name, p.keywords, p.default_choice,
+           coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        'choice', v.choice, 'required_skills', v.required_skills, 'skills_if', v.skills_if,
+                        'duration_s', v.duration_s, 'part_families', to_jsonb(v.part_families))
+                      ORDER BY v.choice)
+                     FROM problem_variants v WHERE v.problem_code = p.code), '[]'::jsonb) AS variants
+    FROM problems p
+"""
+
+
+async def problems(conn: Connection, *, asset_kinds: list[str] | None = None) -> list[Problem]:
+    rows = await conn.fetch(
+        _PROBLEM_SELECT + " WHERE $1::text[] IS NULL OR p.asset_kind = ANY($1::text[]) ORDER BY p.code",
+        asset_kinds,
+    )
+    return [_problem(r) for r in rows]
+
+
+async def problem(conn: Connection, code: str) -> Problem | None:
+    row = await conn.fetchrow(_PROBLEM_SELECT + " WHERE p.code = $1", code)
+    return None if row is None else _problem(row)
+
+
+_SITE = "s.id, s.address_line, s.city, s.postal_code, s.latitude, s.longitude, s.address_key"
+
+
+async def sites_on_line(conn: Connection, normalised_line: str) -> list[SiteMatch]:
+    """Sites whose normalised street line matches; the caller narrows by city or postal code."""
+    rows = await conn.fetch(
+        f"SELECT {_SITE} FROM sites s WHERE split_part(s.address_key, '|', 1) = $1 ORDER BY s.created_at",
+        normalised_line,
+    )
+    return [SiteMatch(**dict(r)) for r in rows]
+
+
+async def sites_near(conn: Connection, latitude: float, longitude: float, degrees: float) -> list[SiteMatch]:
+    """Sites inside a small box around the point; the caller measures the true distance."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_SITE} FROM sites s
+        WHERE s.latitude BETWEEN $1::float8 - $3::float8 AND $1::float8 + $3::float8
+          AND s.longitude BETWEEN $2::float8 - $4::float8 AND $2::float8 + $4::float8
+        """,
+        latitude,
+        longitude,
+        degrees,
+        degrees * 3,  # a degree of longitude shrinks toward the poles; the distance check is exact
+    )
+    return [SiteMatch(**dict(r)) for r in rows]
+
+
+async def get_site(conn: Connection, site_id: UUID) -> SiteMatch | None:
+    row = await conn.fetchrow(f"SELECT {_SITE} FROM sites s WHERE s.id = $1", site_id)
+    return None if row is None else SiteMatch(**dict(row))
+
+
+async def past_durations(
+    conn: Connection, *, problem_code: str, choice: str | None, make: str, model: str
+) -> list[timedelta]:
+    """On-site times of completed first visits for this problem (and choice) on this make and model."""
+    rows = await conn.fetch(
+        """
+        SELECT j.finished_at - j.started_at AS took
+        FROM jobs j JOIN assets a ON a.id = j.asset_id
+        WHERE j.status = 'completed' AND j.parent_job_id IS NULL AND j.problem_code = $1
+          AND j.customer_choice IS NOT DISTINCT FROM $2 AND a.make = $3 AND a.model = $4
+          AND j.started_at IS NOT NULL AND j.finished_at > j.started_at
+        """,
+        problem_code,
+        choice,
+        make,
+        model,
+    )
+    return [r["took"] for r in rows]
+
+
+async def upsert_problem(conn: Connection, problem: Problem) -> None:
+    await conn.execute(
+        """
+        INSERT INTO problems (code, asset_kind, name, keywords, default_choice) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (code) DO UPDATE SET asset_kind = $2, name = $3, keywords = $4, default_choice = $5,
+                                         updated_at = now()
+        """,
+        problem.code,
+        problem.asset_kind,
+        problem.name,
+        problem.keywords,
+        problem.default_choice,
+    )
+    await conn.execute("DELETE FROM problem_variants WHERE problem_code = $1", problem.code)
+    await conn.executemany(
+        """
+        INSERT INTO problem_variants (problem_code, choice, required_skills, skills_if, duration_s,
+                                      part_families)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        """,
+        [
+            (problem.code, v.choice, v.required_skills, v.skills_if, v.duration_s, v.part_families)
+            for v in problem.variants
+        ],
+    )
+
+
+async def asset_kind_exists(conn: Connection, kind: str) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM asset_kinds WHERE code = $1)", kind))
+
+
+async def known_skills(conn: Connection, codes: list[str]) -> set[str]:
+    rows = await conn.fetch("SELECT code FROM skills WHERE code = ANY($1::text[])", codes)
+    return {r["code"] for r in rows}
