@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import msgspec
 
-from dispatch import demo_queries
+from dispatch import demo_queries, intake
 from dispatch.accounts import Role, hash_password
 from dispatch.demo_state import TABLES, TZ
 from dispatch.demo_world import build_world
@@ -49,6 +49,8 @@ async def seed_demo(
             conn,
             [(u.email, h, u.role, u.technician_id) for u, h in zip(world.users, hashes, strict=True)],
         )
+        # Today's jobs arrive as intake would leave them: parts predicted, durations learned.
+        await intake.predict_new_jobs(conn)
         counts = await demo_queries.count_rows(conn, (*TABLES, "users"))
     logins = [
         DemoLogin(email=u.email, password=u.password, role=Role(u.role), technician_name=u.technician_name)

@@ -312,3 +312,50 @@ async def take_call(
     if stored is None:
         raise NotFoundError("the job vanished while it was being created")
     return Intake(job=stored, matched_by=matched_by, asset=asset)
+
+
+async def predict_new_jobs(conn: Connection) -> int:
+    """Predict parts and duration for new jobs that have none yet (e.g. created by an import)."""
+    pending = await intake_queries.new_jobs_without_parts(conn)
+    if not pending:
+        return 0
+    book = EvidenceBook(usual_families=await prediction_queries.usual_families(conn))
+    for visit in await prediction_queries.visits(conn):
+        book.add(visit)
+    fittings = await prediction_queries.fittings(conn, [j.asset_id for j in pending])
+    for job in pending:
+        book.own[job.asset_id] = await prediction_queries.own_uses(conn, job.asset_id)
+        predicted = predict_parts(
+            book.evidence(
+                asset_id=job.asset_id,
+                make=job.make,
+                model=job.model,
+                problem_code=job.problem_code,
+                choice=job.customer_choice,
+                fittings=fittings.get(job.asset_id, []),
+            )
+        )
+        await job_queries.replace_job_parts(
+            conn,
+            job.id,
+            [
+                (PartId(p.part.part_id), p.quantity, p.probability, PartSource.PREDICTED, list(p.reasons))
+                for p in predicted
+            ],
+        )
+        problem = await intake_queries.problem(conn, job.problem_code)
+        if problem is None:
+            continue
+        variant = variant_for(problem, job.customer_choice)
+        past = await intake_queries.past_durations(
+            conn, problem_code=job.problem_code, choice=job.customer_choice, make=job.make, model=job.model
+        )
+        duration_s, source, reason = estimate_duration(
+            past, variant.duration_s, what=f"{job.problem_code} on {job.make} {job.model}"
+        )
+        await job_queries.update_job(
+            conn,
+            job.id,
+            {"duration_s": duration_s, "duration_source": source.value, "duration_reason": reason},
+        )
+    return len(pending)

@@ -160,3 +160,24 @@ async def asset_kind_exists(conn: Connection, kind: str) -> bool:
 async def known_skills(conn: Connection, codes: list[str]) -> set[str]:
     rows = await conn.fetch("SELECT code FROM skills WHERE code = ANY($1::text[])", codes)
     return {r["code"] for r in rows}
+
+
+class OpenJob(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    asset_id: UUID
+    problem_code: str
+    customer_choice: str | None
+    make: str
+    model: str
+
+
+async def new_jobs_without_parts(conn: Connection) -> list[OpenJob]:
+    rows = await conn.fetch(
+        """
+        SELECT j.id, j.asset_id, j.problem_code, j.customer_choice, a.make, a.model
+        FROM jobs j JOIN assets a ON a.id = j.asset_id
+        WHERE j.status = 'new' AND NOT EXISTS (SELECT 1 FROM job_parts jp WHERE jp.job_id = j.id)
+        ORDER BY j.window_start_at, j.id
+        """
+    )
+    return [OpenJob(**dict(r)) for r in rows]

@@ -44,6 +44,22 @@ async def test_seeded_demo_serves_the_garage_door_story_to_its_dispatcher(
     summaries = [event["summary"] for event in history.json()["items"]]
     assert summaries == ["Broken torsion spring: replaced 2 × SPR-218", "Installed Clopay Classic Steel 4050"]
 
+    story_job = await conn.fetchval(
+        "SELECT j.id FROM jobs j JOIN sites s ON s.id = j.site_id"
+        " WHERE s.address_line = '4217 Xerxes Ave S' AND j.status = 'new'"
+    )
+    job = (await client.get(f"/jobs/{story_job}", headers=headers)).json()
+    assert (job["parts"][0]["sku"], job["parts"][0]["quantity"]) == ("SPR-218", 2)
+    assert job["parts"][0]["reasons"][0] == "replaced 2 × SPR-218 on this asset in 2019-11"
+    learned = await conn.fetchval(
+        "SELECT count(*) FROM jobs WHERE status = 'new' AND duration_source = 'history'"
+    )
+    assert learned >= 50  # years of history: most models have enough completed jobs to learn from
+    with_parts = await conn.fetchval(
+        "SELECT count(DISTINCT j.id) FROM jobs j JOIN job_parts p ON p.job_id = j.id WHERE j.status = 'new'"
+    )
+    assert with_parts >= 55
+
     technician = next(login for login in summary.logins if login.role == "technician")
     response = await client.post(
         "/auth/login", json={"email": technician.email, "password": technician.password}
