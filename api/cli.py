@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from uuid import UUID
 
 from infra.db import connection, ensure_database, migrate
@@ -167,6 +168,34 @@ def cmd_backtest_parts(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _import(dsn: str, directory: Path) -> int:
+    from dispatch.import_queries import write_import
+    from dispatch.importing import parse_directory
+
+    parsed = parse_directory(directory)  # raises before anything is written if a file is malformed
+    async with connection(dsn) as conn, conn.transaction():
+        report = await write_import(conn, parsed)
+    for name, counts in report.files.items():
+        print(f"{name:<18} {counts.added:>6} added  {counts.present:>6} already there")
+    for rejection in report.rejected:
+        print(f"rejected {rejection}", file=sys.stderr)
+    if report.rejected:
+        print(f"{len(report.rejected)} row(s) rejected; everything else was imported", file=sys.stderr)
+    return 1 if report.rejected else 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.importing import MalformedFileError
+
+    with database(settings) as dsn:
+        asyncio.run(_migrate(dsn))
+        try:
+            return asyncio.run(_import(dsn, Path(args.directory)))
+        except MalformedFileError as exc:
+            print(f"error: {exc}; nothing was imported", file=sys.stderr)
+            return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="truckroll", description="Field-service dispatch backend.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="carry parts at or above this probability (repeatable)",
     )
     backtest.set_defaults(handler=cmd_backtest_parts)
+
+    importer = sub.add_parser("import", help="load an installed base from CSV files (see the README)")
+    importer.add_argument("directory")
+    importer.set_defaults(handler=cmd_import)
 
     user = sub.add_parser("create-user", help="create a login (password from stdin or a prompt)")
     user.add_argument("email")
