@@ -143,7 +143,7 @@ async def list_fitting_parts(conn: Connection, asset_id: AssetId) -> list[Fittin
               ON f.asset_kind = a.kind
              AND (f.make IS NULL OR f.make = a.make)
              AND (f.model IS NULL OR f.model = a.model)
-             AND a.attributes @> f.conditions
+             AND fitment_holds(a.attributes, f.conditions)
             JOIN parts p ON p.id = f.part_id
             WHERE a.id = $1
             ORDER BY p.id, f.model IS NULL, f.make IS NULL,

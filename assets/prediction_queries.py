@@ -40,7 +40,7 @@ async def fittings(conn: Connection, asset_ids: Sequence[UUID] | None = None) ->
         FROM assets a
         JOIN fitments f ON f.asset_kind = a.kind
                        AND (f.make IS NULL OR f.make = a.make) AND (f.model IS NULL OR f.model = a.model)
-                       AND a.attributes @> f.conditions
+                       AND fitment_holds(a.attributes, f.conditions)
         JOIN parts p ON p.id = f.part_id
         WHERE $1::uuid[] IS NULL OR a.id = ANY($1::uuid[])
         ORDER BY a.id, p.sku

@@ -214,13 +214,28 @@ HVAC_MODELS = (
 )
 
 
+# Heaviest door share (lb per spring) each wire size carries; the last size takes anything heavier.
+SPRING_LIMITS = ((70, "207"), (90, "218"), (110, "225"), (135, "234"), (165, "243"))
+
+
 def spring_size_for(weight_lb: int, springs: int) -> str:
     """The wire size a torsion spring needs for its share of the door's weight."""
     per_spring = weight_lb / springs
-    for limit, size in ((70, "207"), (90, "218"), (110, "225"), (135, "234"), (165, "243")):
+    for limit, size in SPRING_LIMITS:
         if per_spring <= limit:
             return size
     return "250"
+
+
+def weight_ranges(springs: int) -> list[tuple[str, str]]:
+    """(size, "lo..hi") door weights, in whole pounds, that each size suits for this spring count."""
+    ranges: list[tuple[str, str]] = []
+    low = ""
+    for limit, size in SPRING_LIMITS:
+        ranges.append((size, f"{low}..{limit * springs}"))
+        low = str(limit * springs + 1)
+    ranges.append(("250", f"{low}.."))
+    return ranges
 
 
 FITMENTS: tuple[DemoFitment, ...] = (
@@ -229,6 +244,12 @@ FITMENTS: tuple[DemoFitment, ...] = (
         DemoFitment(f"SPR-{size}", "garage_door", count, conditions={"spring_size": size, "springs": count})
         for size in SPRING_SIZES
         for count in (1, 2)
+    ),
+    # Where the record lacks the spring size, the door's weight still tells it.
+    *(
+        DemoFitment(f"SPR-{size}", "garage_door", count, conditions={"weight_lb": weights, "springs": count})
+        for count in (1, 2)
+        for size, weights in weight_ranges(count)
     ),
     DemoFitment("CAB-7", "garage_door", 1, conditions={"height_ft": 7}),
     DemoFitment("CAB-8", "garage_door", 1, conditions={"height_ft": 8}),

@@ -187,3 +187,18 @@ def test_the_catalogue_is_consistent() -> None:
         for variant in problem.variants.values():
             assert 60 <= variant.duration_s <= 12 * 3600
             assert all(0 < p.probability <= 1 for p in variant.parts)
+
+
+@pytest.mark.parametrize("springs", [1, 2])
+def test_weight_range_fitments_agree_with_the_sizing_rule(springs: int) -> None:
+    from dispatch.demo_catalogue import weight_ranges
+
+    def size_by_range(weight: int) -> str:
+        for size, text in weight_ranges(springs):
+            low, high = text.split("..")
+            if (not low or weight >= int(low)) and (not high or weight <= int(high)):
+                return size
+        raise AssertionError(weight)
+
+    for weight in range(40, 420):
+        assert size_by_range(weight) == spring_size_for(weight, springs), weight
