@@ -15,9 +15,9 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from api.auth import ANY_USER, STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.models import AwareDatetime, Code, ExternalId
-from dispatch import job_queries, jobs, tracking
+from dispatch import intake, job_queries, jobs, tracking
 from dispatch.job_queries import JobFilters
-from dispatch.models import DurationS, Job, JobEvent, JobStatus, Priority, SkillCode, SkillLevel
+from dispatch.models import DurationS, Job, JobEvent, JobPart, JobStatus, Priority, SkillCode, SkillLevel
 from infra.errors import InvalidError
 from infra.settings import Settings
 
@@ -221,6 +221,19 @@ class JobController(Controller):
         await jobs.get_job(conn, principal, job_id)
         rows = await job_queries.list_job_events(conn, job_id, limit=page.limit + 1, offset=page.offset)
         return page_of(rows, page)
+
+    @get("/{job_id:uuid}/parts", guards=[ANY_USER])
+    async def list_job_parts(self, conn: Db, principal: Caller, job_id: FromPath[UUID]) -> list[JobPart]:
+        """The parts the job needs: predicted ones with their probability and reasons, and manual ones."""
+        return (await jobs.get_job(conn, principal, job_id)).parts
+
+    @post("/{job_id:uuid}/parts/prediction", guards=[STAFF], status_code=200)
+    async def repredict_parts(
+        self, conn: Db, principal: Caller, job_id: FromPath[UUID], if_match: IfMatch = None
+    ) -> Response[Job]:
+        """Predict the parts again from the history as it is now; parts set by hand stay."""
+        job = await intake.repredict_parts(conn, principal, job_id, expected_version=parse_if_match(if_match))
+        return versioned(job)
 
     @post("/{job_id:uuid}/tracking-links", guards=[STAFF], status_code=201)
     async def create_tracking_link(

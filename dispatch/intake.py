@@ -16,17 +16,17 @@ from uuid import UUID
 
 from assets import asset_queries, prediction_queries
 from assets.addresses import normalize_address, normalize_postal_code
-from assets.models import Asset, PartId, SiteId
+from assets.models import Asset, AssetId, PartId, SiteId
 from assets.parts_evidence import EvidenceBook
 from assets.parts_prediction import PredictedPart, predict_parts
 from dispatch import intake_queries, job_queries, jobs
 from dispatch.accounts import Principal
 from dispatch.geocoding import Geocoder
 from dispatch.intake_queries import Problem, SiteMatch, Variant
-from dispatch.models import DurationSource, Job, JobStatus, PartSource
+from dispatch.models import OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource
 from dispatch.travel import distance_m
 from infra.db import Connection
-from infra.errors import InvalidError, NotFoundError
+from infra.errors import ConflictError, InvalidError, NotFoundError
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 SAME_SITE_M = 25.0  # a caller's phone location or a geocode lands within a few metres of the door
@@ -359,3 +359,27 @@ async def predict_new_jobs(conn: Connection) -> int:
             {"duration_s": duration_s, "duration_source": source.value, "duration_reason": reason},
         )
     return len(pending)
+
+
+async def repredict_parts(
+    conn: Connection, principal: Principal, job_id: UUID, *, expected_version: int | None
+) -> Job:
+    """Predict an open job's parts again from today's history (e.g. after its asset was attached)."""
+    job = await jobs.get_job(conn, principal, job_id, for_update=True)
+    jobs.check_version(job, expected_version, required=False)
+    if job.status not in OPEN_STATUSES:
+        raise ConflictError(f"a {job.status.value} job's parts are no longer predicted", field="status")
+    asset = await asset_queries.get_asset(conn, AssetId(job.asset_id)) if job.asset_id else None
+    predicted = await predicted_parts(
+        conn, asset=asset, problem_code=job.problem_code, choice=job.customer_choice or ""
+    )
+    await job_queries.replace_predicted_parts(
+        conn,
+        job.id,
+        [(PartId(p.part.part_id), p.quantity, p.probability, list(p.reasons)) for p in predicted],
+    )
+    await job_queries.update_job(conn, job.id, {})
+    await job_queries.insert_job_event(
+        conn, job.id, "parts_predicted", principal, data={"parts": [p.part.sku for p in predicted]}
+    )
+    return await jobs.get_job(conn, principal, job.id)

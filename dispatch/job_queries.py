@@ -265,3 +265,18 @@ async def part_multiples(conn: Connection, part_ids: Sequence[UUID]) -> dict[UUI
         "SELECT id, sku, sold_in_multiples_of FROM parts WHERE id = ANY($1::uuid[])", list(part_ids)
     )
     return {r["id"]: (r["sku"], r["sold_in_multiples_of"]) for r in rows}
+
+
+async def replace_predicted_parts(
+    conn: Connection, job_id: UUID, parts: Sequence[tuple[PartId, int, float, list[str]]]
+) -> None:
+    """New predictions replace old ones; parts a dispatcher set by hand stay as they are."""
+    await conn.execute("DELETE FROM job_parts WHERE job_id = $1 AND source = 'predicted'", job_id)
+    await conn.executemany(
+        """
+        INSERT INTO job_parts (job_id, part_id, quantity, probability, source, reasons)
+        VALUES ($1, $2, $3, $4, 'predicted', $5)
+        ON CONFLICT (job_id, part_id) DO NOTHING
+        """,
+        [(job_id, part_id, q, p, reasons) for part_id, q, p, reasons in parts],
+    )

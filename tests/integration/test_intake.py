@@ -169,3 +169,52 @@ async def test_intake_is_for_staff(client: Client, dispatcher: Auth, conn: Conne
     assert (await client.post("/jobs/intake", json=body(), headers=tech.headers)).status_code == 403
     assert (await client.get("/problems", headers=tech.headers)).status_code == 200
     assert (await client.post("/jobs/intake", json=body())).status_code == 401
+
+
+async def test_a_job_s_parts_are_predicted_again_and_hand_set_ones_stay(
+    client: Client, dispatcher: Auth, conn: Connection
+) -> None:
+    site, door = await door_site(conn)
+    new_part = "INSERT INTO parts (sku, name, attributes) VALUES ($1, $1, $2) RETURNING id"
+    cable = await conn.fetchval(new_part, "CAB-7", {"family": "lift_cable"})
+    spring = await conn.fetchval(new_part, "SPR-218", {"family": "torsion_spring"})
+    created = await client.post(
+        "/jobs",
+        json={
+            "site_id": str(site),
+            "asset_id": str(door),
+            "problem_code": "broken_spring",
+            "duration_s": 3600,
+            "parts": [{"part_id": str(cable), "quantity": 1}],
+            **WINDOW,
+        },
+        headers=dispatcher.headers,
+    )
+    job = created.json()
+    before = await client.get(f"/jobs/{job['id']}/parts", headers=dispatcher.headers)
+    assert [(p["sku"], p["source"]) for p in before.json()] == [("CAB-7", "manual")]
+    # The door's springs are put on record after the call was taken.
+    event = await conn.fetchval(
+        "INSERT INTO asset_events (asset_id, kind, occurred_at)"
+        " VALUES ($1, 'replace', '2021-05-04T10:00Z') RETURNING id",
+        door,
+    )
+    await conn.execute("INSERT INTO asset_event_parts VALUES ($1, $2, 2)", event, spring)
+
+    again = await client.post(
+        f"/jobs/{job['id']}/parts/prediction", headers={**dispatcher.headers, "If-Match": '"1"'}
+    )
+
+    assert again.status_code == 200, again.text
+    parts = {p["sku"]: p for p in again.json()["parts"]}
+    assert parts["CAB-7"]["source"] == "manual"
+    assert (parts["SPR-218"]["source"], parts["SPR-218"]["quantity"]) == ("predicted", 2)
+    assert parts["SPR-218"]["reasons"][0] == "replaced 2 × SPR-218 on this asset in 2021-05"
+    assert again.json()["version"] == 2
+    stale = await client.post(
+        f"/jobs/{job['id']}/parts/prediction", headers={**dispatcher.headers, "If-Match": "1"}
+    )
+    assert stale.status_code == 412
+    await client.post(f"/jobs/{job['id']}/cancel", json={"reason": "sold"}, headers=dispatcher.headers)
+    done = await client.post(f"/jobs/{job['id']}/parts/prediction", headers=dispatcher.headers)
+    assert done.status_code == 409
