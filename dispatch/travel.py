@@ -1,9 +1,138 @@
-"""Distances on the ground (geopy's geodesic on the WGS-84 ellipsoid); the travel model grows here."""
+"""Travel times between places: one interface, two sources.
+
+`GeodesicTravel` (the default) needs no network: road distance is the straight-line distance on
+the WGS-84 ellipsoid times a circuity factor, driven at a territory's average speed, plus a fixed
+overhead per stop (parking, walking to the door). Its one-to-many path is vectorised with numpy:
+at city scale a local projection with the ellipsoid's radii of curvature at the mean latitude
+agrees with geopy's exact geodesic to well under 0.1%, so ranking thousands of technicians never
+calls geopy in a loop. `OsrmTravel` asks an OSRM-compatible `table` service, and only when one is
+configured. Matching sees only `TravelTimes`.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+import numpy as np
+import numpy.typing as npt
 from geopy.distance import geodesic
 
+Point = tuple[float, float]  # latitude, longitude in degrees
+Seconds = npt.NDArray[np.float64]
 
-def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+WGS84_A = 6_378_137.0  # semi-major axis, m
+WGS84_E2 = 6.694_379_990_14e-3  # first eccentricity squared
+
+
+def distance_m(a: Point, b: Point) -> float:
+    """Exact geodesic distance (geopy, Karney's algorithm)."""
     return float(geodesic(a, b).meters)
+
+
+def distances_m(origin: Point, destinations: Sequence[Point]) -> npt.NDArray[np.float64]:
+    """Distances from one point to many, vectorised; for the distances a city has (< ~100 km)."""
+    if not destinations:
+        return np.zeros(0)
+    dest = np.asarray(destinations, dtype=np.float64)
+    lat0, lon0 = math.radians(origin[0]), math.radians(origin[1])
+    lat = np.radians(dest[:, 0])
+    lon = np.radians(dest[:, 1])
+    mean_lat = (lat + lat0) / 2
+    sin2 = np.sin(mean_lat) ** 2
+    denominator = np.sqrt(1 - WGS84_E2 * sin2)
+    meridional = WGS84_A * (1 - WGS84_E2) / denominator**3  # north-south radius of curvature
+    prime_vertical = WGS84_A / denominator  # east-west radius of curvature
+    # Longitudes wrap at the antimeridian: the short way round is the way to drive.
+    dlon = (lon - lon0 + np.pi) % (2 * np.pi) - np.pi
+    dy = (lat - lat0) * meridional
+    dx = dlon * prime_vertical * np.cos(mean_lat)
+    result: npt.NDArray[np.float64] = np.hypot(dx, dy)
+    return result
+
+
+@dataclass(frozen=True)
+class TravelSettings:
+    """A territory's driving: road distance = straight line × circuity; time = distance / speed + overhead."""
+
+    circuity_factor: float = 1.3
+    speed_kmh: float = 35.0
+    stop_overhead_s: int = 120
+
+
+class TravelTimes(Protocol):
+    async def from_one(self, origin: Point, destinations: Sequence[Point]) -> Seconds:
+        """Seconds from the origin to each destination, in order (0 to the same point)."""
+        ...
+
+
+class GeodesicTravel:
+    def __init__(self, settings: TravelSettings) -> None:
+        self.settings = settings
+
+    def seconds(self, metres: npt.NDArray[np.float64]) -> Seconds:
+        s = self.settings
+        driving = metres * s.circuity_factor / (s.speed_kmh / 3.6)
+        # Arriving where one already is costs nothing: no parking, no walk.
+        result: Seconds = np.where(metres < 1.0, 0.0, driving + s.stop_overhead_s)
+        return result
+
+    async def from_one(self, origin: Point, destinations: Sequence[Point]) -> Seconds:
+        return self.seconds(distances_m(origin, destinations))
+
+
+class OsrmTravel:
+    """An OSRM-compatible `table` service (OSRM, or Valhalla/GraphHopper behind an adapter)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        profile: str = "driving",
+        stop_overhead_s: int = 120,
+        client: httpx.AsyncClient | None = None,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.profile = profile
+        self.stop_overhead_s = stop_overhead_s
+        self._client = client or httpx.AsyncClient(timeout=timeout_s)
+
+    async def from_one(self, origin: Point, destinations: Sequence[Point]) -> Seconds:
+        if not destinations:
+            return np.zeros(0)
+        points = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in (origin, *destinations))
+        targets = ";".join(str(i) for i in range(1, len(destinations) + 1))
+        response = await self._client.get(
+            f"{self.base_url}/table/v1/{self.profile}/{points}",
+            params={"sources": "0", "destinations": targets, "annotations": "duration"},
+        )
+        response.raise_for_status()
+        body = response.json()
+        if body.get("code") != "Ok":
+            raise TravelServiceError(
+                f"the routing service answered {body.get('code')}: {body.get('message', '')}"
+            )
+        # An unreachable destination comes back as null: treat it as unreachable, not as free.
+        row = [math.inf if d is None else float(d) for d in body["durations"][0]]
+        durations = np.asarray(row, dtype=np.float64)
+        result: Seconds = np.where(durations > 0, durations + self.stop_overhead_s, durations)
+        return result
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class TravelServiceError(RuntimeError):
+    """The configured routing service failed; callers may fall back to the geodesic model."""
+
+
+def travel_source(settings: TravelSettings, routing_url: str | None) -> TravelTimes:
+    """The configured routing service if there is one, else the geodesic model; nothing else
+    reaches the network."""
+    if routing_url:
+        return OsrmTravel(routing_url, stop_overhead_s=settings.stop_overhead_s)
+    return GeodesicTravel(settings)

@@ -29,6 +29,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # on record then needs coordinates.
     geocoder: str | None = None
     geocoder_user_agent: str = "truckroll"
+    # An OSRM-compatible routing service (its base URL); None uses the geodesic travel model.
+    routing_url: str | None = None
 
 
 def default_data_dir() -> Path:
@@ -74,6 +76,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("TRUCKROLL_LOG_LEVEL", "INFO").upper(),
         geocoder=env.get("TRUCKROLL_GEOCODER") or None,
         geocoder_user_agent=env.get("TRUCKROLL_GEOCODER_USER_AGENT") or "truckroll",
+        routing_url=env.get("TRUCKROLL_ROUTING_URL") or None,
     )
 
 
