@@ -23,6 +23,7 @@ from geopy.distance import geodesic
 
 Point = tuple[float, float]  # latitude, longitude in degrees
 Seconds = npt.NDArray[np.float64]
+Points = npt.NDArray[np.float64]  # [k, 2]: latitude, longitude
 
 WGS84_A = 6_378_137.0  # semi-major axis, m
 WGS84_E2 = 6.694_379_990_14e-3  # first eccentricity squared
@@ -33,14 +34,13 @@ def distance_m(a: Point, b: Point) -> float:
     return float(geodesic(a, b).meters)
 
 
-def distances_m(origin: Point, destinations: Sequence[Point]) -> npt.NDArray[np.float64]:
-    """Distances from one point to many, vectorised; for the distances a city has (< ~100 km)."""
-    if not destinations:
-        return np.zeros(0)
-    dest = np.asarray(destinations, dtype=np.float64)
-    lat0, lon0 = math.radians(origin[0]), math.radians(origin[1])
-    lat = np.radians(dest[:, 0])
-    lon = np.radians(dest[:, 1])
+def pairwise_m(origins: npt.ArrayLike, destinations: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Distances between origins[i] and destinations[i] ([k, 2] arrays, or one point broadcast);
+    vectorised, for the distances a city has (< ~100 km)."""
+    a = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(destinations, dtype=np.float64).reshape(-1, 2)
+    lat0, lon0 = np.radians(a[:, 0]), np.radians(a[:, 1])
+    lat, lon = np.radians(b[:, 0]), np.radians(b[:, 1])
     mean_lat = (lat + lat0) / 2
     sin2 = np.sin(mean_lat) ** 2
     denominator = np.sqrt(1 - WGS84_E2 * sin2)
@@ -54,6 +54,14 @@ def distances_m(origin: Point, destinations: Sequence[Point]) -> npt.NDArray[np.
     return result
 
 
+def distances_m(origin: Point, destinations: Sequence[Point] | npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Distances from one point to many."""
+    dest = np.asarray(destinations, dtype=np.float64).reshape(-1, 2)
+    if not len(dest):
+        return np.zeros(0)
+    return pairwise_m(np.asarray(origin, dtype=np.float64)[None, :], dest)
+
+
 @dataclass(frozen=True)
 class TravelSettings:
     """A territory's driving: road distance = straight line × circuity; time = distance / speed + overhead."""
@@ -64,8 +72,16 @@ class TravelSettings:
 
 
 class TravelTimes(Protocol):
-    async def from_one(self, origin: Point, destinations: Sequence[Point]) -> Seconds:
+    async def from_one(self, origin: Point, destinations: Sequence[Point] | Points) -> Seconds:
         """Seconds from the origin to each destination, in order (0 to the same point)."""
+        ...
+
+    async def to_one(self, origins: Sequence[Point] | Points, destination: Point) -> Seconds:
+        """Seconds from each origin to the destination."""
+        ...
+
+    async def between(self, origins: Points, destinations: Points) -> Seconds:
+        """Seconds from origins[i] to destinations[i], for [k, 2] arrays."""
         ...
 
 
@@ -80,8 +96,16 @@ class GeodesicTravel:
         result: Seconds = np.where(metres < 1.0, 0.0, driving + s.stop_overhead_s)
         return result
 
-    async def from_one(self, origin: Point, destinations: Sequence[Point]) -> Seconds:
+    async def from_one(self, origin: Point, destinations: Sequence[Point] | Points) -> Seconds:
         return self.seconds(distances_m(origin, destinations))
+
+    async def to_one(self, origins: Sequence[Point] | Points, destination: Point) -> Seconds:
+        return self.seconds(distances_m(destination, origins))  # the model is symmetric
+
+    async def between(self, origins: Points, destinations: Points) -> Seconds:
+        if not len(origins):
+            return np.zeros(0)
+        return self.seconds(pairwise_m(origins, destinations))
 
 
 class OsrmTravel:
@@ -101,14 +125,16 @@ class OsrmTravel:
         self.stop_overhead_s = stop_overhead_s
         self._client = client or httpx.AsyncClient(timeout=timeout_s)
 
-    async def from_one(self, origin: Point, destinations: Sequence[Point]) -> Seconds:
-        if not destinations:
-            return np.zeros(0)
-        points = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in (origin, *destinations))
-        targets = ";".join(str(i) for i in range(1, len(destinations) + 1))
+    async def _table(self, points: Points, sources: list[int], destinations: list[int]) -> Seconds:
+        """The durations matrix [sources, destinations] between the given points."""
+        coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points)
         response = await self._client.get(
-            f"{self.base_url}/table/v1/{self.profile}/{points}",
-            params={"sources": "0", "destinations": targets, "annotations": "duration"},
+            f"{self.base_url}/table/v1/{self.profile}/{coordinates}",
+            params={
+                "sources": ";".join(map(str, sources)),
+                "destinations": ";".join(map(str, destinations)),
+                "annotations": "duration",
+            },
         )
         response.raise_for_status()
         body = response.json()
@@ -117,9 +143,40 @@ class OsrmTravel:
                 f"the routing service answered {body.get('code')}: {body.get('message', '')}"
             )
         # An unreachable destination comes back as null: treat it as unreachable, not as free.
-        row = [math.inf if d is None else float(d) for d in body["durations"][0]]
-        durations = np.asarray(row, dtype=np.float64)
+        rows = [[math.inf if d is None else float(d) for d in row] for row in body["durations"]]
+        durations = np.asarray(rows, dtype=np.float64).reshape(len(sources), len(destinations))
         result: Seconds = np.where(durations > 0, durations + self.stop_overhead_s, durations)
+        return result
+
+    async def from_one(self, origin: Point, destinations: Sequence[Point] | Points) -> Seconds:
+        dest = np.asarray(destinations, dtype=np.float64).reshape(-1, 2)
+        if not len(dest):
+            return np.zeros(0)
+        unique, inverse = np.unique(dest, axis=0, return_inverse=True)
+        points = np.concatenate([np.asarray(origin, dtype=np.float64)[None, :], unique])
+        row = (await self._table(points, [0], list(range(1, len(points)))))[0]
+        result: Seconds = row[inverse.ravel()]
+        return result
+
+    async def to_one(self, origins: Sequence[Point] | Points, destination: Point) -> Seconds:
+        orig = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
+        if not len(orig):
+            return np.zeros(0)
+        unique, inverse = np.unique(orig, axis=0, return_inverse=True)
+        points = np.concatenate([unique, np.asarray(destination, dtype=np.float64)[None, :]])
+        column = (await self._table(points, list(range(len(unique))), [len(unique)]))[:, 0]
+        result: Seconds = column[inverse.ravel()]
+        return result
+
+    async def between(self, origins: Points, destinations: Points) -> Seconds:
+        if not len(origins):
+            return np.zeros(0)
+        # One matrix over the distinct places (a day's route has a handful), read at the pairs.
+        unique, inverse = np.unique(np.concatenate([origins, destinations]), axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        k = len(origins)
+        matrix = await self._table(unique, list(range(len(unique))), list(range(len(unique))))
+        result: Seconds = matrix[inverse[:k], inverse[k:]]
         return result
 
     async def close(self) -> None:
