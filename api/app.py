@@ -14,12 +14,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api import assets, customers, intake, jobs, parts, sites, stock, technicians, territories
+from api import assets, customers, intake, jobs, matching, parts, sites, stock, technicians, territories
 from api.auth import build_jwt_auth, make_login_handler
 from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
 from api.strict_body import check_body_strictly
+from dispatch.travel import OsrmTravel
 from infra.db import create_pool
 from infra.settings import Settings
 
@@ -33,6 +34,7 @@ ROUTE_MODULES: Sequence[Any] = (
     stock,
     intake,
     jobs,
+    matching,
 )
 
 
@@ -48,9 +50,13 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
         app.state.settings = settings
+        # A road-network service when configured; matching otherwise uses each territory's model.
+        app.state.routing = OsrmTravel(settings.routing_url) if settings.routing_url else None
         try:
             yield
         finally:
+            if app.state.routing is not None:
+                await app.state.routing.close()
             await app.state.pool.close()
 
     jwt_auth = build_jwt_auth(settings.jwt_secret, settings.jwt_ttl_s)

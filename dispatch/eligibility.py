@@ -20,6 +20,7 @@ class Exclusion(enum.StrEnum):
     EXCLUDED_BY_CUSTOMER = "excluded_by_customer"
     OUT_OF_REACH = "out_of_reach"
     OFF_SHIFT = "off_shift"
+    NO_ROOM = "no_room"  # on shift, but the day cannot take the job without breaking a promise
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ _JOB_COLUMNS = """
     j.problem_description, j.customer_choice, j.required_skills, j.duration_s, j.duration_source,
     j.duration_reason,
     j.window_start_at, j.window_end_at, j.priority, j.status, j.technician_id, j.planned_start_at,
-    j.eta_at, j.pinned, j.pinned_start_at, j.started_at, j.finished_at, j.version, j.created_at,
-    j.updated_at
+    j.eta_at, j.pinned, j.pinned_start_at, j.started_at, j.finished_at, j.pickup_location_id, j.version,
+    j.created_at, j.updated_at
 """
 # What a caller may see: a technician their own jobs; a dispatcher bound to a territory its jobs.
 _VISIBLE = """

@@ -156,6 +156,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     pinned_start_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    pickup_location_id: StockLocationId | None  # a depot planned on the way, for parts the van lacks
     version: int
     parts: list[JobPart]
     created_at: datetime

@@ -45,6 +45,8 @@ class Visit:
     planned_start: float | None = None  # as last planned; places the breaks between visits
     locked: bool = False  # en route or on site: nothing may be put before it
     version: int = 1
+    pickup: Point | None = None  # a depot to call at first for the job's parts
+    pickup_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,19 @@ class Day:
 
 @dataclass(frozen=True)
 class RouteStop:
-    """One entry of a day's sequence: a visit, or a break (visit None) taken at `point`."""
+    """One entry of a day's sequence: a visit, a depot pickup for the visit that follows it, or a
+    break (neither) taken at `point`."""
 
     point: Point
     earliest: float
     latest: float
     duration_s: float
     visit: Visit | None
+    pickup_for: Visit | None = None
+
+    @property
+    def is_break(self) -> bool:
+        return self.visit is None and self.pickup_for is None
 
 
 def sequence(day: Day) -> list[RouteStop]:
@@ -89,6 +97,8 @@ def sequence(day: Day) -> list[RouteStop]:
         while pending and planned + visit.duration_s > pending[0].latest and not visit.locked:
             brk = pending.pop(0)
             stops.append(RouteStop(place, brk.earliest, brk.latest, brk.duration_s, None))
+        if visit.pickup is not None:
+            stops.append(RouteStop(visit.pickup, -INF, INF, visit.pickup_s, None, pickup_for=visit))
         stops.append(RouteStop(visit.point, visit.earliest, visit.latest, visit.duration_s, visit))
         place = visit.point
     for brk in pending:
@@ -229,7 +239,7 @@ async def build(days: Sequence[Day], travel: TravelTimes) -> RoutePlans:
         for i, stop in enumerate(seq):
             earliest[r, i], latest[r, i], duration[r, i] = stop.earliest, stop.latest, stop.duration_s
             lat[r, i], lon[r, i] = stop.point
-            is_break[r, i] = stop.visit is None
+            is_break[r, i] = stop.is_break
             if stop.visit is not None and stop.visit.locked:
                 first_free[r] = i + 1
         lat[r, len(seq) :], lon[r, len(seq) :] = day.end_point

@@ -31,6 +31,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     geocoder_user_agent: str = "truckroll"
     # An OSRM-compatible routing service (its base URL); None uses the geodesic travel model.
     routing_url: str | None = None
+    # Matching: score weights by term (travel, lateness, parts, overqualification, continuity,
+    # workload), how far outside their territory a technician may go, the arrival window promised.
+    match_weights: dict[str, float] = msgspec.field(default_factory=dict)
+    match_reach_km: float = 15.0
+    arrival_window_s: int = 1800
+    depot_pickup_s: int = 600
+    # Booking: the length of the arrival windows offered and how many days ahead.
+    slot_length_s: int = 7200
+    slot_days: int = 7
 
 
 def default_data_dir() -> Path:
@@ -77,7 +86,46 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         geocoder=env.get("TRUCKROLL_GEOCODER") or None,
         geocoder_user_agent=env.get("TRUCKROLL_GEOCODER_USER_AGENT") or "truckroll",
         routing_url=env.get("TRUCKROLL_ROUTING_URL") or None,
+        match_weights=_weights(env.get("TRUCKROLL_MATCH_WEIGHTS", "")),
+        match_reach_km=_float(env, "TRUCKROLL_MATCH_REACH_KM", 15.0),
+        arrival_window_s=_int(env, "TRUCKROLL_ARRIVAL_WINDOW_S", 1800, minimum=300),
+        depot_pickup_s=_int(env, "TRUCKROLL_DEPOT_PICKUP_S", 600, minimum=0),
+        slot_length_s=_int(env, "TRUCKROLL_SLOT_LENGTH_S", 7200, minimum=900),
+        slot_days=_int(env, "TRUCKROLL_SLOT_DAYS", 7),
     )
+
+
+WEIGHT_NAMES = ("travel", "lateness", "parts", "overqualification", "continuity", "workload")
+
+
+def _weights(raw: str) -> dict[str, float]:
+    """`travel=1,parts=2`: the terms given override the defaults (1 each)."""
+    weights: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        name, _, value = item.partition("=")
+        name = name.strip()
+        if name not in WEIGHT_NAMES:
+            raise SettingsError(f"TRUCKROLL_MATCH_WEIGHTS: {name!r} is not one of {', '.join(WEIGHT_NAMES)}")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise SettingsError(f"TRUCKROLL_MATCH_WEIGHTS: {name} needs a number, got {value!r}") from None
+        if weights[name] < 0:
+            raise SettingsError(f"TRUCKROLL_MATCH_WEIGHTS: {name} must not be negative")
+    return weights
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {value}")
+    return value
 
 
 def _persistent_secret(data_dir: Path) -> str:

@@ -12,26 +12,9 @@ import pytest
 from dispatch.insertion import Route, Stop, best_insertion
 from dispatch.route_plan import BreakSlot, Day, RoutePlans, Visit, build, sequence
 from dispatch.travel import Point
+from tests.grid_travel import GridTravel
 
 HOUR = 3600.0
-
-
-class GridTravel:
-    """1 degree = 1000 s, Manhattan distance: easy to compute by hand."""
-
-    @staticmethod
-    def seconds(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        result: np.ndarray = 1000 * np.abs(np.asarray(a) - np.asarray(b)).sum(axis=-1)
-        return result
-
-    async def from_one(self, origin: Point, destinations: object) -> np.ndarray:
-        return self.seconds(np.asarray(destinations).reshape(-1, 2), np.asarray(origin))
-
-    async def to_one(self, origins: object, destination: Point) -> np.ndarray:
-        return self.seconds(np.asarray(origins).reshape(-1, 2), np.asarray(destination))
-
-    async def between(self, origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
-        return self.seconds(origins, destinations)
 
 
 def day(visits: list[Visit], breaks: list[BreakSlot] = (), *, end: float = 17 * HOUR) -> Day:  # type: ignore[assignment]

@@ -1,0 +1,322 @@
+"""Ranking technicians for a stored job, and assigning it: the route is re-planned in the same
+transaction, under a lock on the technician, so two assignments never break one day between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import msgspec
+
+from assets import asset_queries
+from assets.models import AssetId
+from dispatch import job_queries, jobs, route_queries
+from dispatch.accounts import Principal
+from dispatch.days import build_days
+from dispatch.eligibility import Exclusion
+from dispatch.matching import (
+    Candidate,
+    JobToPlace,
+    Matcher,
+    MatchSettings,
+    NeededPart,
+    Ranking,
+    screen_static,
+)
+from dispatch.models import Job, JobStatus
+from dispatch.route_plan import Day, Visit, build
+from dispatch.route_queries import JobPlace
+from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes
+from infra.db import Connection
+from infra.errors import ConflictError, InvalidError
+
+# A day's planned visits are read this far either side of the job's window, so a shift that
+# starts the evening before or runs past midnight is whole.
+DAY_MARGIN = timedelta(days=1)
+
+EXCLUSION_WORDS = {
+    Exclusion.INACTIVE: "is not active",
+    Exclusion.SKILL: "lacks a required skill level",
+    Exclusion.EXCLUDED_BY_CUSTOMER: "is excluded by the customer",
+    Exclusion.OUT_OF_REACH: "works too far from this site",
+    Exclusion.OFF_SHIFT: "has no shift with time in the job's window",
+    Exclusion.NO_ROOM: "has no room in that day without breaking another promise",
+}
+
+
+class Assignment(msgspec.Struct, frozen=True, kw_only=True):
+    job: Job
+    candidate: Candidate
+    replanned: list[UUID]  # other jobs of that day whose planned time moved
+
+
+@dataclass(frozen=True)
+class Context:
+    job: Job
+    place: JobPlace
+    target: JobToPlace
+    travel: TravelTimes
+
+
+def travel_for(place: JobPlace, routing: TravelTimes | None) -> TravelTimes:
+    """The configured road-network service, else the territory's geodesic model."""
+    if routing is not None:
+        return routing
+    return GeodesicTravel(
+        TravelSettings(
+            circuity_factor=place.circuity_factor,
+            speed_kmh=place.speed_kmh,
+            stop_overhead_s=place.stop_overhead_s,
+        )
+    )
+
+
+async def context(conn: Connection, job: Job, routing: TravelTimes | None) -> Context:
+    place = await route_queries.job_place(conn, job.site_id)
+    asset_label = "this asset"
+    if job.asset_id is not None:
+        asset = await asset_queries.get_asset(conn, AssetId(job.asset_id))
+        if asset is not None:
+            asset_label = "this " + asset.kind.replace("_", " ")
+    preferences = await route_queries.customer_preferences(conn, job.customer_id)
+    earliest, latest = job.window_start_at.timestamp(), job.window_end_at.timestamp()
+    target = JobToPlace(
+        id=job.id,
+        point=place.point,
+        earliest=earliest,
+        latest=latest,
+        duration_s=float(job.duration_s),
+        required_skills=job.required_skills,
+        territory_id=place.territory_id,
+        timezone=place.timezone,
+        parts=[NeededPart(p.part_id, p.sku, p.name, p.quantity, p.probability) for p in job.parts],
+        asset_label=asset_label,
+        excluded=frozenset(t for t, kind in preferences.items() if kind == "excluded"),
+        preferred=frozenset(t for t, kind in preferences.items() if kind == "preferred"),
+        served=await route_queries.asset_servers(conn, job.asset_id),
+    )
+    return Context(job=job, place=place, target=target, travel=travel_for(place, routing))
+
+
+async def _days(
+    conn: Connection, technician_ids: Sequence[UUID], job: JobToPlace, now: datetime
+) -> list[Day]:
+    earliest = datetime.fromtimestamp(job.earliest, UTC)
+    latest = datetime.fromtimestamp(job.latest + job.duration_s, UTC)
+    shifts = await route_queries.shifts_overlapping(conn, technician_ids, max(earliest, now), latest)
+    if not shifts:
+        return []
+    with_shift = sorted({s.technician_id for s in shifts})
+    visits = await route_queries.planned_visits(conn, with_shift, earliest - DAY_MARGIN, latest + DAY_MARGIN)
+    finished = await route_queries.last_finished(conn, with_shift, now - DAY_MARGIN)
+    return build_days(shifts, visits, now=now, finished=finished)
+
+
+async def rank(
+    conn: Connection,
+    ctx: Context,
+    settings: MatchSettings,
+    *,
+    now: datetime,
+    limit: int,
+    only: Sequence[UUID] | None = None,
+) -> Ranking:
+    target = ctx.target
+    if now.timestamp() > target.earliest:
+        target = replace(target, earliest=max(target.earliest, now.timestamp()))
+    everyone = await route_queries.technicians(conn, only)
+    matcher = Matcher(target, settings, ctx.travel)
+    kept, excluded = screen_static(everyone, target, reach_km=settings.reach_km)
+    days = await _days(conn, [t.id for t in kept], target, now) if kept else []
+    part_ids = [p.part_id for p in target.parts]
+    vans = await route_queries.van_stock(conn, part_ids)
+    depots = await route_queries.depots_holding(conn, part_ids)
+    ranking, _plans, _best = await matcher.rank(
+        kept, days, vans, depots, excluded=excluded, considered=len(everyone), limit=limit
+    )
+    return ranking
+
+
+async def candidates(
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    settings: MatchSettings,
+    *,
+    routing: TravelTimes | None,
+    now: datetime,
+    limit: int,
+) -> Ranking:
+    job = await jobs.get_job(conn, principal, job_id)
+    if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED):
+        raise ConflictError(
+            f"a {job.status.value} job is past matching; only new or scheduled jobs have candidates",
+            field="status",
+        )
+    ctx = await context(conn, job, routing)
+    return await rank(conn, ctx, settings, now=now, limit=limit)
+
+
+def _why_not(ranking: Ranking, name: str) -> str:
+    for reason, count in ranking.excluded.items():
+        if count:
+            return f"{name} {EXCLUSION_WORDS[Exclusion(reason)]}"
+    return f"{name} cannot take this job"
+
+
+async def assign(
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    settings: MatchSettings,
+    *,
+    technician_id: UUID | None,
+    routing: TravelTimes | None,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Assignment:
+    """Put a new job on the named technician's day, or the best candidate's (technician_id None)."""
+    job = await jobs.get_job(conn, principal, job_id, for_update=True)
+    jobs.check_version(job, expected_version, required=False)
+    if job.status is not JobStatus.NEW:
+        whom = f" to technician {job.technician_id}" if job.technician_id else ""
+        raise ConflictError(
+            f"the job is already {job.status.value}{whom}; only a new (unassigned) job can be assigned",
+            field="status",
+        )
+    ctx = await context(conn, job, routing)
+    if technician_id is not None:
+        order = [technician_id]
+    else:
+        ranking = await rank(conn, ctx, settings, now=now, limit=10_000)
+        order = [c.technician_id for c in ranking.candidates]
+        if not order:
+            raise ConflictError(
+                "no technician can take this job: "
+                + ", ".join(f"{n} {EXCLUSION_WORDS[Exclusion(r)]}" for r, n in ranking.excluded.items()),
+                field="auto",
+            )
+    last_refusal = ""
+    for candidate_id in order:
+        # A savepoint per try: the lock on a technician who cannot take it is let go at once.
+        try:
+            async with conn.transaction():
+                if not await route_queries.lock_technician(conn, candidate_id):
+                    raise InvalidError("technician_id: no technician with this id", field="technician_id")
+                ranking = await rank(conn, ctx, settings, now=now, limit=1, only=[candidate_id])
+                if not ranking.candidates:
+                    raise _RefusedError(_why_not(ranking, "the technician"))
+                return await _apply(
+                    conn, principal, ctx, ranking.candidates[0], settings, now=now, auto=technician_id is None
+                )
+        except _RefusedError as refused:
+            last_refusal = refused.message
+            continue
+    if technician_id is not None:
+        raise ConflictError(last_refusal, field="technician_id")
+    raise ConflictError(
+        "every technician who could take the job was taken meanwhile; try again", field="auto"
+    )
+
+
+class _RefusedError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+async def _apply(
+    conn: Connection,
+    principal: Principal,
+    ctx: Context,
+    candidate: Candidate,
+    settings: MatchSettings,
+    *,
+    now: datetime,
+    auto: bool,
+) -> Assignment:
+    """Write the job into the day at the candidate's position and re-time every visit after it."""
+    job = ctx.job
+    days = await _days(conn, [candidate.technician_id], ctx.target, now)
+    day = next(d for d in days if d.shift_id == candidate.shift_id)
+    pickup = None
+    if candidate.parts.detour is not None:
+        depot = next(
+            d
+            for d in await route_queries.depots_holding(conn, [p.part_id for p in job.parts])
+            if d.id == candidate.parts.detour.depot_id
+        )
+        pickup = depot.point
+    new_visit = Visit(
+        job_id=job.id,
+        point=ctx.place.point,
+        earliest=ctx.target.earliest,
+        latest=ctx.target.latest,
+        duration_s=float(job.duration_s),
+        planned_start=candidate.planned_start_at.timestamp(),
+        pickup=pickup,
+        pickup_s=float(settings.depot_pickup_s) if pickup else 0.0,
+    )
+    visits = list(day.visits)
+    visits.insert(candidate.position, new_visit)
+    plans = await build([replace(day, visits=visits)], ctx.travel)
+    if not plans.feasible[0]:
+        raise _RefusedError("the technician's day changed and the job no longer fits")
+    times: dict[UUID, tuple[datetime, datetime]] = {}
+    for i, stop in enumerate(plans.stops[0]):
+        if stop.visit is not None:
+            times[stop.visit.job_id] = (
+                datetime.fromtimestamp(float(plans.start[0, i]), UTC),
+                datetime.fromtimestamp(float(plans.arrive[0, i]), UTC),
+            )
+    start, eta = times[job.id]
+    await job_queries.update_job(
+        conn,
+        job.id,
+        {
+            "technician_id": candidate.technician_id,
+            "status": JobStatus.SCHEDULED.value,
+            "planned_start_at": start,
+            "eta_at": eta,
+            "pickup_location_id": candidate.parts.detour.depot_id if candidate.parts.detour else None,
+            "pickup_s": settings.depot_pickup_s if candidate.parts.detour else 0,
+        },
+    )
+    moved = [
+        (v.job_id, *times[v.job_id])
+        for v in day.visits
+        if v.planned_start is None or abs(times[v.job_id][0].timestamp() - v.planned_start) >= 1
+    ]
+    await route_queries.set_plan(conn, moved)
+    await job_queries.insert_job_event(
+        conn,
+        job.id,
+        "assigned",
+        principal,
+        from_status=job.status,
+        to_status=JobStatus.SCHEDULED,
+        data={
+            "technician_id": str(candidate.technician_id),
+            "auto": auto,
+            "score": candidate.score,
+            "reason": candidate.reason,
+            "planned_start_at": start.isoformat(),
+            "arrival_window": [
+                candidate.arrival_window_start_at.isoformat(),
+                candidate.arrival_window_end_at.isoformat(),
+            ],
+        },
+    )
+    for job_id, new_start, _ in moved:
+        await job_queries.insert_job_event(
+            conn,
+            job_id,
+            "replanned",
+            principal,
+            data={"planned_start_at": new_start.isoformat(), "because": str(job.id)},
+        )
+    stored = await jobs.get_job(conn, principal, job.id)
+    return Assignment(job=stored, candidate=candidate, replanned=[m[0] for m in moved])
