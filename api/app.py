@@ -14,7 +14,19 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api import assets, customers, intake, jobs, matching, parts, sites, stock, technicians, territories
+from api import (
+    assets,
+    customers,
+    intake,
+    jobs,
+    matching,
+    parts,
+    sites,
+    slots,
+    stock,
+    technicians,
+    territories,
+)
 from api.auth import build_jwt_auth, make_login_handler
 from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
@@ -35,6 +47,7 @@ ROUTE_MODULES: Sequence[Any] = (
     intake,
     jobs,
     matching,
+    slots,
 )
 
 

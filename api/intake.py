@@ -49,6 +49,28 @@ class IntakeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     external_id: ExternalId | None = None
 
 
+def intake_request(data: IntakeIn) -> intake.IntakeRequest:
+    if (data.latitude is None) != (data.longitude is None):
+        raise InvalidError("longitude: send latitude and longitude together", field="longitude")
+    return intake.IntakeRequest(
+        problem_code=data.problem_code,
+        problem_text=data.problem_text,
+        choice=data.choice,
+        window_start_at=data.window_start_at,
+        window_end_at=data.window_end_at,
+        site_id=data.site_id,
+        address=intake.Address(data.address.line, data.address.city, data.address.postal_code)
+        if data.address
+        else None,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        asset_id=data.asset_id,
+        customer_id=data.customer_id,
+        priority=data.priority,
+        external_id=data.external_id,
+    )
+
+
 class IntakeOut(msgspec.Struct, frozen=True, kw_only=True):
     job: Job
     matched_by: str
@@ -85,28 +107,10 @@ class IntakeController(Controller):
         asset the problem is about; derive skills, duration (learned from history when there is
         enough) and predicted parts. A missing answer (which of two doors?) is 422 with `candidates`."""
         settings: Settings = state.settings
-        if (data.latitude is None) != (data.longitude is None):
-            raise InvalidError("longitude: send latitude and longitude together", field="longitude")
         result = await intake.take_call(
             conn,
             principal,
-            intake.IntakeRequest(
-                problem_code=data.problem_code,
-                problem_text=data.problem_text,
-                choice=data.choice,
-                window_start_at=data.window_start_at,
-                window_end_at=data.window_end_at,
-                site_id=data.site_id,
-                address=intake.Address(data.address.line, data.address.city, data.address.postal_code)
-                if data.address
-                else None,
-                latitude=data.latitude,
-                longitude=data.longitude,
-                asset_id=data.asset_id,
-                customer_id=data.customer_id,
-                priority=data.priority,
-                external_id=data.external_id,
-            ),
+            intake_request(data),
             geocoder=geocoder_from_settings(settings.geocoder, settings.geocoder_user_agent),
         )
         out = IntakeOut(job=result.job, matched_by=result.matched_by, asset=result.asset)

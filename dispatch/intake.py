@@ -244,9 +244,22 @@ async def predicted_parts(
     )
 
 
-async def take_call(
-    conn: Connection, principal: Principal, request: IntakeRequest, *, geocoder: Geocoder | None
-) -> Intake:
+@dataclass(frozen=True)
+class Understood:
+    """What a call is about, before anything is stored: where, which asset, what it needs."""
+
+    site: SiteMatch
+    matched_by: str
+    problem: Problem
+    variant: Variant
+    asset: Asset | None
+    skills: dict[str, int]
+    duration_s: int
+    duration_source: DurationSource
+    duration_reason: str
+
+
+async def understand(conn: Connection, request: IntakeRequest, *, geocoder: Geocoder | None) -> Understood:
     site, matched_by = await _find_site(conn, request, geocoder)
     assets = await asset_queries.list_site_assets(conn, SiteId(site.id), limit=200, offset=0)
     if request.problem_code is not None:
@@ -277,6 +290,26 @@ async def take_call(
         else []
     )
     duration_s, source, reason = estimate_duration(past, variant.duration_s, what=what)
+    return Understood(site, matched_by, problem, variant, asset, skills, duration_s, source, reason)
+
+
+async def take_call(
+    conn: Connection, principal: Principal, request: IntakeRequest, *, geocoder: Geocoder | None
+) -> Intake:
+    call = await understand(conn, request, geocoder=geocoder)
+    site, matched_by, problem, variant, asset = (
+        call.site,
+        call.matched_by,
+        call.problem,
+        call.variant,
+        call.asset,
+    )
+    skills, duration_s, source, reason = (
+        call.skills,
+        call.duration_s,
+        call.duration_source,
+        call.duration_reason,
+    )
     job = await jobs.create_job(
         conn,
         principal,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -20,6 +21,11 @@ from tests.factories_dispatch import login_of
 from tests.factories_matching import at, job, north, site, technician, territory
 
 Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(app: Litestar) -> None:
+    app.state.clock = lambda: at(12) - timedelta(days=2)  # noon, 29 November
 
 
 async def candidates(client: Client, auth: Auth, job_id: UUID, **params: Any) -> dict[str, Any]:
