@@ -19,6 +19,7 @@ from dispatch.days import build_days
 from dispatch.eligibility import Exclusion
 from dispatch.matching import (
     Candidate,
+    FleetView,
     JobToPlace,
     Matcher,
     MatchSettings,
@@ -128,16 +129,16 @@ async def rank(
     if now.timestamp() > target.earliest:
         target = replace(target, earliest=max(target.earliest, now.timestamp()))
     everyone = await route_queries.technicians(conn, only)
-    matcher = Matcher(target, settings, ctx.travel)
-    kept, excluded = screen_static(everyone, target, reach_km=settings.reach_km)
+    # Only the days of technicians who pass the rules that need no route are worth reading.
+    kept, _ = screen_static(everyone, target, reach_km=settings.reach_km)
     days = await _days(conn, [t.id for t in kept], target, now) if kept else []
+    fleet = await FleetView.build(everyone, days, ctx.travel)
     part_ids = [p.part_id for p in target.parts]
     vans = await route_queries.van_stock(conn, part_ids)
     depots = await route_queries.depots_holding(conn, part_ids)
-    ranking, _plans, _best = await matcher.rank(
-        kept, days, vans, depots, excluded=excluded, considered=len(everyone), limit=limit
+    return await Matcher(target, settings, ctx.travel).rank(
+        fleet, vans, depots, limit=limit, only=frozenset(only) if only is not None else None
     )
-    return ranking
 
 
 async def candidates(

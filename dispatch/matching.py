@@ -32,6 +32,7 @@ from dispatch.route_queries import DepotRow, TechnicianRow
 from dispatch.travel import Point, TravelTimes, distances_m
 
 Array = npt.NDArray[np.float64]
+INF = np.inf
 FIVE_MIN = 300
 
 
@@ -132,15 +133,48 @@ class Ranking(msgspec.Struct, frozen=True, kw_only=True):
     candidates: list[Candidate]
 
 
-@dataclass(frozen=True)
-class Placement:
-    """The chosen row (a technician's shift) and position, for assignment."""
+class FleetView:
+    """Technicians and their days as arrays, built once and reused for every job until the fleet
+    changes: matching one job is then vector arithmetic plus a few objects for the shortlist."""
 
-    row: int
-    position: int
-    start: float
-    arrive: float
-    depot: DepotRow | None
+    def __init__(self, technicians: Sequence[TechnicianRow], plans: RoutePlans) -> None:
+        self.technicians = list(technicians)
+        self.index = {t.id: i for i, t in enumerate(self.technicians)}
+        self.active = np.array([t.active for t in self.technicians], dtype=bool)
+        territory_ids = sorted({t.territory_id for t in self.technicians}, key=str)
+        self.territory_code = {tid: i for i, tid in enumerate(territory_ids)}
+        self.territory = np.array(
+            [self.territory_code[t.territory_id] for t in self.technicians], dtype=np.int64
+        )
+        self.homes = np.array([t.home for t in self.technicians], dtype=np.float64).reshape(-1, 2)
+        skills = sorted({skill for t in self.technicians for skill in t.skills})
+        self.skill_column = {skill: j for j, skill in enumerate(skills)}
+        self.levels = np.zeros((len(self.technicians), len(skills)), dtype=np.int64)
+        for i, tech in enumerate(self.technicians):
+            for skill, level in tech.skills.items():
+                self.levels[i, self.skill_column[skill]] = level
+        self.plans = plans
+        self.row_tech = np.array([self.index[d.technician_id] for d in plans.days], dtype=np.int64)
+        self.booked = np.array([sum(v.duration_s for v in d.visits) for d in plans.days], dtype=np.float64)
+        self.shift_s = np.array([max(d.shift_s, 1.0) for d in plans.days], dtype=np.float64)
+        before = np.stack(plans.places_before(), axis=-1)
+        after = np.stack(plans.places_after(), axis=-1)
+        self.before_flat = before.reshape(-1, 2)
+        self.after_flat = after.reshape(-1, 2)
+
+    @classmethod
+    async def build(
+        cls, technicians: Sequence[TechnicianRow], days: Sequence[Day], travel: TravelTimes
+    ) -> FleetView:
+        known = {t.id for t in technicians}
+        return cls(technicians, await build([d for d in days if d.technician_id in known], travel))
+
+    def ids(self, chosen: frozenset[UUID]) -> npt.NDArray[np.bool_]:
+        mask = np.zeros(len(self.technicians), dtype=bool)
+        for tech_id in chosen:
+            if tech_id in self.index:
+                mask[self.index[tech_id]] = True
+        return mask
 
 
 def screen_static(
@@ -165,22 +199,6 @@ def screen_static(
     return kept, excluded
 
 
-def _fits_window(day: Day, job: JobToPlace) -> bool:
-    start = max(day.start_at, job.earliest)
-    return start <= job.latest and start + job.duration_s <= day.end_latest
-
-
-def _coverage(parts: Sequence[NeededPart], held: Mapping[UUID, int], fetched: frozenset[UUID]) -> float:
-    total = sum(p.probability for p in parts)
-    if total <= 0:
-        return 1.0
-    covered = sum(
-        p.probability * (1.0 if p.part_id in fetched else min(1.0, held.get(p.part_id, 0) / p.quantity))
-        for p in parts
-    )
-    return covered / total
-
-
 def _clock(ts: float, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts, zone).strftime("%-H:%M")
 
@@ -194,35 +212,26 @@ def arrival_window(start: float, job: JobToPlace, length_s: int) -> tuple[float,
 
 
 @dataclass
-class _Option:
-    row: int
-    position: int
-    added: float
-    drive: float
-    start: float
-    arrive: float
-    slack: float
-    coverage: float
-    depot: DepotRow | None
-    fetched: frozenset[UUID]
-    cost: float = 0.0
+class _Choice:
+    """Per row, the best way found so far to fit the job (vectors over rows)."""
+
+    cost: Array
+    position: npt.NDArray[np.int64]
+    added: Array
+    drive: Array
+    start: Array
+    slack: Array
+    coverage: Array
+    depot: npt.NDArray[np.int64]  # index into the depots, -1 for none
 
 
 class Matcher:
-    """One job against a set of technicians' days."""
+    """One job against the fleet's days."""
 
     def __init__(self, job: JobToPlace, settings: MatchSettings, travel: TravelTimes) -> None:
         self.job = job
         self.settings = settings
         self.travel = travel
-
-    async def _travel_grid(self, plans: RoutePlans) -> tuple[Array, Array]:
-        rows, width = plans.size
-        before = np.stack(plans.places_before(), axis=-1).reshape(-1, 2)
-        after = np.stack(plans.places_after(), axis=-1).reshape(-1, 2)
-        to_job = (await self.travel.to_one(before, self.job.point)).reshape(rows, width)
-        from_job = (await self.travel.from_one(self.job.point, after)).reshape(rows, width)
-        return to_job, from_job
 
     def _insert(self, plans: RoutePlans, to_job: Array, from_job: Array) -> Insertions:
         return plans.insert(
@@ -233,188 +242,253 @@ class Matcher:
             from_job=from_job,
         )
 
-    async def options(
+    def _cost(self, added: Array, slack: Array, coverage: Array) -> Array:
+        w, s = self.settings.weights, self.settings
+        result: Array = (
+            w.travel * added / 60
+            + w.lateness * 0.5 * np.maximum(0.0, s.risk_horizon_s - slack) / 60
+            + w.parts * 60 * (1 - coverage)
+        )
+        return result
+
+    def _static(self, fleet: FleetView) -> tuple[npt.NDArray[np.bool_], Counter[Exclusion]]:
+        """Technicians passing the rules that need no route; the others counted by first rule broken."""
+        job = self.job
+        count = len(fleet.technicians)
+        out = np.zeros(count, dtype=bool)
+        counts: Counter[Exclusion] = Counter()
+
+        def rule(kind: Exclusion, broken: npt.NDArray[np.bool_]) -> None:
+            nonlocal out
+            fresh = broken & ~out
+            counts[kind] += int(fresh.sum())
+            out |= fresh
+
+        rule(Exclusion.INACTIVE, ~fleet.active)
+        lacking = np.zeros(count, dtype=bool)
+        for skill, level in job.required_skills.items():
+            column = fleet.skill_column.get(skill)
+            lacking |= True if column is None else fleet.levels[:, column] < level
+        rule(Exclusion.SKILL, lacking)
+        rule(Exclusion.EXCLUDED_BY_CUSTOMER, fleet.ids(job.excluded))
+        if job.territory_id is not None and count:
+            code = fleet.territory_code.get(job.territory_id, -1)
+            far = distances_m(job.point, fleet.homes) / 1000 > self.settings.reach_km
+            rule(Exclusion.OUT_OF_REACH, (fleet.territory != code) & far)
+        return ~out, counts
+
+    def _parts(
+        self, fleet: FleetView, vans: Mapping[UUID, Mapping[UUID, int]]
+    ) -> tuple[Array, npt.NDArray[np.bool_], Array]:
+        """Per technician: van coverage, the likely parts the van lacks [T, P], and what they hold."""
+        parts = self.job.parts
+        count = len(fleet.technicians)
+        held = np.zeros((count, len(parts)))
+        columns = {p.part_id: j for j, p in enumerate(parts)}
+        for tech_id, stock in vans.items():
+            row = fleet.index.get(tech_id)
+            if row is None:
+                continue
+            for part_id, held_quantity in stock.items():
+                if part_id in columns:
+                    held[row, columns[part_id]] = held_quantity
+        if not parts:
+            return np.ones(count), np.zeros((count, 0), dtype=bool), held
+        quantity = np.array([p.quantity for p in parts], dtype=np.float64)
+        probability = np.array([p.probability for p in parts], dtype=np.float64)
+        share = np.minimum(1.0, held / quantity)
+        coverage = share @ probability / max(probability.sum(), 1e-9)
+        short = (probability >= self.settings.detour_min_probability)[None, :] & (held < quantity)
+        return coverage, short, held
+
+    async def choose(
         self,
-        plans: RoutePlans,
+        fleet: FleetView,
+        rows: npt.NDArray[np.bool_],
         vans: Mapping[UUID, Mapping[UUID, int]],
         depots: Sequence[DepotRow],
-    ) -> list[_Option | None]:
-        """Per row (technician-shift) the best way to fit the job, or None."""
-        job, s = self.job, self.settings
-        rows, _ = plans.size
-        if rows == 0:
-            return []
-        to_job, from_job = await self._travel_grid(plans)
+    ) -> _Choice:
+        """For every row the cheapest way to fit the job, straight or via a depot (cost inf: none)."""
+        job, plans = self.job, fleet.plans
+        count, width = plans.size
+        to_job = (await self.travel.to_one(fleet.before_flat, job.point)).reshape(count, width)
+        from_job = (await self.travel.from_one(job.point, fleet.after_flat)).reshape(count, width)
         plain = self._insert(plans, to_job, from_job)
-        plain_pos, plain_ok = plain.best()
-        # Parts the van lacks that are likely enough to fetch, per row.
-        short: list[frozenset[UUID]] = []
-        for day in plans.days:
-            held = vans.get(day.technician_id, {})
-            short.append(
-                frozenset(
-                    p.part_id
-                    for p in job.parts
-                    if p.probability >= s.detour_min_probability and held.get(p.part_id, 0) < p.quantity
-                )
-            )
-        detours: list[tuple[DepotRow, Insertions, npt.NDArray[np.int64], npt.NDArray[np.bool_], Array]] = []
-        wanted = {part for missing in short for part in missing}
-        quantities = {p.part_id: p.quantity for p in job.parts}
-        if wanted:
-            before = np.stack(plans.places_before(), axis=-1).reshape(-1, 2)
-            for depot in depots:
-                if not any(depot.stock.get(part, 0) >= quantities[part] for part in wanted):
-                    continue
-                to_depot = (await self.travel.to_one(before, depot.point)).reshape(to_job.shape)
-                depot_to_job = float((await self.travel.from_one(depot.point, [job.point]))[0])
-                via = to_depot + s.depot_pickup_s + depot_to_job
-                found = self._insert(plans, via, from_job)
-                pos, ok = found.best()
-                detours.append((depot, found, pos, ok, np.full(rows, depot_to_job)))
-        options: list[_Option | None] = []
-        for r, day in enumerate(plans.days):
-            held = vans.get(day.technician_id, {})
-            best: _Option | None = None
-            if plain_ok[r]:
-                p = int(plain_pos[r])
-                best = _Option(
-                    r,
-                    p,
-                    float(plain.added[r, p]),
-                    float(to_job[r, p]),
-                    float(plain.start[r, p]),
-                    float(plain.arrive[r, p]),
-                    float(plain.slack[r, p]),
-                    _coverage(job.parts, held, frozenset()),
-                    None,
-                    frozenset(),
-                )
-                best.cost = self._cost(best)
-            if short[r]:
-                for depot, found, pos, ok, onward in detours:
-                    if not ok[r] or any(depot.stock.get(part, 0) < quantities[part] for part in short[r]):
-                        continue
-                    p = int(pos[r])
-                    option = _Option(
-                        r,
-                        p,
-                        float(found.added[r, p]),
-                        float(onward[r]),
-                        float(found.start[r, p]),
-                        float(found.arrive[r, p]),
-                        float(found.slack[r, p]),
-                        _coverage(job.parts, held, short[r]),
-                        depot,
-                        short[r],
-                    )
-                    option.cost = self._cost(option)
-                    if best is None or option.cost < best.cost:
-                        best = option
-            options.append(best)
-        return options
-
-    def _cost(self, option: _Option) -> float:
-        w, s = self.settings.weights, self.settings
-        return (
-            w.travel * option.added / 60
-            + w.lateness * 0.5 * max(0.0, s.risk_horizon_s - option.slack) / 60
-            + w.parts * 60 * (1 - option.coverage)
+        position, ok = plain.best()
+        ok &= rows
+        pick = (np.arange(count), position)
+        coverage_t, short_t, _ = self._parts(fleet, vans)
+        coverage = coverage_t[fleet.row_tech]
+        choice = _Choice(
+            cost=np.where(ok, self._cost(plain.added[pick], plain.slack[pick], coverage), INF),
+            position=position,
+            added=plain.added[pick],
+            drive=to_job[pick],
+            start=plain.start[pick],
+            slack=plain.slack[pick],
+            coverage=coverage,
+            depot=np.full(count, -1, dtype=np.int64),
         )
+        short = short_t[fleet.row_tech]
+        needs = rows & short.any(axis=1)
+        if not needs.any():
+            return choice
+        parts = self.job.parts
+        quantity = np.array([p.quantity for p in parts], dtype=np.float64)
+        probability = np.array([p.probability for p in parts], dtype=np.float64)
+        _, _, held_t = self._parts(fleet, vans)
+        held = held_t[fleet.row_tech]
+        for d, depot in enumerate(depots):
+            has = np.array([depot.stock.get(p.part_id, 0) >= p.quantity for p in parts], dtype=bool)
+            serves = needs & ~(short & ~has[None, :]).any(axis=1)
+            if not serves.any():
+                continue
+            to_depot = (await self.travel.to_one(fleet.before_flat, depot.point)).reshape(count, width)
+            onward = float((await self.travel.from_one(depot.point, [job.point]))[0])
+            via = self._insert(plans, to_depot + self.settings.depot_pickup_s + onward, from_job)
+            via_position, via_ok = via.best()
+            via_ok &= serves
+            pick = (np.arange(count), via_position)
+            fetched = np.where(short, 1.0, np.minimum(1.0, held / quantity))
+            via_coverage = fetched @ probability / max(probability.sum(), 1e-9)
+            cost = np.where(via_ok, self._cost(via.added[pick], via.slack[pick], via_coverage), INF)
+            better = cost < choice.cost
+            choice.cost = np.where(better, cost, choice.cost)
+            choice.position = np.where(better, via_position, choice.position)
+            choice.added = np.where(better, via.added[pick], choice.added)
+            choice.drive = np.where(better, onward, choice.drive)
+            choice.start = np.where(better, via.start[pick], choice.start)
+            choice.slack = np.where(better, via.slack[pick], choice.slack)
+            choice.coverage = np.where(better, via_coverage, choice.coverage)
+            choice.depot = np.where(better, d, choice.depot)
+        return choice
 
     async def rank(
         self,
-        technicians: Sequence[TechnicianRow],
-        days: Sequence[Day],
+        fleet: FleetView,
         vans: Mapping[UUID, Mapping[UUID, int]],
         depots: Sequence[DepotRow],
         *,
-        excluded: Counter[Exclusion] | None = None,
-        considered: int | None = None,
         limit: int = 10,
-    ) -> tuple[Ranking, RoutePlans, dict[UUID, _Option]]:
-        """Candidates best first; `technicians` passed the static rules, `days` are their shifts."""
-        job, w = self.job, self.settings.weights
-        counts: Counter[Exclusion] = Counter(excluded or {})
-        fitting = [d for d in days if _fits_window(d, job)]
-        plans = await build(fitting, self.travel)
-        options = await self.options(plans, vans, depots)
-        best: dict[UUID, _Option] = {}
-        for option in options:
-            if option is None:
-                continue
-            tech_id = plans.days[option.row].technician_id
-            if tech_id not in best or option.cost < best[tech_id].cost:
-                best[tech_id] = option
-        with_shift = {d.technician_id for d in fitting}
-        for tech in technicians:
-            if tech.id not in with_shift:
-                counts[Exclusion.OFF_SHIFT] += 1
-            elif tech.id not in best:
-                counts[Exclusion.NO_ROOM] += 1
-        by_id = {t.id: t for t in technicians}
-        scored: list[tuple[float, UUID, ScoreBreakdown]] = []
-        for tech_id, option in best.items():
-            tech = by_id[tech_id]
-            day = plans.days[option.row]
-            booked = sum(v.duration_s for v in day.visits) + job.duration_s
-            over = sum(tech.skills.get(skill, 0) - level for skill, level in job.required_skills.items())
-            bonus = (20.0 if tech_id in job.served else 0.0) + (30.0 if tech_id in job.preferred else 0.0)
-            s = self.settings
-            breakdown = ScoreBreakdown(
-                travel=round(w.travel * option.added / 60, 2),
-                lateness_risk=round(w.lateness * 0.5 * max(0.0, s.risk_horizon_s - option.slack) / 60, 2),
-                parts=round(w.parts * 60 * (1 - option.coverage), 2),
-                overqualification=round(w.overqualification * 5.0 * max(0, over), 2),
-                continuity=round(-w.continuity * bonus, 2),
-                workload=round(w.workload * 30.0 * min(1.0, booked / max(day.shift_s, 1.0)), 2),
+        only: frozenset[UUID] | None = None,
+    ) -> Ranking:
+        """Candidates best first, with how many technicians each hard rule excluded."""
+        job, w, plans = self.job, self.settings.weights, fleet.plans
+        allowed, counts = self._static(fleet)
+        considered = len(fleet.technicians)
+        if only is not None:
+            allowed &= fleet.ids(only)
+            counts = self._static_only(fleet, only)
+            considered = len(only)
+        start = np.maximum(plans.start_at, job.earliest)
+        fits = (start <= job.latest) & (start + job.duration_s <= plans.end_latest)
+        rows = allowed[fleet.row_tech] & fits if len(fleet.row_tech) else np.zeros(0, dtype=bool)
+        count = len(fleet.technicians)
+        with_shift = np.zeros(count, dtype=bool)
+        with_shift[fleet.row_tech[rows]] = True
+        counts[Exclusion.OFF_SHIFT] += int((allowed & ~with_shift).sum())
+        choice = await self.choose(fleet, rows, vans, depots) if rows.any() else None
+        if choice is None:
+            return Ranking(
+                considered=considered,
+                eligible=0,
+                excluded={k.value: counts[k] for k in Exclusion if counts[k]},
+                candidates=[],
             )
-            total = sum(msgspec.structs.astuple(breakdown))
-            scored.append((total, tech_id, breakdown))
-        scored.sort(key=lambda item: (item[0], by_id[item[1]].name, str(item[1])))
-        candidates = [
-            self._candidate(by_id[tech_id], plans, best[tech_id], vans, total, breakdown)
-            for total, tech_id, breakdown in scored[:limit]
-        ]
-        ranking = Ranking(
-            considered=considered if considered is not None else len(technicians),
-            eligible=len(best),
-            excluded={reason.value: counts[reason] for reason in Exclusion if counts[reason]},
+        # Each technician's cheapest row (a day, when the window spans several).
+        order = np.lexsort((choice.cost, fleet.row_tech))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = fleet.row_tech[order][1:] != fleet.row_tech[order][:-1]
+        best_rows = order[first & np.isfinite(choice.cost[order])]
+        placed = np.zeros(count, dtype=bool)
+        placed[fleet.row_tech[best_rows]] = True
+        counts[Exclusion.NO_ROOM] += int((with_shift & ~placed).sum())
+        techs = fleet.row_tech[best_rows]
+        over = np.zeros(len(best_rows))
+        for skill, level in job.required_skills.items():
+            over += fleet.levels[techs, fleet.skill_column[skill]] - level
+        bonus = 20.0 * fleet.ids(frozenset(job.served))[techs] + 30.0 * fleet.ids(job.preferred)[techs]
+        s = self.settings
+        terms = {
+            "travel": w.travel * choice.added[best_rows] / 60,
+            "lateness_risk": w.lateness
+            * 0.5
+            * np.maximum(0.0, s.risk_horizon_s - choice.slack[best_rows])
+            / 60,
+            "parts": w.parts * 60 * (1 - choice.coverage[best_rows]),
+            "overqualification": w.overqualification * 5.0 * np.maximum(0.0, over),
+            "continuity": -w.continuity * bonus,
+            "workload": w.workload
+            * 30.0
+            * np.minimum(1.0, (fleet.booked[best_rows] + job.duration_s) / fleet.shift_s[best_rows]),
+        }
+        rounded = {name: np.round(values, 2) for name, values in terms.items()}
+        total: Array = np.sum(list(rounded.values()), axis=0)
+        # Ties go to the technician first by name (the fleet is read in name order).
+        ranked = np.lexsort((techs, total))
+        candidates = []
+        for k in ranked[:limit]:
+            row = int(best_rows[k])
+            breakdown = ScoreBreakdown(**{name: float(values[k]) for name, values in rounded.items()})
+            candidates.append(self._candidate(fleet, row, choice, depots, vans, float(total[k]), breakdown))
+        return Ranking(
+            considered=considered,
+            eligible=len(best_rows),
+            excluded={k.value: counts[k] for k in Exclusion if counts[k]},
             candidates=candidates,
         )
-        return ranking, plans, best
+
+    def _static_only(self, fleet: FleetView, only: frozenset[UUID]) -> Counter[Exclusion]:
+        allowed, _ = self._static(fleet)
+        counts: Counter[Exclusion] = Counter()
+        mask = fleet.ids(only)
+        # Re-count the rules for the named technicians only.
+        job = self.job
+        for i in np.flatnonzero(mask & ~allowed):
+            tech = fleet.technicians[int(i)]
+            if not tech.active:
+                counts[Exclusion.INACTIVE] += 1
+            elif lacks_skill(tech.skills, job.required_skills):
+                counts[Exclusion.SKILL] += 1
+            elif tech.id in job.excluded:
+                counts[Exclusion.EXCLUDED_BY_CUSTOMER] += 1
+            else:
+                counts[Exclusion.OUT_OF_REACH] += 1
+        return counts
 
     def _candidate(
         self,
-        tech: TechnicianRow,
-        plans: RoutePlans,
-        option: _Option,
+        fleet: FleetView,
+        row: int,
+        choice: _Choice,
+        depots: Sequence[DepotRow],
         vans: Mapping[UUID, Mapping[UUID, int]],
         total: float,
         breakdown: ScoreBreakdown,
     ) -> Candidate:
-        job = self.job
+        job, plans = self.job, fleet.plans
+        tech = fleet.technicians[int(fleet.row_tech[row])]
         zone = ZoneInfo(job.timezone)
         held = vans.get(tech.id, {})
+        depot = depots[int(choice.depot[row])] if choice.depot[row] >= 0 else None
+        likely = [p for p in job.parts if p.probability >= self.settings.detour_min_probability]
         on_van = [p.sku for p in job.parts if held.get(p.part_id, 0) >= p.quantity]
-        fetched = [p.sku for p in job.parts if p.part_id in option.fetched]
+        fetched = [p.sku for p in likely if p.sku not in on_van] if depot is not None else []
         missing = [p.sku for p in job.parts if p.sku not in on_van and p.sku not in fetched]
-        begin, end = arrival_window(option.start, job, self.settings.arrival_window_s)
+        start, slack = float(choice.start[row]), float(choice.slack[row])
+        added, drive = float(choice.added[row]), float(choice.drive[row])
+        begin, end = arrival_window(start, job, self.settings.arrival_window_s)
         detour = None
-        if option.depot is not None:
+        if depot is not None:
             detour = DepotDetour(
-                depot_id=option.depot.id,
-                name=option.depot.name,
-                skus=fetched,
-                added_min=round(option.added / 60, 1),
+                depot_id=depot.id, name=depot.name, skus=fetched, added_min=round(added / 60, 1)
             )
-        words = [f"{round(option.drive / 60)} min away"]
+        words = [f"{round(drive / 60)} min away"]
         if job.parts:
-            likely = [p for p in job.parts if p.probability >= self.settings.detour_min_probability]
             if likely and all(p.sku in on_van for p in likely):
                 words.append("carries " + ("both parts" if len(likely) == 2 else _parts_words(likely)))
-            elif option.depot is not None:
-                words.append(f"picks up {', '.join(fetched)} at {option.depot.name}")
+            elif depot is not None:
+                words.append(f"picks up {', '.join(fetched)} at {depot.name}")
             elif missing:
                 words.append(f"lacks {', '.join(missing)}")
         served = job.served.get(tech.id)
@@ -425,22 +499,23 @@ class Matcher:
         if breakdown.overqualification >= 10:
             words.append("more qualified than the job needs")
         words.append(f"arrives {_clock(begin, zone)}–{_clock(end, zone)}")
+        position = int(choice.position[row])
         return Candidate(
             technician_id=tech.id,
             name=tech.name,
             score=round(total, 2),
             reason=", ".join(words),
             breakdown=breakdown,
-            shift_id=plans.days[option.row].shift_id,
-            position=sum(1 for s in plans.stops[option.row][: option.position] if s.visit is not None),
-            drive_min=round(option.drive / 60, 1),
-            added_travel_min=round(option.added / 60, 1),
-            planned_start_at=datetime.fromtimestamp(option.start, UTC),
+            shift_id=plans.days[row].shift_id,
+            position=sum(1 for s in plans.stops[row][:position] if s.visit is not None),
+            drive_min=round(drive / 60, 1),
+            added_travel_min=round(added / 60, 1),
+            planned_start_at=datetime.fromtimestamp(start, UTC),
             arrival_window_start_at=datetime.fromtimestamp(begin, UTC),
             arrival_window_end_at=datetime.fromtimestamp(end, UTC),
-            slack_min=round(min(option.slack, 24 * 3600) / 60, 1),
+            slack_min=round(min(slack, 24 * 3600) / 60, 1),
             parts=PartsPlan(
-                coverage=round(option.coverage, 3), on_van=on_van, missing=missing, detour=detour
+                coverage=round(float(choice.coverage[row]), 3), on_van=on_van, missing=missing, detour=detour
             ),
             served_asset_at=served,
             preferred=tech.id in job.preferred,

@@ -24,7 +24,7 @@ from dispatch.assignment import DAY_MARGIN, Assignment, assign, travel_for
 from dispatch.days import build_days
 from dispatch.geocoding import Geocoder
 from dispatch.intake import IntakeRequest
-from dispatch.matching import JobToPlace, Matcher, MatchSettings, NeededPart, screen_static
+from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings, NeededPart, screen_static
 from dispatch.travel import TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError
@@ -86,7 +86,8 @@ async def offer(
         preferred=frozenset(t for t, kind in preferences.items() if kind == "preferred"),
         served=served,
     )
-    kept, _ = screen_static(await route_queries.technicians(conn), base, reach_km=settings.reach_km)
+    everyone = await route_queries.technicians(conn)
+    kept, _ = screen_static(everyone, base, reach_km=settings.reach_km)
     first_day = now.astimezone(zone).date()
     horizon_end = datetime.combine(first_day + timedelta(days=days), time(0), zone)
     travel = travel_for(place, routing)
@@ -104,12 +105,13 @@ async def offer(
         todays = [d for d in all_days if d.start_at < midnight + 86400 and d.end_latest > midnight]
         if not todays:
             continue
+        fleet = await FleetView.build(everyone, todays, travel)
         opens = max(min(d.start_at for d in todays), now.timestamp())
         closes = max(d.end_latest for d in todays) - call.duration_s
         start = midnight + math.ceil((opens - midnight) / length_s) * length_s
         while start <= closes:
             target = replace(base, earliest=start, latest=start + length_s)
-            ranking, _, _ = await Matcher(target, settings, travel).rank(kept, todays, vans, depots, limit=1)
+            ranking = await Matcher(target, settings, travel).rank(fleet, vans, depots, limit=1)
             if ranking.candidates:
                 slots.append(
                     Slot(

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from dispatch.eligibility import Exclusion
-from dispatch.matching import JobToPlace, Matcher, MatchSettings, NeededPart, Ranking, screen_static
+from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings, NeededPart, Ranking
 from dispatch.route_plan import Day
 from dispatch.route_queries import DepotRow, TechnicianRow
 from tests.grid_travel import GridTravel
@@ -67,11 +67,8 @@ async def ranked(
     vans: dict[UUID, dict[UUID, int]] | None = None,
     depots: list[DepotRow] | None = None,
 ) -> Ranking:
-    kept, excluded = screen_static(techs, target, reach_km=SETTINGS.reach_km)
-    ranking, _, _ = await Matcher(target, SETTINGS, GridTravel()).rank(
-        kept, days, vans or {}, depots or [], excluded=excluded, considered=len(techs)
-    )
-    return ranking
+    fleet = await FleetView.build(techs, days, GridTravel())
+    return await Matcher(target, SETTINGS, GridTravel()).rank(fleet, vans or {}, depots or [])
 
 
 async def test_a_job_can_start_at_the_last_second_of_its_window_but_not_after() -> None:

@@ -1,0 +1,150 @@
+"""Candidates for one job among 2,000 technicians with 8 planned stops each.
+
+In-process: the ranking alone (hard rules, every day's schedule and slack, the job tried at every
+position, scores), from the fleet's days in memory. Over HTTP: GET /jobs/{id}/candidates on a
+running server (uvicorn on loopback), the state read from PostgreSQL on every request.
+
+    python -m tests.bench.bench_candidates [--technicians 2000] [--stops 8] [--jobs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import socket
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from api.app import create_app
+from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings
+from dispatch.travel import GeodesicTravel, TravelSettings
+from infra.db import connect
+from infra.settings import Settings
+from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database
+from tests.bench.fleet import CENTRE, Fleet, local, make_fleet, store
+
+
+def random_job(fleet: Fleet, rng: random.Random) -> tuple[tuple[float, float], float, float]:
+    point = fleet.point(rng, CENTRE, 20.0)
+    start = local(fleet.day, rng.choice([8, 10, 12, 14]))
+    return point, start.timestamp(), (start + timedelta(hours=2)).timestamp()
+
+
+async def in_process(fleet: Fleet, jobs: int) -> None:
+    rng = random.Random(3)
+    days = fleet.days()
+    travel = GeodesicTravel(TravelSettings())
+    began = time.perf_counter()
+    view = await FleetView.build(fleet.technicians, days, travel)
+    built = time.perf_counter() - began
+    settings = MatchSettings()
+    samples = []
+    eligible = []
+    for _ in range(jobs):
+        point, earliest, latest = random_job(fleet, rng)
+        job = JobToPlace(
+            id=uuid.uuid4(),
+            point=point,
+            earliest=earliest,
+            latest=latest,
+            duration_s=2700,
+            required_skills={"garage_door_springs": 3},
+            territory_id=fleet.territory_id,
+        )
+        began = time.perf_counter()
+        ranking = await Matcher(job, settings, travel).rank(view, {}, [])
+        samples.append(time.perf_counter() - began)
+        eligible.append(ranking.eligible)
+    print(
+        f"in-process: {len(fleet.technicians)} technicians x {len(days[0].visits)} stops, {jobs} jobs:"
+        f" {percentiles(samples[5:])} (mean {sum(eligible) / len(eligible):.0f} feasible candidates);"
+        f" building the fleet's arrays once: {built * 1000:.0f} ms"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def over_http(fleet: Fleet, jobs: int) -> None:
+    rng = random.Random(5)
+    async with scratch_database() as dsn:
+        conn = await connect(dsn)
+        await store(conn, fleet)
+        token = await dispatcher_token(conn)
+        customer = await conn.fetchval("INSERT INTO customers (name) VALUES ('Bench') RETURNING id")
+        job_ids = []
+        for i in range(jobs):
+            point, earliest, latest = random_job(fleet, rng)
+            site_id = await conn.fetchval(
+                "INSERT INTO sites (territory_id, address_line, address_key, latitude, longitude)"
+                " VALUES ($1, $2, $2, $3, $4) RETURNING id",
+                fleet.territory_id,
+                f"{i} New Street",
+                *point,
+            )
+            job_ids.append(
+                await conn.fetchval(
+                    "INSERT INTO jobs (site_id, customer_id, problem_code, required_skills, duration_s,"
+                    " window_start_at, window_end_at) VALUES ($1, $2, 'broken_spring', $3, 2700,"
+                    " to_timestamp($4), to_timestamp($5)) RETURNING id",
+                    site_id,
+                    customer,
+                    {"garage_door_springs": 3},
+                    earliest,
+                    latest,
+                )
+            )
+        await conn.close()
+        settings = Settings(database_url=dsn, data_dir=fleet_dir(), jwt_secret=SECRET, log_level="WARNING")
+        app = create_app(settings)
+        app.state.clock = lambda: local(fleet.day, 6)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        serving = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+            await asyncio.sleep(0.05)
+        try:
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+                samples = []
+                for job_id in job_ids:
+                    began = time.perf_counter()
+                    response = await client.get(f"/jobs/{job_id}/candidates")
+                    samples.append(time.perf_counter() - began)
+                    response.raise_for_status()
+        finally:
+            server.should_exit = True
+            await serving
+    print(
+        f"over HTTP: {len(fleet.technicians)} technicians x {len(fleet.jobs) // len(fleet.technicians)} stops"
+        f" read from PostgreSQL per request, {jobs} jobs: {percentiles(samples[5:])}"
+    )
+
+
+def fleet_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="truckroll-bench-data-"))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--technicians", type=int, default=2000)
+    parser.add_argument("--stops", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=200)
+    args = parser.parse_args()
+    fleet = make_fleet(args.technicians, args.stops)
+    await in_process(fleet, args.jobs)
+    await over_http(fleet, args.jobs)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
