@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -32,6 +34,7 @@ from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
 from api.strict_body import check_body_strictly
+from dispatch.fleet_cache import FleetCache, follow_changes
 from dispatch.travel import OsrmTravel
 from infra.db import create_pool
 from infra.settings import Settings
@@ -65,9 +68,14 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         app.state.settings = settings
         # A road-network service when configured; matching otherwise uses each territory's model.
         app.state.routing = OsrmTravel(settings.routing_url) if settings.routing_url else None
+        app.state.fleet_cache = FleetCache()
+        listening = asyncio.create_task(follow_changes(database_url, app.state.fleet_cache))
         try:
             yield
         finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
             if app.state.routing is not None:
                 await app.state.routing.close()
             await app.state.pool.close()

@@ -71,6 +71,7 @@ class MatchingController(Controller):
             routing=state.routing,
             now=now_of(state),
             limit=limit,
+            cache=state.fleet_cache,
         )
         return CandidatesOut(
             job_id=job_id,
@@ -106,7 +107,10 @@ class MatchingController(Controller):
             routing=state.routing,
             now=now_of(state),
             expected_version=parse_if_match(if_match),
+            cache=state.fleet_cache,
         )
+        # Other processes hear of it when it commits; this one stops trusting its views now.
+        state.fleet_cache.invalidate()
         return Response(result, headers={"ETag": f'"{result.job.version}"'})
 
 

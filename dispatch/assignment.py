@@ -4,10 +4,11 @@ transaction, under a lock on the technician, so two assignments never break one 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -17,6 +18,7 @@ from dispatch import job_queries, jobs, route_queries
 from dispatch.accounts import Principal
 from dispatch.days import build_days
 from dispatch.eligibility import Exclusion
+from dispatch.fleet_cache import FleetCache
 from dispatch.matching import (
     Candidate,
     FleetView,
@@ -61,6 +63,14 @@ class Context:
     target: JobToPlace
     travel: TravelTimes
 
+    @property
+    def travel_key(self) -> Hashable:
+        """Which travel model timed a cached fleet view."""
+        if not isinstance(self.travel, GeodesicTravel):
+            return ("routing", id(self.travel))
+        s = self.travel.settings
+        return ("geodesic", s.circuity_factor, s.speed_kmh, s.stop_overhead_s)
+
 
 def travel_for(place: JobPlace, routing: TravelTimes | None) -> TravelTimes:
     """The configured road-network service, else the territory's geodesic model."""
@@ -102,18 +112,47 @@ async def context(conn: Connection, job: Job, routing: TravelTimes | None) -> Co
     return Context(job=job, place=place, target=target, travel=travel_for(place, routing))
 
 
-async def _days(
-    conn: Connection, technician_ids: Sequence[UUID], job: JobToPlace, now: datetime
+async def _days_between(
+    conn: Connection,
+    technician_ids: Sequence[UUID],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    *,
+    leaving_out: UUID | None = None,
 ) -> list[Day]:
-    earliest = datetime.fromtimestamp(job.earliest, UTC)
-    latest = datetime.fromtimestamp(job.latest + job.duration_s, UTC)
-    shifts = await route_queries.shifts_overlapping(conn, technician_ids, max(earliest, now), latest)
+    """Days of shifts with working time between start and end; `leaving_out` is a job being
+    re-matched, so it does not compete with itself."""
+    shifts = await route_queries.shifts_overlapping(conn, technician_ids, max(start, now), end)
     if not shifts:
         return []
     with_shift = sorted({s.technician_id for s in shifts})
-    visits = await route_queries.planned_visits(conn, with_shift, earliest - DAY_MARGIN, latest + DAY_MARGIN)
+    visits = await route_queries.planned_visits(conn, with_shift, start - DAY_MARGIN, end + DAY_MARGIN)
+    if leaving_out is not None:
+        visits = [v for v in visits if v.job_id != leaving_out]
     finished = await route_queries.last_finished(conn, with_shift, now - DAY_MARGIN)
     return build_days(shifts, visits, now=now, finished=finished)
+
+
+async def _days(
+    conn: Connection, technician_ids: Sequence[UUID], job: JobToPlace, now: datetime
+) -> list[Day]:
+    return await _days_between(
+        conn,
+        technician_ids,
+        datetime.fromtimestamp(job.earliest, UTC),
+        datetime.fromtimestamp(job.latest + job.duration_s, UTC),
+        now,
+        leaving_out=job.id,
+    )
+
+
+def _span(job: JobToPlace) -> tuple[datetime, datetime]:
+    """The whole local days the job's window touches: one cached view serves every job in them."""
+    zone = ZoneInfo(job.timezone)
+    first = datetime.fromtimestamp(job.earliest, zone).date()
+    last = datetime.fromtimestamp(job.latest + job.duration_s, zone).date()
+    return datetime.combine(first, time(0), zone), datetime.combine(last + timedelta(days=1), time(0), zone)
 
 
 async def rank(
@@ -124,15 +163,26 @@ async def rank(
     now: datetime,
     limit: int,
     only: Sequence[UUID] | None = None,
+    cache: FleetCache | None = None,
 ) -> Ranking:
     target = ctx.target
     if now.timestamp() > target.earliest:
         target = replace(target, earliest=max(target.earliest, now.timestamp()))
-    everyone = await route_queries.technicians(conn, only)
-    # Only the days of technicians who pass the rules that need no route are worth reading.
-    kept, _ = screen_static(everyone, target, reach_km=settings.reach_km)
-    days = await _days(conn, [t.id for t in kept], target, now) if kept else []
-    fleet = await FleetView.build(everyone, days, ctx.travel)
+    if cache is not None and only is None and ctx.job.status is JobStatus.NEW:
+        start, end = _span(target)
+
+        async def load() -> FleetView:
+            everyone = await route_queries.technicians(conn)
+            days = await _days_between(conn, [t.id for t in everyone], start, end, now)
+            return await FleetView.build(everyone, days, ctx.travel)
+
+        fleet = await cache.view((ctx.travel_key, start, end), load)
+    else:
+        everyone = await route_queries.technicians(conn, only)
+        # Only the days of technicians who pass the rules that need no route are worth reading.
+        kept, _ = screen_static(everyone, target, reach_km=settings.reach_km)
+        days = await _days(conn, [t.id for t in kept], target, now) if kept else []
+        fleet = await FleetView.build(everyone, days, ctx.travel)
     part_ids = [p.part_id for p in target.parts]
     vans = await route_queries.van_stock(conn, part_ids)
     depots = await route_queries.depots_holding(conn, part_ids)
@@ -150,6 +200,7 @@ async def candidates(
     routing: TravelTimes | None,
     now: datetime,
     limit: int,
+    cache: FleetCache | None = None,
 ) -> Ranking:
     job = await jobs.get_job(conn, principal, job_id)
     if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED):
@@ -158,7 +209,7 @@ async def candidates(
             field="status",
         )
     ctx = await context(conn, job, routing)
-    return await rank(conn, ctx, settings, now=now, limit=limit)
+    return await rank(conn, ctx, settings, now=now, limit=limit, cache=cache)
 
 
 def _why_not(ranking: Ranking, name: str) -> str:
@@ -178,6 +229,7 @@ async def assign(
     routing: TravelTimes | None,
     now: datetime,
     expected_version: int | None = None,
+    cache: FleetCache | None = None,
 ) -> Assignment:
     """Put a new job on the named technician's day, or the best candidate's (technician_id None)."""
     job = await jobs.get_job(conn, principal, job_id, for_update=True)
@@ -192,7 +244,8 @@ async def assign(
     if technician_id is not None:
         order = [technician_id]
     else:
-        ranking = await rank(conn, ctx, settings, now=now, limit=10_000)
+        # The order may come from the cached fleet; each try below re-reads the day under a lock.
+        ranking = await rank(conn, ctx, settings, now=now, limit=10_000, cache=cache)
         order = [c.technician_id for c in ranking.candidates]
         if not order:
             raise ConflictError(

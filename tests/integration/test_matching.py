@@ -244,3 +244,37 @@ async def test_two_jobs_for_one_technician_at_once_never_break_the_day(
     outcomes = await race(conn, dsn, ("technicians", ann), [(first, ann), (second, ann)], dispatcher)
     assert outcomes == ["assigned", "the technician has no room in that day without breaking another promise"]
     assert await conn.fetchval("SELECT count(*) FROM jobs WHERE technician_id = $1", ann) == 1
+
+
+async def test_the_fleet_kept_in_memory_follows_every_change_in_the_database(
+    app: Litestar, client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    metro = await territory(conn)
+    ann = await technician(conn, metro, "Ann Near", north(1))
+    await technician(conn, metro, "Bob Far", north(9))
+    job_id = await job(conn, await site(conn, metro, north(0)), (8, 12))
+    cache = app.state.fleet_cache
+    for _ in range(100):  # the listener connects in the background
+        if cache.live:
+            break
+        await asyncio.sleep(0.02)
+    assert cache.live
+
+    first = await candidates(client, dispatcher, job_id)
+    again = await candidates(client, dispatcher, job_id)
+    assert again == first
+    assert (cache.misses, cache.hits) == (1, 1)
+
+    # Another process (here: a direct connection) gives Ann the whole morning.
+    generation = cache.generation
+    await job(
+        conn, await site(conn, metro, north(30)), (8, 8.5), duration_s=4 * 3600, technician_id=ann, planned=8
+    )
+    for _ in range(100):
+        if cache.generation != generation:
+            break
+        await asyncio.sleep(0.02)
+    assert cache.generation != generation, "the change should have been heard"
+    after = await candidates(client, dispatcher, job_id)
+    assert [c["name"] for c in after["candidates"]] == ["Bob Far"]
+    assert after["excluded"] == {"no_room": 1}
