@@ -29,7 +29,7 @@ import numpy.typing as npt
 from dispatch.eligibility import Exclusion, lacks_skill
 from dispatch.route_plan import Day, Insertions, RoutePlans, build
 from dispatch.route_queries import DepotRow, TechnicianRow
-from dispatch.travel import Point, TravelTimes, distances_m
+from dispatch.travel import GeodesicTravel, Point, TravelTimes, distances_m, distances_to_prepared, prepare
 
 Array = npt.NDArray[np.float64]
 INF = np.inf
@@ -161,6 +161,22 @@ class FleetView:
         after = np.stack(plans.places_after(), axis=-1)
         self.before_flat = before.reshape(-1, 2)
         self.after_flat = after.reshape(-1, 2)
+        # The geodesic model is symmetric: each stop's distance serves both as "before" and "after".
+        self.stop_places = prepare(np.stack([plans.lat, plans.lon], axis=-1))
+        self.start_places = prepare(np.stack([plans.start_lat, plans.start_lon], axis=-1))
+
+    async def around(self, travel: TravelTimes, point: Point) -> tuple[Array, Array]:
+        """[R, N] travel from the place before each position to `point`, and from `point` on."""
+        count, width = self.plans.size
+        if isinstance(travel, GeodesicTravel):
+            stops = travel.seconds(distances_to_prepared(point, self.stop_places)).reshape(count, width)
+            start = travel.seconds(distances_to_prepared(point, self.start_places))
+            to_point = np.concatenate([start[:, None], stops[:, :-1]], axis=1)
+            after = np.concatenate([stops[:, 1:], stops[:, -1:]], axis=1)
+            return to_point, np.where(self.plans.is_break, after, stops)
+        to_point = (await travel.to_one(self.before_flat, point)).reshape(count, width)
+        from_point = (await travel.from_one(point, self.after_flat)).reshape(count, width)
+        return to_point, from_point
 
     @classmethod
     async def build(
@@ -310,9 +326,8 @@ class Matcher:
     ) -> _Choice:
         """For every row the cheapest way to fit the job, straight or via a depot (cost inf: none)."""
         job, plans = self.job, fleet.plans
-        count, width = plans.size
-        to_job = (await self.travel.to_one(fleet.before_flat, job.point)).reshape(count, width)
-        from_job = (await self.travel.from_one(job.point, fleet.after_flat)).reshape(count, width)
+        count = plans.size[0]
+        to_job, from_job = await fleet.around(self.travel, job.point)
         plain = self._insert(plans, to_job, from_job)
         position, ok = plain.best()
         ok &= rows
@@ -343,7 +358,7 @@ class Matcher:
             serves = needs & ~(short & ~has[None, :]).any(axis=1)
             if not serves.any():
                 continue
-            to_depot = (await self.travel.to_one(fleet.before_flat, depot.point)).reshape(count, width)
+            to_depot, _ = await fleet.around(self.travel, depot.point)
             onward = float((await self.travel.from_one(depot.point, [job.point]))[0])
             via = self._insert(plans, to_depot + self.settings.depot_pickup_s + onward, from_job)
             via_position, via_ok = via.best()

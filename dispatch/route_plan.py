@@ -129,12 +129,14 @@ class RoutePlans:
     start: Array = field(init=False)
     slack: Array = field(init=False)
     feasible: Mask = field(init=False)
+    _cached_positions: _Positions | None = field(init=False, default=None)
 
     @property
     def size(self) -> tuple[int, int]:
         return int(self.earliest.shape[0]), int(self.earliest.shape[1])
 
     def schedule(self) -> None:
+        self._cached_positions = None
         rows, width = self.size
         self.arrive = np.zeros((rows, width + 1))
         self.start = np.zeros((rows, width + 1))
@@ -176,34 +178,59 @@ class RoutePlans:
         to_job[r, p]: travel from the place before position p to the job (a depot detour may be
         folded in); from_job[r, p]: travel from the job to the place after it.
         """
-        _rows, width = self.size
-        positions = np.arange(width)[None, :]
-        leave = np.concatenate(
-            [self.start_at[:, None], self.start[:, :-2] + self.duration[:, :-1]], axis=1
-        )  # [R, N]
-        arrive = leave + to_job
+        p = self._positions()
+        arrive = p.leave + to_job
         start = np.maximum(arrive, earliest)
-        ok = (positions <= self.n[:, None]) & (positions >= self.first_free[:, None])
-        ok &= self.feasible[:, None] & (start <= latest)
+        ok = p.valid & (start <= latest)
         job_end = start + duration_s
         # Before a break: the break follows the job, where the job was, then the drive goes on.
+        break_start = np.maximum(job_end, p.break_earliest)
+        ok &= break_start <= p.break_latest
+        next_arrive = break_start + p.break_duration + from_job
+        push = np.maximum(0.0, next_arrive - p.next_start)
+        ok &= push <= p.next_slack + 1e-6
+        added = to_job + from_job - p.replaced
+        downstream = p.next_slack + p.next_start - next_arrive
+        slack = np.minimum(np.minimum(latest - start, p.break_latest - break_start), downstream)
+        return Insertions(ok=ok, arrive=arrive, start=start, added=added, slack=np.maximum(slack, 0.0))
+
+    def _positions(self) -> _Positions:
+        """What every position offers, whatever the job: computed once per schedule."""
+        if self._cached_positions is not None:
+            return self._cached_positions
+        _rows, width = self.size
+        positions = np.arange(width)[None, :]
         brk = self.is_break
-        break_start = np.where(brk, np.maximum(job_end, self.earliest), job_end)
-        ok &= ~brk | (break_start <= self.latest)
-        next_arrive = break_start + np.where(brk, self.duration, 0.0) + from_job
         shifted = np.concatenate([self.start[:, 1:], self.start[:, -1:]], axis=1)[:, :width]
         shifted_slack = np.concatenate([self.slack[:, 1:], self.slack[:, -1:]], axis=1)[:, :width]
-        next_start = np.where(brk, shifted, self.start[:, :width])
-        next_slack = np.where(brk, shifted_slack, self.slack[:, :width])
-        push = np.maximum(0.0, next_arrive - next_start)
-        ok &= push <= next_slack + 1e-6
         legs_after = np.concatenate([self.legs[:, 1:width], self.legs[:, width : width + 1]], axis=1)
-        replaced = self.legs[:, :width] + np.where(brk, legs_after, 0.0)
-        added = to_job + from_job - replaced
-        downstream = next_slack + next_start - next_arrive
-        own = latest - start
-        slack = np.minimum(own, np.where(brk, np.minimum(self.latest - break_start, downstream), downstream))
-        return Insertions(ok=ok, arrive=arrive, start=start, added=added, slack=np.maximum(slack, 0.0))
+        self._cached_positions = _Positions(
+            leave=np.concatenate(
+                [self.start_at[:, None], self.start[:, :-2] + self.duration[:, :-1]], axis=1
+            ),
+            valid=(positions <= self.n[:, None])
+            & (positions >= self.first_free[:, None])
+            & self.feasible[:, None],
+            break_earliest=np.where(brk, self.earliest, -INF),
+            break_latest=np.where(brk, self.latest, INF),
+            break_duration=np.where(brk, self.duration, 0.0),
+            next_start=np.where(brk, shifted, self.start[:, :width]),
+            next_slack=np.where(brk, shifted_slack, self.slack[:, :width]),
+            replaced=self.legs[:, :width] + np.where(brk, legs_after, 0.0),
+        )
+        return self._cached_positions
+
+
+@dataclass(frozen=True)
+class _Positions:
+    leave: Array  # [R, N] when the technician leaves for position p
+    valid: Mask
+    break_earliest: Array  # the break a job at p would come before (-inf/inf/0 when none)
+    break_latest: Array
+    break_duration: Array
+    next_start: Array  # the start and slack of what follows the job (past the break)
+    next_slack: Array
+    replaced: Array  # the travel a job at p replaces
 
 
 @dataclass(frozen=True)

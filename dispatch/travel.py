@@ -54,6 +54,33 @@ def pairwise_m(origins: npt.ArrayLike, destinations: npt.ArrayLike) -> npt.NDArr
     return result
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Places in radians, prepared once for many one-to-many distance computations."""
+
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
+
+
+def prepare(points: npt.ArrayLike) -> Prepared:
+    array = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    return Prepared(np.radians(array[:, 0]), np.radians(array[:, 1]))
+
+
+def distances_to_prepared(origin: Point, places: Prepared) -> npt.NDArray[np.float64]:
+    """As `pairwise_m` from one origin, with the radii of curvature taken at the origin's latitude
+    (over a city they vary by a few parts in a hundred thousand): the fast path for ranking."""
+    lat0, lon0 = math.radians(origin[0]), math.radians(origin[1])
+    denominator = math.sqrt(1 - WGS84_E2 * math.sin(lat0) ** 2)
+    meridional = WGS84_A * (1 - WGS84_E2) / denominator**3
+    prime_vertical = WGS84_A / denominator
+    dlon = (places.lon - lon0 + np.pi) % (2 * np.pi) - np.pi
+    dy = (places.lat - lat0) * meridional
+    dx = dlon * prime_vertical * np.cos((places.lat + lat0) / 2)
+    result: npt.NDArray[np.float64] = np.hypot(dx, dy)
+    return result
+
+
 def distances_m(origin: Point, destinations: Sequence[Point] | npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Distances from one point to many."""
     dest = np.asarray(destinations, dtype=np.float64).reshape(-1, 2)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from geopy.distance import geodesic
 
-from dispatch.travel import GeodesicTravel, TravelSettings, distances_m
+from dispatch.travel import GeodesicTravel, TravelSettings, distances_m, distances_to_prepared, prepare
 
 MINNEAPOLIS = (44.9778, -93.2650)
 
@@ -49,3 +49,13 @@ def test_the_network_is_used_only_when_a_routing_service_is_configured() -> None
 
     assert isinstance(travel_source(TravelSettings(), None), GeodesicTravel)
     assert isinstance(travel_source(TravelSettings(), "http://router.internal:5000"), OsrmTravel)
+
+
+def test_the_prepared_fast_path_agrees_with_geopy_at_city_scale() -> None:
+    rng = random.Random(9)
+    points = [
+        (MINNEAPOLIS[0] + rng.uniform(-0.4, 0.4), MINNEAPOLIS[1] + rng.uniform(-0.5, 0.5)) for _ in range(300)
+    ]
+    fast = distances_to_prepared(MINNEAPOLIS, prepare(points))
+    for point, metres in zip(points, fast, strict=True):
+        assert metres == pytest.approx(geodesic(MINNEAPOLIS, point).meters, rel=0.001)
