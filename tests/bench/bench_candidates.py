@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
 import tempfile
 import time
 import uuid
@@ -20,14 +19,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from api.app import create_app
 from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings
 from dispatch.travel import GeodesicTravel, TravelSettings
 from infra.db import connect
 from infra.settings import Settings
-from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database
+from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database, serving
 from tests.bench.fleet import CENTRE, Fleet, local, make_fleet, store
 
 
@@ -69,12 +67,6 @@ async def in_process(fleet: Fleet, jobs: int) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def over_http(fleet: Fleet, jobs: int) -> None:
     rng = random.Random(5)
     async with scratch_database() as dsn:
@@ -108,14 +100,9 @@ async def over_http(fleet: Fleet, jobs: int) -> None:
         settings = Settings(database_url=dsn, data_dir=fleet_dir(), jwt_secret=SECRET, log_level="WARNING")
         app = create_app(settings)
         app.state.clock = lambda: local(fleet.day, 6)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        serving = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-            await asyncio.sleep(0.05)
-        try:
+        async with serving(app) as base_url:
             headers = {"Authorization": f"Bearer {token}"}
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+            async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
                 samples = []
                 for job_id in job_ids:
                     began = time.perf_counter()
@@ -134,9 +121,6 @@ async def over_http(fleet: Fleet, jobs: int) -> None:
                     (await client.get(f"/jobs/{job_id}/candidates")).raise_for_status()
                     cold.append(time.perf_counter() - began)
                 await writer.close()
-        finally:
-            server.should_exit = True
-            await serving
     stops = len(fleet.jobs) // len(fleet.technicians)
     print(
         f"over HTTP: {len(fleet.technicians)} technicians x {stops} stops, {jobs} jobs, the days from the"
