@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar
@@ -26,8 +27,10 @@ async def post(
 
 
 async def test_the_new_owner_reports_a_broken_spring_and_is_never_asked_about_the_door(
-    client: Client, dispatcher: Auth
+    app: Litestar, client: Client, dispatcher: Auth, admin: Auth
 ) -> None:
+    app.state.clock = lambda: datetime(2026, 11, 24, 12, tzinfo=UTC)  # the day before the visit
+    metro = await post(client, admin, "/territories", {"name": "Minneapolis", "timezone": "America/Chicago"})
     # Years ago: the company installs a door for the first owners and later replaces its springs.
     ada = await post(client, dispatcher, "/customers", {"name": "Ada Previous", "phone": "+1 612 555 0199"})
     site = await post(
@@ -35,6 +38,7 @@ async def test_the_new_owner_reports_a_broken_spring_and_is_never_asked_about_th
         dispatcher,
         "/sites",
         {
+            "territory_id": metro["id"],
             "address_line": "4217 Xerxes Ave S",
             "city": "Minneapolis",
             "postal_code": "55410",
@@ -156,6 +160,49 @@ async def test_the_new_owner_reports_a_broken_spring_and_is_never_asked_about_th
         assert "Ada" not in text
         assert "0199" not in text
     assert [e["summary"] for e in history.json()["items"]] == ["Both springs replaced", "Installed the door"]
+
+    # Dispatch: two spring technicians are on shift tomorrow. Nia lives round the corner but her
+    # van has no .218 springs; Gus is 6 km away with a pair on his van. He gets the job.
+    technicians = {}
+    for name, km_north in (("Nia Nearby", 1), ("Gus Springs", 6)):
+        tech = await post(
+            client,
+            dispatcher,
+            "/technicians",
+            {
+                "name": name,
+                "territory_id": metro["id"],
+                "home_latitude": 44.9213 + km_north * 0.008993,
+                "home_longitude": -93.3190,
+                "skills": {"garage_door": 3, "garage_door_springs": 3},
+            },
+        )
+        await post(
+            client,
+            dispatcher,
+            f"/technicians/{tech['id']}/shifts",
+            {"starts_at": "2026-11-25T07:30:00-06:00", "ends_at": "2026-11-25T16:00:00-06:00"},
+        )
+        technicians[name] = tech["id"]
+    stocked = await client.put(
+        f"/technicians/{technicians['Gus Springs']}/stock/{spring['id']}",
+        json={"quantity": 2},
+        headers=dispatcher.headers,
+    )
+    assert stocked.status_code == 200, stocked.text
+    ranked = await client.get(f"/jobs/{job['id']}/candidates", headers=dispatcher.headers)
+    assert ranked.status_code == 200, ranked.text
+    gus, nia = ranked.json()["candidates"]
+    assert (gus["name"], nia["name"]) == ("Gus Springs", "Nia Nearby")
+    assert gus["parts"]["on_van"] == ["SPR-218"]
+    assert "lacks SPR-218" in nia["reason"]
+    # 6 km x 1.3 at 35 km/h and 2 min at the door; the shift starts 7:30, the window at 8:00.
+    assert gus["reason"] == "15 min away, carries Torsion spring .218, arrives 8:00–8:30"
+    assigned = await post(client, dispatcher, f"/jobs/{job['id']}/assignment", {"auto": True}, status=200)
+    assert assigned["job"]["technician_id"] == technicians["Gus Springs"]
+    assert assigned["job"]["status"] == "scheduled"
+    events = await client.get(f"/jobs/{job['id']}/events", headers=dispatcher.headers)
+    assert events.json()["items"][-1]["kind"] == "assigned"
 
 
 async def test_repair_or_replace_changes_skills_parts_and_duration_of_a_windshield_job(
