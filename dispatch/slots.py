@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from assets.models import AssetId
-from dispatch import intake, route_queries
+from dispatch import intake, job_queries, route_queries
 from dispatch.accounts import Principal
 from dispatch.assignment import DAY_MARGIN, Assignment, assign, travel_for
 from dispatch.days import build_days
@@ -65,9 +65,7 @@ async def offer(
     place = await route_queries.job_place(conn, call.site.id)
     zone = ZoneInfo(place.timezone)
     served = await route_queries.asset_servers(conn, AssetId(call.asset.id) if call.asset else None)
-    customer = await conn.fetchval(
-        "SELECT customer_id FROM site_occupancies WHERE site_id = $1 AND ended_at IS NULL", call.site.id
-    )
+    customer = await job_queries.current_occupant(conn, call.site.id)
     preferences = await route_queries.customer_preferences(conn, request.customer_id or customer)
     base = JobToPlace(
         id=call.site.id,
