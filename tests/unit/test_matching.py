@@ -11,7 +11,7 @@ import pytest
 
 from dispatch.eligibility import Exclusion
 from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings, NeededPart, Ranking
-from dispatch.route_plan import Day
+from dispatch.route_plan import Day, Visit
 from dispatch.route_queries import DepotRow, TechnicianRow
 from tests.grid_travel import GridTravel
 
@@ -171,3 +171,27 @@ async def test_the_reason_reads_like_a_dispatcher_would_say_it() -> None:
     # Arrives 8:12, told 8:10-8:40 (rounded down to 5 minutes, a 30-minute window).
     assert ranking.candidates[0].reason == "12 min away, carries Torsion spring 218, arrives 8:10–8:40"
     assert ranking.candidates[0].slack_min == pytest.approx((12 * HOUR - 8 * HOUR - 720) / 60)
+
+
+async def test_the_customers_preferred_technician_and_a_lighter_day_count() -> None:
+    busy = tech("Busy", (0.1, 0.0))
+    free = tech("Free", (0.1, 0.0))
+    liked = tech("Liked", (0.25, 0.0))
+    # Busy already has four hours of work in the afternoon; the others nothing.
+    afternoon = [
+        Visit(uuid.uuid4(), (0.1, 0.0), 13 * HOUR, 13 * HOUR, 4 * HOUR, planned_start=13 * HOUR),
+    ]
+    days = [
+        Day(busy.id, uuid.uuid4(), busy.home, busy.home, 8 * HOUR, 18 * HOUR, 10 * HOUR, afternoon),
+        day_of(free, end=18 * HOUR),
+        day_of(liked, end=18 * HOUR),
+    ]
+    ranking = await ranked(job(preferred=frozenset({liked.id})), [busy, free, liked], days)
+    by_name = {c.name: c for c in ranking.candidates}
+    # Workload: 30 min x booked share of a 10-hour shift: Busy (4 h + 1 h) 15, the others 3.
+    assert by_name["Busy"].breakdown.workload == 15.0
+    assert by_name["Free"].breakdown.workload == 3.0
+    # Liked: 500 s of driving = 8.33 min + 3 - 30 = -18.67, first despite the longer drive.
+    assert by_name["Liked"].breakdown.continuity == -30.0
+    assert [c.name for c in ranking.candidates] == ["Liked", "Free", "Busy"]
+    assert "the customer's preferred technician" in by_name["Liked"].reason
