@@ -504,8 +504,9 @@ class Matcher:
                 words.append("carries " + ("both parts" if len(likely) == 2 else _parts_words(likely)))
             elif depot is not None:
                 words.append(f"picks up {', '.join(fetched)} at {depot.name}")
-            elif missing:
-                words.append(f"lacks {', '.join(missing)}")
+            elif lacking := [p.sku for p in likely if p.sku not in on_van]:
+                # Unlikely parts missing from the van are in the score, not worth a dispatcher's read.
+                words.append(f"lacks {', '.join(lacking)}")
         served = job.served.get(tech.id)
         if served is not None:
             words.append(f"worked on {job.asset_label} in {served.astimezone(zone).year}")
