@@ -28,6 +28,7 @@ from api import (
     stock,
     technicians,
     territories,
+    work,
 )
 from api.auth import build_jwt_auth, make_login_handler
 from api.deps import provide_connection, provide_page, provide_principal
@@ -51,6 +52,7 @@ ROUTE_MODULES: Sequence[Any] = (
     jobs,
     matching,
     slots,
+    work,
 )
 
 

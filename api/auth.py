@@ -66,6 +66,7 @@ def requires_role(*roles: Role) -> Any:
 STAFF = requires_role(Role.ADMIN, Role.DISPATCHER)
 ADMIN = requires_role(Role.ADMIN)
 ANY_USER = requires_role(Role.ADMIN, Role.DISPATCHER, Role.TECHNICIAN)
+TECHNICIAN = requires_role(Role.TECHNICIAN)
 
 
 class LoginRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -20,8 +20,8 @@ _JOB_COLUMNS = """
     j.problem_description, j.customer_choice, j.required_skills, j.duration_s, j.duration_source,
     j.duration_reason,
     j.window_start_at, j.window_end_at, j.priority, j.status, j.technician_id, j.planned_start_at,
-    j.eta_at, j.pinned, j.pinned_start_at, j.started_at, j.finished_at, j.pickup_location_id, j.version,
-    j.created_at, j.updated_at
+    j.eta_at, j.pinned, j.pinned_start_at, j.started_at, j.finished_at, j.pickup_location_id, j.outcome,
+    j.outcome_reason, j.version, j.created_at, j.updated_at
 """
 # What a caller may see: a technician their own jobs; a dispatcher bound to a territory its jobs.
 _VISIBLE = """
@@ -280,3 +280,15 @@ async def replace_predicted_parts(
         """,
         [(job_id, part_id, q, p, reasons) for part_id, q, p, reasons in parts],
     )
+
+
+async def technician_first_name(conn: Connection, technician_id: UUID) -> str | None:
+    name: str | None = await conn.fetchval("SELECT name FROM technicians WHERE id = $1", technician_id)
+    return name.split()[0] if name else None
+
+
+async def job_territory(conn: Connection, job_id: UUID) -> UUID | None:
+    territory: UUID | None = await conn.fetchval(
+        "SELECT s.territory_id FROM jobs j JOIN sites s ON s.id = j.site_id WHERE j.id = $1", job_id
+    )
+    return territory

@@ -157,6 +157,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     started_at: datetime | None
     finished_at: datetime | None
     pickup_location_id: StockLocationId | None  # a depot planned on the way, for parts the van lacks
+    outcome: str | None  # completed or incomplete, once the visit is over
+    outcome_reason: str
     version: int
     parts: list[JobPart]
     created_at: datetime

@@ -25,8 +25,9 @@ from api.app import create_app
 from dispatch.travel import pairwise_m
 from infra.db import connect
 from infra.settings import Settings
-from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database, serving
+from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database
 from tests.bench.fleet import CENTRE, local, make_fleet, store
+from tests.live_server import serving
 
 CIRCUITY = 1.3
 

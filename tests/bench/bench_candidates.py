@@ -25,8 +25,9 @@ from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings
 from dispatch.travel import GeodesicTravel, TravelSettings
 from infra.db import connect
 from infra.settings import Settings
-from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database, serving
+from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database
 from tests.bench.fleet import CENTRE, Fleet, local, make_fleet, store
+from tests.live_server import serving
 
 
 def random_job(fleet: Fleet, rng: random.Random) -> tuple[tuple[float, float], float, float]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -15,8 +13,6 @@ from uuid import UUID
 
 import jwt
 import numpy as np
-import uvicorn
-from litestar import Litestar
 
 from infra.db import Connection, connect, migrate
 from infra.local_postgres import LocalPostgres
@@ -42,23 +38,6 @@ async def scratch_database() -> AsyncIterator[str]:
     finally:
         pg.stop()
         shutil.rmtree(base, ignore_errors=True)
-
-
-@asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[str]:
-    """The app behind uvicorn on a loopback port, as it runs in production; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def percentiles(samples_s: Sequence[float]) -> str:

@@ -1,0 +1,66 @@
+"""Idempotency-Key: a retried request gets the first answer and changes nothing twice.
+
+The key is claimed by inserting it in the request's own transaction; a twin arriving at the same
+moment waits on that row until the first commits, then reads its answer (or, if the first failed
+and rolled back, goes ahead itself). A key reused for a different request is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, TypeVar
+
+import msgspec
+from litestar import Response
+from litestar.params import HeaderParameter
+
+from dispatch import work_queries
+from dispatch.accounts import Principal
+from infra.db import Connection
+from infra.errors import InvalidError
+
+T = TypeVar("T")
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="A unique string per intended change; a retry with the same key gets the first answer.",
+    ),
+]
+
+
+def fingerprint(path: str, body: object) -> bytes:
+    return hashlib.sha256(path.encode() + b" " + msgspec.json.encode(body)).digest()
+
+
+async def replay(
+    conn: Connection, principal: Principal, key: str | None, print_: bytes, out: type[T]
+) -> Response[T] | None:
+    """The stored answer when this key was used before, else None (and the key is now ours)."""
+    if key is None:
+        return None
+    if await work_queries.claim_key(conn, principal.user_id, key, print_):
+        return None
+    stored_print, status, body = await work_queries.stored_response(conn, principal.user_id, key)
+    if stored_print != print_:
+        raise InvalidError(
+            "Idempotency-Key: this key was already used for a different request; use a new key",
+            field="Idempotency-Key",
+        )
+    # A key is answered in the transaction that claimed it, so a visible key always has its answer.
+    assert status is not None
+    assert body is not None
+    return Response(
+        msgspec.json.decode(body, type=out), status_code=status, headers={"Idempotent-Replay": "true"}
+    )
+
+
+async def remember(
+    conn: Connection, principal: Principal, key: str | None, answer: T, status: int
+) -> Response[T]:
+    if key is not None:
+        await work_queries.store_response(conn, principal.user_id, key, status, msgspec.json.encode(answer))
+    return Response(answer, status_code=status)

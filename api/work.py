@@ -1,0 +1,213 @@
+"""The job as it is worked: status reports (also queued offline), notes, parts used."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+
+from api.auth import ANY_USER, TECHNICIAN
+from api.deps import Caller, Db
+from api.idempotency import IdempotencyKey, fingerprint, remember, replay
+from api.matching import now_of
+from assets.models import AwareDatetime
+from dispatch import job_work, jobs, work_queries
+from dispatch.job_work import PartsUsedResult, StatusReport, StatusResult
+from dispatch.models import JobStatus
+from dispatch.work_queries import Note
+from infra.errors import DomainError
+
+Reason = Annotated[str, msgspec.Meta(max_length=2000)]
+Quantity = Annotated[int, msgspec.Meta(ge=1, le=100)]
+
+
+class PartCount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    part_id: UUID
+    quantity: Quantity
+
+
+class StatusIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    status: JobStatus
+    client_at: AwareDatetime | None = None
+    reason: Reason = ""
+    missing_parts: Annotated[list[PartCount], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class QueuedStatus(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    job_id: UUID
+    status: JobStatus
+    client_at: AwareDatetime
+    reason: Reason = ""
+    missing_parts: Annotated[list[PartCount], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class QueuedStatuses(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    events: Annotated[list[QueuedStatus], msgspec.Meta(min_length=1, max_length=200)]
+
+
+class QueuedResult(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: UUID
+    status: JobStatus
+    client_at: datetime
+    applied: bool
+    job_status: JobStatus | None  # where the job stands after this event
+    error: str | None = None
+
+
+class QueuedResults(msgspec.Struct, frozen=True, kw_only=True):
+    results: list[QueuedResult]
+
+
+class NoteIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    client_at: AwareDatetime | None = None
+
+
+class PartsUsedIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    parts: Annotated[list[PartCount], msgspec.Meta(min_length=1, max_length=50)]
+    client_at: AwareDatetime | None = None
+
+
+def _report(data: StatusIn | QueuedStatus) -> StatusReport:
+    return StatusReport(
+        status=data.status,
+        client_at=data.client_at,
+        reason=data.reason,
+        missing_parts=[(p.part_id, p.quantity) for p in data.missing_parts],
+    )
+
+
+class JobWorkController(Controller):
+    path = "/jobs/{job_id:uuid}"
+    tags = ["lifecycle"]
+
+    @post("/status", guards=[ANY_USER], status_code=200)
+    async def report_status(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        request: Request[object, object, State],
+        job_id: FromPath[UUID],
+        data: JSONBody[StatusIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[StatusResult]:
+        """Move the job along its day (dispatched, en_route, on_site, completed, incomplete). A
+        report of a status the job has already passed is recorded, answered with applied=false,
+        and moves nothing. `incomplete` needs a reason and creates a follow-up job with the
+        missing parts. A technician reports only on their own jobs."""
+        print_ = fingerprint(request.url.path, data)
+        if (stored := await replay(conn, principal, idempotency_key, print_, StatusResult)) is not None:
+            return stored
+        result = await job_work.report_status(conn, principal, job_id, _report(data), now=now_of(state))
+        return await remember(conn, principal, idempotency_key, result, 200)
+
+    @post("/notes", guards=[ANY_USER], status_code=201)
+    async def add_note(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        request: Request[object, object, State],
+        job_id: FromPath[UUID],
+        data: JSONBody[NoteIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Note]:
+        """A note on the job (what the technician found, a gate code that changed)."""
+        print_ = fingerprint(request.url.path, data)
+        if (stored := await replay(conn, principal, idempotency_key, print_, Note)) is not None:
+            return stored
+        note = await job_work.add_note(conn, principal, job_id, data.text, data.client_at, now=now_of(state))
+        return await remember(conn, principal, idempotency_key, note, 201)
+
+    @get("/notes", guards=[ANY_USER])
+    async def list_notes(self, conn: Db, principal: Caller, job_id: FromPath[UUID]) -> list[Note]:
+        await jobs.get_job(conn, principal, job_id)
+        return await work_queries.list_notes(conn, job_id)
+
+    @post("/parts-used", guards=[ANY_USER], status_code=200)
+    async def use_parts(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        request: Request[object, object, State],
+        job_id: FromPath[UUID],
+        data: JSONBody[PartsUsedIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[PartsUsedResult]:
+        """Parts fitted on this job come off the technician's van, all or none: 409 with what is
+        on the van when any would go below zero."""
+        print_ = fingerprint(request.url.path, data)
+        if (stored := await replay(conn, principal, idempotency_key, print_, PartsUsedResult)) is not None:
+            return stored
+        result = await job_work.use_parts(
+            conn,
+            principal,
+            job_id,
+            [(p.part_id, p.quantity) for p in data.parts],
+            data.client_at,
+            now=now_of(state),
+        )
+        return await remember(conn, principal, idempotency_key, result, 200)
+
+
+class QueuedEventsController(Controller):
+    path = "/technicians/me/events"
+    tags = ["lifecycle"]
+
+    @post(guards=[TECHNICIAN], status_code=200)
+    async def apply_queued(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        request: Request[object, object, State],
+        data: JSONBody[QueuedStatuses],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[QueuedResults]:
+        """Status reports the app queued while offline, applied in the order of the phone's clock.
+        Each stands alone: one refused (e.g. a job reassigned meanwhile) does not stop the rest."""
+        print_ = fingerprint(request.url.path, data)
+        if (stored := await replay(conn, principal, idempotency_key, print_, QueuedResults)) is not None:
+            return stored
+        results: list[QueuedResult] = []
+        for event in sorted(data.events, key=lambda e: e.client_at):
+            try:
+                async with conn.transaction():
+                    outcome = await job_work.report_status(
+                        conn, principal, event.job_id, _report(event), now=now_of(state)
+                    )
+                results.append(
+                    QueuedResult(
+                        job_id=event.job_id,
+                        status=event.status,
+                        client_at=event.client_at,
+                        applied=outcome.applied,
+                        job_status=outcome.job.status,
+                    )
+                )
+            except DomainError as refused:
+                results.append(
+                    QueuedResult(
+                        job_id=event.job_id,
+                        status=event.status,
+                        client_at=event.client_at,
+                        applied=False,
+                        job_status=None,
+                        error=refused.message,
+                    )
+                )
+        return await remember(conn, principal, idempotency_key, QueuedResults(results=results), 200)
+
+
+ROUTES = [JobWorkController, QueuedEventsController]

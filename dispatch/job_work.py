@@ -1,0 +1,335 @@
+"""The job as the technician works it: status reports, notes, parts used, the outcome.
+
+Every change is a job event (with the app's clock when it came from the app) and every change a
+customer or technician must hear of is written to the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import msgspec
+
+from assets import asset_queries
+from assets.models import AssetEventKind, AssetId, PartId, PartQuantity
+from dispatch import job_queries, jobs, stock_queries, work_queries
+from dispatch.accounts import Principal, Role
+from dispatch.lifecycle import REPORTABLE, TECHNICIAN_REPORTABLE, allowed_words, judge
+from dispatch.models import Job, JobStatus, PartSource
+from dispatch.work_queries import Note
+from infra.db import Connection
+from infra.errors import ConflictError, InvalidError
+from notifications.outbox import Audience, Message, enqueue
+
+S = JobStatus
+# How far ahead a phone's clock may be before its times are not believed.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class StatusResult(msgspec.Struct, frozen=True, kw_only=True):
+    job: Job
+    applied: bool  # False: the report was stale (the job had moved past it) and only recorded
+    follow_up_job_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    status: JobStatus
+    client_at: datetime | None = None
+    reason: str = ""
+    missing_parts: Sequence[tuple[UUID, int]] = ()  # for an incomplete visit: what to bring next time
+
+
+def _client_time(client_at: datetime | None, now: datetime) -> datetime | None:
+    if client_at is not None and client_at > now + CLOCK_SKEW:
+        raise InvalidError(
+            "client_at: this time is in the future; check the phone's clock", field="client_at"
+        )
+    return client_at
+
+
+def _topic(job_id: UUID) -> str:
+    return "job-" + job_id.hex[:24]
+
+
+async def _messages_for(
+    conn: Connection, job: Job, status: JobStatus, *, follow_up: UUID | None
+) -> list[Message]:
+    first = await job_queries.technician_first_name(conn, job.technician_id) if job.technician_id else None
+    territory = await job_queries.job_territory(conn, job.id)
+
+    def message(
+        kind: str,
+        audience: Audience,
+        payload: dict[str, object],
+        *,
+        topic: str | None = None,
+        urgency: str = "normal",
+        ttl_s: int = 3600,
+    ) -> Message:
+        return Message(
+            kind,
+            audience,
+            job_id=job.id,
+            technician_id=job.technician_id,
+            territory_id=territory,
+            payload=payload,
+            topic=topic,
+            urgency=urgency,
+            ttl_s=ttl_s,
+        )
+
+    topic = _topic(job.id)
+    if status is S.DISPATCHED:
+        return [
+            message("job_dispatched", Audience.TECHNICIAN, {"planned_start_at": _iso(job.planned_start_at)})
+        ]
+    if status is S.EN_ROUTE:
+        payload: dict[str, object] = {"technician": first, "eta_at": _iso(job.eta_at)}
+        return [message("on_the_way", Audience.CUSTOMER, payload, topic=topic, urgency="high")]
+    if status is S.ON_SITE:
+        return [message("arrived", Audience.CUSTOMER, {"technician": first}, topic=topic, urgency="high")]
+    if status is S.COMPLETED:
+        payload = {"technician": first, "feedback_path": f"/track/feedback/{job.id}"}
+        return [message("completed", Audience.CUSTOMER, payload, topic=topic, ttl_s=86400)]
+    if status is S.INCOMPLETE:
+        return [
+            message("follow_up_booked", Audience.CUSTOMER, {"follow_up_job_id": str(follow_up)}),
+            message(
+                "follow_up_needed",
+                Audience.DISPATCHER,
+                {"follow_up_job_id": str(follow_up), "reason": job.outcome_reason},
+                urgency="high",
+            ),
+        ]
+    return []
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+async def report_status(
+    conn: Connection, principal: Principal, job_id: UUID, report: StatusReport, *, now: datetime | None = None
+) -> StatusResult:
+    now = now or datetime.now(UTC)
+    client_at = _client_time(report.client_at, now)
+    job = await jobs.get_job(conn, principal, job_id, for_update=True)
+    wanted = report.status
+    if wanted not in REPORTABLE:
+        raise InvalidError(
+            "status: new, scheduled and cancelled come from assignment, overrides and cancel;"
+            " report dispatched, en_route, on_site, completed or incomplete",
+            field="status",
+        )
+    if principal.role is Role.TECHNICIAN and wanted not in TECHNICIAN_REPORTABLE:
+        raise InvalidError(
+            "status: a technician reports en_route, on_site, completed or incomplete", field="status"
+        )
+    verdict = judge(job.status, wanted)
+    if verdict.stale:
+        await job_queries.insert_job_event(
+            conn,
+            job.id,
+            "status_stale",
+            principal,
+            from_status=job.status,
+            to_status=wanted,
+            reason=report.reason,
+            client_at=client_at,
+            data={"applied": False, "why": f"the job is already {job.status.value}"},
+        )
+        return StatusResult(job=job, applied=False)
+    if not verdict.apply:
+        raise ConflictError(
+            f"status: a {job.status.value} job cannot become {wanted.value}; it can become"
+            f" {allowed_words(verdict.allowed)}",
+            field="status",
+            candidates=[{"status": s.value} for s in sorted(verdict.allowed & REPORTABLE)],
+        )
+    at = client_at or now
+    changes: dict[str, object] = {"status": wanted.value, "status_client_at": client_at}
+    follow_up: UUID | None = None
+    if wanted is S.ON_SITE:
+        changes["started_at"] = at
+    if wanted in (S.COMPLETED, S.INCOMPLETE):
+        if wanted is S.INCOMPLETE and not report.reason.strip():
+            raise InvalidError(
+                "reason: say why the visit could not finish (e.g. a part was missing)", field="reason"
+            )
+        changes |= {"finished_at": at, "outcome": wanted.value, "outcome_reason": report.reason}
+    await job_queries.update_job(conn, job.id, changes)
+    await job_queries.insert_job_event(
+        conn,
+        job.id,
+        "status",
+        principal,
+        from_status=job.status,
+        to_status=wanted,
+        reason=report.reason,
+        client_at=client_at,
+    )
+    if wanted is S.COMPLETED:
+        await _record_on_asset(conn, job, principal, at)
+    if wanted is S.INCOMPLETE:
+        follow_up = await _follow_up(conn, principal, job, report, now=now)
+    updated = await jobs.get_job(conn, principal, job.id)
+    await enqueue(conn, *await _messages_for(conn, updated, wanted, follow_up=follow_up))
+    return StatusResult(job=updated, applied=True, follow_up_job_id=follow_up)
+
+
+async def _record_on_asset(conn: Connection, job: Job, principal: Principal, at: datetime) -> None:
+    """A finished job becomes part of the asset's history, with the parts that went into it."""
+    if job.asset_id is None:
+        return
+    used: dict[UUID, int] = {}
+    for part in await work_queries.parts_used(conn, job.id):
+        used[part.part_id] = used.get(part.part_id, 0) + part.quantity
+    await asset_queries.insert_asset_event(
+        conn,
+        asset_id=AssetId(job.asset_id),
+        kind=AssetEventKind.REPLACE if used else AssetEventKind.REPAIR,
+        occurred_at=at,
+        summary=job.problem_description or job.problem_code,
+        problem_code=job.problem_code,
+        technician_id=job.technician_id,
+        job_id=job.id,
+        external_id=None,
+        parts=[PartQuantity(part_id=PartId(p), quantity=q) for p, q in used.items()],
+    )
+    del principal
+
+
+async def _follow_up(
+    conn: Connection, principal: Principal, job: Job, report: StatusReport, *, now: datetime
+) -> UUID:
+    """The return visit: same site, asset and problem, the missing parts on it, a day later."""
+    skus = await work_queries.part_skus(conn, [p for p, _ in report.missing_parts])
+    for index, (part_id, _) in enumerate(report.missing_parts):
+        if part_id not in skus:
+            raise InvalidError(
+                f"missing_parts[{index}].part_id: no part with this id",
+                field=f"missing_parts[{index}].part_id",
+            )
+    length = job.window_end_at - job.window_start_at
+    start = max(job.window_start_at + timedelta(days=1), now)
+    follow_up = await job_queries.insert_job(
+        conn,
+        {
+            "site_id": job.site_id,
+            "asset_id": job.asset_id,
+            "customer_id": job.customer_id,
+            "parent_job_id": job.id,
+            "problem_code": job.problem_code,
+            "problem_description": f"Follow-up: {report.reason}"[:2000],
+            "customer_choice": job.customer_choice,
+            "required_skills": job.required_skills,
+            "duration_s": job.duration_s,
+            "duration_source": job.duration_source.value,
+            "window_start_at": start,
+            "window_end_at": start + length,
+            "priority": max(1, job.priority - 1),
+        },
+    )
+    await job_queries.replace_job_parts(
+        conn,
+        follow_up,
+        [
+            (PartId(p), q, 1.0, PartSource.MANUAL, ["missing on the first visit"])
+            for p, q in report.missing_parts
+        ],
+    )
+    await job_queries.insert_job_event(
+        conn,
+        follow_up,
+        "created",
+        principal,
+        to_status=S.NEW,
+        reason=report.reason,
+        data={"follow_up_of": str(job.id)},
+    )
+    return follow_up
+
+
+async def add_note(
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    text: str,
+    client_at: datetime | None,
+    *,
+    now: datetime | None = None,
+) -> Note:
+    job = await jobs.get_job(conn, principal, job_id)
+    note = await work_queries.insert_note(
+        conn, job.id, principal.user_id, text, _client_time(client_at, now or datetime.now(UTC))
+    )
+    await job_queries.insert_job_event(
+        conn, job.id, "note", principal, client_at=client_at, data={"note_id": note.id}
+    )
+    return note
+
+
+class PartsUsedResult(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: UUID
+    parts: list[work_queries.PartUsed]
+
+
+async def use_parts(
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    parts: Sequence[tuple[UUID, int]],
+    client_at: datetime | None,
+    *,
+    now: datetime | None = None,
+) -> PartsUsedResult:
+    """Parts fitted on the job come off the technician's van, all or none; never below zero."""
+    job = await jobs.get_job(conn, principal, job_id, for_update=True)
+    client_at = _client_time(client_at, now or datetime.now(UTC))
+    if job.status not in (S.ON_SITE, S.COMPLETED, S.INCOMPLETE) or job.technician_id is None:
+        raise ConflictError(f"parts are used on site; this job is {job.status.value}", field="status")
+    van = await stock_queries.van_of(conn, job.technician_id)
+    skus = await work_queries.part_skus(conn, [p for p, _ in parts])
+    short: list[dict[str, object]] = []
+    # Lock in a fixed order so two reports from one van cannot deadlock.
+    wanted: dict[UUID, int] = {}
+    for index, (part_id, quantity) in enumerate(parts):
+        if part_id not in skus:
+            raise InvalidError(
+                f"parts[{index}].part_id: no part with this id", field=f"parts[{index}].part_id"
+            )
+        wanted[part_id] = wanted.get(part_id, 0) + quantity
+    available: dict[UUID, int] = {}
+    for part_id in sorted(wanted):
+        available[part_id] = await stock_queries.quantity_for_update(conn, van.id, part_id) if van else 0
+        if available[part_id] < wanted[part_id]:
+            short.append(
+                {
+                    "part_id": str(part_id),
+                    "sku": skus[part_id],
+                    "available": available[part_id],
+                    "asked": wanted[part_id],
+                }
+            )
+    if short or van is None:
+        words = "; ".join(f"{s['sku']}: {s['available']} on the van, {s['asked']} asked" for s in short)
+        raise ConflictError(
+            f"parts: not enough on the van ({words}); nothing was taken", field="parts", candidates=short
+        )
+    for part_id in sorted(wanted):
+        await stock_queries.set_quantity(conn, van.id, part_id, available[part_id] - wanted[part_id])
+    for part_id, quantity in parts:
+        await work_queries.insert_part_used(conn, job.id, part_id, quantity, job.technician_id, client_at)
+    await job_queries.insert_job_event(
+        conn,
+        job.id,
+        "parts_used",
+        principal,
+        client_at=client_at,
+        data={"parts": [{"sku": skus[p], "quantity": q} for p, q in parts]},
+    )
+    return PartsUsedResult(job_id=job.id, parts=await work_queries.parts_used(conn, job.id))

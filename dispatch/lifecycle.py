@@ -1,0 +1,66 @@
+"""One state machine for every job.
+
+    new -> scheduled -> dispatched -> en_route -> on_site -> completed | incomplete
+    new | scheduled | dispatched -> cancelled
+    scheduled | dispatched -> scheduled   (reassigned before departure)
+    scheduled -> new                      (unassigned)
+
+Who moves what: assignment and overrides move a job between new and scheduled; dispatchers
+dispatch; the technician (or a dispatcher on their behalf) reports the road and the door.
+An event from an app that was offline may arrive after a later one: if its status is one the
+job has already passed, it is recorded but does not move the job backwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dispatch.models import JobStatus
+
+S = JobStatus
+TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    S.NEW: frozenset({S.SCHEDULED, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.NEW, S.SCHEDULED, S.DISPATCHED, S.CANCELLED}),
+    S.DISPATCHED: frozenset({S.SCHEDULED, S.EN_ROUTE, S.CANCELLED}),
+    S.EN_ROUTE: frozenset({S.ON_SITE}),
+    S.ON_SITE: frozenset({S.COMPLETED, S.INCOMPLETE}),
+    S.COMPLETED: frozenset(),
+    S.INCOMPLETE: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+# How far along the day a status is; a report of an earlier one is stale.
+PROGRESS = {
+    S.NEW: 0,
+    S.SCHEDULED: 1,
+    S.DISPATCHED: 2,
+    S.EN_ROUTE: 3,
+    S.ON_SITE: 4,
+    S.COMPLETED: 5,
+    S.INCOMPLETE: 5,
+    S.CANCELLED: 5,
+}
+# What a status report (from the app or a dispatcher) may ask for; the rest have their own
+# endpoints (assignment, overrides, cancel).
+REPORTABLE = frozenset({S.DISPATCHED, S.EN_ROUTE, S.ON_SITE, S.COMPLETED, S.INCOMPLETE})
+TECHNICIAN_REPORTABLE = frozenset({S.EN_ROUTE, S.ON_SITE, S.COMPLETED, S.INCOMPLETE})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    apply: bool  # move the job
+    stale: bool  # recorded, but the job has moved past it
+    allowed: frozenset[JobStatus]  # when neither: what the job may move to now
+
+
+def judge(current: JobStatus, wanted: JobStatus) -> Verdict:
+    allowed = TRANSITIONS[current]
+    if wanted in allowed and wanted is not current:
+        return Verdict(apply=True, stale=False, allowed=allowed)
+    if wanted is current or PROGRESS[wanted] < PROGRESS[current]:
+        return Verdict(apply=False, stale=True, allowed=allowed)
+    return Verdict(apply=False, stale=False, allowed=allowed)
+
+
+def allowed_words(allowed: frozenset[JobStatus]) -> str:
+    names = sorted(s.value for s in allowed if s in REPORTABLE)
+    return ", ".join(names) if names else "nothing (the job is closed)"

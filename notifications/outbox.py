@@ -1,0 +1,17 @@
+"""The outbox: what someone must be told, written in the transaction of the change it tells of.
+
+Delivery (Web Push and its retries) reads these rows later, so a message is sent if and only if
+the change committed, and a slow push service never slows the request that caused it.
+"""
+
+from __future__ import annotations
+
+from infra.db import Connection
+from notifications import outbox_queries
+from notifications.messages import Audience, Message
+
+__all__ = ["Audience", "Message", "enqueue"]
+
+
+async def enqueue(conn: Connection, *messages: Message) -> list[int]:
+    return [await outbox_queries.insert(conn, m) for m in messages]

@@ -1,0 +1,43 @@
+"""SQL for the outbox."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from infra.db import Connection
+from notifications.messages import Message
+
+
+async def insert(conn: Connection, message: Message) -> int:
+    m = message
+    outbox_id: int = await conn.fetchval(
+        """
+        INSERT INTO outbox (kind, audience, job_id, technician_id, territory_id, payload, topic, urgency,
+                            ttl_s)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
+        """,
+        m.kind,
+        m.audience.value,
+        m.job_id,
+        m.technician_id,
+        m.territory_id,
+        m.payload,
+        m.topic,
+        m.urgency,
+        m.ttl_s,
+    )
+    return outbox_id
+
+
+async def pending(conn: Connection, *, job_id: UUID | None = None) -> list[dict[str, object]]:
+    """Undelivered messages, oldest first (for a job, or all)."""
+    rows = await conn.fetch(
+        """
+        SELECT id, kind, audience, job_id, technician_id, territory_id, payload, topic, urgency, ttl_s,
+               created_at
+        FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND ($1::uuid IS NULL OR job_id = $1)
+        ORDER BY id
+        """,
+        job_id,
+    )
+    return [dict(r) for r in rows]
