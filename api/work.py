@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import ANY_USER, TECHNICIAN
 from api.deps import Caller, Db
 from api.idempotency import IdempotencyKey, fingerprint, remember, replay
 from api.matching import now_of
 from assets.models import AwareDatetime
-from dispatch import job_work, jobs, work_queries
+from dispatch import day_queries, job_work, jobs, technician_day, technicians, work_queries
 from dispatch.job_work import PartsUsedResult, StatusReport, StatusResult
 from dispatch.models import JobStatus
+from dispatch.technician_day import TechnicianDay
 from dispatch.work_queries import Note
+from infra.db import Connection
 from infra.errors import DomainError
 
 Reason = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -210,4 +213,49 @@ class QueuedEventsController(Controller):
         return await remember(conn, principal, idempotency_key, QueuedResults(results=results), 200)
 
 
-ROUTES = [JobWorkController, QueuedEventsController]
+class DayController(Controller):
+    path = "/technicians"
+    tags = ["technician day"]
+
+    @get("/me/day", guards=[TECHNICIAN])
+    async def my_day(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        day: Annotated[
+            date | None,
+            QueryParameter(name="date", description="The day, in the territory's time zone (default today)."),
+        ] = None,
+    ) -> TechnicianDay:
+        """The signed-in technician's route in order, with what they will find at each stop."""
+        assert principal.technician_id is not None, "a technician token always names its technician"
+        return await technician_day.day_of(
+            conn, principal.technician_id, day or await _today(conn, principal.technician_id, state)
+        )
+
+    @get("/{technician_id:uuid}/day", guards=[ANY_USER])
+    async def technician_day(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        technician_id: FromPath[UUID],
+        day: Annotated[
+            date | None,
+            QueryParameter(name="date", description="The day, in the territory's time zone (default today)."),
+        ] = None,
+    ) -> TechnicianDay:
+        """A technician's day as their app shows it (a technician reads only their own)."""
+        await technicians.visible_technician(conn, principal, technician_id)
+        return await technician_day.day_of(
+            conn, technician_id, day or await _today(conn, technician_id, state)
+        )
+
+
+async def _today(conn: Connection, technician_id: UUID, state: State) -> date:
+    zone = ZoneInfo(await day_queries.technician_timezone(conn, technician_id))
+    return now_of(state).astimezone(zone).date()
+
+
+ROUTES = [JobWorkController, QueuedEventsController, DayController]

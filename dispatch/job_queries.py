@@ -64,7 +64,7 @@ def _event(row: Record) -> JobEvent:
     return JobEvent(**values)
 
 
-async def _parts_of(conn: Connection, job_ids: Sequence[UUID]) -> dict[UUID, list[JobPart]]:
+async def parts_of(conn: Connection, job_ids: Sequence[UUID]) -> dict[UUID, list[JobPart]]:
     rows = await conn.fetch(
         """
         SELECT jp.job_id, jp.part_id, p.sku, p.name, jp.quantity, jp.probability, jp.source, jp.reasons
@@ -103,7 +103,7 @@ async def get_job(
     )
     if row is None:
         return None
-    return _job(row, (await _parts_of(conn, [job_id])).get(job_id, []))
+    return _job(row, (await parts_of(conn, [job_id])).get(job_id, []))
 
 
 async def list_jobs(
@@ -139,7 +139,7 @@ async def list_jobs(
         limit,
         offset,
     )
-    parts = await _parts_of(conn, [r["id"] for r in rows])
+    parts = await parts_of(conn, [r["id"] for r in rows])
     return [_job(r, parts.get(r["id"], [])) for r in rows]
 
 

@@ -292,3 +292,46 @@ async def test_two_copies_of_one_request_at_once_act_once(
     assert sorted(r.headers.get("idempotent-replay", "") for r in responses) == ["", "true"]
     assert await conn.fetchval("SELECT count(*) FROM job_events WHERE job_id = $1", job_id) == 1
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE job_id = $1", job_id) == 1
+
+
+async def test_the_technicians_day_shows_each_stop_with_what_they_will_find(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, spring, door = await scheduled_job(conn)
+    await conn.execute("UPDATE assets SET warranty_until = '2027-04-01' WHERE id = $1", door)
+    await conn.execute("UPDATE sites SET access_notes = 'Side door code 4412'")
+    await conn.execute("UPDATE customers SET name = 'Ben Newowner'")
+    await conn.execute(
+        "INSERT INTO asset_events (asset_id, kind, summary, occurred_at) VALUES"
+        " ($1, 'replace', 'Both springs replaced', '2019-11-04T15:45:00Z'),"
+        " ($1, 'install', 'Installed the door', '2017-04-12T14:00:00Z')",
+        door,
+    )
+    await conn.execute(
+        "INSERT INTO job_parts (job_id, part_id, quantity, probability, source)"
+        " VALUES ($1, $2, 2, 0.9, 'predicted')",
+        job_id,
+        spring,
+    )
+    metro = await conn.fetchval("SELECT territory_id FROM technicians WHERE id = $1", tech)
+    later = await job(conn, await site(conn, metro, north(3)), (12, 16), technician_id=tech, planned=13)
+    ann = await login_of(conn, tech)
+    response = await client.get("/technicians/me/day", params={"date": "2026-12-01"}, headers=ann.headers)
+    assert response.status_code == 200, response.text
+    day = response.json()
+    assert [s["job_id"] for s in day["stops"]] == [str(job_id), str(later)]
+    first = day["stops"][0]
+    assert first["access_notes"] == "Side door code 4412"
+    assert first["customer_first_name"] == "Ben"
+    assert "Newowner" not in response.text
+    assert first["asset"]["warranty"] == "in warranty until 2027-04-01"
+    assert first["asset"]["history"] == ["Both springs replaced (2019-11)", "Installed the door (2017-04)"]
+    assert [(p["sku"], p["on_van"]) for p in first["parts"]] == [("SPR-218", True)]
+    assert day["shift_starts_at"] is not None
+    # Another technician cannot read it; a dispatcher can.
+    other = await login_of(conn, await technician(conn, metro, "Bob Other", north(2)))
+    assert (await client.get(f"/technicians/{tech}/day", headers=other.headers)).status_code == 404
+    staff = await client.get(
+        f"/technicians/{tech}/day", params={"date": "2026-12-01"}, headers=dispatcher.headers
+    )
+    assert staff.json() == day
