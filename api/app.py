@@ -22,6 +22,7 @@ from api import (
     intake,
     jobs,
     matching,
+    overrides,
     parts,
     sites,
     slots,
@@ -53,6 +54,7 @@ ROUTE_MODULES: Sequence[Any] = (
     matching,
     slots,
     work,
+    overrides,
 )
 
 

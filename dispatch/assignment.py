@@ -35,6 +35,7 @@ from dispatch.route_queries import JobPlace
 from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
+from notifications.outbox import Audience, Message, enqueue
 
 # A day's planned visits are read this far either side of the job's window, so a shift that
 # starts the evening before or runs past midnight is whole.
@@ -147,6 +148,11 @@ async def _days(
     )
 
 
+async def days_of(conn: Connection, technician_id: UUID, around: datetime, now: datetime) -> list[Day]:
+    """A technician's days (fresh from the database) within a day either side of a moment."""
+    return await _days_between(conn, [technician_id], around - DAY_MARGIN, around + DAY_MARGIN, now)
+
+
 def _span(job: JobToPlace) -> tuple[datetime, datetime]:
     """The whole local days the job's window touches: one cached view serves every job in them."""
     zone = ZoneInfo(job.timezone)
@@ -212,7 +218,7 @@ async def candidates(
     return await rank(conn, ctx, settings, now=now, limit=limit, cache=cache)
 
 
-def _why_not(ranking: Ranking, name: str) -> str:
+def why_not(ranking: Ranking, name: str) -> str:
     for reason, count in ranking.excluded.items():
         if count:
             return f"{name} {EXCLUSION_WORDS[Exclusion(reason)]}"
@@ -262,8 +268,8 @@ async def assign(
                     raise InvalidError("technician_id: no technician with this id", field="technician_id")
                 ranking = await rank(conn, ctx, settings, now=now, limit=1, only=[candidate_id])
                 if not ranking.candidates:
-                    raise _RefusedError(_why_not(ranking, "the technician"))
-                return await _apply(
+                    raise _RefusedError(why_not(ranking, "the technician"))
+                return await apply(
                     conn, principal, ctx, ranking.candidates[0], settings, now=now, auto=technician_id is None
                 )
         except _RefusedError as refused:
@@ -282,7 +288,7 @@ class _RefusedError(Exception):
         self.message = message
 
 
-async def _apply(
+async def apply(
     conn: Connection,
     principal: Principal,
     ctx: Context,
@@ -291,6 +297,9 @@ async def _apply(
     *,
     now: datetime,
     auto: bool,
+    event: str = "assigned",
+    reason: str = "",
+    pin: bool = False,
 ) -> Assignment:
     """Write the job into the day at the candidate's position and re-time every visit after it."""
     job = ctx.job
@@ -337,6 +346,7 @@ async def _apply(
             "eta_at": eta,
             "pickup_location_id": candidate.parts.detour.depot_id if candidate.parts.detour else None,
             "pickup_s": settings.depot_pickup_s if candidate.parts.detour else 0,
+            **({"pinned": True} if pin else {}),
         },
     )
     moved = [
@@ -348,10 +358,11 @@ async def _apply(
     await job_queries.insert_job_event(
         conn,
         job.id,
-        "assigned",
+        event,
         principal,
         from_status=job.status,
         to_status=JobStatus.SCHEDULED,
+        reason=reason,
         data={
             "technician_id": str(candidate.technician_id),
             "auto": auto,
@@ -372,5 +383,28 @@ async def _apply(
             principal,
             data={"planned_start_at": new_start.isoformat(), "because": str(job.id)},
         )
+    first = await job_queries.technician_first_name(conn, candidate.technician_id)
+    territory = await job_queries.job_territory(conn, job.id)
+    window = [candidate.arrival_window_start_at.isoformat(), candidate.arrival_window_end_at.isoformat()]
+    await enqueue(
+        conn,
+        Message(
+            "assigned",
+            Audience.CUSTOMER,
+            job_id=job.id,
+            technician_id=candidate.technician_id,
+            territory_id=territory,
+            payload={"technician": first, "arrival_window": window},
+            topic="job-" + job.id.hex[:24],
+        ),
+        Message(
+            "job_added",
+            Audience.TECHNICIAN,
+            job_id=job.id,
+            technician_id=candidate.technician_id,
+            territory_id=territory,
+            payload={"planned_start_at": start.isoformat(), "replanned": [str(m[0]) for m in moved]},
+        ),
+    )
     stored = await jobs.get_job(conn, principal, job.id)
     return Assignment(job=stored, candidate=candidate, replanned=[m[0] for m in moved])

@@ -56,7 +56,7 @@ async def _check_skills(conn: Connection, skills: Mapping[str, int]) -> None:
         raise InvalidError(f"{field}: no skill with this code (see GET /skills)", field=field)
 
 
-def _check_window(start: datetime, end: datetime) -> None:
+def check_window(start: datetime, end: datetime) -> None:
     if end <= start:
         raise InvalidError("window_end_at must be after window_start_at", field="window_end_at")
     if end - start > MAX_WINDOW:
@@ -105,7 +105,7 @@ async def create_job(conn: Connection, principal: Principal, new: NewJob) -> Job
         raise InvalidError("customer_id: no customer with this id", field="customer_id")
     skills = dict(new.required_skills or {})
     await _check_skills(conn, skills)
-    _check_window(new.window_start_at, new.window_end_at)
+    check_window(new.window_start_at, new.window_end_at)
     parts = await _checked_parts(conn, new.parts)
     if new.external_id is not None and (
         existing := await job_queries.external_id_taken(conn, new.external_id)
@@ -203,7 +203,7 @@ async def change_job(
     end = updates.get("window_end_at", job.window_end_at)
     assert isinstance(start, datetime)
     assert isinstance(end, datetime)
-    _check_window(start, end)
+    check_window(start, end)
     if "duration_s" in updates:
         updates["duration_source"] = DurationSource.MANUAL.value
     changed = sorted(k for k in changes if getattr(job, k) != changes[k])

@@ -1,0 +1,315 @@
+"""A dispatcher's overrides: reassign, unassign, pin, unpin, change the window.
+
+Each needs a reason and the job's version (If-Match: a stale one changes nothing), is written
+to the audit trail as an `override_*` event, and tells the technicians it concerns and the
+customer through the outbox. A pinned job is never moved by auto-assignment or optimization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from uuid import UUID
+
+from dispatch import assignment, job_queries, jobs, route_queries
+from dispatch.accounts import Principal
+from dispatch.assignment import Assignment
+from dispatch.matching import MatchSettings
+from dispatch.models import Job, JobStatus
+from dispatch.route_plan import build
+from dispatch.travel import TravelTimes
+from infra.db import Connection
+from infra.errors import ConflictError, InvalidError
+from notifications.outbox import Audience, Message, enqueue
+
+S = JobStatus
+BEFORE_DEPARTURE = frozenset({S.SCHEDULED, S.DISPATCHED})
+
+
+def _reason(reason: str) -> str:
+    if not reason.strip():
+        raise InvalidError("reason: every override needs a reason, for the audit trail", field="reason")
+    return reason.strip()
+
+
+async def _locked(conn: Connection, principal: Principal, job_id: UUID, expected_version: int | None) -> Job:
+    job = await jobs.get_job(conn, principal, job_id, for_update=True)
+    jobs.check_version(job, expected_version, required=True)
+    return job
+
+
+Notice = tuple[str, Audience, UUID | None, dict[str, object]]
+
+
+async def _tell(conn: Connection, job: Job, *messages: Notice) -> None:
+    territory = await job_queries.job_territory(conn, job.id)
+    await enqueue(
+        conn,
+        *(
+            Message(
+                kind,
+                audience,
+                job_id=job.id,
+                technician_id=technician,
+                territory_id=territory,
+                payload=payload,
+                topic="job-" + job.id.hex[:24] if audience is Audience.CUSTOMER else None,
+            )
+            for kind, audience, technician, payload in messages
+        ),
+    )
+
+
+async def reassign(
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    technician_id: UUID,
+    reason: str,
+    settings: MatchSettings,
+    *,
+    expected_version: int | None,
+    routing: TravelTimes | None,
+    now: datetime,
+    pin: bool = False,
+) -> Assignment:
+    """Move a job not yet under way to another technician's day (back to scheduled)."""
+    reason = _reason(reason)
+    job = await _locked(conn, principal, job_id, expected_version)
+    if job.status not in BEFORE_DEPARTURE and job.status is not S.NEW:
+        raise ConflictError(
+            f"a {job.status.value} job can no longer be moved; only before the technician sets off",
+            field="status",
+        )
+    previous = job.technician_id
+    if previous == technician_id:
+        raise ConflictError("the job is already this technician's", field="technician_id")
+    # Both days change: lock the technicians in a fixed order so crossing moves cannot deadlock.
+    for tech in sorted({t for t in (previous, technician_id) if t is not None}, key=str):
+        if not await route_queries.lock_technician(conn, tech):
+            raise InvalidError("technician_id: no technician with this id", field="technician_id")
+    ctx = await assignment.context(conn, job, routing)
+    ranking = await assignment.rank(conn, ctx, settings, now=now, limit=1, only=[technician_id])
+    if not ranking.candidates:
+        raise ConflictError(assignment.why_not(ranking, "the technician"), field="technician_id")
+    await job_queries.update_job(conn, job.id, {"pinned": False, "pinned_start_at": None})
+    result = await assignment.apply(
+        conn,
+        principal,
+        ctx,
+        ranking.candidates[0],
+        settings,
+        now=now,
+        auto=False,
+        event="override_reassign",
+        reason=reason,
+        pin=pin,
+    )
+    if previous is not None:
+        await _tell(conn, job, ("job_removed", Audience.TECHNICIAN, previous, {"reason": reason}))
+    return result
+
+
+async def unassign(
+    conn: Connection, principal: Principal, job_id: UUID, reason: str, *, expected_version: int | None
+) -> Job:
+    reason = _reason(reason)
+    job = await _locked(conn, principal, job_id, expected_version)
+    if job.status not in BEFORE_DEPARTURE:
+        raise ConflictError(f"a {job.status.value} job cannot be unassigned", field="status")
+    await job_queries.update_job(
+        conn,
+        job.id,
+        {
+            "status": S.NEW.value,
+            "technician_id": None,
+            "planned_start_at": None,
+            "eta_at": None,
+            "pinned": False,
+            "pinned_start_at": None,
+            "pickup_location_id": None,
+            "pickup_s": 0,
+        },
+    )
+    await job_queries.insert_job_event(
+        conn,
+        job.id,
+        "override_unassign",
+        principal,
+        from_status=job.status,
+        to_status=S.NEW,
+        reason=reason,
+        data={"technician_id": str(job.technician_id)},
+    )
+    await _tell(
+        conn,
+        job,
+        ("job_removed", Audience.TECHNICIAN, job.technician_id, {"reason": reason}),
+        (
+            "assignment_changed",
+            Audience.CUSTOMER,
+            None,
+            {"window": [job.window_start_at.isoformat(), job.window_end_at.isoformat()]},
+        ),
+    )
+    return await jobs.get_job(conn, principal, job.id)
+
+
+async def pin(
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    reason: str,
+    settings: MatchSettings,
+    *,
+    technician_id: UUID | None,
+    start_at: datetime | None,
+    expected_version: int | None,
+    routing: TravelTimes | None,
+    now: datetime,
+) -> Job:
+    """Fix the job to a technician (moving it there first if needed), and optionally to a time."""
+    reason = _reason(reason)
+    job = await _locked(conn, principal, job_id, expected_version)
+    target = technician_id or job.technician_id
+    if target is None:
+        raise InvalidError(
+            "technician_id: the job has no technician yet; say whom to pin it to", field="technician_id"
+        )
+    if job.status not in BEFORE_DEPARTURE and job.status is not S.NEW:
+        raise ConflictError(f"a {job.status.value} job can no longer be pinned", field="status")
+    if start_at is not None and not job.window_start_at <= start_at <= job.window_end_at:
+        raise InvalidError("start_at: a pinned time must fall inside the job's window", field="start_at")
+    if target != job.technician_id:
+        moved = await reassign(
+            conn,
+            principal,
+            job.id,
+            target,
+            reason,
+            settings,
+            expected_version=job.version,
+            routing=routing,
+            now=now,
+            pin=True,
+        )
+        job = moved.job
+    if start_at is not None:
+        await _check_day_with(conn, job, start_at, routing, now=now)
+    changes: dict[str, object] = {"pinned": True, "pinned_start_at": start_at}
+    if start_at is not None:
+        changes["planned_start_at"] = start_at
+    await job_queries.update_job(conn, job.id, changes)
+    await job_queries.insert_job_event(
+        conn,
+        job.id,
+        "override_pin",
+        principal,
+        reason=reason,
+        data={"technician_id": str(target), "start_at": start_at.isoformat() if start_at else None},
+    )
+    await _tell(
+        conn,
+        job,
+        ("job_pinned", Audience.TECHNICIAN, target, {"start_at": start_at.isoformat() if start_at else None}),
+    )
+    return await jobs.get_job(conn, principal, job.id)
+
+
+async def _check_day_with(
+    conn: Connection, job: Job, start_at: datetime, routing: TravelTimes | None, *, now: datetime
+) -> None:
+    """The technician's day must still hold every promise with the job fixed at `start_at`."""
+    assert job.technician_id is not None
+    ctx = await assignment.context(conn, job, routing)
+    days = await assignment.days_of(conn, job.technician_id, start_at, now)
+    for day in days:
+        visits = [
+            replace(v, earliest=start_at.timestamp(), latest=start_at.timestamp())
+            if v.job_id == job.id
+            else v
+            for v in day.visits
+        ]
+        plans = await build([replace(day, visits=visits)], ctx.travel)
+        if not plans.feasible[0]:
+            raise ConflictError(
+                f"start_at: at {start_at.astimezone(UTC):%H:%M} UTC the technician's day would break"
+                " another promise",
+                field="start_at",
+            )
+
+
+async def unpin(
+    conn: Connection, principal: Principal, job_id: UUID, reason: str, *, expected_version: int | None
+) -> Job:
+    reason = _reason(reason)
+    job = await _locked(conn, principal, job_id, expected_version)
+    if not job.pinned:
+        raise ConflictError("the job is not pinned", field="pinned")
+    await job_queries.update_job(conn, job.id, {"pinned": False, "pinned_start_at": None})
+    await job_queries.insert_job_event(conn, job.id, "override_unpin", principal, reason=reason)
+    await _tell(conn, job, ("job_unpinned", Audience.TECHNICIAN, job.technician_id, {}))
+    return await jobs.get_job(conn, principal, job.id)
+
+
+async def change_window(
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    window_start_at: datetime,
+    window_end_at: datetime,
+    reason: str,
+    *,
+    expected_version: int | None,
+    routing: TravelTimes | None,
+    now: datetime,
+) -> Job:
+    """A new promised window; an assigned job's day must still hold (else 409, nothing changed)."""
+    reason = _reason(reason)
+    job = await _locked(conn, principal, job_id, expected_version)
+    if job.status not in (S.NEW, *BEFORE_DEPARTURE):
+        raise ConflictError(f"a {job.status.value} job's window can no longer change", field="status")
+    jobs.check_window(window_start_at, window_end_at)
+    if job.pinned_start_at is not None and not window_start_at <= job.pinned_start_at <= window_end_at:
+        raise ConflictError(
+            "window_start_at: the job is pinned to a time outside this window; unpin it first",
+            field="window_start_at",
+        )
+    await job_queries.update_job(
+        conn, job.id, {"window_start_at": window_start_at, "window_end_at": window_end_at}
+    )
+    if job.technician_id is not None:
+        updated = await jobs.get_job(conn, principal, job.id)
+        ctx = await assignment.context(conn, updated, routing)
+        for day in await assignment.days_of(
+            conn, job.technician_id, job.planned_start_at or window_start_at, now
+        ):
+            if not (await build([day], ctx.travel)).feasible[0]:
+                raise ConflictError(
+                    "window_end_at: the technician's day cannot keep this window with its other promises;"
+                    " reassign or unassign the job first",
+                    field="window_end_at",
+                )
+    await job_queries.insert_job_event(
+        conn,
+        job.id,
+        "override_window",
+        principal,
+        reason=reason,
+        data={
+            "from": [job.window_start_at.isoformat(), job.window_end_at.isoformat()],
+            "to": [window_start_at.isoformat(), window_end_at.isoformat()],
+        },
+    )
+    notices: list[Notice] = [
+        (
+            "window_changed",
+            Audience.CUSTOMER,
+            None,
+            {"window": [window_start_at.isoformat(), window_end_at.isoformat()]},
+        )
+    ]
+    if job.technician_id is not None:
+        notices.append(("window_changed", Audience.TECHNICIAN, job.technician_id, {"reason": reason}))
+    await _tell(conn, job, *notices)
+    return await jobs.get_job(conn, principal, job.id)
