@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api import (
     assets,
+    board,
     customers,
     intake,
     jobs,
@@ -36,6 +37,7 @@ from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
 from api.strict_body import check_body_strictly
+from dispatch.event_stream import EventHub
 from dispatch.fleet_cache import FleetCache, follow_changes
 from dispatch.travel import OsrmTravel
 from infra.db import create_pool
@@ -55,6 +57,7 @@ ROUTE_MODULES: Sequence[Any] = (
     slots,
     work,
     overrides,
+    board,
 )
 
 
@@ -73,13 +76,18 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         # A road-network service when configured; matching otherwise uses each territory's model.
         app.state.routing = OsrmTravel(settings.routing_url) if settings.routing_url else None
         app.state.fleet_cache = FleetCache()
-        listening = asyncio.create_task(follow_changes(database_url, app.state.fleet_cache))
+        app.state.event_hub = EventHub()
+        background = [
+            asyncio.create_task(follow_changes(database_url, app.state.fleet_cache)),
+            asyncio.create_task(app.state.event_hub.follow(database_url)),
+        ]
         try:
             yield
         finally:
-            listening.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listening
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if app.state.routing is not None:
                 await app.state.routing.close()
             await app.state.pool.close()
@@ -113,7 +121,10 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             ),
             security=[{"BearerToken": []}],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        # Live streams must reach the client event by event: handlers opt out with this key.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, exclude_opt_key="no_compression"
+        ),
         request_max_body_size=1_048_576,
         debug=False,
     )

@@ -1,0 +1,98 @@
+"""The dispatcher's board and its live stream of changes (Server-Sent Events)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from api.auth import STAFF
+from api.deps import Caller, Db
+from api.matching import now_of
+from dispatch import board, board_queries, job_queries
+from dispatch.board import Board
+from dispatch.event_stream import stream
+from infra.errors import InvalidError
+
+
+class BoardController(Controller):
+    path = "/board"
+    tags = ["board"]
+    guards = [STAFF]
+
+    @get()
+    async def get_board(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        territory_id: Annotated[
+            UUID | None, QueryParameter(description="Default: the dispatcher's own.")
+        ] = None,
+        day: Annotated[date | None, QueryParameter(name="date", description="Default: today there.")] = None,
+    ) -> Board:
+        """Technicians with their routes (planned and actual times), unassigned jobs, and the
+        jobs at risk first, each with why."""
+        territory = _territory(principal.territory_id, territory_id)
+        zone = (
+            "UTC" if territory is None else (await job_queries.territory_timezone(conn, territory) or "UTC")
+        )
+        now = now_of(state)
+        return await board.board(conn, territory, day or now.astimezone(ZoneInfo(zone)).date(), zone, now=now)
+
+    @get("/stream", opt={"no_compression": True})
+    async def stream_board(
+        self,
+        principal: Caller,
+        state: State,
+        territory_id: Annotated[
+            UUID | None, QueryParameter(description="Default: the dispatcher's own.")
+        ] = None,
+        last_event_id: Annotated[
+            str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event.")
+        ] = None,
+        after: Annotated[int | None, QueryParameter(ge=0, description="Start after this event id.")] = None,
+    ) -> ServerSentEvent:
+        """Every job event as it commits, from whichever API process: `id` is the event's id, so a
+        reconnecting client sends Last-Event-ID and misses nothing."""
+        territory = _territory(principal.territory_id, territory_id)
+        start = after
+        if last_event_id is not None:
+            if not last_event_id.strip().isdigit():
+                raise InvalidError("Last-Event-ID: an event id is a whole number", field="Last-Event-ID")
+            start = int(last_event_id)
+        if start is None:
+            async with state.pool.acquire() as conn:
+                start = await _latest(conn)
+
+        async def events() -> AsyncIterator[ServerSentEventMessage]:
+            # Something at once, so proxies and clients see the stream open before the first change.
+            yield ServerSentEventMessage(data=None, comment="listening", retry=3000)
+            # When the client goes away the server cancels this generator; nothing to poll for.
+            async for event in stream(state.pool, state.event_hub, after=start, territory_id=territory):
+                yield ServerSentEventMessage(
+                    data=msgspec.json.encode(event).decode(), event="job_event", id=event.id
+                )
+
+        return ServerSentEvent(events())
+
+
+def _territory(own: UUID | None, asked: UUID | None) -> UUID | None:
+    if own is not None and asked is not None and asked != own:
+        raise InvalidError("territory_id: you dispatch another territory", field="territory_id")
+    return own or asked
+
+
+async def _latest(conn: Any) -> int:
+    return await board_queries.latest_event_id(conn)
+
+
+ROUTES = [BoardController]

@@ -1,0 +1,104 @@
+"""Live job events for the board (and later the tracking page), from any API process.
+
+PostgreSQL notifies `truckroll_events` after each committed job event; one listener per process
+wakes every open stream, and each stream reads the events after the last id it sent, from the
+table. A wake-up is only a hint: a stream also polls now and then, so a lost notification or a
+reconnecting listener delays an event but never drops it, and `Last-Event-ID` resumes exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import cast
+from uuid import UUID
+
+import asyncpg
+
+from dispatch import board_queries
+from dispatch.models import JobEvent
+from infra.db import Connection, Pool
+
+log = logging.getLogger("truckroll.events")
+CHANNEL = "truckroll_events"
+GAP_PATIENCE_S = 30.0
+
+
+class EventHub:
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Event] = set()
+
+    def wake(self, *_: object) -> None:
+        for waiter in self._waiters:
+            waiter.set()
+
+    @contextlib.contextmanager
+    def waiter(self) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        self._waiters.add(event)
+        try:
+            yield event
+        finally:
+            self._waiters.discard(event)
+
+    async def follow(self, dsn: str, *, retry_s: float = 1.0) -> None:
+        """Listen until cancelled, reconnecting after a lost connection."""
+        while True:
+            conn: asyncpg.Connection[asyncpg.Record] | None = None
+            lost = asyncio.Event()
+            try:
+                conn = await asyncpg.connect(dsn)
+                conn.add_termination_listener(lambda _conn, event=lost: event.set())
+                await conn.add_listener(CHANNEL, self.wake)
+                self.wake()  # catch up on whatever happened while we were deaf
+                await lost.wait()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError) as error:
+                log.warning("cannot listen for job events (%s); retrying", error)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            await asyncio.sleep(retry_s)
+
+
+async def stream(
+    pool: Pool,
+    hub: EventHub,
+    *,
+    after: int,
+    territory_id: UUID | None,
+    job_id: UUID | None = None,
+    poll_s: float = 15.0,
+) -> AsyncIterator[JobEvent]:
+    """Events after `after`, then each new one as it commits.
+
+    Ids are handed out at insert but become visible at commit, so a lower id can appear after a
+    higher one: a skipped id is asked for again until it shows up or is old enough to be a rolled
+    back transaction's.
+    """
+    last = after
+    gaps: dict[int, float] = {}  # missing id -> when first missed
+    loop = asyncio.get_running_loop()
+    with hub.waiter() as woken:
+        while True:
+            woken.clear()
+            now = loop.time()
+            gaps = {i: t for i, t in gaps.items() if now - t < GAP_PATIENCE_S}
+            async with pool.acquire() as proxy:
+                events = await board_queries.events_after(
+                    cast(Connection, proxy), last, also=sorted(gaps), territory_id=territory_id, job_id=job_id
+                )
+            for event in events:
+                if event.id in gaps:
+                    del gaps[event.id]
+                elif event.id > last:
+                    for missing in range(last + 1, event.id):
+                        gaps.setdefault(missing, now)
+                    last = event.id
+                yield event
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), poll_s)
