@@ -36,9 +36,11 @@ from api.auth import build_jwt_auth, make_login_handler
 from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
+from api.matching import match_settings, now_of
 from api.strict_body import check_body_strictly
 from dispatch.event_stream import EventHub
 from dispatch.fleet_cache import FleetCache, follow_changes
+from dispatch.risk_watch import watch
 from dispatch.travel import OsrmTravel
 from infra.db import create_pool
 from infra.settings import Settings
@@ -81,6 +83,19 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             asyncio.create_task(follow_changes(database_url, app.state.fleet_cache)),
             asyncio.create_task(app.state.event_hub.follow(database_url)),
         ]
+        if settings.risk_scan_s:
+            background.append(
+                asyncio.create_task(
+                    watch(
+                        app.state.pool,
+                        match_settings(settings),
+                        routing=app.state.routing,
+                        clock=lambda: now_of(app.state),
+                        every_s=settings.risk_scan_s,
+                        cache=app.state.fleet_cache,
+                    )
+                )
+            )
         try:
             yield
         finally:

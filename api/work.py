@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -15,11 +15,12 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth import ANY_USER, TECHNICIAN
 from api.deps import Caller, Db
 from api.idempotency import IdempotencyKey, fingerprint, remember, replay
-from api.matching import now_of
+from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
-from dispatch import day_queries, job_work, jobs, technician_day, technicians, work_queries
+from dispatch import day_queries, job_work, jobs, shift_work, technician_day, technicians, work_queries
 from dispatch.job_work import PartsUsedResult, StatusReport, StatusResult
 from dispatch.models import JobStatus
+from dispatch.shift_work import ReportResult
 from dispatch.technician_day import TechnicianDay
 from dispatch.work_queries import Note
 from infra.db import Connection
@@ -213,6 +214,85 @@ class QueuedEventsController(Controller):
         return await remember(conn, principal, idempotency_key, QueuedResults(results=results), 200)
 
 
+class ShiftReportIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    kind: Literal["shift_start", "shift_end", "break_start", "break_end"]
+    client_at: AwareDatetime | None = None
+
+
+class LateIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=600)]
+    reason: Reason = ""
+
+
+class SickIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: Reason = ""
+
+
+class ShiftReportController(Controller):
+    path = "/technicians/me"
+    tags = ["technician day"]
+    guards = [TECHNICIAN]
+
+    @post("/shift-reports", status_code=201)
+    async def report_shift(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        request: Request[object, object, State],
+        data: JSONBody[ShiftReportIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ReportResult]:
+        """Shift started or ended, break started or ended (with the phone's time when offline)."""
+        print_ = fingerprint(request.url.path, data)
+        if (stored := await replay(conn, principal, idempotency_key, print_, ReportResult)) is not None:
+            return stored
+        result = await shift_work.report_shift(conn, principal, data.kind, data.client_at, now=now_of(state))
+        return await remember(conn, principal, idempotency_key, result, 201)
+
+    @post("/running-late", status_code=201)
+    async def running_late(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        request: Request[object, object, State],
+        data: JSONBody[LateIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ReportResult]:
+        """Everything not yet reached moves later; customers whose window that breaks are told."""
+        print_ = fingerprint(request.url.path, data)
+        if (stored := await replay(conn, principal, idempotency_key, print_, ReportResult)) is not None:
+            return stored
+        result = await shift_work.running_late(conn, principal, data.minutes, data.reason, now=now_of(state))
+        return await remember(conn, principal, idempotency_key, result, 201)
+
+    @post("/sick", status_code=201)
+    async def call_in_sick(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        request: Request[object, object, State],
+        data: JSONBody[SickIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ReportResult]:
+        """The rest of the day goes back to dispatch, each job offered with re-match candidates."""
+        print_ = fingerprint(request.url.path, data)
+        if (stored := await replay(conn, principal, idempotency_key, print_, ReportResult)) is not None:
+            return stored
+        result = await shift_work.call_in_sick(
+            conn,
+            principal,
+            data.reason,
+            match_settings(state.settings),
+            routing=state.routing,
+            now=now_of(state),
+        )
+        state.fleet_cache.invalidate()
+        return await remember(conn, principal, idempotency_key, result, 201)
+
+
 class DayController(Controller):
     path = "/technicians"
     tags = ["technician day"]
@@ -258,4 +338,4 @@ async def _today(conn: Connection, technician_id: UUID, state: State) -> date:
     return now_of(state).astimezone(zone).date()
 
 
-ROUTES = [JobWorkController, QueuedEventsController, DayController]
+ROUTES = [JobWorkController, QueuedEventsController, DayController, ShiftReportController]

@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Booking: the length of the arrival windows offered and how many days ahead.
     slot_length_s: int = 7200
     slot_days: int = 7
+    # How often each API process looks for jobs at risk (0: never, e.g. when a worker does it).
+    risk_scan_s: int = 60
 
 
 def default_data_dir() -> Path:
@@ -92,6 +94,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         depot_pickup_s=_int(env, "TRUCKROLL_DEPOT_PICKUP_S", 600, minimum=0),
         slot_length_s=_int(env, "TRUCKROLL_SLOT_LENGTH_S", 7200, minimum=900),
         slot_days=_int(env, "TRUCKROLL_SLOT_DAYS", 7),
+        risk_scan_s=_int(env, "TRUCKROLL_RISK_SCAN_S", 60, minimum=0),
     )
 
 
