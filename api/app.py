@@ -15,6 +15,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api import (
     assets,
@@ -23,6 +24,7 @@ from api import (
     intake,
     jobs,
     matching,
+    metrics,
     overrides,
     parts,
     sites,
@@ -60,6 +62,13 @@ ROUTE_MODULES: Sequence[Any] = (
     work,
     overrides,
     board,
+    metrics,
+)
+
+
+# Request counts and latencies by route template (not raw path, so ids do not explode the series).
+PROMETHEUS = PrometheusConfig(
+    app_name="truckroll", prefix="truckroll", group_path=True, exclude=["^/metrics$"]
 )
 
 
@@ -82,6 +91,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         background = [
             asyncio.create_task(follow_changes(database_url, app.state.fleet_cache)),
             asyncio.create_task(app.state.event_hub.follow(database_url)),
+            asyncio.create_task(metrics.sample_outbox(app.state.pool)),
         ]
         if settings.risk_scan_s:
             background.append(
@@ -108,7 +118,11 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             await app.state.pool.close()
 
     jwt_auth = build_jwt_auth(settings.jwt_secret, settings.jwt_ttl_s)
-    handlers: list[Any] = [HealthController, make_login_handler(jwt_auth, settings.jwt_ttl_s)]
+    handlers: list[Any] = [
+        HealthController,
+        make_login_handler(jwt_auth, settings.jwt_ttl_s),
+        PrometheusController,
+    ]
     for module in ROUTE_MODULES:
         handlers.extend(module.ROUTES)
 
@@ -122,6 +136,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             "page": Provide(provide_page, sync_to_thread=False),
         },
         before_request=check_body_strictly,
+        middleware=[PROMETHEUS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[jwt_auth.on_app_init],
         openapi_config=OpenAPIConfig(

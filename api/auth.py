@@ -23,7 +23,8 @@ from litestar.security.jwt import JWTAuth, Token
 from dispatch.accounts import Principal, Role, User, authenticate
 from infra.db import Connection
 
-PUBLIC_PATHS = ["/health", "/ready", "/schema", "/auth/login"]
+# Operational metrics carry no business data and are scraped from inside the network.
+PUBLIC_PATHS = ["/health", "/ready", "/schema", "/auth/login", "^/metrics$"]
 
 
 async def retrieve_principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:

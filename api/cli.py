@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -196,6 +197,42 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             return 2
 
 
+async def _report(dsn: str, args: argparse.Namespace) -> list[str]:
+    from dispatch.metrics import service_metrics
+
+    end = args.to or datetime.now(UTC)
+    start = args.since or end - timedelta(days=30)
+    async with connection(dsn) as conn:
+        figures = await service_metrics(
+            conn, start, end, territory_id=args.territory_id, technician_id=args.technician_id
+        )
+    lines = [f"Service from {start.isoformat()} to {end.isoformat()}"]
+    for name in figures.__struct_fields__:
+        if name in ("period_start", "period_end"):
+            continue
+        value = getattr(figures, name)
+        shown = (
+            "-"
+            if value is None
+            else (f"{value:.1%}" if name.endswith("rate") or name == "utilisation" else str(value))
+        )
+        lines.append(f"  {name.replace('_', ' '):<34} {shown}")
+    return lines
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    with database(settings) as dsn:
+        asyncio.run(_migrate(dsn))
+        for line in asyncio.run(_report(dsn, args)):
+            print(line)
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="truckroll", description="Field-service dispatch backend.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -230,6 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     importer = sub.add_parser("import", help="load an installed base from CSV files (see the README)")
     importer.add_argument("directory")
     importer.set_defaults(handler=cmd_import)
+
+    report = sub.add_parser(
+        "report", help="print the service metrics for a period (default: the last 30 days)"
+    )
+    report.add_argument("--from", dest="since", type=_moment, default=None, help="ISO time or date")
+    report.add_argument("--to", type=_moment, default=None, help="ISO time or date")
+    report.add_argument("--territory-id", type=UUID, default=None)
+    report.add_argument("--technician-id", type=UUID, default=None)
+    report.set_defaults(handler=cmd_report)
 
     user = sub.add_parser("create-user", help="create a login (password from stdin or a prompt)")
     user.add_argument("email")

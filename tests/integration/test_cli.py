@@ -70,3 +70,15 @@ def test_a_bad_setting_is_reported_not_raised(
     monkeypatch.setenv("TRUCKROLL_JWT_SECRET", "short")
     assert main(["migrate"]) == 2
     assert "TRUCKROLL_JWT_SECRET" in capsys.readouterr().err
+
+
+def test_report_prints_the_service_figures_for_a_period(
+    empty_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--from", "2026-11-01", "--to", "2026-12-01"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Service from 2026-11-01T00:00:00+00:00 to 2026-12-01T00:00:00+00:00")
+    assert "first time fix rate" in out
+    assert "visits closed                      0" in out

@@ -1,0 +1,130 @@
+"""Service metrics for managers, assets due for maintenance, ratings, and Prometheus metrics for
+operators (request rates and latencies, outbox depth and delivery failures)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody, QueryParameter
+from prometheus_client import Gauge
+
+from api.auth import STAFF
+from api.deps import Caller, Db
+from api.matching import now_of
+from dispatch import jobs, metrics, metrics_queries
+from dispatch.metrics import MaintenanceDue, ServiceMetrics
+from infra.db import Pool
+from infra.errors import ConflictError, InvalidError
+
+log = logging.getLogger("truckroll.metrics")
+OUTBOX_DEPTH = Gauge("truckroll_outbox_pending", "Messages waiting in the outbox")
+OUTBOX_FAILED = Gauge("truckroll_outbox_failed", "Messages the outbox gave up delivering")
+OUTBOX_OLDEST = Gauge("truckroll_outbox_oldest_pending_seconds", "Age of the oldest waiting message")
+
+
+class RatingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    stars: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class Rated(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: UUID
+    stars: int
+
+
+class MetricsController(Controller):
+    tags = ["metrics"]
+    guards = [STAFF]
+
+    @get("/metrics/service")
+    async def service(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        territory_id: Annotated[
+            UUID | None, QueryParameter(description="Default: the dispatcher's own.")
+        ] = None,
+        technician_id: Annotated[UUID | None, QueryParameter(description="One technician.")] = None,
+        since: Annotated[
+            datetime | None, QueryParameter(name="from", description="Default: 30 days ago.")
+        ] = None,
+        until: Annotated[datetime | None, QueryParameter(name="to", description="Default: now.")] = None,
+    ) -> ServiceMetrics:
+        """First-time fix, repeat visits, on-time arrivals, ETA error, request to arrival, contacts
+        avoided, utilisation, travel per job and ratings, as defined in the response's fields."""
+        end = until or now_of(state)
+        start = since or end - timedelta(days=30)
+        if start >= end:
+            raise InvalidError("from: the period must start before it ends", field="from")
+        if principal.territory_id is not None and territory_id not in (None, principal.territory_id):
+            raise InvalidError("territory_id: you dispatch another territory", field="territory_id")
+        return await metrics.service_metrics(
+            conn, start, end, territory_id=territory_id or principal.territory_id, technician_id=technician_id
+        )
+
+    @get("/maintenance/due")
+    async def maintenance_due(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        territory_id: Annotated[
+            UUID | None, QueryParameter(description="Default: the dispatcher's own.")
+        ] = None,
+        within_days: Annotated[
+            int, QueryParameter(ge=0, le=366, description="Due within this many days.")
+        ] = 30,
+    ) -> list[MaintenanceDue]:
+        """Assets due for service (by the model's interval, age and last service), each with a
+        suggested job where the catalogue has a maintenance visit for it."""
+        today: date = now_of(state).date()
+        return await metrics.maintenance_due(
+            conn, territory_id=territory_id or principal.territory_id, today=today, within_days=within_days
+        )
+
+    @post("/jobs/{job_id:uuid}/rating", status_code=200)
+    async def rate(
+        self, conn: Db, principal: Caller, job_id: FromPath[UUID], data: JSONBody[RatingIn]
+    ) -> Rated:
+        """The customer's rating of a finished visit (taken on the phone; the feedback link sends it too)."""
+        job = await jobs.get_job(conn, principal, job_id)
+        if job.status.value not in ("completed", "incomplete"):
+            raise ConflictError("a visit is rated once it is over", field="status")
+        await metrics_queries.rate(conn, job.id, data.stars, data.comment)
+        return Rated(job_id=job.id, stars=data.stars)
+
+
+async def sample_outbox(pool: Pool, *, every_s: float = 15.0) -> None:
+    """Keep the outbox gauges current for the scraper."""
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    """
+                    SELECT count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL) AS pending,
+                           count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
+                           coalesce(extract(epoch FROM now() - min(created_at)
+                                    FILTER (WHERE sent_at IS NULL AND failed_at IS NULL)), 0) AS oldest
+                    FROM outbox
+                    """
+                )
+            if row is not None:
+                OUTBOX_DEPTH.set(row["pending"])
+                OUTBOX_FAILED.set(row["failed"])
+                OUTBOX_OLDEST.set(float(row["oldest"]))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not sample the outbox")
+        await asyncio.sleep(every_s)
+
+
+ROUTES = [MetricsController]
