@@ -27,6 +27,7 @@ from api import (
     metrics,
     overrides,
     parts,
+    positions,
     sites,
     slots,
     stock,
@@ -42,6 +43,7 @@ from api.matching import match_settings, now_of
 from api.strict_body import check_body_strictly
 from dispatch.event_stream import EventHub
 from dispatch.fleet_cache import FleetCache, follow_changes
+from dispatch.positions import maintain_partitions
 from dispatch.risk_watch import watch
 from dispatch.travel import OsrmTravel
 from infra.db import create_pool
@@ -63,6 +65,7 @@ ROUTE_MODULES: Sequence[Any] = (
     overrides,
     board,
     metrics,
+    positions,
 )
 
 
@@ -86,6 +89,10 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         app.state.settings = settings
         # A road-network service when configured; matching otherwise uses each territory's model.
         app.state.routing = OsrmTravel(settings.routing_url) if settings.routing_url else None
+        async with app.state.pool.acquire() as conn, conn.transaction():
+            await maintain_partitions(
+                conn, today=now_of(app.state).date(), retention_days=settings.position_retention_days
+            )
         app.state.fleet_cache = FleetCache()
         app.state.event_hub = EventHub()
         background = [
@@ -103,6 +110,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
                         clock=lambda: now_of(app.state),
                         every_s=settings.risk_scan_s,
                         cache=app.state.fleet_cache,
+                        retention_days=settings.position_retention_days,
                     )
                 )
             )

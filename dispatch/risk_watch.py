@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import cast
 from uuid import UUID
 
-from dispatch import assignment, job_queries, jobs, risk_queries
+from dispatch import assignment, job_queries, jobs, position_queries, risk_queries
 from dispatch.accounts import Principal, Role
 from dispatch.board import risks_of
 from dispatch.fleet_cache import FleetCache
 from dispatch.matching import MatchSettings
 from dispatch.models import JobStatus
+from dispatch.positions import maintain_partitions
 from dispatch.travel import TravelTimes
 from infra.db import Connection, Pool
 from infra.errors import DomainError
@@ -30,6 +31,8 @@ from notifications.outbox import Audience, Message, enqueue
 log = logging.getLogger("truckroll.risk")
 SYSTEM = Principal(user_id=UUID(int=0), role=Role.ADMIN)
 HORIZON = timedelta(hours=12)
+# A technician on shift with work ahead who has sent no position for this long is checked on.
+SILENCE = timedelta(minutes=20)
 
 
 async def rematch_candidates(
@@ -95,6 +98,31 @@ async def scan(
                     urgency="high",
                 ),
             )
+    for row in await position_queries.silent_technicians(conn, now, now - SILENCE):
+        if not await risk_queries.raise_alert(conn, row["next_job"], "technician_silent"):
+            continue
+        raised += 1
+        await job_queries.insert_job_event(
+            conn, row["next_job"], "at_risk", None, data={"risk": "technician_silent"}
+        )
+        candidates = await rematch_candidates(
+            conn, row["next_job"], settings, routing=routing, now=now, cache=cache
+        )
+        await enqueue(
+            conn,
+            Message(
+                "technician_silent",
+                Audience.DISPATCHER,
+                job_id=row["next_job"],
+                technician_id=row["technician_id"],
+                territory_id=await job_queries.job_territory(conn, row["next_job"]),
+                payload={
+                    "last_fix_at": None if row["last_fix"] is None else row["last_fix"].isoformat(),
+                    "candidates": candidates,
+                },
+                urgency="high",
+            ),
+        )
     return raised
 
 
@@ -106,13 +134,19 @@ async def watch(
     clock: Callable[[], datetime],
     every_s: float,
     cache: FleetCache | None = None,
+    retention_days: int = 30,
 ) -> None:
     """Scan forever, every `every_s` seconds; a failed scan is logged and the next one goes on."""
     while True:
         await asyncio.sleep(every_s)
         try:
+            now = clock()
             async with pool.acquire() as conn, conn.transaction():
-                await scan(cast(Connection, conn), settings, routing=routing, now=clock(), cache=cache)
+                await scan(cast(Connection, conn), settings, routing=routing, now=now, cache=cache)
+            async with pool.acquire() as conn, conn.transaction():
+                await maintain_partitions(
+                    cast(Connection, conn), today=now.date(), retention_days=retention_days
+                )
         except asyncio.CancelledError:
             raise
         except Exception:  # a scan must never stop the watch

@@ -42,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     slot_days: int = 7
     # How often each API process looks for jobs at risk (0: never, e.g. when a worker does it).
     risk_scan_s: int = 60
+    # Positions older than this many days are dropped with their daily partition.
+    position_retention_days: int = 30
 
 
 def default_data_dir() -> Path:
@@ -95,6 +97,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slot_length_s=_int(env, "TRUCKROLL_SLOT_LENGTH_S", 7200, minimum=900),
         slot_days=_int(env, "TRUCKROLL_SLOT_DAYS", 7),
         risk_scan_s=_int(env, "TRUCKROLL_RISK_SCAN_S", 60, minimum=0),
+        position_retention_days=_int(env, "TRUCKROLL_POSITION_RETENTION_DAYS", 30),
     )
 
 

@@ -68,6 +68,17 @@ async def test_a_day_of_three_visits_and_the_figures_a_manager_reads(
             f"/jobs/{job}/status",
             {"status": "en_route", "client_at": at(leave).isoformat()},
         )
+        # Driving: the app sends its pings on the way; the last one at the door.
+        place = await conn.fetchrow(
+            "SELECT s.latitude, s.longitude FROM sites s JOIN jobs j ON j.site_id = s.id WHERE j.id = $1", job
+        )
+        assert place is not None
+        pings = [
+            {"recorded_at": at(t).isoformat(), "latitude": place["latitude"], "longitude": place["longitude"]}
+            for t in (arrive - 0.05, arrive)
+        ]
+        sent = await call(client, app_auth, "POST", "/technicians/me/positions", {"pings": pings})
+        assert sent["accepted"] == 2
         await call(
             client,
             app_auth,
@@ -86,6 +97,8 @@ async def test_a_day_of_three_visits_and_the_figures_a_manager_reads(
     follow = await visit(booked["b"], ann_app, 11.0, 11.5, 12.0, missing)
     await visit(booked["c"], bob_app, 8.5, 9.0, 10.5, {"status": "completed"})
     assert follow["follow_up_job_id"] is not None
+    latest = await conn.fetch("SELECT technician_id, recorded_at FROM technician_latest_positions ORDER BY 1")
+    assert {r["technician_id"]: r["recorded_at"] for r in latest} == {ann: at(11.5), bob: at(9.0)}
     await call(client, dispatcher, "POST", f"/jobs/{booked['a']}/rating", {"stars": 5})
     await call(client, dispatcher, "POST", f"/jobs/{booked['c']}/rating", {"stars": 4})
 

@@ -1,0 +1,54 @@
+"""Technicians' positions: batches of pings from the app, backlog included."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+
+from api.auth import TECHNICIAN
+from api.deps import Caller, Db
+from api.matching import now_of
+from assets.models import AwareDatetime, Latitude, Longitude
+from dispatch import positions
+from dispatch.positions import Ping, PingsResult
+
+
+class PingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    recorded_at: AwareDatetime
+    latitude: Latitude
+    longitude: Longitude
+    accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
+    speed_mps: Annotated[float, msgspec.Meta(ge=0, le=150)] | None = None
+    heading_deg: Annotated[float, msgspec.Meta(ge=0, lt=360)] | None = None
+
+
+class PingsIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pings: Annotated[list[PingIn], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class PositionController(Controller):
+    path = "/technicians/me/positions"
+    tags = ["positions"]
+
+    @post(guards=[TECHNICIAN], status_code=200)
+    async def send_positions(
+        self, conn: Db, principal: Caller, state: State, data: JSONBody[PingsIn]
+    ) -> PingsResult:
+        """Up to 1,000 pings in any order. Repeats are ignored, pings from the future rejected,
+        impossible jumps stored but flagged; the answer says which, by their index in the batch."""
+        return await positions.record(
+            conn,
+            principal,
+            [
+                Ping(p.recorded_at, p.latitude, p.longitude, p.accuracy_m, p.speed_mps, p.heading_deg)
+                for p in data.pings
+            ],
+            now=now_of(state),
+        )
+
+
+ROUTES = [PositionController]

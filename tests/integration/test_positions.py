@@ -1,0 +1,112 @@
+"""Pings through the API, the daily partitions, and the alert for a technician gone quiet."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from dispatch import risk_watch
+from dispatch.matching import MatchSettings
+from dispatch.positions import maintain_partitions
+from infra.db import Connection
+from tests.conftest import Auth
+from tests.factories_dispatch import login_of
+from tests.factories_matching import at, job, north, site, technician, territory
+
+Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(app: Litestar) -> None:
+    app.state.clock = lambda: at(10)
+
+
+def body(*pings: tuple[float, float]) -> dict[str, object]:
+    return {
+        "pings": [
+            {
+                "recorded_at": at(hour).isoformat(),
+                "latitude": north(km)[0],
+                "longitude": north(km)[1],
+                "accuracy_m": 8,
+            }
+            for hour, km in pings
+        ]
+    }
+
+
+async def test_a_backlog_goes_in_once_and_the_latest_fix_moves_only_forward(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    metro = await territory(conn)
+    ann = await login_of(conn, await technician(conn, metro, "Ann Springs", north(0)))
+    batch = body((9.0, 0), (9.1, 1), (9.2, 80), (9.3, 2), (11.0, 3))
+    response = await client.post("/technicians/me/positions", json=batch, headers=ann.headers)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["accepted"], result["duplicates"]) == (3, 0)
+    assert [f["index"] for f in result["flagged"]] == [2]
+    assert [r["index"] for r in result["rejected"]] == [4]
+    assert result["latest_at"] == at(9.3).isoformat().replace("-06:00", "Z").replace("T09", "T15")
+    again = (await client.post("/technicians/me/positions", json=batch, headers=ann.headers)).json()
+    assert (again["accepted"], again["duplicates"]) == (0, 4)
+    older = (await client.post("/technicians/me/positions", json=body((8.5, 5)), headers=ann.headers)).json()
+    assert older["accepted"] == 1
+    assert await conn.fetchval("SELECT recorded_at FROM technician_latest_positions") == at(9.3)
+    assert await conn.fetchval("SELECT count(*) FROM technician_positions") == 5
+    refused = await client.post("/technicians/me/positions", json=body((9.0, 0)), headers=dispatcher.headers)
+    assert refused.status_code == 403
+    bad = await client.post(
+        "/technicians/me/positions",
+        json={"pings": [{"recorded_at": at(9).isoformat(), "latitude": 91, "longitude": 0}]},
+        headers=ann.headers,
+    )
+    assert bad.status_code == 400
+    assert "latitude" in bad.text
+
+
+async def test_daily_partitions_are_made_ahead_take_over_their_rows_and_go_after_the_retention(
+    conn: Connection,
+) -> None:
+    metro = await territory(conn)
+    tech = await technician(conn, metro, "Ann Springs", north(0))
+    await conn.execute(
+        "INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude) VALUES"
+        " ($1, '2026-12-01T15:00:00Z', 45, -93), ($1, '2026-10-01T15:00:00Z', 45, -93)",
+        tech,
+    )
+    async with conn.transaction():
+        created, dropped = await maintain_partitions(conn, today=date(2026, 12, 1), retention_days=30)
+    assert (created, dropped) == (9, 0)
+    assert await conn.fetchval("SELECT count(*) FROM technician_positions_20261201") == 1
+    # The October fix was past the retention and left with the default partition's old rows.
+    assert await conn.fetchval("SELECT count(*) FROM technician_positions") == 1
+    async with conn.transaction():
+        created, dropped = await maintain_partitions(
+            conn, today=date(2026, 12, 1) + timedelta(days=31), retention_days=30
+        )
+    assert dropped == 2  # 30 November and 1 December: before 2 December, 30 days back
+    assert await conn.fetchval("SELECT count(*) FROM technician_positions") == 0
+
+
+async def test_a_technician_on_shift_who_goes_quiet_is_checked_on(conn: Connection) -> None:
+    metro = await territory(conn)
+    quiet = await technician(conn, metro, "Quiet Quinn", north(0))
+    await technician(conn, metro, "Bob Doors", north(1))
+    next_job = await job(conn, await site(conn, metro, north(2)), (10, 14), technician_id=quiet, planned=11)
+    await conn.execute(
+        "INSERT INTO technician_latest_positions (technician_id, recorded_at, latitude, longitude)"
+        " VALUES ($1, $2, 44.97, -93.26)",
+        quiet,
+        at(9.5),
+    )
+    async with conn.transaction():
+        raised = await risk_watch.scan(conn, MatchSettings(), routing=None, now=at(10))
+    assert raised == 1
+    alert = await conn.fetchrow("SELECT job_id, payload FROM outbox WHERE kind = 'technician_silent'")
+    assert alert is not None
+    assert alert["job_id"] == next_job
+    assert [c["name"] for c in alert["payload"]["candidates"]] == ["Bob Doors"]
