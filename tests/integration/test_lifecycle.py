@@ -335,3 +335,51 @@ async def test_the_technicians_day_shows_each_stop_with_what_they_will_find(
         f"/technicians/{tech}/day", params={"date": "2026-12-01"}, headers=dispatcher.headers
     )
     assert staff.json() == day
+
+
+REPORTABLE = ("dispatched", "en_route", "on_site", "completed", "incomplete")
+ALLOWED = {
+    "new": set(),
+    "scheduled": {"dispatched"},
+    "dispatched": {"en_route"},
+    "en_route": {"on_site"},
+    "on_site": {"completed", "incomplete"},
+    "completed": set(),
+    "incomplete": set(),
+    "cancelled": set(),
+}
+ORDER = ["new", "scheduled", "dispatched", "en_route", "on_site", "completed"]
+
+
+def rank(status: str) -> int:
+    return 5 if status in ("completed", "incomplete", "cancelled") else ORDER.index(status)
+
+
+@pytest.mark.parametrize("current", list(ALLOWED))
+async def test_every_reported_transition_from_every_status(
+    client: Client, conn: Connection, dispatcher: Auth, current: str
+) -> None:
+    """From each status, each reportable one: applied, stale (recorded only) or 409 with the allowed."""
+    first, tech, _, _ = await scheduled_job(conn)
+    door_site = await conn.fetchval("SELECT site_id FROM jobs WHERE id = $1", first)
+    for wanted in REPORTABLE:
+        job_id = await job(conn, door_site, (8, 12), technician_id=tech, planned=8.5)
+        technician = None if current == "new" else tech
+        await conn.execute(
+            "UPDATE jobs SET status = $2, technician_id = $3 WHERE id = $1", job_id, current, technician
+        )
+        body = {"status": wanted, "reason": "done or not"}
+        response = await client.post(f"/jobs/{job_id}/status", json=body, headers=dispatcher.headers)
+        now_status = await conn.fetchval("SELECT status FROM jobs WHERE id = $1", job_id)
+        if wanted in ALLOWED[current]:
+            assert response.status_code == 200, (current, wanted, response.text)
+            assert response.json()["applied"] is True
+            assert now_status == wanted
+        elif wanted == current or rank(wanted) < rank(current):
+            assert response.status_code == 200, (current, wanted, response.text)
+            assert response.json()["applied"] is False
+            assert now_status == current
+        else:
+            assert response.status_code == 409, (current, wanted, response.text)
+            assert "it can become" in response.json()["detail"]
+            assert now_status == current
