@@ -98,6 +98,12 @@ async def test_shift_reports_need_a_shift(client: Client, conn: Connection) -> N
 async def test_a_job_newly_at_risk_raises_one_alert_with_who_could_take_it_over(conn: Connection) -> None:
     _, _, _, first, _ = await day_of_two(conn)
     await conn.execute("UPDATE jobs SET eta_at = $2 WHERE id = $1", first, at(11.5))
+    # Both technicians have sent a position lately: only the job's risk is news.
+    await conn.execute(
+        "INSERT INTO technician_latest_positions (technician_id, recorded_at, latitude, longitude)"
+        " SELECT id, $1, 44.97, -93.26 FROM technicians",
+        at(8.9),
+    )
     now: datetime = at(9)
     async with conn.transaction():
         raised = await risk_watch.scan(conn, MatchSettings(), routing=None, now=now)
