@@ -28,6 +28,7 @@ from api import (
     overrides,
     parts,
     positions,
+    push,
     sites,
     slots,
     stock,
@@ -66,6 +67,7 @@ ROUTE_MODULES: Sequence[Any] = (
     board,
     metrics,
     positions,
+    push,
 )
 
 

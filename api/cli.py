@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import sys
@@ -228,6 +229,46 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_vapid_keys(_: Settings | None, __: argparse.Namespace) -> int:
+    from notifications.webpush import generate_vapid_keys
+
+    keys = generate_vapid_keys()
+    print(f"TRUCKROLL_VAPID_PRIVATE_KEY={keys.private_key}")
+    print(f"TRUCKROLL_VAPID_PUBLIC_KEY={keys.public_key}")
+    return 0
+
+
+async def _work(dsn: str, settings: Settings, once: bool) -> None:
+    from infra.db import create_pool
+    from notifications.webpush import Sender
+    from notifications.worker import WorkerSettings, run, run_once
+
+    if not settings.vapid_private_key:
+        raise SystemExit(
+            "TRUCKROLL_VAPID_PRIVATE_KEY is not set: make a key pair with `truckroll vapid-keys`"
+        )
+    pool = await create_pool(dsn, min_size=1, max_size=3)
+    try:
+        async with Sender(settings.vapid_private_key, settings.vapid_subject) as sender:
+            if once:
+                tally = await run_once(pool, sender, WorkerSettings())
+                print(
+                    f"sent {tally.sent}, retrying {tally.retried}, gone {tally.gone}, failed {tally.failed}"
+                )
+            else:
+                await run(pool, sender, WorkerSettings())
+    finally:
+        await pool.close()
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    with database(settings) as dsn:
+        asyncio.run(_migrate(dsn))
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_work(dsn, settings, args.once))
+    return 0
+
+
 def _moment(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -276,6 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--territory-id", type=UUID, default=None)
     report.add_argument("--technician-id", type=UUID, default=None)
     report.set_defaults(handler=cmd_report)
+
+    sub.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push").set_defaults(
+        handler=cmd_vapid_keys
+    )
+    worker = sub.add_parser("worker", help="deliver the outbox's messages by Web Push (several may run)")
+    worker.add_argument("--once", action="store_true", help="one batch, then exit")
+    worker.set_defaults(handler=cmd_worker)
 
     user = sub.add_parser("create-user", help="create a login (password from stdin or a prompt)")
     user.add_argument("email")

@@ -44,6 +44,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     risk_scan_s: int = 60
     # Positions older than this many days are dropped with their daily partition.
     position_retention_days: int = 30
+    # Web Push: the VAPID key pair (`truckroll vapid-keys` makes one) and the contact push
+    # services may write to; plain-http endpoints on this machine only when allowed (tests).
+    vapid_private_key: str | None = None
+    vapid_public_key: str | None = None
+    vapid_subject: str = "mailto:dispatch@example.com"
+    push_allow_insecure: bool = False
 
 
 def default_data_dir() -> Path:
@@ -98,6 +104,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         slot_days=_int(env, "TRUCKROLL_SLOT_DAYS", 7),
         risk_scan_s=_int(env, "TRUCKROLL_RISK_SCAN_S", 60, minimum=0),
         position_retention_days=_int(env, "TRUCKROLL_POSITION_RETENTION_DAYS", 30),
+        vapid_private_key=env.get("TRUCKROLL_VAPID_PRIVATE_KEY") or None,
+        vapid_public_key=env.get("TRUCKROLL_VAPID_PUBLIC_KEY") or None,
+        vapid_subject=env.get("TRUCKROLL_VAPID_SUBJECT") or "mailto:dispatch@example.com",
+        push_allow_insecure=env.get("TRUCKROLL_PUSH_ALLOW_INSECURE", "") in ("1", "true", "yes"),
     )
 
 

@@ -1,0 +1,101 @@
+"""Web Push subscriptions: a customer's browser through the tracking link, staff and technicians
+for their own messages; and the public key browsers need to subscribe."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, delete, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+
+from api.auth import ANY_USER
+from api.deps import Caller, Db
+from dispatch.tracking import resolve_tracking_token
+from infra.errors import NotFoundError
+from infra.settings import Settings
+from notifications import push_queries
+from notifications.webpush import check_subscription
+
+
+class Keys(msgspec.Struct, frozen=True, kw_only=True):
+    p256dh: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    auth: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class PushSubscriptionIn(msgspec.Struct, frozen=True, kw_only=True):
+    """A browser's PushSubscription.toJSON(); expirationTime is accepted and ignored."""
+
+    endpoint: Annotated[str, msgspec.Meta(min_length=10, max_length=2000)]
+    keys: Keys
+    expirationTime: int | float | None = None  # noqa: N815 - the browser's own field name
+
+
+class Subscribed(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+
+
+class PublicKey(msgspec.Struct, frozen=True, kw_only=True):
+    public_key: str
+
+
+class PushController(Controller):
+    path = "/push"
+    tags = ["push"]
+
+    @get("/public-key", opt={"public": True})
+    async def public_key(self, state: State) -> PublicKey:
+        """The VAPID public key a browser subscribes with (its applicationServerKey)."""
+        settings: Settings = state.settings
+        if not settings.vapid_public_key:
+            raise NotFoundError("Web Push is not configured on this server")
+        return PublicKey(public_key=settings.vapid_public_key)
+
+    @post("/subscriptions", guards=[ANY_USER], status_code=201)
+    async def subscribe(
+        self, conn: Db, principal: Caller, state: State, data: JSONBody[PushSubscriptionIn]
+    ) -> Subscribed:
+        """This browser gets the signed-in user's messages (new jobs, changed routes, risks)."""
+        sub = check_subscription(
+            data.endpoint, data.keys.p256dh, data.keys.auth, allow_insecure=state.settings.push_allow_insecure
+        )
+        subscription_id = await push_queries.subscribe(
+            conn,
+            job_id=None,
+            user_id=principal.user_id,
+            endpoint=sub.endpoint,
+            p256dh=sub.p256dh,
+            auth=sub.auth,
+        )
+        return Subscribed(id=subscription_id)
+
+    @delete("/subscriptions/{subscription_id:uuid}", guards=[ANY_USER], status_code=204)
+    async def unsubscribe(self, conn: Db, principal: Caller, subscription_id: FromPath[UUID]) -> None:
+        if not await push_queries.unsubscribe(conn, subscription_id, principal.user_id):
+            raise NotFoundError("no subscription of yours with this id")
+
+
+class TrackSubscriptionController(Controller):
+    path = "/track/{token:str}/subscriptions"
+    tags = ["tracking"]
+
+    @post(opt={"public": True}, status_code=201)
+    async def subscribe(
+        self, conn: Db, state: State, token: FromPath[str], data: JSONBody[PushSubscriptionIn]
+    ) -> Subscribed:
+        """The customer's browser subscribes to news of their job, with the tracking link's token."""
+        job_id = await resolve_tracking_token(conn, token)
+        if job_id is None:
+            raise NotFoundError("this tracking link is unknown or has expired")
+        sub = check_subscription(
+            data.endpoint, data.keys.p256dh, data.keys.auth, allow_insecure=state.settings.push_allow_insecure
+        )
+        subscription_id = await push_queries.subscribe(
+            conn, job_id=job_id, user_id=None, endpoint=sub.endpoint, p256dh=sub.p256dh, auth=sub.auth
+        )
+        return Subscribed(id=subscription_id)
+
+
+ROUTES = [PushController, TrackSubscriptionController]

@@ -1,0 +1,137 @@
+"""SQL for Web Push: subscriptions, turning outbox messages into deliveries, claiming and
+recording them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from asyncpg import Record
+
+from infra.db import Connection
+
+
+async def subscribe(
+    conn: Connection, *, job_id: UUID | None, user_id: UUID | None, endpoint: str, p256dh: str, auth: str
+) -> UUID:
+    """Store the subscription, or refresh the keys of the same browser's."""
+    target = "job_id" if job_id is not None else "user_id"
+    subscription_id: UUID = await conn.fetchval(
+        f"""
+        INSERT INTO push_subscriptions (job_id, user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT ({target}, endpoint) WHERE {target} IS NOT NULL
+        DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
+        RETURNING id
+        """,
+        job_id,
+        user_id,
+        endpoint,
+        p256dh,
+        auth,
+    )
+    return subscription_id
+
+
+async def unsubscribe(conn: Connection, subscription_id: UUID, user_id: UUID) -> bool:
+    deleted = await conn.fetchval(
+        "DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2 RETURNING true",
+        subscription_id,
+        user_id,
+    )
+    return bool(deleted)
+
+
+async def expand_outbox(conn: Connection, *, limit: int = 200) -> int:
+    """Messages not yet handed to delivery become one delivery per subscription of their
+    audience; returns how many messages were handed over."""
+    rows = await conn.fetch(
+        """
+        SELECT id, audience, job_id, technician_id, territory_id FROM outbox
+        WHERE sent_at IS NULL AND failed_at IS NULL AND available_at <= now()
+        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+        """,
+        limit,
+    )
+    for m in rows:
+        await conn.execute(
+            """
+            INSERT INTO push_deliveries (outbox_id, subscription_id, endpoint)
+            SELECT $1, s.id, s.endpoint FROM push_subscriptions s
+            LEFT JOIN users u ON u.id = s.user_id
+            WHERE ($2 = 'customer' AND s.job_id = $3)
+               OR ($2 = 'technician' AND u.technician_id = $4 AND u.active)
+               OR ($2 = 'dispatcher' AND u.role = 'dispatcher' AND u.active
+                   AND (u.territory_id IS NULL OR u.territory_id = $5))
+            ON CONFLICT (outbox_id, subscription_id) DO NOTHING
+            """,
+            m["id"],
+            m["audience"],
+            m["job_id"],
+            m["technician_id"],
+            m["territory_id"],
+        )
+    if rows:
+        await conn.execute(
+            "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [m["id"] for m in rows]
+        )
+    return len(rows)
+
+
+async def claim_deliveries(conn: Connection, *, limit: int, lease_s: float) -> list[Record]:
+    """Due deliveries, leased to this worker; a dead worker's lease runs out and another takes them."""
+    rows: list[Record] = await conn.fetch(
+        """
+        UPDATE push_deliveries d SET leased_until = now() + make_interval(secs => $2)
+        FROM (
+            SELECT id FROM push_deliveries
+            WHERE status = 'pending' AND next_attempt_at <= now()
+              AND (leased_until IS NULL OR leased_until < now())
+            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+        ) due, outbox o, push_subscriptions s
+        WHERE d.id = due.id AND o.id = d.outbox_id AND s.id = d.subscription_id
+        RETURNING d.id, d.attempts, d.endpoint, s.p256dh, s.auth, o.kind, o.audience, o.job_id, o.payload,
+                  o.topic, o.urgency, o.ttl_s
+        """,
+        limit,
+        lease_s,
+    )
+    # A subscription deleted since the message was handed over: nothing to send to.
+    await conn.execute(
+        "UPDATE push_deliveries SET status = 'gone' WHERE status = 'pending' AND subscription_id IS NULL"
+    )
+    return rows
+
+
+async def record_attempt(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    status: str,
+    status_code: int | None,
+    error: str | None,
+    next_attempt_at: datetime | None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO push_attempts (delivery_id, status_code, error) VALUES ($1, $2, $3)",
+        delivery_id,
+        status_code,
+        error,
+    )
+    await conn.execute(
+        """
+        UPDATE push_deliveries SET
+            status = $2, attempts = attempts + 1, last_status = $3, last_error = $4, leased_until = NULL,
+            next_attempt_at = coalesce($5, next_attempt_at),
+            sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+        WHERE id = $1
+        """,
+        delivery_id,
+        status,
+        status_code,
+        error,
+        next_attempt_at,
+    )
+
+
+async def forget_subscription(conn: Connection, endpoint: str) -> None:
+    await conn.execute("DELETE FROM push_subscriptions WHERE endpoint = $1", endpoint)

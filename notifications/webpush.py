@@ -1,0 +1,129 @@
+"""Web Push: VAPID keys, checking a browser's subscription, and sending one encrypted message.
+
+Messages are encrypted with aes128gcm and signed with VAPID (RFC 8291, RFC 8292) by pywebpush and
+py_vapid. A subscription's endpoint comes from the browser, so it must be https (a local http
+endpoint is allowed only when configured, for tests and development): the server would
+otherwise POST wherever a client asks.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+from py_vapid import Vapid02, b64urlencode
+from pywebpush import WebPusher
+
+from infra.errors import InvalidError
+
+VAPID_TTL_S = 12 * 3600
+
+
+@dataclass(frozen=True)
+class VapidKeys:
+    private_key: str  # base64url of the raw 32-byte P-256 scalar
+    public_key: str  # base64url of the uncompressed point: the browser's applicationServerKey
+
+
+def generate_vapid_keys() -> VapidKeys:
+    vapid = Vapid02()
+    vapid.generate_keys()
+    raw = vapid.private_key.private_numbers().private_value.to_bytes(32, "big")
+    public = vapid.public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return VapidKeys(private_key=b64urlencode(raw), public_key=b64urlencode(public))
+
+
+def _b64(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+@dataclass(frozen=True)
+class Subscription:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+def check_subscription(endpoint: str, p256dh: str, auth: str, *, allow_insecure: bool) -> Subscription:
+    """A PushSubscription as the browser gave it, or a 422 naming what is wrong."""
+    url = urlsplit(endpoint)
+    local = url.hostname in ("127.0.0.1", "localhost", "::1")
+    if url.scheme != "https" and not (allow_insecure and url.scheme == "http" and local):
+        raise InvalidError("endpoint: a push service endpoint is an https URL", field="endpoint")
+    if not url.hostname:
+        raise InvalidError("endpoint: no host in this URL", field="endpoint")
+    try:
+        key, secret = _b64(p256dh), _b64(auth)
+    except (ValueError, TypeError):
+        raise InvalidError("keys: p256dh and auth are base64url", field="keys") from None
+    if len(key) != 65 or key[0] != 4:
+        raise InvalidError("keys.p256dh: an uncompressed P-256 point is 65 bytes", field="keys.p256dh")
+    if len(secret) != 16:
+        raise InvalidError("keys.auth: the auth secret is 16 bytes", field="keys.auth")
+    return Subscription(endpoint, p256dh, auth)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    status: int
+    retry_after_s: float | None
+
+
+class Sender:
+    """Sends with one aiohttp session; a fresh VAPID claim per push (pywebpush changes the dict)."""
+
+    def __init__(self, private_key: str, subject: str, *, timeout_s: float = 10.0) -> None:
+        self.vapid = Vapid02.from_raw(private_key.encode())
+        self.subject = subject
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Sender:
+        self.session = aiohttp.ClientSession(timeout=self.timeout)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    async def send(
+        self, subscription: Subscription, payload: bytes, *, ttl_s: int, topic: str | None, urgency: str
+    ) -> PushResult:
+        url = urlsplit(subscription.endpoint)
+        claims = {
+            "sub": self.subject,
+            "aud": f"{url.scheme}://{url.netloc}",
+            "exp": int(time.time()) + VAPID_TTL_S,
+        }
+        headers = dict(self.vapid.sign(claims))
+        headers["Urgency"] = urgency
+        if topic:
+            headers["Topic"] = topic
+        pusher = WebPusher(
+            {
+                "endpoint": subscription.endpoint,
+                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+            },
+            aiohttp_session=self.session,
+        )
+        response = await pusher.send_async(
+            data=payload, headers=headers, ttl=ttl_s, content_encoding="aes128gcm", timeout=self.timeout
+        )
+        assert not isinstance(response, str)
+        retry_after = response.headers.get("Retry-After")
+        return PushResult(status=response.status, retry_after_s=_seconds(retry_after))
+
+
+def _seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff

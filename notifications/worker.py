@@ -1,0 +1,124 @@
+"""The push worker: hands outbox messages to delivery and delivers them.
+
+Several workers may run: messages and deliveries are claimed with FOR UPDATE SKIP LOCKED, and a
+claimed delivery is leased, so one killed mid-batch leaves its rows to the others once the lease
+runs out (at worst one in-flight message is sent twice, and its Topic collapses the copies).
+Sending happens outside any transaction, so a slow push service holds no database rows. Failed
+sends back off exponentially with jitter up to a limit; 429 waits as long as Retry-After says;
+404 and 410 mean the browser unsubscribed, so the subscription is deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+import aiohttp
+import msgspec
+
+from infra.db import Connection, Pool
+from notifications import push_queries
+from notifications.payloads import render
+from notifications.webpush import Sender, Subscription
+
+log = logging.getLogger("truckroll.push")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    batch: int = 50
+    lease_s: float = 30.0
+    max_attempts: int = 8
+    base_backoff_s: float = 2.0
+    max_backoff_s: float = 3600.0
+    idle_s: float = 0.2
+
+
+def backoff(attempt: int, settings: WorkerSettings, rng: random.Random | None = None) -> float:
+    """Exponential with full jitter: attempt 1 waits up to base, 2 up to 2 x base, ..."""
+    ceiling = min(settings.max_backoff_s, settings.base_backoff_s * 2 ** (attempt - 1))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    retried: int = 0
+    gone: int = 0
+    failed: int = 0
+
+
+async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tally:
+    """Hand over new messages, then send one batch of due deliveries."""
+    tally = Tally()
+    async with pool.acquire() as conn, conn.transaction():
+        await push_queries.expand_outbox(cast(Connection, conn))
+    async with pool.acquire() as conn, conn.transaction():
+        claimed = await push_queries.claim_deliveries(
+            cast(Connection, conn), limit=settings.batch, lease_s=settings.lease_s
+        )
+    results = await asyncio.gather(*(_deliver(row, sender) for row in claimed))
+    async with pool.acquire() as conn, conn.transaction():
+        for row, (code, error, retry_after) in zip(claimed, results, strict=True):
+            attempt = row["attempts"] + 1
+            now = datetime.now(UTC)
+            if code is not None and 200 <= code < 300:
+                status, next_at = "sent", None
+                tally.sent += 1
+            elif code in (404, 410):
+                status, next_at = "gone", None
+                await push_queries.forget_subscription(cast(Connection, conn), row["endpoint"])
+                tally.gone += 1
+            elif (code is None or code == 429 or code >= 500) and attempt < settings.max_attempts:
+                wait = retry_after if code == 429 and retry_after is not None else backoff(attempt, settings)
+                status, next_at = "pending", now + timedelta(seconds=wait)
+                tally.retried += 1
+            else:
+                status, next_at = "failed", None
+                tally.failed += 1
+            await push_queries.record_attempt(
+                cast(Connection, conn),
+                row["id"],
+                status=status,
+                status_code=code,
+                error=error,
+                next_attempt_at=next_at,
+            )
+    return tally
+
+
+async def _deliver(row: object, sender: Sender) -> tuple[int | None, str | None, float | None]:
+    r = cast(dict[str, object], row)
+    payload = render(str(r["kind"]), cast(dict[str, object], r["payload"]), r["job_id"])  # type: ignore[arg-type]
+    try:
+        result = await sender.send(
+            Subscription(str(r["endpoint"]), str(r["p256dh"]), str(r["auth"])),
+            msgspec.json.encode(payload),
+            ttl_s=int(cast(int, r["ttl_s"])),
+            topic=cast(str | None, r["topic"]),
+            urgency=str(r["urgency"]),
+        )
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        return None, f"{type(error).__name__}: {error}"[:500], None
+    return result.status, None, result.retry_after_s
+
+
+async def run(
+    pool: Pool, sender: Sender, settings: WorkerSettings, *, stop: asyncio.Event | None = None
+) -> None:
+    """Deliver until stopped; rest briefly when there is nothing to do."""
+    while stop is None or not stop.is_set():
+        try:
+            tally = await run_once(pool, sender, settings)
+            busy = tally.sent + tally.retried + tally.gone + tally.failed
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("push batch failed; trying again")
+            busy = 0
+        if not busy:
+            await asyncio.sleep(settings.idle_s)

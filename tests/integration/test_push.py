@@ -1,0 +1,238 @@
+"""Web Push end to end, offline: a local HTTP server plays the push service, the test plays the
+browser (its own key pair and auth secret), and what arrives is decrypted as a browser would."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import http_ece
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from infra.db import Connection, create_pool
+from infra.settings import Settings
+from notifications.webpush import Sender, generate_vapid_keys
+from notifications.worker import WorkerSettings, run_once
+from tests.conftest import JWT_SECRET, Auth
+from tests.factories_dispatch import login_of
+from tests.factories_matching import at, job, north, site, technician, territory
+
+Client = AsyncTestClient[Litestar]
+KEYS = generate_vapid_keys()
+
+
+class PushService(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+    answers: list[tuple[int, dict[str, str]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        status, headers = type(self).answers.pop(0) if type(self).answers else (201, {})
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def push_service() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), PushService)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    PushService.received, PushService.answers = [], []
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=None,
+        data_dir=tmp_path,
+        jwt_secret=JWT_SECRET,
+        pool_min_size=1,
+        pool_max_size=5,
+        vapid_private_key=KEYS.private_key,
+        vapid_public_key=KEYS.public_key,
+        vapid_subject="mailto:ops@example.com",
+        push_allow_insecure=True,
+        risk_scan_s=0,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, dsn: str) -> Litestar:
+    app = create_app(settings, dsn=dsn)
+    app.state.clock = lambda: at(8)
+    return app
+
+
+class Browser:
+    """A browser's side of a push subscription."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.auth = os.urandom(16)
+
+    def keys(self) -> dict[str, str]:
+        public = self.key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return {"p256dh": b64(public), "auth": b64(self.auth)}
+
+    def read(self, body: bytes) -> dict[str, Any]:
+        plain = http_ece.decrypt(body, private_key=self.key, auth_secret=self.auth, version="aes128gcm")
+        message: dict[str, Any] = json.loads(plain)
+        return message
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def deliver(dsn: str, **overrides: Any) -> Any:
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        async with Sender(KEYS.private_key, "mailto:ops@example.com") as sender:
+            return await run_once(pool, sender, WorkerSettings(**overrides))
+    finally:
+        await pool.close()
+
+
+async def customer_subscribed(
+    client: Client, conn: Connection, dispatcher: Auth, push_service: str, browser: Browser
+) -> tuple[UUID, UUID]:
+    metro = await territory(conn)
+    tech = await technician(conn, metro, "Ann Springs", north(1))
+    job_id = await job(conn, await site(conn, metro, north(0)), (8, 12), technician_id=tech, planned=9)
+    await conn.execute("UPDATE jobs SET status = 'dispatched', eta_at = $2 WHERE id = $1", job_id, at(9))
+    link = (await client.post(f"/jobs/{job_id}/tracking-links", headers=dispatcher.headers)).json()
+    subscription = {
+        "endpoint": f"{push_service}/push/browser-1",
+        "keys": browser.keys(),
+        "expirationTime": None,
+    }
+    response = await client.post(f"/track/{link['token']}/subscriptions", json=subscription)
+    assert response.status_code == 201, response.text
+    return job_id, tech
+
+
+async def test_a_customer_hears_the_technician_set_off_encrypted_signed_and_collapsible(
+    client: Client, conn: Connection, dsn: str, dispatcher: Auth, push_service: str
+) -> None:
+    browser = Browser()
+    job_id, tech = await customer_subscribed(client, conn, dispatcher, push_service, browser)
+    ann = await login_of(conn, tech)
+    moved = await client.post(f"/jobs/{job_id}/status", json={"status": "en_route"}, headers=ann.headers)
+    assert moved.status_code == 200
+    tally = await deliver(dsn)
+    assert tally.sent == 1
+    (push,) = PushService.received
+    headers = {name.lower(): value for name, value in push["headers"].items()}
+    assert push["path"] == "/push/browser-1"
+    assert (headers["content-encoding"], headers["ttl"], headers["urgency"]) == ("aes128gcm", "3600", "high")
+    assert headers["topic"] == "job-" + job_id.hex[:24]
+    message = browser.read(push["body"])
+    assert (message["kind"], message["title"]) == ("on_the_way", "On the way")
+    assert message["body"] == "Ann is on the way, arriving about 15:00."
+    # VAPID: a JWT for this push service's origin, signed by our key, not expired.
+    scheme, params = headers["authorization"].split(" ", 1)
+    fields = dict(p.split("=", 1) for p in params.split(","))
+    assert scheme == "vapid"
+    assert fields["k"] == KEYS.public_key
+    public = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), base64.urlsafe_b64decode(fields["k"] + "==")
+    )
+    claims = jwt.decode(fields["t"], key=public, algorithms=["ES256"], audience=push_service)
+    assert claims["sub"] == "mailto:ops@example.com"
+    assert time.time() < claims["exp"] <= time.time() + timedelta(hours=24).total_seconds()
+    assert await conn.fetchval("SELECT status FROM push_deliveries") == "sent"
+
+
+async def test_a_failing_push_service_is_retried_once_delivered_and_a_gone_browser_forgotten(
+    client: Client, conn: Connection, dsn: str, dispatcher: Auth, push_service: str
+) -> None:
+    browser = Browser()
+    job_id, tech = await customer_subscribed(client, conn, dispatcher, push_service, browser)
+    ann = await login_of(conn, tech)
+    PushService.answers = [(500, {}), (201, {})]
+    await client.post(f"/jobs/{job_id}/status", json={"status": "en_route"}, headers=ann.headers)
+    first = await deliver(dsn, base_backoff_s=0.01)
+    assert (first.sent, first.retried) == (0, 1)
+    await asyncio.sleep(0.05)
+    second = await deliver(dsn, base_backoff_s=0.01)
+    assert second.sent == 1
+    assert len(PushService.received) == 2
+    row = await conn.fetchrow("SELECT status, attempts FROM push_deliveries")
+    assert row is not None
+    assert (row["status"], row["attempts"]) == ("sent", 2)
+    assert await conn.fetchval("SELECT count(*) FROM push_attempts") == 2
+    # Too many requests: wait as long as the push service says.
+    PushService.answers = [(429, {"Retry-After": "120"})]
+    await client.post(f"/jobs/{job_id}/status", json={"status": "on_site"}, headers=ann.headers)
+    throttled = await deliver(dsn)
+    assert throttled.retried == 1
+    wait = await conn.fetchval(
+        "SELECT extract(epoch FROM next_attempt_at - now()) FROM push_deliveries WHERE status = 'pending'"
+    )
+    assert 100 < wait <= 120
+    await conn.execute("UPDATE push_deliveries SET next_attempt_at = now() WHERE status = 'pending'")
+    PushService.answers = [(410, {})]
+    gone = await deliver(dsn)
+    assert gone.gone == 1
+    assert await conn.fetchval("SELECT count(*) FROM push_subscriptions") == 0
+
+
+async def test_a_bad_subscription_is_refused_naming_the_field(
+    client: Client, conn: Connection, dispatcher: Auth, push_service: str
+) -> None:
+    browser = Browser()
+    await customer_subscribed(client, conn, dispatcher, push_service, browser)
+    token = (
+        await client.post(
+            f"/jobs/{await conn.fetchval('SELECT id FROM jobs')}/tracking-links", headers=dispatcher.headers
+        )
+    ).json()["token"]
+    cases = [
+        ({"endpoint": "ftp://push.example.com/x", "keys": browser.keys()}, "endpoint"),
+        (
+            {
+                "endpoint": "https://push.example.com/x",
+                "keys": {**browser.keys(), "p256dh": b64(b"\x04" * 10)},
+            },
+            "keys.p256dh",
+        ),
+        (
+            {"endpoint": "https://push.example.com/x", "keys": {**browser.keys(), "auth": b64(b"x" * 8)}},
+            "keys.auth",
+        ),
+    ]
+    for body, field in cases:
+        response = await client.post(f"/track/{token}/subscriptions", json=body)
+        assert response.status_code == 422, response.text
+        assert field in response.text
+    unknown = await client.post("/track/not-a-token/subscriptions", json=cases[0][0])
+    assert unknown.status_code == 404
+    key = await client.get("/push/public-key")
+    assert key.json() == {"public_key": KEYS.public_key}
