@@ -48,6 +48,7 @@ class PositionController(Controller):
                 for p in data.pings
             ],
             now=now_of(state),
+            routing=state.routing,
         )
 
 

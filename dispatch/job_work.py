@@ -153,6 +153,8 @@ async def report_status(
     at = client_at or now
     changes: dict[str, object] = {"status": wanted.value, "status_client_at": client_at}
     follow_up: UUID | None = None
+    if wanted is S.EN_ROUTE:
+        changes["eta_told_at"] = job.eta_at  # what the "on the way" message tells the customer
     if wanted is S.ON_SITE:
         changes["started_at"] = at
     if wanted in (S.COMPLETED, S.INCOMPLETE):

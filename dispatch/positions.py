@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta
 
 import msgspec
 
-from dispatch import position_queries
+from dispatch import eta_updates, position_queries
 from dispatch.accounts import Principal
-from dispatch.travel import distance_m
+from dispatch.travel import TravelTimes, distance_m
 from infra.db import Connection
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -78,7 +78,12 @@ def judge(pings: Sequence[Ping], last: tuple[datetime, float, float] | None, now
 
 
 async def record(
-    conn: Connection, principal: Principal, pings: Sequence[Ping], *, now: datetime
+    conn: Connection,
+    principal: Principal,
+    pings: Sequence[Ping],
+    *,
+    now: datetime,
+    routing: TravelTimes | None = None,
 ) -> PingsResult:
     assert principal.technician_id is not None, "a technician token always names its technician"
     tech = principal.technician_id
@@ -117,6 +122,7 @@ async def record(
                 newest.heading_deg,
             ),
         )
+        await eta_updates.refresh(conn, tech, (newest.latitude, newest.longitude), now=now, routing=routing)
     after = await position_queries.latest(conn, tech)
     flagged = [PingIssue(index=v.index, reason=v.flagged) for v in keep if v.flagged is not None]
     return PingsResult(

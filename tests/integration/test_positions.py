@@ -110,3 +110,38 @@ async def test_a_technician_on_shift_who_goes_quiet_is_checked_on(conn: Connecti
     assert alert is not None
     assert alert["job_id"] == next_job
     assert [c["name"] for c in alert["payload"]["candidates"]] == ["Bob Doors"]
+
+
+async def test_pings_on_the_road_move_the_eta_and_tell_the_customer_only_what_is_news(
+    app: Litestar, client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    clock = {"now": at(8.5)}
+    app.state.clock = lambda: clock["now"]
+    metro = await territory(conn)
+    tech = await technician(conn, metro, "Ann Springs", north(20))
+    job_id = await job(conn, await site(conn, metro, north(0)), (8, 10), technician_id=tech, planned=9)
+    await conn.execute("UPDATE jobs SET status = 'dispatched', eta_at = $2 WHERE id = $1", job_id, at(9))
+    ann = await login_of(conn, tech)
+    await client.post(f"/jobs/{job_id}/status", json={"status": "en_route"}, headers=ann.headers)
+
+    async def ping(hour: float, km: float) -> None:
+        clock["now"] = at(hour)
+        response = await client.post("/technicians/me/positions", json=body((hour, km)), headers=ann.headers)
+        assert response.status_code == 200, response.text
+
+    # 20 km out at 8:30: 20 x 1.3 at 35 km/h + 2 min = 46.6 min, so 9:16.6. Told 9:00: news.
+    await ping(8.5, 20)
+    eta = await conn.fetchval("SELECT eta_at FROM jobs WHERE id = $1", job_id)
+    assert abs((eta - at(8.5)).total_seconds() - (20 * 1.3 / 35 * 3600 + 120)) < 5
+    # 1 km out at 9:06: raw 9:10.2, smoothed halfway from 9:16.6 to 9:13.4 (3.2 min: not news);
+    # 7.4 minutes away: "nearby", once.
+    await ping(9.1, 1)
+    await ping(9.12, 0.8)
+    kinds = [
+        r["kind"] for r in await conn.fetch("SELECT kind FROM outbox WHERE job_id = $1 ORDER BY id", job_id)
+    ]
+    assert kinds == ["on_the_way", "eta_changed", "nearby"]
+    told = await conn.fetchval(
+        "SELECT payload FROM outbox WHERE job_id = $1 AND kind = 'eta_changed'", job_id
+    )
+    assert told["technician"] == "Ann"
