@@ -6,7 +6,7 @@ Definitions (each figure says what it counts, so two managers read it the same w
   without another job on the same asset within 30 days, over all visits closed;
 - repeat visits per asset: visits beyond the first, per asset visited in the period;
 - on-time arrival rate: arrivals inside the promised window, over all arrivals;
-- ETA error: |arrival - the ETA promised|, mean and 90th percentile, in minutes;
+- ETA error: |arrival - the ETA the customer was last told|, mean and 90th percentile, in minutes;
 - request to arrival: hours from the job's creation to the technician's arrival (median);
 - customer contacts avoided: completed visits whose customer was told on the way, arrived and
   done without having to ask;

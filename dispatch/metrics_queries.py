@@ -69,7 +69,9 @@ async def arrivals(
 ) -> list[Record]:
     rows: list[Record] = await conn.fetch(
         f"""
-        SELECT j.started_at, j.window_start_at, j.window_end_at, j.eta_at, j.created_at FROM jobs j
+        SELECT j.started_at, j.window_start_at, j.window_end_at, coalesce(j.eta_told_at, j.eta_at) AS eta_at,
+               j.created_at
+        FROM jobs j
         WHERE j.started_at >= $1 AND j.started_at < $2 AND {_SCOPE}
         """,
         start,
