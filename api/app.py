@@ -34,6 +34,7 @@ from api import (
     stock,
     technicians,
     territories,
+    track,
     work,
 )
 from api.auth import build_jwt_auth, make_login_handler
@@ -68,6 +69,7 @@ ROUTE_MODULES: Sequence[Any] = (
     metrics,
     positions,
     push,
+    track,
 )
 
 

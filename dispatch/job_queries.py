@@ -188,13 +188,17 @@ async def insert_job_event(
     reason: str = "",
     data: dict[str, object] | None = None,
     client_at: datetime | None = None,
+    actor: str | None = None,
 ) -> None:
-    user_id = principal.user_id if principal else None
+    """`actor` names who acted when it was not a user (the customer through their link)."""
+    # The nil id stands for "no user" (the system, or a customer acting through their link).
+    user_id = principal.user_id if principal and principal.user_id.int else None
     await conn.execute(
         """
         INSERT INTO job_events (job_id, kind, from_status, to_status, actor_user_id, actor, reason, data,
                                 client_at)
-        VALUES ($1, $2, $3, $4, $5, coalesce((SELECT email FROM users WHERE id = $5), 'system'), $6, $7, $8)
+        VALUES ($1, $2, $3, $4, $5, coalesce((SELECT email FROM users WHERE id = $5), $9, 'system'),
+                $6, $7, $8)
         """,
         job_id,
         kind,
@@ -204,6 +208,7 @@ async def insert_job_event(
         reason,
         data or {},
         client_at,
+        actor,
     )
 
 

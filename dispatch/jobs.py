@@ -150,7 +150,13 @@ def check_version(job: Job, expected: int | None, *, required: bool) -> None:
 
 
 async def cancel_job(
-    conn: Connection, principal: Principal, job_id: UUID, *, reason: str, expected_version: int | None
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    *,
+    reason: str,
+    expected_version: int | None,
+    actor: str | None = None,
 ) -> Job:
     job = await get_job(conn, principal, job_id, for_update=True)
     check_version(job, expected_version, required=False)
@@ -178,6 +184,7 @@ async def cancel_job(
         from_status=job.status,
         to_status=JobStatus.CANCELLED,
         reason=reason,
+        actor=actor,
     )
     return await get_job(conn, principal, job_id)
 

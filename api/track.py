@@ -1,0 +1,152 @@
+"""The customer's side, reached only through their tracking link: the page, its data, its live
+stream, and what they may do (cancel before dispatch, rate after the visit)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, MediaType, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from api.deps import Db
+from dispatch import jobs, metrics_queries, tracking_queries, tracking_view
+from dispatch.accounts import Principal, Role
+from dispatch.event_stream import stream
+from dispatch.models import JobStatus
+from dispatch.tracking import resolve_tracking_token
+from dispatch.tracking_view import CUSTOMER_EVENTS, TrackingView
+from infra.errors import ConflictError, InvalidError, NotFoundError
+from notifications.outbox import Audience, Message, enqueue
+
+PAGE = resources.files("api").joinpath("static/track.html").read_text()
+WORKER = resources.files("api").joinpath("static/sw.js").read_text()
+GONE_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Link expired</title>
+<body style="font:16px system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem">
+<h1>This link has expired</h1><p>This tracking link is no longer valid, or it was never ours.
+If you are expecting a visit, the message we sent you last has a fresh link, or call us.</p></body></html>"""
+# The customer acts through their link, never as a staff member: a fixed, unprivileged actor.
+CUSTOMER = Principal(user_id=UUID(int=0), role=Role.ADMIN)
+
+
+class CancelIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class RatingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    stars: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+async def _job(conn: Any, token: str) -> UUID:
+    job_id = await resolve_tracking_token(conn, token)
+    if job_id is None:
+        raise NotFoundError("this tracking link is unknown or has expired")
+    return job_id
+
+
+class TrackPageController(Controller):
+    path = "/t"
+    tags = ["tracking"]
+    include_in_schema = True
+
+    @get("/sw.js", opt={"public": True}, media_type="application/javascript")
+    async def service_worker(self) -> str:
+        """The service worker that shows push messages as notifications."""
+        return WORKER
+
+    @get("/{token:str}", opt={"public": True}, media_type=MediaType.HTML)
+    async def page(self, conn: Db, token: FromPath[str]) -> Response[str]:
+        """The tracking page (a small page, no framework); an unknown or expired link gets a plain
+        page saying so."""
+        if await resolve_tracking_token(conn, token) is None:
+            return Response(GONE_PAGE, status_code=404, media_type=MediaType.HTML)
+        return Response(PAGE, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
+
+
+class TrackController(Controller):
+    path = "/track/{token:str}"
+    tags = ["tracking"]
+
+    @get(opt={"public": True})
+    async def view(self, conn: Db, token: FromPath[str]) -> TrackingView:
+        """The customer's job as their page shows it (service information only)."""
+        return await tracking_view.view(conn, await _job(conn, token))
+
+    @get("/events", opt={"public": True, "no_compression": True})
+    async def events(
+        self,
+        conn: Db,
+        state: State,
+        token: FromPath[str],
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+    ) -> ServerSentEvent:
+        """Each change of the customer's job as it happens (what changed, not who or why)."""
+        job_id = await _job(conn, token)
+        start = await tracking_queries.last_event_id(conn, job_id)
+        if last_event_id is not None:
+            if not last_event_id.strip().isdigit():
+                raise InvalidError("Last-Event-ID: an event id is a whole number", field="Last-Event-ID")
+            start = int(last_event_id)
+
+        async def messages() -> AsyncIterator[ServerSentEventMessage]:
+            yield ServerSentEventMessage(data=None, comment="listening", retry=3000)
+            async for event in stream(
+                state.pool, state.event_hub, after=start, territory_id=None, job_id=job_id
+            ):
+                if event.kind in CUSTOMER_EVENTS:
+                    status = event.to_status.value if event.to_status else None
+                    yield ServerSentEventMessage(
+                        data=msgspec.json.encode({"status": status}).decode(), event="job_event", id=event.id
+                    )
+
+        return ServerSentEvent(messages())
+
+    @post("/cancel", opt={"public": True}, status_code=200)
+    async def cancel(self, conn: Db, token: FromPath[str], data: JSONBody[CancelIn]) -> TrackingView:
+        """Cancel the visit while the policy allows: before the technician is dispatched."""
+        job_id = await _job(conn, token)
+        job = await jobs.get_job(conn, CUSTOMER, job_id, for_update=True)
+        if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED):
+            raise ConflictError(
+                "the technician is already on their way; please call us to change the visit", field="status"
+            )
+        await jobs.cancel_job(
+            conn,
+            CUSTOMER,
+            job_id,
+            reason=data.reason or "cancelled by the customer",
+            expected_version=None,
+            actor="customer",
+        )
+        if job.technician_id is not None:
+            await enqueue(
+                conn,
+                Message(
+                    "job_removed",
+                    Audience.TECHNICIAN,
+                    job_id=job_id,
+                    technician_id=job.technician_id,
+                    payload={"reason": "cancelled by the customer"},
+                ),
+            )
+        return await tracking_view.view(conn, job_id)
+
+    @post("/rating", opt={"public": True}, status_code=200)
+    async def rate(self, conn: Db, token: FromPath[str], data: JSONBody[RatingIn]) -> TrackingView:
+        """Rate the visit once it is over."""
+        job_id = await _job(conn, token)
+        job = await jobs.get_job(conn, CUSTOMER, job_id)
+        if job.status not in (JobStatus.COMPLETED, JobStatus.INCOMPLETE):
+            raise ConflictError("a visit is rated once it is over", field="status")
+        await metrics_queries.rate(conn, job_id, data.stars, data.comment)
+        return await tracking_view.view(conn, job_id)
+
+
+ROUTES = [TrackPageController, TrackController]

@@ -1,0 +1,130 @@
+"""The customer's view through their link: service information only, distance only while on the
+way, cancel before dispatch, rate after the visit, and a clear answer for a dead link."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from infra.db import Connection
+from tests.conftest import Auth
+from tests.factories_dispatch import login_of
+from tests.factories_matching import at, job, north, site, technician, territory
+
+Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(app: Litestar) -> None:
+    app.state.clock = lambda: at(8)
+
+
+async def tracked(client: Client, conn: Connection, dispatcher: Auth) -> tuple[UUID, UUID, str]:
+    metro = await territory(conn)
+    tech = await technician(conn, metro, "Ann Springs", north(5))
+    job_id = await job(conn, await site(conn, metro, north(0)), (9, 11), technician_id=tech, planned=9.5)
+    await conn.execute(
+        "UPDATE jobs SET eta_at = $2, problem_description = 'Garage door spring replacement' WHERE id = $1",
+        job_id,
+        at(9.5),
+    )
+    link = (await client.post(f"/jobs/{job_id}/tracking-links", headers=dispatcher.headers)).json()
+    return job_id, tech, link["token"]
+
+
+async def view(client: Client, token: str) -> dict[str, Any]:
+    response = await client.get(f"/track/{token}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_the_customer_sees_who_what_and_when_and_the_distance_only_on_the_way(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, token = await tracked(client, conn, dispatcher)
+    # A fix from before the technician set off to this customer is never shown.
+    await conn.execute(
+        "INSERT INTO technician_latest_positions (technician_id, recorded_at, latitude, longitude)"
+        " VALUES ($1, $2, $3, $4)",
+        tech,
+        at(7.5),
+        *north(3),
+    )
+    before = await view(client, token)
+    assert (before["technician"], before["coming_for"], before["status"]) == (
+        "Ann",
+        "Garage door spring replacement",
+        "scheduled",
+    )
+    assert before["distance_km"] is None
+    assert before["punctuality"] == "on_time"
+    assert before["can_cancel"] is True
+    await client.post(f"/jobs/{job_id}/status", json={"status": "dispatched"}, headers=dispatcher.headers)
+    ann = await login_of(conn, tech)
+    await client.post(
+        f"/jobs/{job_id}/status",
+        json={"status": "en_route", "client_at": at(8).isoformat()},
+        headers=ann.headers,
+    )
+    await conn.execute(
+        "UPDATE technician_latest_positions SET recorded_at = $2, latitude = $3, longitude = $4"
+        " WHERE technician_id = $1",
+        tech,
+        at(8.1),
+        *north(2),
+    )
+    on_the_way = await view(client, token)
+    assert on_the_way["status"] == "en_route"
+    assert on_the_way["distance_km"] == 2.0
+    assert on_the_way["can_cancel"] is False
+    assert [e["what"] for e in on_the_way["timeline"]] == ["Ready to go", "On the way"]
+    text = (await client.get(f"/track/{token}")).text
+    for private in ("@", "dispatcher", "reason"):
+        assert private not in text
+
+
+async def test_cancel_before_dispatch_and_rate_after_the_visit(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, token = await tracked(client, conn, dispatcher)
+    early = await client.post(f"/track/{token}/rating", json={"stars": 5})
+    assert early.status_code == 409
+    cancelled = await client.post(f"/track/{token}/cancel", json={})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    event = await conn.fetchrow(
+        "SELECT actor, to_status FROM job_events WHERE job_id = $1 ORDER BY id DESC LIMIT 1", job_id
+    )
+    assert event is not None
+    assert (event["actor"], event["to_status"]) == ("customer", "cancelled")
+    assert await conn.fetchval("SELECT kind FROM outbox WHERE technician_id = $1", tech) == "job_removed"
+    # Another visit, this time done: rated once it is over.
+    other, _, other_token = await tracked(client, conn, dispatcher)
+    await conn.execute("UPDATE jobs SET status = 'completed' WHERE id = $1", other)
+    assert (await client.post(f"/track/{other_token}/cancel", json={})).status_code == 409
+    rated = await client.post(f"/track/{other_token}/rating", json={"stars": 4, "comment": "quick"})
+    assert rated.status_code == 200
+    assert rated.json()["rating"] == 4
+
+
+async def test_a_dead_link_gets_a_clear_answer_not_a_stack_trace(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, _, token = await tracked(client, conn, dispatcher)
+    page = await client.get(f"/t/{token}")
+    assert page.status_code == 200
+    assert "<title>Your visit</title>" in page.text
+    assert len(page.content) < 100_000
+    await client.delete(f"/jobs/{job_id}/tracking-links", headers=dispatcher.headers)
+    gone = await client.get(f"/t/{token}")
+    assert gone.status_code == 404
+    assert "This link has expired" in gone.text
+    assert (await client.get(f"/track/{token}")).status_code == 404
+    worker = await client.get("/t/sw.js")
+    assert worker.status_code == 200
+    assert "showNotification" in worker.text
