@@ -1,0 +1,131 @@
+"""The tracking page in a real browser: Debian's Chromium, headless, driven by Playwright (its
+own browser downloads are never used). The page shows the visit, follows it live, and its service
+worker turns a push message into a notification."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from playwright.async_api import async_playwright
+
+from api.app import create_app
+from infra.db import Connection
+from infra.settings import Settings
+from notifications.webpush import generate_vapid_keys
+from tests.conftest import JWT_SECRET, Auth
+from tests.factories_matching import at, job, north, site, technician, territory
+from tests.live_server import serving
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
+# CI installs Debian's chromium and sets this, so there the test can never be skipped.
+REQUIRED = os.environ.get("TRUCKROLL_REQUIRE_BROWSER") == "1"
+# Headless and offline: no sandbox as root, and none of the browser's own network chatter.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def app(tmp_path: Path, dsn: str) -> Litestar:
+    keys = generate_vapid_keys()
+    settings = Settings(
+        database_url=None,
+        data_dir=tmp_path,
+        jwt_secret=JWT_SECRET,
+        pool_min_size=1,
+        pool_max_size=5,
+        vapid_private_key=keys.private_key,
+        vapid_public_key=keys.public_key,
+        risk_scan_s=0,
+    )
+    app = create_app(settings, dsn=dsn)
+    app.state.clock = lambda: at(8)
+    return app
+
+
+@pytest.mark.skipif(
+    not HAVE_CHROMIUM and not REQUIRED,
+    reason="install Debian's chromium (apt-get install chromium) for the browser test",
+)
+async def test_the_page_shows_the_visit_follows_it_live_and_notifies_from_a_push(
+    app: Litestar, conn: Connection, dispatcher: Auth
+) -> None:
+    metro = await territory(conn)
+    tech = await technician(conn, metro, "Ann Springs", north(5))
+    job_id = await job(conn, await site(conn, metro, north(0)), (9, 11), technician_id=tech, planned=9.5)
+    await conn.execute(
+        "UPDATE jobs SET eta_at = $2, problem_description = 'Garage door spring replacement' WHERE id = $1",
+        job_id,
+        at(9.5),
+    )
+    async with (
+        serving(app) as base,
+        async_playwright() as pw,
+        httpx.AsyncClient(base_url=base, headers=dispatcher.headers) as api,
+    ):
+        token = (await api.post(f"/jobs/{job_id}/tracking-links")).json()["token"]
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            context = await browser.new_context()
+            await context.grant_permissions(["notifications"], origin=base)
+            page = await context.new_page()
+            await page.goto(f"{base}/t/{token}")
+            await page.wait_for_function(
+                "document.getElementById('status').textContent === 'Technician assigned'"
+            )
+            assert await page.text_content("#who") == "Your technician: Ann"
+            assert await page.text_content("#for") == "Garage door spring replacement"
+            # The dispatcher releases the job: the page hears it without reloading.
+            moved = await api.post(f"/jobs/{job_id}/status", json={"status": "dispatched"})
+            assert moved.status_code == 200
+            await page.wait_for_function(
+                "document.getElementById('status').textContent === 'Ready to go'", timeout=10_000
+            )
+            # A push message reaches the page's service worker, which shows it.
+            await page.evaluate("navigator.serviceWorker.ready")
+            cdp = await context.new_cdp_session(page)
+            registrations: list[dict[str, Any]] = []
+            cdp.on(
+                "ServiceWorker.workerRegistrationUpdated",
+                lambda e: registrations.extend(e["registrations"]),
+            )
+            await cdp.send("ServiceWorker.enable")
+            for _ in range(50):
+                if registrations:
+                    break
+                await asyncio.sleep(0.1)
+            registration = next(r for r in registrations if not r.get("isDeleted"))
+            await cdp.send(
+                "ServiceWorker.deliverPushMessage",
+                {
+                    "origin": base,
+                    "registrationId": registration["registrationId"],
+                    "data": '{"kind": "on_the_way", "title": "On the way", "body": "Ann is on the way."}',
+                },
+            )
+            shown: list[str] = []
+            for _ in range(50):
+                shown = await page.evaluate(
+                    "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+                    ".then(n => n.map(x => x.title + ': ' + x.body))"
+                )
+                if shown:
+                    break
+                await asyncio.sleep(0.1)
+            assert shown == ["On the way: Ann is on the way."]
+        finally:
+            await browser.close()
