@@ -22,7 +22,6 @@ from dispatch.models import JobStatus
 from dispatch.tracking import resolve_tracking_token
 from dispatch.tracking_view import CUSTOMER_EVENTS, TrackingView
 from infra.errors import ConflictError, InvalidError, NotFoundError
-from notifications.outbox import Audience, Message, enqueue
 
 PAGE = resources.files("api").joinpath("static/track.html").read_text()
 WORKER = resources.files("api").joinpath("static/sw.js").read_text()
@@ -125,17 +124,6 @@ class TrackController(Controller):
             expected_version=None,
             actor="customer",
         )
-        if job.technician_id is not None:
-            await enqueue(
-                conn,
-                Message(
-                    "job_removed",
-                    Audience.TECHNICIAN,
-                    job_id=job_id,
-                    technician_id=job.technician_id,
-                    payload={"reason": "cancelled by the customer"},
-                ),
-            )
         return await tracking_view.view(conn, job_id)
 
     @post("/rating", opt={"public": True}, status_code=200)

@@ -93,7 +93,8 @@ async def _messages_for(
     if status is S.ON_SITE:
         return [message("arrived", Audience.CUSTOMER, {"technician": first}, topic=topic, urgency="high")]
     if status is S.COMPLETED:
-        payload = {"technician": first, "feedback_path": f"/track/feedback/{job.id}"}
+        # The tracking page the customer already has open asks for the rating once the visit is over.
+        payload = {"technician": first, "ask_rating": True}
         return [message("completed", Audience.CUSTOMER, payload, topic=topic, ttl_s=86400)]
     if status is S.INCOMPLETE:
         return [

@@ -14,6 +14,7 @@ from dispatch.errors import JobNotFoundError
 from dispatch.models import CANCELLABLE_STATUSES, OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError, PreconditionFailedError, PreconditionRequiredError
+from notifications.outbox import Audience, Message, enqueue
 
 MAX_WINDOW = timedelta(days=7)
 
@@ -186,6 +187,29 @@ async def cancel_job(
         reason=reason,
         actor=actor,
     )
+    territory = await job_queries.job_territory(conn, job_id)
+    told = [
+        Message(
+            "cancelled",
+            Audience.CUSTOMER,
+            job_id=job_id,
+            territory_id=territory,
+            payload={"by": "customer" if actor == "customer" else "us"},
+            topic="job-" + job_id.hex[:24],
+        )
+    ]
+    if job.technician_id is not None:
+        told.append(
+            Message(
+                "job_removed",
+                Audience.TECHNICIAN,
+                job_id=job_id,
+                technician_id=job.technician_id,
+                territory_id=territory,
+                payload={"reason": reason},
+            )
+        )
+    await enqueue(conn, *told)
     return await get_job(conn, principal, job_id)
 
 

@@ -128,3 +128,20 @@ async def test_a_dead_link_gets_a_clear_answer_not_a_stack_trace(
     worker = await client.get("/t/sw.js")
     assert worker.status_code == 200
     assert "showNotification" in worker.text
+
+
+async def test_a_visit_cancelled_by_the_office_is_told_to_the_customer_and_the_technician(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, _ = await tracked(client, conn, dispatcher)
+    response = await client.post(
+        f"/jobs/{job_id}/cancel", json={"reason": "customer phoned"}, headers=dispatcher.headers
+    )
+    assert response.status_code == 200, response.text
+    told = await conn.fetch(
+        "SELECT kind, audience, technician_id FROM outbox WHERE job_id = $1 ORDER BY id", job_id
+    )
+    assert [(t["kind"], t["audience"], t["technician_id"]) for t in told] == [
+        ("cancelled", "customer", None),
+        ("job_removed", "technician", tech),
+    ]
