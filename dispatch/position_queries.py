@@ -73,21 +73,30 @@ async def latest(conn: Connection, technician_id: object) -> Record | None:
 
 
 async def insert_pings(conn: Connection, rows: Sequence[tuple[object, ...]]) -> list[bool]:
-    """Insert (technician, recorded_at, lat, lon, accuracy, speed, heading, flagged); duplicates
-    (same technician and time) are ignored. Per row: whether it was new."""
-    inserted: list[bool] = []
+    """Insert (technician, recorded_at, lat, lon, accuracy, speed, heading, flagged) in one
+    statement; duplicates (same technician and time) are ignored. Per row: whether it was new."""
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))
+    inserted = await conn.fetch(
+        """
+        INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude, accuracy_m,
+                                          speed_mps, heading_deg, flagged)
+        SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::real[],
+                             $6::real[], $7::real[], $8::text[])
+        ON CONFLICT (technician_id, recorded_at) DO NOTHING
+        RETURNING recorded_at
+        """,
+        *[list(c) for c in columns],
+    )
+    new = {r["recorded_at"] for r in inserted}
+    seen: set[object] = set()
+    result: list[bool] = []
     for row in rows:
-        done = await conn.fetchval(
-            """
-            INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude, accuracy_m,
-                                              speed_mps, heading_deg, flagged)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            ON CONFLICT (technician_id, recorded_at) DO NOTHING RETURNING true
-            """,
-            *row,
-        )
-        inserted.append(bool(done))
-    return inserted
+        # A time repeated inside one batch is new only once.
+        result.append(row[1] in new and row[1] not in seen)
+        seen.add(row[1])
+    return result
 
 
 async def move_latest(conn: Connection, technician_id: object, fix: tuple[object, ...]) -> None:

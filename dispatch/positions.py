@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 
@@ -123,7 +123,8 @@ async def record(
             ),
         )
         await eta_updates.refresh(conn, tech, (newest.latitude, newest.longitude), now=now, routing=routing)
-    after = await position_queries.latest(conn, tech)
+    newest_at = max((v.ping.recorded_at for v in believed), default=None)
+    candidates = [t for t in (last[0] if last else None, newest_at) if t is not None]
     flagged = [PingIssue(index=v.index, reason=v.flagged) for v in keep if v.flagged is not None]
     return PingsResult(
         accepted=sum(1 for v, is_new in zip(keep, new, strict=True) if is_new and v.flagged is None),
@@ -133,7 +134,7 @@ async def record(
             (PingIssue(index=v.index, reason=v.rejected) for v in verdicts if v.rejected),
             key=lambda i: i.index,
         ),
-        latest_at=None if after is None else after["recorded_at"],
+        latest_at=max(candidates).astimezone(UTC) if candidates else None,
     )
 
 

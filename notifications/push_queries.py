@@ -3,6 +3,7 @@ recording them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -102,34 +103,39 @@ async def claim_deliveries(conn: Connection, *, limit: int, lease_s: float) -> l
     return rows
 
 
-async def record_attempt(
+async def record_attempts(
     conn: Connection,
-    delivery_id: int,
-    *,
-    status: str,
-    status_code: int | None,
-    error: str | None,
-    next_attempt_at: datetime | None,
+    outcomes: Sequence[tuple[int, str, int | None, str | None, datetime | None]],
 ) -> None:
+    """Each (delivery, status, HTTP status, error, next attempt at): the attempt recorded and the
+    delivery moved on, for a whole batch in two statements."""
+    if not outcomes:
+        return
+    ids, statuses, codes, errors, nexts = (list(c) for c in zip(*outcomes, strict=True))
     await conn.execute(
-        "INSERT INTO push_attempts (delivery_id, status_code, error) VALUES ($1, $2, $3)",
-        delivery_id,
-        status_code,
-        error,
+        """
+        INSERT INTO push_attempts (delivery_id, status_code, error)
+        SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[])
+        """,
+        ids,
+        codes,
+        errors,
     )
     await conn.execute(
         """
-        UPDATE push_deliveries SET
-            status = $2, attempts = attempts + 1, last_status = $3, last_error = $4, leased_until = NULL,
-            next_attempt_at = coalesce($5, next_attempt_at),
-            sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-        WHERE id = $1
+        UPDATE push_deliveries d SET
+            status = o.status, attempts = d.attempts + 1, last_status = o.code, last_error = o.error,
+            leased_until = NULL, next_attempt_at = coalesce(o.next_at, d.next_attempt_at),
+            sent_at = CASE WHEN o.status = 'sent' THEN now() ELSE d.sent_at END
+        FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[])
+             AS o(id, status, code, error, next_at)
+        WHERE d.id = o.id
         """,
-        delivery_id,
-        status,
-        status_code,
-        error,
-        next_attempt_at,
+        ids,
+        statuses,
+        codes,
+        errors,
+        nexts,
     )
 
 

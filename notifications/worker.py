@@ -62,6 +62,7 @@ async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tall
             cast(Connection, conn), limit=settings.batch, lease_s=settings.lease_s
         )
     results = await asyncio.gather(*(_deliver(row, sender) for row in claimed))
+    outcomes: list[tuple[int, str, int | None, str | None, datetime | None]] = []
     async with pool.acquire() as conn, conn.transaction():
         for row, (code, error, retry_after) in zip(claimed, results, strict=True):
             attempt = row["attempts"] + 1
@@ -80,14 +81,8 @@ async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tall
             else:
                 status, next_at = "failed", None
                 tally.failed += 1
-            await push_queries.record_attempt(
-                cast(Connection, conn),
-                row["id"],
-                status=status,
-                status_code=code,
-                error=error,
-                next_attempt_at=next_at,
-            )
+            outcomes.append((row["id"], status, code, error, next_at))
+        await push_queries.record_attempts(cast(Connection, conn), outcomes)
     return tally
 
 
