@@ -122,7 +122,11 @@ async def record(
                 newest.heading_deg,
             ),
         )
-        await eta_updates.refresh(conn, tech, (newest.latitude, newest.longitude), now=now, routing=routing)
+        if last is None or newest.recorded_at > last[0]:
+            # Only a fix newer than the one we had says where the technician is now.
+            await eta_updates.refresh(
+                conn, tech, (newest.latitude, newest.longitude), now=now, routing=routing
+            )
     newest_at = max((v.ping.recorded_at for v in believed), default=None)
     candidates = [t for t in (last[0] if last else None, newest_at) if t is not None]
     flagged = [PingIssue(index=v.index, reason=v.flagged) for v in keep if v.flagged is not None]

@@ -216,16 +216,19 @@ async def main() -> None:
                         run(pool, sender, WorkerSettings(idle_s=0.02), stop=stop)
                     )
                     latencies = []
+                    start = clock[0] + timedelta(minutes=1)
                     for i in range(40):
                         await conn.execute("UPDATE jobs SET eta_told_at = eta_at WHERE id = $1", w["job"])
                         before = (await probe.get("/stats")).json()["received"]
-                        far = 40 if i % 2 == 0 else 1
-                        clock[0] = datetime.now(UTC)
+                        # Alternately 6 km and 0.5 km out, 2 minutes apart (a plausible drive, not a
+                        # jump), after the fixes already sent: each ping moves the ETA by 12 minutes.
+                        far = 6 if i % 2 == 0 else 0.5
+                        recorded = start + timedelta(minutes=2 * i)
                         t0 = time.time()
                         ping = {
                             "pings": [
                                 {
-                                    "recorded_at": clock[0].isoformat(),
+                                    "recorded_at": recorded.isoformat(),
                                     "latitude": 44.95 + far * 0.009,
                                     "longitude": -93.25,
                                 }
