@@ -27,7 +27,7 @@ class TrackingLink:
 
     @property
     def url_path(self) -> str:
-        return f"/track/{self.token}"
+        return f"/t/{self.token}"  # the page the customer opens; its data is at /track/{token}
 
 
 def token_hash(token: str) -> bytes:

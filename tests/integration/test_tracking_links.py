@@ -32,7 +32,7 @@ async def test_a_link_resolves_to_its_job_and_only_its_hash_is_stored(
 
     link = await new_link(client, dispatcher, job["id"])
 
-    assert link["url_path"] == f"/track/{link['token']}"
+    assert link["url_path"] == f"/t/{link['token']}"
     assert len(link["token"]) >= 43
     assert await resolve_tracking_token(conn, link["token"]) == UUID(job["id"])
     stored = await conn.fetchval("SELECT token_hash FROM tracking_tokens")
