@@ -238,7 +238,7 @@ def cmd_vapid_keys(_: Settings | None, __: argparse.Namespace) -> int:
     return 0
 
 
-async def _work(dsn: str, settings: Settings, once: bool) -> None:
+async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> None:
     from infra.db import create_pool
     from notifications.webpush import Sender
     from notifications.worker import WorkerSettings, run, run_once
@@ -251,12 +251,12 @@ async def _work(dsn: str, settings: Settings, once: bool) -> None:
     try:
         async with Sender(settings.vapid_private_key, settings.vapid_subject) as sender:
             if once:
-                tally = await run_once(pool, sender, WorkerSettings())
+                tally = await run_once(pool, sender, WorkerSettings(lease_s=lease_s))
                 print(
                     f"sent {tally.sent}, retrying {tally.retried}, gone {tally.gone}, failed {tally.failed}"
                 )
             else:
-                await run(pool, sender, WorkerSettings())
+                await run(pool, sender, WorkerSettings(lease_s=lease_s))
     finally:
         await pool.close()
 
@@ -265,7 +265,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_work(dsn, settings, args.once))
+            asyncio.run(_work(dsn, settings, args.once, args.lease_s))
     return 0
 
 
@@ -323,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker = sub.add_parser("worker", help="deliver the outbox's messages by Web Push (several may run)")
     worker.add_argument("--once", action="store_true", help="one batch, then exit")
+    worker.add_argument(
+        "--lease-s",
+        type=float,
+        default=30.0,
+        help="how long a claimed delivery is this worker's alone (seconds)",
+    )
     worker.set_defaults(handler=cmd_worker)
 
     user = sub.add_parser("create-user", help="create a login (password from stdin or a prompt)")

@@ -1,0 +1,113 @@
+"""A push worker killed mid-batch: its leased deliveries go to the next worker once the lease
+runs out; nothing is lost, and only messages that were in flight may arrive twice (their Topic
+collapses them on the phone)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.db import Connection
+from tests.factories_matching import job, north, site, territory
+from tests.integration.test_push import KEYS, Browser
+
+
+class SlowPushService(BaseHTTPRequestHandler):
+    received: list[str] = []
+    delay_s = 0.0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append(self.headers.get("Topic", ""))
+        time.sleep(type(self).delay_s)
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_service() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowPushService)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    SlowPushService.received = []
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def worker(dsn: str, data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "TRUCKROLL_DATA_DIR": str(data_dir),
+        "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
+        "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
+        "TRUCKROLL_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--lease-s", "8", *args], env=env)
+
+
+async def test_a_killed_worker_loses_nothing(
+    conn: Connection, dsn: str, tmp_path: Path, slow_service: str
+) -> None:
+    metro = await territory(conn)
+    job_ids = [await job(conn, await site(conn, metro, north(i)), (8, 12)) for i in range(5)]
+    browser = Browser()
+    keys = browser.keys()
+    for i, job_id in enumerate(job_ids):
+        await conn.execute(
+            "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
+            job_id,
+            f"{slow_service}/push/{i}",
+            keys["p256dh"],
+            keys["auth"],
+        )
+        await conn.execute(
+            "INSERT INTO outbox (kind, audience, job_id, topic, payload)"
+            " VALUES ('arrived', 'customer', $1, $2, '{}')",
+            job_id,
+            "job-" + job_id.hex[:24],
+        )
+    SlowPushService.delay_s = 5.0  # long enough to be killed while sending
+    first = worker(dsn, tmp_path)
+    try:
+        for _ in range(200):
+            if len(SlowPushService.received) >= 5:
+                break
+            await asyncio.sleep(0.05)
+        assert len(SlowPushService.received) == 5, "the first worker should be sending all five"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    leased = await conn.fetchval(
+        "SELECT count(*) FROM push_deliveries WHERE status = 'pending' AND leased_until > now()"
+    )
+    assert leased == 5
+    SlowPushService.delay_s = 0.0
+    # Before the lease runs out, another worker leaves them alone; after, it takes them over.
+    assert worker(dsn, tmp_path, "--once").wait() == 0
+    assert await conn.fetchval("SELECT count(*) FROM push_deliveries WHERE status = 'sent'") == 0
+    for _ in range(300):
+        if not await conn.fetchval("SELECT count(*) FROM push_deliveries WHERE leased_until > now()"):
+            break
+        await asyncio.sleep(0.05)
+    assert worker(dsn, tmp_path, "--once").wait() == 0
+    assert await conn.fetchval("SELECT count(*) FROM push_deliveries WHERE status = 'sent'") == 5
+    # Each message arrived at most twice (the killed worker's attempt and the retry), same Topic.
+    topics = SlowPushService.received
+    assert sorted(set(topics)) == sorted("job-" + j.hex[:24] for j in job_ids)
+    assert all(topics.count(t) == 2 for t in set(topics))
