@@ -15,13 +15,17 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.deps import Db
-from dispatch import jobs, metrics_queries, tracking_queries, tracking_view
+from api.matching import match_settings, now_of
+from assets.models import AwareDatetime
+from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
 from dispatch.accounts import Principal, Role
 from dispatch.event_stream import stream
 from dispatch.models import JobStatus
+from dispatch.slots import SlotOffer
 from dispatch.tracking import resolve_tracking_token
 from dispatch.tracking_view import CUSTOMER_EVENTS, TrackingView
 from infra.errors import ConflictError, InvalidError, NotFoundError
+from infra.settings import Settings
 
 PAGE = resources.files("api").joinpath("static/track.html").read_text()
 WORKER = resources.files("api").joinpath("static/sw.js").read_text()
@@ -36,6 +40,11 @@ CUSTOMER = Principal(user_id=UUID(int=0), role=Role.ADMIN)
 
 class CancelIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class RescheduleIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    window_start_at: AwareDatetime
+    window_end_at: AwareDatetime
 
 
 class RatingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -124,6 +133,43 @@ class TrackController(Controller):
             expected_version=None,
             actor="customer",
         )
+        return await tracking_view.view(conn, job_id)
+
+    @get("/slots", opt={"public": True})
+    async def slots(self, conn: Db, state: State, token: FromPath[str]) -> SlotOffer:
+        """Windows the customer could move their visit to (while it has not been dispatched)."""
+        job_id = await _job(conn, token)
+        settings: Settings = state.settings
+        return await slots.offer_for_job(
+            conn,
+            job_id,
+            match_settings(settings),
+            routing=state.routing,
+            now=now_of(state),
+            days=settings.slot_days,
+            length_s=settings.slot_length_s,
+            limit=12,
+        )
+
+    @post("/reschedule", opt={"public": True}, status_code=200)
+    async def reschedule(
+        self, conn: Db, state: State, token: FromPath[str], data: JSONBody[RescheduleIn]
+    ) -> TrackingView:
+        """Move the visit to another window before dispatch; 409 (and nothing changed) when nobody
+        can come then any more."""
+        job_id = await _job(conn, token)
+        await slots.reschedule(
+            conn,
+            CUSTOMER,
+            job_id,
+            data.window_start_at,
+            data.window_end_at,
+            match_settings(state.settings),
+            routing=state.routing,
+            now=now_of(state),
+            actor="customer",
+        )
+        state.fleet_cache.invalidate()
         return await tracking_view.view(conn, job_id)
 
     @post("/rating", opt={"public": True}, status_code=200)

@@ -297,3 +297,11 @@ async def job_territory(conn: Connection, job_id: UUID) -> UUID | None:
         "SELECT s.territory_id FROM jobs j JOIN sites s ON s.id = j.site_id WHERE j.id = $1", job_id
     )
     return territory
+
+
+async def job_for_rebooking(conn: Connection, job_id: UUID) -> Record:
+    row: Record | None = await conn.fetchrow(
+        "SELECT site_id, asset_id, customer_id, problem_code, customer_choice FROM jobs WHERE id = $1", job_id
+    )
+    assert row is not None
+    return row

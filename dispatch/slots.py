@@ -18,16 +18,18 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from assets.models import AssetId
-from dispatch import intake, job_queries, route_queries
+from dispatch import intake, job_queries, jobs, route_queries
 from dispatch.accounts import Principal
 from dispatch.assignment import DAY_MARGIN, Assignment, assign, travel_for
 from dispatch.days import build_days
 from dispatch.geocoding import Geocoder
 from dispatch.intake import IntakeRequest
 from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings, NeededPart, screen_static
+from dispatch.models import JobStatus
 from dispatch.travel import TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError
+from notifications.outbox import Audience, Message, enqueue
 
 
 class Slot(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,3 +159,108 @@ async def book(
             "this arrival window is no longer available; choose another (GET /slots)", field="window_start_at"
         ) from None
     return Booking(matched_by=taken.matched_by, assignment=assigned)
+
+
+async def offer_for_job(
+    conn: Connection,
+    job_id: UUID,
+    settings: MatchSettings,
+    *,
+    routing: TravelTimes | None,
+    now: datetime,
+    days: int,
+    length_s: int,
+    limit: int,
+) -> SlotOffer:
+    """The windows a customer could move their visit to: the same site, asset, problem and choice."""
+    row = await job_queries.job_for_rebooking(conn, job_id)
+    request = IntakeRequest(
+        problem_code=row["problem_code"],
+        problem_text=None,
+        choice=row["customer_choice"],
+        window_start_at=now,
+        window_end_at=now,
+        site_id=row["site_id"],
+        asset_id=row["asset_id"],
+        customer_id=row["customer_id"],
+    )
+    return await offer(
+        conn,
+        request,
+        settings,
+        geocoder=None,
+        routing=routing,
+        now=now,
+        days=days,
+        length_s=length_s,
+        limit=limit,
+    )
+
+
+async def reschedule(
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    window_start_at: datetime,
+    window_end_at: datetime,
+    settings: MatchSettings,
+    *,
+    routing: TravelTimes | None,
+    now: datetime,
+    actor: str,
+) -> Assignment:
+    """Move a visit not yet dispatched to another window and give it to whoever can take it then;
+    if nobody can, 409 and the visit stays as it was (the caller's transaction rolls back)."""
+    job = await jobs.get_job(conn, principal, job_id, for_update=True)
+    if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED) or job.pinned:
+        raise ConflictError("this visit can no longer be moved here; please call us", field="status")
+    jobs.check_window(window_start_at, window_end_at)
+    previous = job.technician_id
+    await job_queries.update_job(
+        conn,
+        job.id,
+        {
+            "status": JobStatus.NEW.value,
+            "technician_id": None,
+            "planned_start_at": None,
+            "eta_at": None,
+            "pickup_location_id": None,
+            "pickup_s": 0,
+            "window_start_at": window_start_at,
+            "window_end_at": window_end_at,
+        },
+    )
+    await job_queries.insert_job_event(
+        conn,
+        job.id,
+        "rescheduled",
+        principal,
+        from_status=job.status,
+        to_status=JobStatus.NEW,
+        actor=actor,
+        data={
+            "from": [job.window_start_at.isoformat(), job.window_end_at.isoformat()],
+            "to": [window_start_at.isoformat(), window_end_at.isoformat()],
+        },
+    )
+    try:
+        assigned = await assign(
+            conn, principal, job.id, settings, technician_id=None, routing=routing, now=now
+        )
+    except ConflictError:
+        raise ConflictError(
+            "window_start_at: nobody can come in this window any more; choose another",
+            field="window_start_at",
+        ) from None
+    if previous is not None and previous != assigned.job.technician_id:
+        await enqueue(
+            conn,
+            Message(
+                "job_removed",
+                Audience.TECHNICIAN,
+                job_id=job.id,
+                technician_id=previous,
+                payload={"reason": "rescheduled by the customer"},
+            ),
+        )
+    return assigned

@@ -145,3 +145,36 @@ async def test_a_visit_cancelled_by_the_office_is_told_to_the_customer_and_the_t
         ("cancelled", "customer", None),
         ("job_removed", "technician", tech),
     ]
+
+
+async def test_the_customer_moves_the_visit_to_a_window_offered_and_it_is_rematched(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, token = await tracked(client, conn, dispatcher)
+    await conn.execute("UPDATE jobs SET problem_code = 'broken_spring' WHERE id = $1", job_id)
+    offered = await client.get(f"/track/{token}/slots")
+    assert offered.status_code == 200, offered.text
+    windows = [(s["window_start_at"], s["window_end_at"]) for s in offered.json()["slots"]]
+    assert windows, "Ann's day has room"
+    start, end = sorted(windows)[-1]
+    moved = await client.post(
+        f"/track/{token}/reschedule", json={"window_start_at": start, "window_end_at": end}
+    )
+    assert moved.status_code == 200, moved.text
+    row = await conn.fetchrow("SELECT status, technician_id, window_start_at FROM jobs WHERE id = $1", job_id)
+    assert row is not None
+    assert (row["status"], row["technician_id"]) == ("scheduled", tech)
+    assert row["window_start_at"].isoformat().replace("+00:00", "Z") == start
+    kinds = [
+        r["kind"]
+        for r in await conn.fetch("SELECT kind FROM job_events WHERE job_id = $1 ORDER BY id", job_id)
+    ]
+    assert kinds[-2:] == ["rescheduled", "assigned"]
+    # A window nobody can do (before the shift starts) is refused and nothing changes.
+    too_early = {"window_start_at": at(5).isoformat(), "window_end_at": at(6).isoformat()}
+    refused = await client.post(f"/track/{token}/reschedule", json=too_early)
+    assert refused.status_code == 409
+    assert (
+        await conn.fetchval("SELECT window_start_at FROM jobs WHERE id = $1", job_id)
+        == row["window_start_at"]
+    )
