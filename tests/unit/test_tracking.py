@@ -24,4 +24,4 @@ def test_a_link_never_expires_before_a_day_after_the_window() -> None:
 
 
 def test_the_url_path_carries_the_token() -> None:
-    assert TrackingLink(token="t0k", expires_at=NOW).url_path == "/track/t0k"
+    assert TrackingLink(token="t0k", expires_at=NOW).url_path == "/t/t0k"
