@@ -269,6 +269,53 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _calibrate(dsn: str) -> list[str]:
+    from dispatch.eta_calibration import calibrate
+
+    async with connection(dsn) as conn, conn.transaction():
+        speeds = await calibrate(conn)
+    if not speeds:
+        return ["No completed trips with a position at departure yet: nothing to learn from."]
+    return [f"{s.territory_id} {s.hour:02d}:00  {s.speed_kmh:6.1f} km/h from {s.trips} trips" for s in speeds]
+
+
+def cmd_calibrate(settings: Settings, _: argparse.Namespace) -> int:
+    with database(settings) as dsn:
+        asyncio.run(_migrate(dsn))
+        for line in asyncio.run(_calibrate(dsn)):
+            print(line)
+    return 0
+
+
+async def _eta_report(dsn: str, trips: int) -> list[str]:
+    from dispatch.eta_calibration import demo_places, report, simulate
+
+    async with connection(dsn) as conn:
+        places = await demo_places(conn)
+    simulated = simulate(places, trips=trips, circuity=1.3, overhead_s=120)
+    if len(simulated) < 20:
+        return ["Too few technicians and sites to simulate trips: seed the demo first (truckroll demo)."]
+    lines = [
+        f"ETA error on {len(simulated)} simulated trips over the demo's geography"
+        f" (learned from {len(simulated) // 2}, judged on {len(simulated) - len(simulated) // 2}), minutes:",
+        "  before arrival    before calibration (MAE / p90)    after calibration (MAE / p90)",
+    ]
+    for f in report(simulated, default_kmh=35.0, circuity=1.3, overhead_s=120):
+        lines.append(
+            f"  {f.horizon_min:>3} min           {f.before_mae_min:>6.2f} / {f.before_p90_min:<6.2f}"
+            f"                   {f.after_mae_min:>6.2f} / {f.after_p90_min:<6.2f}"
+        )
+    return lines
+
+
+def cmd_eta_report(settings: Settings, args: argparse.Namespace) -> int:
+    with database(settings) as dsn:
+        asyncio.run(_migrate(dsn))
+        for line in asyncio.run(_eta_report(dsn, args.trips)):
+            print(line)
+    return 0
+
+
 def _moment(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -318,6 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--technician-id", type=UUID, default=None)
     report.set_defaults(handler=cmd_report)
 
+    sub.add_parser(
+        "calibrate", help="learn each territory's speed by hour from completed trips"
+    ).set_defaults(handler=cmd_calibrate)
+    eta_report = sub.add_parser(
+        "eta-report", help="ETA error before and after calibration, on simulated trips"
+    )
+    eta_report.add_argument("--trips", type=int, default=2000)
+    eta_report.set_defaults(handler=cmd_eta_report)
     sub.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push").set_defaults(
         handler=cmd_vapid_keys
     )

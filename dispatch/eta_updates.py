@@ -8,12 +8,14 @@ when the technician is about ten minutes away.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from dispatch import eta_queries, job_queries, risk_queries, route_queries
+from dispatch import calibration_queries, eta_queries, job_queries, risk_queries, route_queries
 from dispatch.assignment import travel_for
 from dispatch.eta import Leg, chain, smooth
 from dispatch.travel import TravelTimes
@@ -38,7 +40,11 @@ async def refresh(
     if not rows or rows[0]["status"] not in ("en_route", "on_site"):
         return []  # not on the road: the plan's times stand
     place = await route_queries.job_place(conn, rows[0]["site_id"])
-    travel = travel_for(place, routing)
+    # What the fleet has been driving at this hour here, once calibration has learned it.
+    learned = await calibration_queries.speed_at(
+        conn, place.territory_id, now.astimezone(ZoneInfo(place.timezone)).hour
+    )
+    travel = travel_for(replace(place, speed_kmh=learned) if learned else place, routing)
     points = np.array([(r["latitude"], r["longitude"]) for r in rows])
     origins = np.vstack([np.array([position]), points[:-1]])
     legs_s = await travel.between(origins, points)

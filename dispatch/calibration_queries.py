@@ -1,0 +1,70 @@
+"""SQL for calibration: completed trips, and the speeds learned from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from asyncpg import Record
+
+from dispatch.calibration import HourSpeed
+from infra.db import Connection
+
+
+async def completed_trips(conn: Connection) -> list[Record]:
+    """Each departure (en_route) with its arrival (on_site), the first fix after setting off, the
+    door, and the territory's model."""
+    rows: list[Record] = await conn.fetch(
+        """
+        WITH legs AS (
+            SELECT j.id, j.technician_id, s.latitude, s.longitude, s.territory_id, t.timezone,
+                   (SELECT coalesce(e.client_at, e.occurred_at) FROM job_events e
+                     WHERE e.job_id = j.id AND e.kind = 'status' AND e.to_status = 'en_route'
+                     ORDER BY e.id DESC LIMIT 1) AS left_at,
+                   (SELECT coalesce(e.client_at, e.occurred_at) FROM job_events e
+                     WHERE e.job_id = j.id AND e.kind = 'status' AND e.to_status = 'on_site'
+                     ORDER BY e.id DESC LIMIT 1) AS arrived_at
+            FROM jobs j JOIN sites s ON s.id = j.site_id JOIN territories t ON t.id = s.territory_id
+            WHERE j.status IN ('completed', 'incomplete', 'on_site')
+        )
+        SELECT l.territory_id, extract(hour FROM l.left_at AT TIME ZONE l.timezone)::int AS hour,
+               l.latitude, l.longitude, l.left_at, l.arrived_at,
+               p.latitude AS from_lat, p.longitude AS from_lon
+        FROM legs l
+        JOIN LATERAL (
+            SELECT latitude, longitude FROM technician_positions
+            WHERE technician_id = l.technician_id AND flagged IS NULL
+              AND recorded_at >= l.left_at AND recorded_at < l.left_at + interval '5 minutes'
+            ORDER BY recorded_at LIMIT 1
+        ) p ON true
+        WHERE l.left_at IS NOT NULL AND l.arrived_at > l.left_at
+        """
+    )
+    return rows
+
+
+async def territory_models(conn: Connection) -> list[Record]:
+    rows: list[Record] = await conn.fetch(
+        "SELECT id, speed_kmh, circuity_factor, stop_overhead_s FROM territories"
+    )
+    return rows
+
+
+async def store(conn: Connection, speeds: Sequence[HourSpeed]) -> None:
+    await conn.executemany(
+        """
+        INSERT INTO territory_speeds (territory_id, hour, speed_kmh, trips) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (territory_id, hour) DO UPDATE SET speed_kmh = EXCLUDED.speed_kmh, trips = EXCLUDED.trips,
+                                                      updated_at = now()
+        """,
+        [(s.territory_id, s.hour, s.speed_kmh, s.trips) for s in speeds],
+    )
+
+
+async def speed_at(conn: Connection, territory_id: UUID | None, hour: int) -> float | None:
+    if territory_id is None:
+        return None
+    speed: float | None = await conn.fetchval(
+        "SELECT speed_kmh FROM territory_speeds WHERE territory_id = $1 AND hour = $2", territory_id, hour
+    )
+    return speed
