@@ -83,6 +83,9 @@ class Sender:
         self.subject = subject
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.session: aiohttp.ClientSession | None = None
+        # One signed VAPID token per push service, reused until an hour before it expires:
+        # signing every message costs more than encrypting it.
+        self._tokens: dict[str, tuple[dict[str, str], float]] = {}
 
     async def __aenter__(self) -> Sender:
         self.session = aiohttp.ClientSession(timeout=self.timeout)
@@ -92,16 +95,22 @@ class Sender:
         if self.session is not None:
             await self.session.close()
 
+    def _authorization(self, audience: str) -> dict[str, str]:
+        now = time.time()
+        cached = self._tokens.get(audience)
+        if cached is not None and cached[1] - now > 3600:
+            return cached[0]
+        # A fresh claims dict each time: py_vapid adds to the one it is given.
+        expires = int(now) + VAPID_TTL_S
+        signed = dict(self.vapid.sign({"sub": self.subject, "aud": audience, "exp": expires}))
+        self._tokens[audience] = (signed, float(expires))
+        return signed
+
     async def send(
         self, subscription: Subscription, payload: bytes, *, ttl_s: int, topic: str | None, urgency: str
     ) -> PushResult:
         url = urlsplit(subscription.endpoint)
-        claims = {
-            "sub": self.subject,
-            "aud": f"{url.scheme}://{url.netloc}",
-            "exp": int(time.time()) + VAPID_TTL_S,
-        }
-        headers = dict(self.vapid.sign(claims))
+        headers = dict(self._authorization(f"{url.scheme}://{url.netloc}"))
         headers["Urgency"] = urgency
         if topic:
             headers["Topic"] = topic
