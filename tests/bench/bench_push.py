@@ -18,6 +18,8 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -85,6 +87,38 @@ async def world(c: Connection) -> dict[str, UUID]:
     return {"territory": territory, "tech": tech, "user": user, "site": site, "job": job}
 
 
+@asynccontextmanager
+async def api_process(dsn: str, settings: Settings) -> AsyncIterator[str]:
+    """`truckroll serve` in its own process, as deployed, so the clients here do not slow it."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "TRUCKROLL_DATA_DIR": str(settings.data_dir),
+        "TRUCKROLL_JWT_SECRET": SECRET,
+        "TRUCKROLL_RISK_SCAN_S": "0",
+        "TRUCKROLL_LOG_LEVEL": "WARNING",
+        "TRUCKROLL_POOL_MAX_SIZE": "10",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--skip-migrations", env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as probe:
+            for _ in range(200):
+                try:
+                    if (await probe.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 def token_for(user: UUID, tech: UUID) -> str:
     import jwt
 
@@ -102,6 +136,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--pings", type=int, default=20000)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="serve the API in this process (it then shares the client's CPU)",
+    )
     args = parser.parse_args()
     port = free_port()
     service = await asyncio.create_subprocess_exec(
@@ -165,10 +204,10 @@ async def main() -> None:
                 vapid_public_key=KEYS.public_key,
                 push_allow_insecure=True,
             )
-            app = create_app(settings)
             headers = {"Authorization": f"Bearer {token_for(w['user'], w['tech'])}"}
+            server = serving(create_app(settings)) if args.in_process else api_process(dsn, settings)
             async with (
-                serving(app) as base,
+                server as base,
                 httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client,
             ):
                 clock = [datetime.now(UTC) - timedelta(hours=2)]
