@@ -24,8 +24,8 @@ from infra.db import Pool
 from infra.errors import ConflictError, InvalidError
 
 log = logging.getLogger("truckroll.metrics")
-OUTBOX_DEPTH = Gauge("truckroll_outbox_pending", "Messages waiting in the outbox")
-OUTBOX_FAILED = Gauge("truckroll_outbox_failed", "Messages the outbox gave up delivering")
+OUTBOX_DEPTH = Gauge("truckroll_outbox_pending", "Messages and push deliveries waiting to be sent")
+OUTBOX_FAILED = Gauge("truckroll_outbox_failed", "Messages and push deliveries given up on")
 OUTBOX_OLDEST = Gauge("truckroll_outbox_oldest_pending_seconds", "Age of the oldest waiting message")
 
 
@@ -109,11 +109,12 @@ async def sample_outbox(pool: Pool, *, every_s: float = 15.0) -> None:
             async with pool.acquire() as conn:
                 row = await conn.fetchrow(
                     """
-                    SELECT count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL) AS pending,
-                           count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
-                           coalesce(extract(epoch FROM now() - min(created_at)
-                                    FILTER (WHERE sent_at IS NULL AND failed_at IS NULL)), 0) AS oldest
-                    FROM outbox
+                    SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)
+                           + (SELECT count(*) FROM push_deliveries WHERE status = 'pending') AS pending,
+                           (SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL)
+                           + (SELECT count(*) FROM push_deliveries WHERE status = 'failed') AS failed,
+                           coalesce((SELECT extract(epoch FROM now() - min(created_at)) FROM outbox
+                                     WHERE sent_at IS NULL AND failed_at IS NULL), 0) AS oldest
                     """
                 )
             if row is not None:

@@ -208,11 +208,12 @@ async def pin(
         reason=reason,
         data={"technician_id": str(target), "start_at": start_at.isoformat() if start_at else None},
     )
-    await _tell(
-        conn,
-        job,
-        ("job_pinned", Audience.TECHNICIAN, target, {"start_at": start_at.isoformat() if start_at else None}),
-    )
+    at_text = start_at.isoformat() if start_at else None
+    notices: list[Notice] = [("job_pinned", Audience.TECHNICIAN, target, {"start_at": at_text})]
+    if start_at is not None:
+        # A fixed time is a promise to the customer too.
+        notices.append(("visit_time_set", Audience.CUSTOMER, None, {"start_at": at_text}))
+    await _tell(conn, job, *notices)
     return await jobs.get_job(conn, principal, job.id)
 
 

@@ -49,6 +49,7 @@ def render(kind: str, payload: dict[str, object], job_id: UUID | None) -> PushPa
         "follow_up_booked": ("A second visit", "We will come back with the missing part."),
         "assignment_changed": ("Your visit", "We are arranging another technician for your visit."),
         "window_changed": ("New arrival window", "Your arrival window has changed."),
+        "visit_time_set": ("Your visit is fixed", f"We will be there at {_clock(payload.get('start_at'))}."),
         "cancelled": ("Visit cancelled", "Your visit has been cancelled."),
         "job_added": ("New job", "A job was added to your day."),
         "job_removed": ("Job removed", "A job was taken off your day."),

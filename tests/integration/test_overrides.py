@@ -108,6 +108,11 @@ async def test_unassign_pin_unpin_and_window_each_leave_their_trace(
         at(10).isoformat().replace("-06:00", "Z").replace("T10", "T16"),
         str(ann),
     )
+    told = await conn.fetch("SELECT kind, audience FROM outbox WHERE job_id = $1 ORDER BY id", job_id)
+    assert [(t["kind"], t["audience"]) for t in told] == [
+        ("job_pinned", "technician"),
+        ("visit_time_set", "customer"),
+    ]
     outside = {"reason": "later", "start_at": at(13).isoformat()}
     assert (await override(client, dispatcher, job_id, "pin", outside, pinned["version"], expect=422))[
         "extra"
