@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -71,7 +71,7 @@ class BoardController(Controller):
             start = int(last_event_id)
         if start is None:
             async with state.pool.acquire() as conn:
-                start = await _latest(conn)
+                start = await board_queries.latest_event_id(conn)
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
             # Something at once, so proxies and clients see the stream open before the first change.
@@ -89,10 +89,6 @@ def _territory(own: UUID | None, asked: UUID | None) -> UUID | None:
     if own is not None and asked is not None and asked != own:
         raise InvalidError("territory_id: you dispatch another territory", field="territory_id")
     return own or asked
-
-
-async def _latest(conn: Any) -> int:
-    return await board_queries.latest_event_id(conn)
 
 
 ROUTES = [BoardController]

@@ -8,6 +8,7 @@ and rolled back, goes ahead itself). A key reused for a different request is ref
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import msgspec
@@ -56,6 +57,22 @@ async def replay(
     return Response(
         msgspec.json.decode(body, type=out), status_code=status, headers={"Idempotent-Replay": "true"}
     )
+
+
+async def idempotent(
+    conn: Connection,
+    principal: Principal,
+    key: str | None,
+    path: str,
+    body: object,
+    out: type[T],
+    status: int,
+    act: Callable[[], Awaitable[T]],
+) -> Response[T]:
+    """Answer a retried request from the first answer, or act once and keep the answer."""
+    if (stored := await replay(conn, principal, key, fingerprint(path, body), out)) is not None:
+        return stored
+    return await remember(conn, principal, key, await act(), status)
 
 
 async def remember(

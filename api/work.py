@@ -14,10 +14,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import ANY_USER, TECHNICIAN
 from api.deps import Caller, Db
-from api.idempotency import IdempotencyKey, fingerprint, remember, replay
+from api.idempotency import IdempotencyKey, idempotent
 from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
 from dispatch import day_queries, job_work, jobs, shift_work, technician_day, technicians, work_queries
+from dispatch.accounts import Principal
 from dispatch.job_work import PartsUsedResult, StatusReport, StatusResult
 from dispatch.models import JobStatus
 from dispatch.shift_work import ReportResult
@@ -109,11 +110,16 @@ class JobWorkController(Controller):
         report of a status the job has already passed is recorded, answered with applied=false,
         and moves nothing. `incomplete` needs a reason and creates a follow-up job with the
         missing parts. A technician reports only on their own jobs."""
-        print_ = fingerprint(request.url.path, data)
-        if (stored := await replay(conn, principal, idempotency_key, print_, StatusResult)) is not None:
-            return stored
-        result = await job_work.report_status(conn, principal, job_id, _report(data), now=now_of(state))
-        return await remember(conn, principal, idempotency_key, result, 200)
+        return await idempotent(
+            conn,
+            principal,
+            idempotency_key,
+            request.url.path,
+            data,
+            StatusResult,
+            200,
+            lambda: job_work.report_status(conn, principal, job_id, _report(data), now=now_of(state)),
+        )
 
     @post("/notes", guards=[ANY_USER], status_code=201)
     async def add_note(
@@ -127,11 +133,16 @@ class JobWorkController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Note]:
         """A note on the job (what the technician found, a gate code that changed)."""
-        print_ = fingerprint(request.url.path, data)
-        if (stored := await replay(conn, principal, idempotency_key, print_, Note)) is not None:
-            return stored
-        note = await job_work.add_note(conn, principal, job_id, data.text, data.client_at, now=now_of(state))
-        return await remember(conn, principal, idempotency_key, note, 201)
+        return await idempotent(
+            conn,
+            principal,
+            idempotency_key,
+            request.url.path,
+            data,
+            Note,
+            201,
+            lambda: job_work.add_note(conn, principal, job_id, data.text, data.client_at, now=now_of(state)),
+        )
 
     @get("/notes", guards=[ANY_USER])
     async def list_notes(self, conn: Db, principal: Caller, job_id: FromPath[UUID]) -> list[Note]:
@@ -151,18 +162,17 @@ class JobWorkController(Controller):
     ) -> Response[PartsUsedResult]:
         """Parts fitted on this job come off the technician's van, all or none: 409 with what is
         on the van when any would go below zero."""
-        print_ = fingerprint(request.url.path, data)
-        if (stored := await replay(conn, principal, idempotency_key, print_, PartsUsedResult)) is not None:
-            return stored
-        result = await job_work.use_parts(
+        parts = [(p.part_id, p.quantity) for p in data.parts]
+        return await idempotent(
             conn,
             principal,
-            job_id,
-            [(p.part_id, p.quantity) for p in data.parts],
-            data.client_at,
-            now=now_of(state),
+            idempotency_key,
+            request.url.path,
+            data,
+            PartsUsedResult,
+            200,
+            lambda: job_work.use_parts(conn, principal, job_id, parts, data.client_at, now=now_of(state)),
         )
-        return await remember(conn, principal, idempotency_key, result, 200)
 
 
 class QueuedEventsController(Controller):
@@ -181,37 +191,48 @@ class QueuedEventsController(Controller):
     ) -> Response[QueuedResults]:
         """Status reports the app queued while offline, applied in the order of the phone's clock.
         Each stands alone: one refused (e.g. a job reassigned meanwhile) does not stop the rest."""
-        print_ = fingerprint(request.url.path, data)
-        if (stored := await replay(conn, principal, idempotency_key, print_, QueuedResults)) is not None:
-            return stored
-        results: list[QueuedResult] = []
-        for event in sorted(data.events, key=lambda e: e.client_at):
-            try:
-                async with conn.transaction():
-                    outcome = await job_work.report_status(
-                        conn, principal, event.job_id, _report(event), now=now_of(state)
-                    )
-                results.append(
-                    QueuedResult(
-                        job_id=event.job_id,
-                        status=event.status,
-                        client_at=event.client_at,
-                        applied=outcome.applied,
-                        job_status=outcome.job.status,
-                    )
+        return await idempotent(
+            conn,
+            principal,
+            idempotency_key,
+            request.url.path,
+            data,
+            QueuedResults,
+            200,
+            lambda: _apply_in_order(conn, principal, data, now_of(state)),
+        )
+
+
+async def _apply_in_order(
+    conn: Connection, principal: Principal, data: QueuedStatuses, now: datetime
+) -> QueuedResults:
+    """Each queued report in the phone's time order; one refused does not stop the rest."""
+    results: list[QueuedResult] = []
+    for event in sorted(data.events, key=lambda e: e.client_at):
+        try:
+            async with conn.transaction():
+                outcome = await job_work.report_status(conn, principal, event.job_id, _report(event), now=now)
+            results.append(
+                QueuedResult(
+                    job_id=event.job_id,
+                    status=event.status,
+                    client_at=event.client_at,
+                    applied=outcome.applied,
+                    job_status=outcome.job.status,
                 )
-            except DomainError as refused:
-                results.append(
-                    QueuedResult(
-                        job_id=event.job_id,
-                        status=event.status,
-                        client_at=event.client_at,
-                        applied=False,
-                        job_status=None,
-                        error=refused.message,
-                    )
+            )
+        except DomainError as refused:
+            results.append(
+                QueuedResult(
+                    job_id=event.job_id,
+                    status=event.status,
+                    client_at=event.client_at,
+                    applied=False,
+                    job_status=None,
+                    error=refused.message,
                 )
-        return await remember(conn, principal, idempotency_key, QueuedResults(results=results), 200)
+            )
+    return QueuedResults(results=results)
 
 
 class ShiftReportIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -244,11 +265,16 @@ class ShiftReportController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ReportResult]:
         """Shift started or ended, break started or ended (with the phone's time when offline)."""
-        print_ = fingerprint(request.url.path, data)
-        if (stored := await replay(conn, principal, idempotency_key, print_, ReportResult)) is not None:
-            return stored
-        result = await shift_work.report_shift(conn, principal, data.kind, data.client_at, now=now_of(state))
-        return await remember(conn, principal, idempotency_key, result, 201)
+        return await idempotent(
+            conn,
+            principal,
+            idempotency_key,
+            request.url.path,
+            data,
+            ReportResult,
+            201,
+            lambda: shift_work.report_shift(conn, principal, data.kind, data.client_at, now=now_of(state)),
+        )
 
     @post("/running-late", status_code=201)
     async def running_late(
@@ -261,11 +287,16 @@ class ShiftReportController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ReportResult]:
         """Everything not yet reached moves later; customers whose window that breaks are told."""
-        print_ = fingerprint(request.url.path, data)
-        if (stored := await replay(conn, principal, idempotency_key, print_, ReportResult)) is not None:
-            return stored
-        result = await shift_work.running_late(conn, principal, data.minutes, data.reason, now=now_of(state))
-        return await remember(conn, principal, idempotency_key, result, 201)
+        return await idempotent(
+            conn,
+            principal,
+            idempotency_key,
+            request.url.path,
+            data,
+            ReportResult,
+            201,
+            lambda: shift_work.running_late(conn, principal, data.minutes, data.reason, now=now_of(state)),
+        )
 
     @post("/sick", status_code=201)
     async def call_in_sick(
@@ -278,19 +309,22 @@ class ShiftReportController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ReportResult]:
         """The rest of the day goes back to dispatch, each job offered with re-match candidates."""
-        print_ = fingerprint(request.url.path, data)
-        if (stored := await replay(conn, principal, idempotency_key, print_, ReportResult)) is not None:
-            return stored
-        result = await shift_work.call_in_sick(
-            conn,
-            principal,
-            data.reason,
-            match_settings(state.settings),
-            routing=state.routing,
-            now=now_of(state),
+
+        async def give_back_the_day() -> ReportResult:
+            result = await shift_work.call_in_sick(
+                conn,
+                principal,
+                data.reason,
+                match_settings(state.settings),
+                routing=state.routing,
+                now=now_of(state),
+            )
+            state.fleet_cache.invalidate()
+            return result
+
+        return await idempotent(
+            conn, principal, idempotency_key, request.url.path, data, ReportResult, 201, give_back_the_day
         )
-        state.fleet_cache.invalidate()
-        return await remember(conn, principal, idempotency_key, result, 201)
 
 
 class DayController(Controller):

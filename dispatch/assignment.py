@@ -35,7 +35,7 @@ from dispatch.route_queries import JobPlace
 from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
-from notifications.outbox import Audience, Message, enqueue
+from notifications.outbox import Audience, Message, enqueue, job_topic
 
 # A day's planned visits are read this far either side of the job's window, so a shift that
 # starts the evening before or runs past midnight is whole.
@@ -395,7 +395,7 @@ async def apply(
             technician_id=candidate.technician_id,
             territory_id=territory,
             payload={"technician": first, "arrival_window": window},
-            topic="job-" + job.id.hex[:24],
+            topic=job_topic(job.id),
         ),
         Message(
             "job_added",

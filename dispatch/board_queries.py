@@ -8,20 +8,14 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from dispatch.models import JobEvent, JobStatus
+from dispatch.job_queries import event_from_row
+from dispatch.models import JobEvent
 from infra.db import Connection
 
 _EVENT_COLUMNS = """
     e.id, e.job_id, e.kind, e.from_status, e.to_status, e.actor_user_id, e.actor, e.reason, e.data,
     e.client_at, e.occurred_at
 """
-
-
-def _event(row: Record) -> JobEvent:
-    values = dict(row)
-    for key in ("from_status", "to_status"):
-        values[key] = None if values[key] is None else JobStatus(values[key])
-    return JobEvent(**values)
 
 
 async def events_after(
@@ -48,7 +42,7 @@ async def events_after(
         job_id,
         limit,
     )
-    return [_event(r) for r in rows]
+    return [event_from_row(r) for r in rows]
 
 
 async def latest_event_id(conn: Connection) -> int:

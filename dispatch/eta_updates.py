@@ -20,7 +20,7 @@ from dispatch.assignment import travel_for
 from dispatch.eta import Leg, chain, smooth
 from dispatch.travel import TravelTimes
 from infra.db import Connection
-from notifications.outbox import Audience, Message, enqueue
+from notifications.outbox import Audience, Message, enqueue, job_topic
 
 ETA_CHANGE = timedelta(minutes=5)
 NEARBY = timedelta(minutes=10)
@@ -100,7 +100,7 @@ def _message(
         technician_id=technician_id,
         territory_id=territory,
         payload={"technician": first_name, "eta_at": eta.isoformat()},
-        topic="job-" + job_id.hex[:24],
+        topic=job_topic(job_id),
         urgency="high",
         ttl_s=1800,
     )

@@ -57,7 +57,7 @@ def _job(row: Record, parts: list[JobPart]) -> Job:
     return Job(**values, parts=parts)
 
 
-def _event(row: Record) -> JobEvent:
+def event_from_row(row: Record) -> JobEvent:
     values = dict(row)
     for key in ("from_status", "to_status"):
         values[key] = None if values[key] is None else JobStatus(values[key])
@@ -223,7 +223,7 @@ async def list_job_events(conn: Connection, job_id: UUID, *, limit: int, offset:
         limit,
         offset,
     )
-    return [_event(r) for r in rows]
+    return [event_from_row(r) for r in rows]
 
 
 async def external_id_taken(conn: Connection, external_id: str) -> JobId | None:

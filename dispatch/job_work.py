@@ -22,7 +22,7 @@ from dispatch.models import Job, JobStatus, PartSource
 from dispatch.work_queries import Note
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
-from notifications.outbox import Audience, Message, enqueue
+from notifications.outbox import Audience, Message, enqueue, job_topic
 
 S = JobStatus
 # How far ahead a phone's clock may be before its times are not believed.
@@ -49,10 +49,6 @@ def _client_time(client_at: datetime | None, now: datetime) -> datetime | None:
             "client_at: this time is in the future; check the phone's clock", field="client_at"
         )
     return client_at
-
-
-def _topic(job_id: UUID) -> str:
-    return "job-" + job_id.hex[:24]
 
 
 async def _messages_for(
@@ -82,7 +78,7 @@ async def _messages_for(
             ttl_s=ttl_s,
         )
 
-    topic = _topic(job.id)
+    topic = job_topic(job.id)
     if status is S.DISPATCHED:
         return [
             message("job_dispatched", Audience.TECHNICIAN, {"planned_start_at": _iso(job.planned_start_at)})

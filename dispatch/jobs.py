@@ -14,7 +14,7 @@ from dispatch.errors import JobNotFoundError
 from dispatch.models import CANCELLABLE_STATUSES, OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError, PreconditionFailedError, PreconditionRequiredError
-from notifications.outbox import Audience, Message, enqueue
+from notifications.outbox import Audience, Message, enqueue, job_topic
 
 MAX_WINDOW = timedelta(days=7)
 
@@ -195,7 +195,7 @@ async def cancel_job(
             job_id=job_id,
             territory_id=territory,
             payload={"by": "customer" if actor == "customer" else "us"},
-            topic="job-" + job_id.hex[:24],
+            topic=job_topic(job_id),
         )
     ]
     if job.technician_id is not None:

@@ -454,22 +454,9 @@ class Matcher:
         )
 
     def _static_only(self, fleet: FleetView, only: frozenset[UUID]) -> Counter[Exclusion]:
-        allowed, _ = self._static(fleet)
-        counts: Counter[Exclusion] = Counter()
-        mask = fleet.ids(only)
-        # Re-count the rules for the named technicians only.
-        job = self.job
-        for i in np.flatnonzero(mask & ~allowed):
-            tech = fleet.technicians[int(i)]
-            if not tech.active:
-                counts[Exclusion.INACTIVE] += 1
-            elif lacks_skill(tech.skills, job.required_skills):
-                counts[Exclusion.SKILL] += 1
-            elif tech.id in job.excluded:
-                counts[Exclusion.EXCLUDED_BY_CUSTOMER] += 1
-            else:
-                counts[Exclusion.OUT_OF_REACH] += 1
-        return counts
+        """The rules that need no route, counted for the named technicians only."""
+        named = [fleet.technicians[int(i)] for i in np.flatnonzero(fleet.ids(only))]
+        return screen_static(named, self.job, reach_km=self.settings.reach_km)[1]
 
     def _candidate(
         self,

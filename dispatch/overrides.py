@@ -20,7 +20,7 @@ from dispatch.route_plan import build
 from dispatch.travel import TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
-from notifications.outbox import Audience, Message, enqueue
+from notifications.outbox import Audience, Message, enqueue, job_topic
 
 S = JobStatus
 BEFORE_DEPARTURE = frozenset({S.SCHEDULED, S.DISPATCHED})
@@ -53,7 +53,7 @@ async def _tell(conn: Connection, job: Job, *messages: Notice) -> None:
                 technician_id=technician,
                 territory_id=territory,
                 payload=payload,
-                topic="job-" + job.id.hex[:24] if audience is Audience.CUSTOMER else None,
+                topic=job_topic(job.id) if audience is Audience.CUSTOMER else None,
             )
             for kind, audience, technician, payload in messages
         ),

@@ -15,7 +15,7 @@ from dispatch.risk_watch import rematch_candidates
 from dispatch.travel import TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError
-from notifications.outbox import Audience, Message, enqueue
+from notifications.outbox import Audience, Message, enqueue, job_topic
 
 
 class ReportResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,7 +76,7 @@ async def running_late(
                         "eta_at": expected.isoformat(),
                         "apology": "We are sorry: your technician is running late.",
                     },
-                    topic="job-" + row["id"].hex[:24],
+                    topic=job_topic(row["id"]),
                     urgency="high",
                 ),
             )
@@ -156,7 +156,7 @@ async def call_in_sick(
                 job_id=job_id,
                 territory_id=territory,
                 payload={"reason": "Your technician is unwell; we are sending someone else."},
-                topic="job-" + job_id.hex[:24],
+                topic=job_topic(job_id),
             ),
         )
     await enqueue(

@@ -7,7 +7,8 @@ from uuid import UUID
 
 import msgspec
 
-from dispatch.models import JobEvent, JobStatus
+from dispatch.job_queries import event_from_row
+from dispatch.models import JobEvent
 from infra.db import Connection
 
 
@@ -164,13 +165,4 @@ async def overrides(
         limit,
         offset,
     )
-    return [
-        JobEvent(
-            **{
-                **dict(r),
-                "from_status": None if r["from_status"] is None else JobStatus(r["from_status"]),
-                "to_status": None if r["to_status"] is None else JobStatus(r["to_status"]),
-            }
-        )
-        for r in rows
-    ]
+    return [event_from_row(r) for r in rows]

@@ -24,3 +24,8 @@ class Message:
     topic: str | None = None  # messages of one topic replace each other on an offline phone
     urgency: str = "normal"
     ttl_s: int = 3600
+
+
+def job_topic(job_id: UUID) -> str:
+    """The Web Push Topic of one job's messages: a phone that was offline gets only the latest."""
+    return "job-" + job_id.hex[:24]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from infra.db import Connection
 from notifications import outbox_queries
-from notifications.messages import Audience, Message
+from notifications.messages import Audience, Message, job_topic
 
-__all__ = ["Audience", "Message", "enqueue"]
+__all__ = ["Audience", "Message", "enqueue", "job_topic"]
 
 
 async def enqueue(conn: Connection, *messages: Message) -> list[int]:

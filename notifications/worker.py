@@ -19,6 +19,7 @@ from typing import cast
 
 import aiohttp
 import msgspec
+from asyncpg import Record
 
 from infra.db import Connection, Pool
 from notifications import push_queries
@@ -86,16 +87,15 @@ async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tall
     return tally
 
 
-async def _deliver(row: object, sender: Sender) -> tuple[int | None, str | None, float | None]:
-    r = cast(dict[str, object], row)
-    payload = render(str(r["kind"]), cast(dict[str, object], r["payload"]), r["job_id"])  # type: ignore[arg-type]
+async def _deliver(row: Record, sender: Sender) -> tuple[int | None, str | None, float | None]:
+    payload = render(row["kind"], row["payload"], row["job_id"])
     try:
         result = await sender.send(
-            Subscription(str(r["endpoint"]), str(r["p256dh"]), str(r["auth"])),
+            Subscription(row["endpoint"], row["p256dh"], row["auth"]),
             msgspec.json.encode(payload),
-            ttl_s=int(cast(int, r["ttl_s"])),
-            topic=cast(str | None, r["topic"]),
-            urgency=str(r["urgency"]),
+            ttl_s=row["ttl_s"],
+            topic=row["topic"],
+            urgency=row["urgency"],
         )
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
         return None, f"{type(error).__name__}: {error}"[:500], None

@@ -5,19 +5,20 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
 from dispatch.insertion import Route, Stop, best_insertion
-from dispatch.route_plan import BreakSlot, Day, RoutePlans, Visit, build, sequence
+from dispatch.route_plan import BreakSlot, Day, Insertions, RoutePlans, Visit, build, sequence
 from dispatch.travel import Point
 from tests.grid_travel import GridTravel
 
 HOUR = 3600.0
 
 
-def day(visits: list[Visit], breaks: list[BreakSlot] = (), *, end: float = 17 * HOUR) -> Day:  # type: ignore[assignment]
+def day(visits: list[Visit], breaks: Sequence[BreakSlot] = (), *, end: float = 17 * HOUR) -> Day:
     return Day(
         technician_id=uuid.uuid4(),
         shift_id=uuid.uuid4(),
@@ -37,7 +38,9 @@ def visit(
     return Visit(uuid.uuid4(), point, earliest, latest, duration, planned_start=planned)
 
 
-async def try_job(plans: RoutePlans, point: Point, earliest: float, latest: float, duration: float):  # type: ignore[no-untyped-def]
+async def try_job(
+    plans: RoutePlans, point: Point, earliest: float, latest: float, duration: float
+) -> Insertions:
     travel = GridTravel()
     before_lat, before_lon = plans.places_before()
     after_lat, after_lon = plans.places_after()
