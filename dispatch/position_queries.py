@@ -135,3 +135,22 @@ async def silent_technicians(conn: Connection, now: datetime, quiet_since: datet
         quiet_since,
     )
     return [r for r in rows if r["next_job"] is not None]
+
+
+async def stuck_technicians(conn: Connection, quiet_since: datetime) -> list[Record]:
+    """Technicians driving to a job whose fixes since quiet_since (at least two, the first one
+    at least that old) all stay within about 100 m: pinging, but not moving."""
+    rows: list[Record] = await conn.fetch(
+        """
+        SELECT j.technician_id, j.id AS next_job, max(p.recorded_at) AS last_fix
+        FROM jobs j
+        JOIN technician_positions p ON p.technician_id = j.technician_id AND p.flagged IS NULL
+         AND p.recorded_at >= $1::timestamptz - interval '2 minutes'
+        WHERE j.status = 'en_route'
+        GROUP BY j.technician_id, j.id
+        HAVING count(*) >= 2 AND min(p.recorded_at) <= $1::timestamptz
+           AND max(p.latitude) - min(p.latitude) < 0.001 AND max(p.longitude) - min(p.longitude) < 0.0014
+        """,
+        quiet_since,
+    )
+    return rows

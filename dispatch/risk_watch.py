@@ -31,7 +31,8 @@ from notifications.outbox import Audience, Message, enqueue
 log = logging.getLogger("truckroll.risk")
 SYSTEM = Principal(user_id=UUID(int=0), role=Role.ADMIN)
 HORIZON = timedelta(hours=12)
-# A technician on shift with work ahead who has sent no position for this long is checked on.
+# A technician on shift with work ahead who has sent no position for this long, or who has not
+# moved for this long while driving to a job, is checked on.
 SILENCE = timedelta(minutes=20)
 
 
@@ -98,31 +99,34 @@ async def scan(
                     urgency="high",
                 ),
             )
-    for row in await position_queries.silent_technicians(conn, now, now - SILENCE):
-        if not await risk_queries.raise_alert(conn, row["next_job"], "technician_silent"):
-            continue
-        raised += 1
-        await job_queries.insert_job_event(
-            conn, row["next_job"], "at_risk", None, data={"risk": "technician_silent"}
-        )
-        candidates = await rematch_candidates(
-            conn, row["next_job"], settings, routing=routing, now=now, cache=cache
-        )
-        await enqueue(
-            conn,
-            Message(
-                "technician_silent",
-                Audience.DISPATCHER,
-                job_id=row["next_job"],
-                technician_id=row["technician_id"],
-                territory_id=await job_queries.job_territory(conn, row["next_job"]),
-                payload={
-                    "last_fix_at": None if row["last_fix"] is None else row["last_fix"].isoformat(),
-                    "candidates": candidates,
-                },
-                urgency="high",
-            ),
-        )
+    quiet = await position_queries.silent_technicians(conn, now, now - SILENCE)
+    stuck = await position_queries.stuck_technicians(conn, now - SILENCE)
+    for person_risk, rows in (("technician_silent", quiet), ("technician_stuck", stuck)):
+        for row in rows:
+            if not await risk_queries.raise_alert(conn, row["next_job"], person_risk):
+                continue
+            raised += 1
+            await job_queries.insert_job_event(
+                conn, row["next_job"], "at_risk", None, data={"risk": person_risk}
+            )
+            candidates = await rematch_candidates(
+                conn, row["next_job"], settings, routing=routing, now=now, cache=cache
+            )
+            await enqueue(
+                conn,
+                Message(
+                    person_risk,
+                    Audience.DISPATCHER,
+                    job_id=row["next_job"],
+                    technician_id=row["technician_id"],
+                    territory_id=await job_queries.job_territory(conn, row["next_job"]),
+                    payload={
+                        "last_fix_at": None if row["last_fix"] is None else row["last_fix"].isoformat(),
+                        "candidates": candidates,
+                    },
+                    urgency="high",
+                ),
+            )
     return raised
 
 

@@ -56,6 +56,10 @@ def render(kind: str, payload: dict[str, object], job_id: UUID | None) -> PushPa
         "job_dispatched": ("Dispatched", "A job is ready for you."),
         "job_at_risk": ("Job at risk", f"Risk: {payload.get('risk', '')}"),
         "technician_silent": ("Technician silent", "A technician on shift has not sent a position lately."),
+        "technician_stuck": (
+            "Technician not moving",
+            "A technician on the way to a job has not moved lately.",
+        ),
         "technician_running_late": (
             "Running late",
             f"A technician is {payload.get('minutes', '?')} minutes late.",

@@ -179,3 +179,42 @@ async def test_completed_trips_teach_the_speed_and_the_next_eta_uses_it(conn: Co
         await conn.fetchval("SELECT speed_kmh FROM territory_speeds WHERE territory_id = $1", metro)
         == speeds[0].speed_kmh
     )
+
+
+async def test_a_technician_on_the_way_who_stops_moving_is_checked_on(conn: Connection) -> None:
+    metro = await territory(conn)
+    stuck = await technician(conn, metro, "Stuck Sam", north(0))
+    await technician(conn, metro, "Bob Doors", north(1))
+    target = await job(conn, await site(conn, metro, north(2)), (10, 14), technician_id=stuck, planned=10.5)
+    await conn.execute("UPDATE jobs SET status = 'en_route' WHERE id = $1", target)
+    # Pinging every five minutes from 9:30 to 10:00, all from the same corner.
+    for minutes in range(0, 35, 5):
+        await conn.execute(
+            "INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude)"
+            " VALUES ($1, $2, $3, $4)",
+            stuck,
+            at(9.5) + timedelta(minutes=minutes),
+            *north(0.5),
+        )
+    await conn.execute(
+        "INSERT INTO technician_latest_positions (technician_id, recorded_at, latitude, longitude)"
+        " SELECT id, $1, 44.97, -93.26 FROM technicians",
+        at(10),
+    )
+    async with conn.transaction():
+        raised = await risk_watch.scan(conn, MatchSettings(), routing=None, now=at(10))
+    assert raised == 1
+    alert = await conn.fetchrow("SELECT job_id, payload FROM outbox WHERE kind = 'technician_stuck'")
+    assert alert is not None
+    assert alert["job_id"] == target
+    assert [c["name"] for c in alert["payload"]["candidates"]] == ["Bob Doors"]
+    # Moving again: no new alert (and this one is never raised twice).
+    await conn.execute(
+        "INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude)"
+        " VALUES ($1, $2, $3, $4)",
+        stuck,
+        at(10.1),
+        *north(1.5),
+    )
+    async with conn.transaction():
+        assert await risk_watch.scan(conn, MatchSettings(), routing=None, now=at(10.2)) == 0
