@@ -7,8 +7,10 @@ authorised without a database round trip; a deactivated user keeps access until 
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Any
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, ClassVar, Self, cast
 from uuid import UUID
 
 import msgspec
@@ -40,9 +42,55 @@ async def retrieve_principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]
         return None
 
 
+class VerifiedToken(Token):
+    """A bearer token verified once per process. A phone sends the same token with every ping
+    for hours, and checking its signature and claims again each time cost more CPU than storing
+    the ping. The expiry is still checked on every request; invalid tokens are never kept."""
+
+    _verified: ClassVar[OrderedDict[tuple[str, str, str], VerifiedToken]] = OrderedDict()
+    KEEP: ClassVar[int] = 20_000
+
+    @classmethod
+    def decode(
+        cls,
+        encoded_token: str,
+        secret: str,
+        algorithm: str,
+        audience: str | Sequence[str] | None = None,
+        issuer: str | Sequence[str] | None = None,
+        require_claims: Sequence[str] | None = None,
+        verify_exp: bool = True,
+        verify_nbf: bool = True,
+        strict_audience: bool = False,
+    ) -> Self:
+        plain = audience is None and issuer is None and not require_claims and verify_exp and verify_nbf
+        key = (encoded_token, secret, algorithm)
+        known = cls._verified.get(key) if plain else None
+        if known is not None and known.exp > datetime.now(UTC):
+            cls._verified.move_to_end(key)
+            return cast(Self, known)
+        token = super().decode(
+            encoded_token,
+            secret,
+            algorithm,
+            audience=audience,
+            issuer=issuer,
+            require_claims=require_claims,
+            verify_exp=verify_exp,
+            verify_nbf=verify_nbf,
+            strict_audience=strict_audience,
+        )
+        if plain:
+            cls._verified[key] = token
+            if len(cls._verified) > cls.KEEP:
+                cls._verified.popitem(last=False)
+        return token
+
+
 def build_jwt_auth(secret: str, ttl_s: int) -> JWTAuth[Principal, Token]:
     return JWTAuth[Principal, Token](
         retrieve_user_handler=retrieve_principal,
+        token_cls=VerifiedToken,
         token_secret=secret,
         default_token_expiration=timedelta(seconds=ttl_s),
         exclude=PUBLIC_PATHS,
@@ -53,7 +101,9 @@ def build_jwt_auth(secret: str, ttl_s: int) -> JWTAuth[Principal, Token]:
 def requires_role(*roles: Role) -> Any:
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Async on purpose: Litestar runs a plain function guard in a worker thread, a thread hop
+    # on every request for a check that takes microseconds.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = connection.user
         if not isinstance(principal, Principal):
             raise NotAuthorizedException("Authentication required.")

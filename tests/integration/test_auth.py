@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from uuid import uuid4
 
@@ -65,6 +66,19 @@ async def test_an_expired_token_is_401(client: Client, dispatcher: Auth) -> None
     expired = mint_token(dispatcher.user_id, Role.DISPATCHER, ttl=timedelta(seconds=-60))
     response = await client.get("/customers", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401
+
+
+async def test_a_token_once_accepted_is_still_refused_when_it_expires_or_is_tampered_with(
+    client: Client, dispatcher: Auth
+) -> None:
+    token = mint_token(dispatcher.user_id, Role.DISPATCHER, ttl=timedelta(seconds=2))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/customers", headers=headers)).status_code == 200  # verified, then kept
+    head, claims, signature = token.split(".")
+    forged = f"{head}.{claims}.{signature[:-4]}AAAA"
+    assert (await client.get("/customers", headers={"Authorization": f"Bearer {forged}"})).status_code == 401
+    await asyncio.sleep(2.1)
+    assert (await client.get("/customers", headers=headers)).status_code == 401
 
 
 async def test_a_token_signed_with_another_secret_is_401(client: Client, dispatcher: Auth) -> None:
