@@ -45,11 +45,12 @@ from api.matching import match_settings, now_of
 from api.strict_body import check_body_strictly
 from dispatch.event_stream import EventHub
 from dispatch.fleet_cache import FleetCache, follow_changes
+from dispatch.position_intake import PositionIntake
 from dispatch.positions import maintain_partitions
 from dispatch.risk_watch import watch
 from dispatch.travel import OsrmTravel
 from infra.db import create_pool
-from infra.settings import Settings
+from infra.settings import Settings, load_settings
 
 ROUTE_MODULES: Sequence[Any] = (
     customers,
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             )
         app.state.fleet_cache = FleetCache()
         app.state.event_hub = EventHub()
+        app.state.position_intake = PositionIntake(app.state.pool, app.state.routing)
         background = [
             asyncio.create_task(follow_changes(database_url, app.state.fleet_cache)),
             asyncio.create_task(app.state.event_hub.follow(database_url)),
@@ -125,6 +127,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.position_intake.close()
             if app.state.routing is not None:
                 await app.state.routing.close()
             await app.state.pool.close()
@@ -170,3 +173,8 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         request_max_body_size=1_048_576,
         debug=False,
     )
+
+
+def app_from_environment() -> Litestar:
+    """The app as `truckroll serve --workers N` starts it in each worker process."""
+    return create_app(load_settings())

@@ -44,7 +44,8 @@ def provide_page(
     return PageParams(limit=limit, offset=offset)
 
 
-# Handlers name these types for their injected parameters: `conn: Db`, `principal: Caller`, `page: Paging`.
+# Handlers name these types for their injected parameters: `conn: Db`, `principal: Caller`,
+# `page: Paging`.
 Db = NamedDependency[Connection]
 Caller = NamedDependency[Principal]
 Paging = NamedDependency[PageParams]

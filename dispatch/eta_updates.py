@@ -4,48 +4,62 @@ After each batch of pings from a technician on the road, every job ahead of them
 ETA (dispatch.eta). A customer is told when their ETA moved by at least the threshold since they
 were last told (one Web Push Topic per job, so an offline phone gets only the latest), and once
 when the technician is about ten minutes away.
+
+`estimate` decides; the caller writes the ETAs and the messages in one transaction, so a ping
+costs one read and one write however many jobs are ahead.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import numpy as np
+from asyncpg import Record
 
-from dispatch import calibration_queries, eta_queries, job_queries, risk_queries, route_queries
 from dispatch.assignment import travel_for
 from dispatch.eta import Leg, chain, smooth
+from dispatch.route_queries import place_of
 from dispatch.travel import TravelTimes
-from infra.db import Connection
-from notifications.outbox import Audience, Message, enqueue, job_topic
+from notifications.outbox import Audience, Message, job_topic
 
 ETA_CHANGE = timedelta(minutes=5)
+# An ETA that moved less than this is not written: customers read minutes, and most pings of a
+# steady drive move it by seconds, which would rewrite every job ahead on every ping.
+ETA_STEP = timedelta(seconds=30)
 NEARBY = timedelta(minutes=10)
+ON_THE_ROAD = ("en_route", "on_site")
+Row = Record | Mapping[str, Any]  # a job ahead, as position_queries.context reads it
 
 
-async def refresh(
-    conn: Connection,
+@dataclass(frozen=True)
+class EtaUpdate:
+    job_id: UUID
+    eta_at: datetime
+    told: bool  # the customer hears of this ETA (or it is the first one on the way)
+    messages: tuple[Message, ...]
+    nearby: bool  # one of the messages is "nearby", sent once per job
+
+
+async def estimate(
     technician_id: UUID,
+    technician_name: str | None,
+    jobs: Sequence[Row],
     position: tuple[float, float],
     *,
     now: datetime,
     routing: TravelTimes | None = None,
-) -> list[UUID]:
-    """Recompute the ETAs of the jobs ahead of a technician on the road; the jobs whose customer
-    was told something."""
-    rows = await eta_queries.jobs_ahead(conn, technician_id, now)
-    if not rows or rows[0]["status"] not in ("en_route", "on_site"):
+) -> list[EtaUpdate]:
+    """Fresh ETAs for the jobs ahead of a technician on the road (rows of
+    position_queries.context, in order); nothing when they are not on the road."""
+    if not jobs or jobs[0]["status"] not in ON_THE_ROAD:
         return []  # not on the road: the plan's times stand
-    place = await route_queries.job_place(conn, rows[0]["site_id"])
-    # What the fleet has been driving at this hour here, once calibration has learned it.
-    learned = await calibration_queries.speed_at(
-        conn, place.territory_id, now.astimezone(ZoneInfo(place.timezone)).hour
-    )
-    travel = travel_for(replace(place, speed_kmh=learned) if learned else place, routing)
-    points = np.array([(r["latitude"], r["longitude"]) for r in rows])
+    # The first job's place sets the travel model, with the speed learned for this hour there.
+    travel = travel_for(place_of(jobs[0]), routing)
+    points = np.array([(r["latitude"], r["longitude"]) for r in jobs])
     origins = np.vstack([np.array([position]), points[:-1]])
     legs_s = await travel.between(origins, points)
     legs = [
@@ -57,50 +71,46 @@ async def refresh(
             window_end_at=r["window_end_at"],
             on_site_since=(r["started_at"] or now) if r["status"] == "on_site" else None,
         )
-        for i, r in enumerate(rows)
+        for i, r in enumerate(jobs)
     ]
-    told: list[UUID] = []
-    first_name = await job_queries.technician_first_name(conn, technician_id)
-    territory = await job_queries.job_territory(conn, rows[0]["id"])
-    for row, raw in zip(rows, chain(now, legs), strict=True):
+    first_name = technician_name.split()[0] if technician_name else None
+    updates: list[EtaUpdate] = []
+    for row, raw in zip(jobs, chain(now, legs), strict=True):
         if row["status"] == "on_site":
             continue
         eta = smooth(row["eta_at"], raw)
         messages: list[Message] = []
         last_told = row["eta_told_at"]
-        if row["status"] == "en_route" and last_told is not None and abs(eta - last_told) >= ETA_CHANGE:
-            messages.append(_message("eta_changed", row["id"], technician_id, territory, first_name, eta))
-        if (
-            row["status"] == "en_route"
-            and eta - now <= NEARBY
-            and await risk_queries.raise_alert(conn, row["id"], "nearby")
-        ):
-            messages.append(_message("nearby", row["id"], technician_id, territory, first_name, eta))
-        await eta_queries.set_eta(
-            conn, row["id"], eta, told=bool(messages) or (last_told is None and row["status"] == "en_route")
+        driving = row["status"] == "en_route"
+        if driving and last_told is not None and abs(eta - last_told) >= ETA_CHANGE:
+            messages.append(_message("eta_changed", row, technician_id, first_name, eta))
+        nearby = driving and eta - now <= NEARBY and not row["nearby_told"]
+        if nearby:
+            messages.append(_message("nearby", row, technician_id, first_name, eta))
+        told = bool(messages) or (last_told is None and driving)
+        if not told and row["eta_at"] is not None and abs(eta - row["eta_at"]) < ETA_STEP:
+            continue
+        updates.append(
+            EtaUpdate(
+                job_id=row["id"],
+                eta_at=eta,
+                told=told,
+                messages=tuple(messages),
+                nearby=nearby,
+            )
         )
-        if messages:
-            await enqueue(conn, *messages)
-            told.append(row["id"])
-    return told
+    return updates
 
 
-def _message(
-    kind: str,
-    job_id: UUID,
-    technician_id: UUID,
-    territory: UUID | None,
-    first_name: str | None,
-    eta: datetime,
-) -> Message:
+def _message(kind: str, job: Row, technician_id: UUID, first_name: str | None, eta: datetime) -> Message:
     return Message(
         kind,
         Audience.CUSTOMER,
-        job_id=job_id,
+        job_id=job["id"],
         technician_id=technician_id,
-        territory_id=territory,
+        territory_id=job["territory_id"],
         payload={"technician": first_name, "eta_at": eta.isoformat()},
-        topic=job_topic(job_id),
+        topic=job_topic(job["id"]),
         urgency="high",
         ttl_s=1800,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
 
 from asyncpg import Record
 
@@ -72,49 +73,92 @@ async def latest(conn: Connection, technician_id: object) -> Record | None:
     return row
 
 
-async def insert_pings(conn: Connection, rows: Sequence[tuple[object, ...]]) -> list[bool]:
-    """Insert (technician, recorded_at, lat, lon, accuracy, speed, heading, flagged) in one
-    statement; duplicates (same technician and time) are ignored. Per row: whether it was new."""
-    if not rows:
-        return []
-    columns = list(zip(*rows, strict=True))
+async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) -> list[Record]:
+    """All a flush of pings needs, in one round trip. Per technician: their latest fix (repeated
+    on each of their rows) and, when they have open work, the jobs ahead in order (the one being
+    worked, the one being driven to, then the day's plan) with each place's travel model and the
+    speed learned for this hour there; without open work, one row with the job columns null."""
+    rows: list[Record] = await conn.fetch(
+        """
+        SELECT tech.id AS technician_id, tech.name AS technician_name, p.recorded_at AS fix_at,
+               p.latitude AS fix_latitude, p.longitude AS fix_longitude, a.*
+        FROM technicians tech
+        LEFT JOIN technician_latest_positions p ON p.technician_id = tech.id
+        LEFT JOIN LATERAL (
+            SELECT j.id, j.status, j.duration_s, j.window_start_at, j.window_end_at, j.eta_at, j.eta_told_at,
+                   j.started_at, s.latitude, s.longitude, s.territory_id,
+                   coalesce(t.timezone, 'UTC') AS timezone,
+                   coalesce(t.circuity_factor, 1.3) AS circuity_factor,
+                   coalesce(learned.speed_kmh, t.speed_kmh, 35) AS speed_kmh,
+                   coalesce(t.stop_overhead_s, 120) AS stop_overhead_s,
+                   EXISTS (SELECT 1 FROM job_alerts al WHERE al.job_id = j.id AND al.risk = 'nearby')
+                       AS nearby_told,
+                   row_number() OVER (
+                       ORDER BY j.status = 'on_site' DESC, j.status = 'en_route' DESC, j.planned_start_at,
+                                j.id
+                   ) AS place_in_line
+            FROM jobs j JOIN sites s ON s.id = j.site_id
+            LEFT JOIN territories t ON t.id = s.territory_id
+            LEFT JOIN territory_speeds learned ON learned.territory_id = s.territory_id
+             AND learned.hour = extract(hour FROM $2::timestamptz AT TIME ZONE coalesce(t.timezone, 'UTC'))
+            WHERE j.technician_id = tech.id AND j.status IN ('scheduled', 'dispatched', 'en_route', 'on_site')
+              AND j.planned_start_at < $2::timestamptz + interval '18 hours'
+        ) a ON true
+        WHERE tech.id = ANY($1::uuid[])
+        ORDER BY tech.id, a.place_in_line
+        """,
+        list(technicians),
+        now,
+    )
+    return rows
+
+
+async def write(
+    conn: Connection,
+    pings: Sequence[tuple[object, ...]],
+    latest: Sequence[tuple[object, ...]],
+    etas: Sequence[tuple[UUID, datetime, bool]],
+) -> set[tuple[UUID, datetime]]:
+    """One statement for a whole flush: insert (technician, recorded_at, lat, lon, accuracy,
+    speed, heading, flagged) pings, ignoring repeats of a stored one; move each technician's
+    latest fix to their (technician, recorded_at, lat, lon, accuracy, speed, heading), never
+    backwards; set the jobs' (id, eta, told) ETAs. The (technician, recorded_at) newly stored."""
     inserted = await conn.fetch(
         """
-        INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude, accuracy_m,
-                                          speed_mps, heading_deg, flagged)
-        SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::real[],
-                             $6::real[], $7::real[], $8::text[])
-        ON CONFLICT (technician_id, recorded_at) DO NOTHING
-        RETURNING recorded_at
+        WITH stored AS (
+            INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude, accuracy_m,
+                                              speed_mps, heading_deg, flagged)
+            SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::real[],
+                                 $6::real[], $7::real[], $8::text[])
+            ON CONFLICT (technician_id, recorded_at) DO NOTHING
+            RETURNING technician_id, recorded_at
+        ), moved AS (
+            INSERT INTO technician_latest_positions (technician_id, recorded_at, latitude, longitude,
+                                                     accuracy_m, speed_mps, heading_deg)
+            SELECT * FROM unnest($9::uuid[], $10::timestamptz[], $11::float8[], $12::float8[], $13::real[],
+                                 $14::real[], $15::real[])
+            ON CONFLICT (technician_id) DO UPDATE SET
+                recorded_at = EXCLUDED.recorded_at, latitude = EXCLUDED.latitude,
+                longitude = EXCLUDED.longitude, accuracy_m = EXCLUDED.accuracy_m,
+                speed_mps = EXCLUDED.speed_mps, heading_deg = EXCLUDED.heading_deg, received_at = now()
+            WHERE technician_latest_positions.recorded_at < EXCLUDED.recorded_at
+        ), timed AS (
+            UPDATE jobs j SET eta_at = u.eta_at,
+                              eta_told_at = CASE WHEN u.told THEN u.eta_at ELSE j.eta_told_at END
+            FROM unnest($16::uuid[], $17::timestamptz[], $18::bool[]) AS u(id, eta_at, told)
+            WHERE j.id = u.id
+        )
+        SELECT technician_id, recorded_at FROM stored
         """,
-        *[list(c) for c in columns],
+        *_columns(pings, 8),
+        *_columns(latest, 7),
+        *_columns(etas, 3),
     )
-    new = {r["recorded_at"] for r in inserted}
-    seen: set[object] = set()
-    result: list[bool] = []
-    for row in rows:
-        # A time repeated inside one batch is new only once.
-        result.append(row[1] in new and row[1] not in seen)
-        seen.add(row[1])
-    return result
+    return {(r["technician_id"], r["recorded_at"]) for r in inserted}
 
 
-async def move_latest(conn: Connection, technician_id: object, fix: tuple[object, ...]) -> None:
-    """Keep the newest believable fix (an older backlog never moves it backwards)."""
-    await conn.execute(
-        """
-        INSERT INTO technician_latest_positions (technician_id, recorded_at, latitude, longitude, accuracy_m,
-                                                 speed_mps, heading_deg)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (technician_id) DO UPDATE SET
-            recorded_at = EXCLUDED.recorded_at, latitude = EXCLUDED.latitude,
-            longitude = EXCLUDED.longitude, accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
-            heading_deg = EXCLUDED.heading_deg, received_at = now()
-        WHERE technician_latest_positions.recorded_at < EXCLUDED.recorded_at
-        """,
-        technician_id,
-        *fix,
-    )
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 async def silent_technicians(conn: Connection, now: datetime, quiet_since: datetime) -> list[Record]:

@@ -9,15 +9,18 @@ technician and time) is ignored. Nothing in a batch makes the rest of it fail.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
 
 import msgspec
+from asyncpg import Record
 
-from dispatch import eta_updates, position_queries
+from dispatch import eta_updates, position_queries, risk_queries
 from dispatch.accounts import Principal
-from dispatch.travel import TravelTimes, distance_m
+from dispatch.travel import TravelTimes, haversine_m
 from infra.db import Connection
+from notifications.outbox import enqueue
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_SPEED_MPS = 70.0  # 250 km/h: no van does this between two fixes
@@ -67,7 +70,7 @@ def judge(pings: Sequence[Ping], last: tuple[datetime, float, float] | None, now
             continue
         flagged = None
         if previous is not None and previous[0] <= ping.recorded_at:
-            metres = distance_m((previous[1], previous[2]), (ping.latitude, ping.longitude))
+            metres = haversine_m((previous[1], previous[2]), (ping.latitude, ping.longitude))
             seconds = (ping.recorded_at - previous[0]).total_seconds()
             if metres > JUMP_FLOOR_M and metres > MAX_SPEED_MPS * max(seconds, 1.0):
                 flagged = f"a jump of {metres / 1000:.1f} km in {seconds:.0f} s"
@@ -75,6 +78,23 @@ def judge(pings: Sequence[Ping], last: tuple[datetime, float, float] | None, now
         if flagged is None and (previous is None or previous[0] <= ping.recorded_at):
             previous = (ping.recorded_at, ping.latitude, ping.longitude)
     return verdicts
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One request's pings: a technician's batch as their phone sent it."""
+
+    technician_id: UUID
+    pings: Sequence[Ping]
+    now: datetime
+
+
+@dataclass
+class _Technician:
+    name: str | None
+    last: tuple[datetime, float, float] | None  # latest believable fix, as judging goes on
+    jobs: list[Record]
+    newest: Ping | None = None  # newest believable fix of this flush, if newer than `last` was
 
 
 async def record(
@@ -86,60 +106,118 @@ async def record(
     routing: TravelTimes | None = None,
 ) -> PingsResult:
     assert principal.technician_id is not None, "a technician token always names its technician"
-    tech = principal.technician_id
-    stored = await position_queries.latest(conn, tech)
-    last = None if stored is None else (stored["recorded_at"], stored["latitude"], stored["longitude"])
-    verdicts = judge(pings, last, now)
-    keep = [v for v in verdicts if v.rejected is None]
-    new = await position_queries.insert_pings(
-        conn,
-        [
-            (
-                tech,
-                v.ping.recorded_at,
-                v.ping.latitude,
-                v.ping.longitude,
-                v.ping.accuracy_m,
-                v.ping.speed_mps,
-                v.ping.heading_deg,
-                v.flagged,
+    (result,) = await record_many(conn, [Batch(principal.technician_id, pings, now)], routing=routing)
+    return result
+
+
+async def record_many(
+    conn: Connection, batches: Sequence[Batch], *, routing: TravelTimes | None = None
+) -> list[PingsResult]:
+    """Store the batches of several requests together and refresh the ETAs ahead of each
+    technician who moved: one read and one write however many requests and jobs there are
+    when nobody needs telling (nearly every ping), a short transaction with the outbox when
+    somebody does. Batches of one technician are judged in the order given."""
+    now = max(b.now for b in batches)
+    technicians: dict[UUID, _Technician] = {}
+    for row in await position_queries.context(conn, list({b.technician_id for b in batches}), now):
+        tech = technicians.get(row["technician_id"])
+        if tech is None:
+            last = (
+                None if row["fix_at"] is None else (row["fix_at"], row["fix_latitude"], row["fix_longitude"])
             )
-            for v in keep
-        ],
-    )
-    believed = [v for v in keep if v.flagged is None]
-    if believed:
-        newest = max(believed, key=lambda v: v.ping.recorded_at).ping
-        await position_queries.move_latest(
-            conn,
-            tech,
-            (
-                newest.recorded_at,
-                newest.latitude,
-                newest.longitude,
-                newest.accuracy_m,
-                newest.speed_mps,
-                newest.heading_deg,
-            ),
-        )
-        if last is None or newest.recorded_at > last[0]:
+            tech = technicians[row["technician_id"]] = _Technician(row["technician_name"], last, [])
+        if row["id"] is not None:
+            tech.jobs.append(row)
+    stored: list[tuple[object, ...]] = []
+    judged: list[tuple[Batch, list[Verdict], datetime | None]] = []
+    for batch in batches:
+        tech = technicians[batch.technician_id]
+        before = tech.last
+        verdicts = judge(batch.pings, before, batch.now)
+        for v in verdicts:
+            if v.rejected is None:
+                p = v.ping
+                stored.append(
+                    (
+                        batch.technician_id,
+                        p.recorded_at,
+                        p.latitude,
+                        p.longitude,
+                        p.accuracy_m,
+                        p.speed_mps,
+                        p.heading_deg,
+                        v.flagged,
+                    )
+                )
+        believed = [v.ping for v in verdicts if v.rejected is None and v.flagged is None]
+        newest = max(believed, key=lambda p: p.recorded_at) if believed else None
+        if newest is not None and (before is None or newest.recorded_at > before[0]):
             # Only a fix newer than the one we had says where the technician is now.
-            await eta_updates.refresh(
-                conn, tech, (newest.latitude, newest.longitude), now=now, routing=routing
+            tech.last = (newest.recorded_at, newest.latitude, newest.longitude)
+            tech.newest = newest
+        judged.append((batch, verdicts, before[0] if before else None))
+    updates: list[eta_updates.EtaUpdate] = []
+    latest: list[tuple[object, ...]] = []
+    for technician_id, tech in technicians.items():
+        if tech.newest is None:
+            continue
+        n = tech.newest
+        latest.append(
+            (technician_id, n.recorded_at, n.latitude, n.longitude, n.accuracy_m, n.speed_mps, n.heading_deg)
+        )
+        updates += await eta_updates.estimate(
+            technician_id, tech.name, tech.jobs, (n.latitude, n.longitude), now=now, routing=routing
+        )
+    if any(u.messages for u in updates):
+        async with conn.transaction():
+            updates = [await _claim_nearby(conn, u) for u in updates]
+            new = await position_queries.write(conn, stored, latest, _etas(updates))
+            await enqueue(conn, *(m for u in updates for m in u.messages))
+    else:
+        new = await position_queries.write(conn, stored, latest, _etas(updates))
+    seen: set[tuple[UUID, datetime]] = set()
+    results = []
+    for batch, verdicts, before_at in judged:
+        accepted = duplicates = 0
+        for v in verdicts:
+            if v.rejected is not None:
+                continue
+            key = (batch.technician_id, v.ping.recorded_at)
+            # A time repeated within the flush is new only the first time.
+            is_new = key in new and key not in seen
+            seen.add(key)
+            accepted += is_new and v.flagged is None
+            duplicates += not is_new
+        believed_at = [v.ping.recorded_at for v in verdicts if v.rejected is None and v.flagged is None]
+        candidates = [t for t in (before_at, max(believed_at, default=None)) if t is not None]
+        results.append(
+            PingsResult(
+                accepted=accepted,
+                duplicates=duplicates,
+                flagged=sorted(
+                    (PingIssue(index=v.index, reason=v.flagged) for v in verdicts if v.flagged),
+                    key=lambda i: i.index,
+                ),
+                rejected=sorted(
+                    (PingIssue(index=v.index, reason=v.rejected) for v in verdicts if v.rejected),
+                    key=lambda i: i.index,
+                ),
+                latest_at=max(candidates).astimezone(UTC) if candidates else None,
             )
-    newest_at = max((v.ping.recorded_at for v in believed), default=None)
-    candidates = [t for t in (last[0] if last else None, newest_at) if t is not None]
-    flagged = [PingIssue(index=v.index, reason=v.flagged) for v in keep if v.flagged is not None]
-    return PingsResult(
-        accepted=sum(1 for v, is_new in zip(keep, new, strict=True) if is_new and v.flagged is None),
-        duplicates=sum(1 for is_new in new if not is_new),
-        flagged=sorted(flagged, key=lambda i: i.index),
-        rejected=sorted(
-            (PingIssue(index=v.index, reason=v.rejected) for v in verdicts if v.rejected),
-            key=lambda i: i.index,
-        ),
-        latest_at=max(candidates).astimezone(UTC) if candidates else None,
-    )
+        )
+    return results
+
+
+def _etas(updates: Sequence[eta_updates.EtaUpdate]) -> list[tuple[UUID, datetime, bool]]:
+    return [(u.job_id, u.eta_at, u.told) for u in updates]
+
+
+async def _claim_nearby(conn: Connection, update: eta_updates.EtaUpdate) -> eta_updates.EtaUpdate:
+    """ "Nearby" goes once per job: a flush racing this one may have sent it already."""
+    if not update.nearby or await risk_queries.raise_alert(conn, update.job_id, "nearby"):
+        return update
+    messages = tuple(m for m in update.messages if m.kind != "nearby")
+    return replace(update, messages=messages, nearby=False, told=bool(messages))
 
 
 async def maintain_partitions(

@@ -6,10 +6,13 @@ so ranking a job among thousands of technicians costs a handful of round trips.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
+
+from asyncpg import Record
 
 from dispatch.travel import Point
 from infra.db import Connection
@@ -86,6 +89,11 @@ async def job_place(conn: Connection, site_id: UUID) -> JobPlace:
         site_id,
     )
     assert row is not None, "a job's site always exists"
+    return place_of(row)
+
+
+def place_of(row: Record | Mapping[str, Any]) -> JobPlace:
+    """A JobPlace from a row carrying the site's point and its territory's travel model."""
     return JobPlace(
         point=(row["latitude"], row["longitude"]),
         territory_id=row["territory_id"],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
+from uuid import UUID
 
 import pytest
 from litestar import Litestar
@@ -10,8 +12,9 @@ from litestar.testing import AsyncTestClient
 
 from dispatch import risk_watch
 from dispatch.matching import MatchSettings
-from dispatch.positions import maintain_partitions
-from infra.db import Connection
+from dispatch.position_intake import PositionIntake
+from dispatch.positions import Batch, Ping, maintain_partitions
+from infra.db import Connection, create_pool
 from tests.conftest import Auth
 from tests.factories_dispatch import login_of
 from tests.factories_matching import at, job, north, site, technician, territory
@@ -218,3 +221,43 @@ async def test_a_technician_on_the_way_who_stops_moving_is_checked_on(conn: Conn
     )
     async with conn.transaction():
         assert await risk_watch.scan(conn, MatchSettings(), routing=None, now=at(10.2)) == 0
+
+
+async def test_requests_arriving_together_are_written_together_each_judged_and_answered_for_itself(
+    conn: Connection, dsn: str
+) -> None:
+    metro = await territory(conn)
+    ann = await technician(conn, metro, "Ann Springs", north(0))
+    bob = await technician(conn, metro, "Bob Doors", north(5))
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    intake = PositionIntake(pool)
+    now = at(10)
+
+    def batch(tech: UUID, *pings: tuple[float, float]) -> Batch:
+        return Batch(tech, [Ping(at(hour), *north(km)) for hour, km in pings], now)
+
+    try:
+        results = await asyncio.gather(
+            intake.record(batch(ann, (9.0, 0))),
+            intake.record(batch(ann, (9.01, 80))),  # 80 km in 36 s after the fix just before it
+            intake.record(batch(bob, (9.0, 5), (12.0, 5))),  # the second from the future
+            intake.record(batch(ann, (9.0, 0), (9.02, 0.5))),  # a repeat, then a fix nearby
+        )
+        assert intake.flushes == 1  # one read and one write for all four requests
+        first, jump, bobs, repeat = results
+        assert (first.accepted, first.duplicates, first.flagged) == (1, 0, [])
+        assert [f.reason for f in jump.flagged] == ["a jump of 80.0 km in 36 s"]
+        assert (bobs.accepted, [r.index for r in bobs.rejected]) == (1, [1])
+        assert (repeat.accepted, repeat.duplicates, repeat.latest_at) == (1, 1, at(9.02))
+        rows = await conn.fetch("SELECT technician_id, recorded_at FROM technician_latest_positions")
+        latest = {r["technician_id"]: r["recorded_at"] for r in rows}
+        assert latest == {ann: at(9.02), bob: at(9.0)}
+        assert await conn.fetchval("SELECT count(*) FROM technician_positions") == 4
+        # A write that fails fails every request it carried, each with the reason.
+        await pool.close()
+        failures = await asyncio.gather(
+            intake.record(batch(ann, (9.1, 1))), intake.record(batch(bob, (9.1, 5))), return_exceptions=True
+        )
+        assert all(isinstance(f, Exception) for f in failures)
+    finally:
+        await pool.close()
