@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -96,16 +97,28 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             print("Applied migrations: " + ", ".join(applied), flush=True)
         if args.demo and not asyncio.run(_seed(dsn, args.seed, only_if_empty=True)):
             print("The database already has data; demo data not added.", flush=True)
-        app = create_app(settings, dsn=dsn)
         print(f"Truckroll on http://{args.host}:{args.port}  (API docs: /schema/swagger)", flush=True)
         # uvicorn handles Ctrl-C/SIGTERM itself and returns here; the local cluster stops after it.
-        uvicorn.run(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level=settings.log_level.lower(),
-            timeout_graceful_shutdown=10,
-        )
+        if args.workers > 1:
+            # Each worker process builds its own app from the environment, the local cluster's too.
+            os.environ["DATABASE_URL"] = dsn
+            uvicorn.run(
+                "api.app:app_from_environment",
+                factory=True,
+                workers=args.workers,
+                host=args.host,
+                port=args.port,
+                log_level=settings.log_level.lower(),
+                timeout_graceful_shutdown=10,
+            )
+        else:
+            uvicorn.run(
+                create_app(settings, dsn=dsn),
+                host=args.host,
+                port=args.port,
+                log_level=settings.log_level.lower(),
+                timeout_graceful_shutdown=10,
+            )
     return 0
 
 
@@ -330,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="seed demo data if the database is empty")
     serve.add_argument("--seed", type=int, default=7, help="demo data seed (default 7)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API processes sharing the port (default 1; one per core)"
+    )
     serve.add_argument(
         "--skip-migrations", action="store_true", help="do not migrate at start (when a deploy job migrates)"
     )
