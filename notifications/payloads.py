@@ -3,10 +3,20 @@ the customer's or the technician's words."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 class PushPayload(msgspec.Struct, frozen=True, kw_only=True):
@@ -17,16 +27,17 @@ class PushPayload(msgspec.Struct, frozen=True, kw_only=True):
     data: dict[str, object]
 
 
-def _clock(value: object) -> str:
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value).strftime("%H:%M")
-        except ValueError:
-            return value
-    return ""
+def render(kind: str, payload: dict[str, object], job_id: UUID | None, timezone: str = "UTC") -> PushPayload:
+    """The message in words; times on the clock of the job's territory, where the customer is."""
 
+    def _clock(value: object) -> str:
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value).astimezone(_zone(timezone)).strftime("%H:%M")
+            except ValueError:
+                return value
+        return ""
 
-def render(kind: str, payload: dict[str, object], job_id: UUID | None) -> PushPayload:
     who = payload.get("technician") or "Your technician"
     texts = {
         "assigned": ("Your visit is booked", f"{who} will come to you."),

@@ -44,38 +44,35 @@ async def unsubscribe(conn: Connection, subscription_id: UUID, user_id: UUID) ->
 
 async def expand_outbox(conn: Connection, *, limit: int = 200) -> int:
     """Messages not yet handed to delivery become one delivery per subscription of their
-    audience; returns how many messages were handed over."""
-    rows = await conn.fetch(
+    audience, in one statement for the lot; returns how many messages were handed over."""
+    handed: int = await conn.fetchval(
         """
-        SELECT id, audience, job_id, technician_id, territory_id FROM outbox
-        WHERE sent_at IS NULL AND failed_at IS NULL AND available_at <= now()
-        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+        WITH taken AS (
+            SELECT id, audience, job_id, technician_id, territory_id FROM outbox
+            WHERE sent_at IS NULL AND failed_at IS NULL AND available_at <= now()
+            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+        ), delivered AS (
+            INSERT INTO push_deliveries (outbox_id, subscription_id, endpoint)
+            SELECT m.id, s.id, s.endpoint FROM taken m
+            JOIN push_subscriptions s ON m.audience = 'customer' AND s.job_id = m.job_id
+            UNION ALL
+            SELECT m.id, s.id, s.endpoint FROM taken m
+            JOIN users u ON m.audience = 'technician' AND u.technician_id = m.technician_id AND u.active
+            JOIN push_subscriptions s ON s.user_id = u.id
+            UNION ALL
+            SELECT m.id, s.id, s.endpoint FROM taken m
+            JOIN users u ON m.audience = 'dispatcher' AND u.role = 'dispatcher' AND u.active
+             AND (u.territory_id IS NULL OR u.territory_id = m.territory_id)
+            JOIN push_subscriptions s ON s.user_id = u.id
+            ON CONFLICT (outbox_id, subscription_id) DO NOTHING
+        ), marked AS (
+            UPDATE outbox SET sent_at = now() WHERE id IN (SELECT id FROM taken)
+        )
+        SELECT count(*) FROM taken
         """,
         limit,
     )
-    for m in rows:
-        await conn.execute(
-            """
-            INSERT INTO push_deliveries (outbox_id, subscription_id, endpoint)
-            SELECT $1, s.id, s.endpoint FROM push_subscriptions s
-            LEFT JOIN users u ON u.id = s.user_id
-            WHERE ($2 = 'customer' AND s.job_id = $3)
-               OR ($2 = 'technician' AND u.technician_id = $4 AND u.active)
-               OR ($2 = 'dispatcher' AND u.role = 'dispatcher' AND u.active
-                   AND (u.territory_id IS NULL OR u.territory_id = $5))
-            ON CONFLICT (outbox_id, subscription_id) DO NOTHING
-            """,
-            m["id"],
-            m["audience"],
-            m["job_id"],
-            m["technician_id"],
-            m["territory_id"],
-        )
-    if rows:
-        await conn.execute(
-            "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [m["id"] for m in rows]
-        )
-    return len(rows)
+    return handed
 
 
 async def claim_deliveries(conn: Connection, *, limit: int, lease_s: float) -> list[Record]:
@@ -88,10 +85,10 @@ async def claim_deliveries(conn: Connection, *, limit: int, lease_s: float) -> l
             WHERE status = 'pending' AND next_attempt_at <= now()
               AND (leased_until IS NULL OR leased_until < now())
             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
-        ) due, outbox o, push_subscriptions s
+        ) due, outbox o LEFT JOIN territories t ON t.id = o.territory_id, push_subscriptions s
         WHERE d.id = due.id AND o.id = d.outbox_id AND s.id = d.subscription_id
         RETURNING d.id, d.attempts, d.endpoint, s.p256dh, s.auth, o.kind, o.audience, o.job_id, o.payload,
-                  o.topic, o.urgency, o.ttl_s
+                  o.topic, o.urgency, o.ttl_s, coalesce(t.timezone, 'UTC') AS timezone
         """,
         limit,
         lease_s,

@@ -31,12 +31,15 @@ log = logging.getLogger("truckroll.push")
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    batch: int = 50
+    batch: int = 200
     lease_s: float = 30.0
     max_attempts: int = 8
     base_backoff_s: float = 2.0
     max_backoff_s: float = 3600.0
     idle_s: float = 0.2
+    # Batches in flight at once: while one waits on the database (claiming, recording), the other
+    # encrypts and sends, so the worker's one core is not idle between phases.
+    lanes: int = 2
 
 
 def backoff(attempt: int, settings: WorkerSettings, rng: random.Random | None = None) -> float:
@@ -88,7 +91,7 @@ async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tall
 
 
 async def _deliver(row: Record, sender: Sender) -> tuple[int | None, str | None, float | None]:
-    payload = render(row["kind"], row["payload"], row["job_id"])
+    payload = render(row["kind"], row["payload"], row["job_id"], row["timezone"])
     try:
         result = await sender.send(
             Subscription(row["endpoint"], row["p256dh"], row["auth"]),
@@ -105,7 +108,12 @@ async def _deliver(row: Record, sender: Sender) -> tuple[int | None, str | None,
 async def run(
     pool: Pool, sender: Sender, settings: WorkerSettings, *, stop: asyncio.Event | None = None
 ) -> None:
-    """Deliver until stopped; rest briefly when there is nothing to do."""
+    """Deliver until stopped, `settings.lanes` batches at a time."""
+    await asyncio.gather(*(_lane(pool, sender, settings, stop) for _ in range(settings.lanes)))
+
+
+async def _lane(pool: Pool, sender: Sender, settings: WorkerSettings, stop: asyncio.Event | None) -> None:
+    """Batch after batch; rest briefly when there is nothing to do."""
     while stop is None or not stop.is_set():
         try:
             tally = await run_once(pool, sender, settings)

@@ -27,6 +27,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from infra.db import Connection, create_pool
 from infra.settings import Settings
+from notifications import push_queries
 from notifications.webpush import Sender, generate_vapid_keys
 from notifications.worker import WorkerSettings, run_once
 from tests.conftest import JWT_SECRET, Auth
@@ -155,7 +156,8 @@ async def test_a_customer_hears_the_technician_set_off_encrypted_signed_and_coll
     assert headers["topic"] == "job-" + job_id.hex[:24]
     message = browser.read(push["body"])
     assert (message["kind"], message["title"]) == ("on_the_way", "On the way")
-    assert message["body"] == "Ann is on the way, arriving about 15:00."
+    # 9:00 in Chicago, where the customer is (15:00 UTC).
+    assert message["body"] == "Ann is on the way, arriving about 09:00."
     # VAPID: a JWT for this push service's origin, signed by our key, not expired.
     scheme, params = headers["authorization"].split(" ", 1)
     fields = dict(p.split("=", 1) for p in params.split(","))
@@ -236,3 +238,60 @@ async def test_a_bad_subscription_is_refused_naming_the_field(
     assert unknown.status_code == 404
     key = await client.get("/push/public-key")
     assert key.json() == {"public_key": KEYS.public_key}
+
+
+async def test_each_message_goes_to_every_browser_of_its_audience_and_no_other(conn: Connection) -> None:
+    metro, elsewhere = await territory(conn), await territory(conn)
+    ann = await technician(conn, metro, "Ann Springs", north(1))
+    job_id = await job(conn, await site(conn, metro, north(0)), (8, 12), technician_id=ann, planned=9)
+
+    async def user(
+        role: str, *, tech: UUID | None = None, area: UUID | None = None, active: bool = True
+    ) -> UUID:
+        user_id: UUID = await conn.fetchval(
+            "INSERT INTO users (email, password_hash, role, technician_id, territory_id, active)"
+            " VALUES ($1, 'x', $2, $3, $4, $5) RETURNING id",
+            f"{os.urandom(4).hex()}@example.com",
+            role,
+            tech,
+            area,
+            active,
+        )
+        return user_id
+
+    async def browser(name: str, *, job: UUID | None = None, user: UUID | None = None) -> None:
+        await conn.execute(
+            "INSERT INTO push_subscriptions (job_id, user_id, endpoint, p256dh, auth)"
+            " VALUES ($1, $2, $3, 'k', 'a')",
+            job,
+            user,
+            f"https://push.example/{name}",
+        )
+
+    await browser("customer", job=job_id)
+    await browser("ann-phone", user=await user("technician", tech=ann))
+    await browser("metro-desk", user=await user("dispatcher", area=metro))
+    await browser("all-desk", user=await user("dispatcher"))
+    await browser("other-desk", user=await user("dispatcher", area=elsewhere))
+    await browser("left-desk", user=await user("dispatcher", active=False))
+    await browser("admin", user=await user("admin"))
+    for audience in ("customer", "technician", "dispatcher"):
+        await conn.execute(
+            "INSERT INTO outbox (kind, audience, job_id, technician_id, territory_id, payload, urgency,"
+            " ttl_s) VALUES ('job_at_risk', $1, $2, $3, $4, '{}', 'normal', 60)",
+            audience,
+            job_id,
+            ann,
+            metro,
+        )
+    assert await push_queries.expand_outbox(conn) == 3
+    delivered = await conn.fetch(
+        "SELECT o.audience, d.endpoint FROM push_deliveries d JOIN outbox o ON o.id = d.outbox_id"
+    )
+    assert sorted((d["audience"], d["endpoint"].rsplit("/", 1)[1]) for d in delivered) == [
+        ("customer", "customer"),
+        ("dispatcher", "all-desk"),
+        ("dispatcher", "metro-desk"),
+        ("technician", "ann-phone"),
+    ]
+    assert await push_queries.expand_outbox(conn) == 0  # handed over once
