@@ -5,7 +5,8 @@
 3. ping to push: a ping that moves an ETA past the threshold, through the outbox and the
    worker, to the push service.
 
-    python -m tests.bench.bench_push [--messages 3000] [--pings 20000]
+    python -m tests.bench.bench_push [--messages 3000] [--pings 20000] [--technicians 400]
+                                     [--api 2]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from uuid import UUID
 
 import httpx
+import msgspec
 import numpy as np
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -33,7 +35,8 @@ from api.app import create_app
 from infra.db import Connection, connect, create_pool
 from infra.settings import Settings
 from notifications.webpush import Sender, generate_vapid_keys
-from notifications.worker import WorkerSettings, run, run_once
+from notifications.worker import WorkerSettings, run
+from tests.bench import http_load
 from tests.bench.common import SECRET, percentiles, scratch_database
 from tests.live_server import serving
 
@@ -87,10 +90,56 @@ async def world(c: Connection) -> dict[str, UUID]:
     return {"territory": territory, "tech": tech, "user": user, "site": site, "job": job}
 
 
+async def fleet(c: Connection, territory: UUID, size: int) -> list[tuple[UUID, UUID, tuple[float, float]]]:
+    """`size` technicians on the road, each driving to a job 8 km south of them with two more
+    planned after it: (technician, login, start) each."""
+    now = datetime.now(UTC)
+    rows = await c.fetch(
+        """
+        WITH t AS (
+            INSERT INTO technicians (name, territory_id, home_latitude, home_longitude)
+            SELECT 'Tech ' || i, $1, 44.9 + 0.072, -93.4 + i * 0.001 FROM generate_series(1, $2) i
+            RETURNING id, home_latitude, home_longitude
+        ), u AS (
+            INSERT INTO users (email, password_hash, role, technician_id)
+            SELECT 'tech-' || t.id || '@bench.example', 'x', 'technician', t.id FROM t
+            RETURNING id, technician_id
+        )
+        SELECT t.id AS tech, u.id AS login, t.home_latitude, t.home_longitude
+        FROM t JOIN u ON u.technician_id = t.id
+        """,
+        territory,
+        size,
+    )
+    for r in rows:
+        for n, status in enumerate(("en_route", "scheduled", "scheduled")):
+            site = await c.fetchval(
+                "INSERT INTO sites (territory_id, address_line, address_key, latitude, longitude)"
+                " VALUES ($1, $2, $2, $3, $4) RETURNING id",
+                territory,
+                f"{r['tech']} {n}",
+                r["home_latitude"] - 0.072 - 0.01 * n,
+                r["home_longitude"],
+            )
+            start = now + timedelta(hours=n)
+            await c.execute(
+                "INSERT INTO jobs (site_id, problem_code, duration_s, window_start_at, window_end_at, status,"
+                " technician_id, planned_start_at, eta_at, eta_told_at)"
+                " VALUES ($1, 'broken_spring', 2400, $2, $3, $4, $5, $2, $2, $6)",
+                site,
+                start,
+                start + timedelta(hours=2),
+                status,
+                r["tech"],
+                start if status == "en_route" else None,
+            )
+    return [(r["tech"], r["login"], (r["home_latitude"], r["home_longitude"])) for r in rows]
+
+
 @asynccontextmanager
-async def api_process(dsn: str, settings: Settings) -> AsyncIterator[str]:
-    """`truckroll serve` in its own process, as deployed, so the clients here do not slow it."""
-    port = free_port()
+async def api_processes(dsn: str, settings: Settings, count: int) -> AsyncIterator[list[str]]:
+    """`count` processes of `truckroll serve`, each on its own port as behind a load balancer,
+    so the clients here do not slow them and each gets an even share of the connections."""
     env = {
         **os.environ,
         "DATABASE_URL": dsn,
@@ -98,25 +147,38 @@ async def api_process(dsn: str, settings: Settings) -> AsyncIterator[str]:
         "TRUCKROLL_JWT_SECRET": SECRET,
         "TRUCKROLL_RISK_SCAN_S": "0",
         "TRUCKROLL_LOG_LEVEL": "WARNING",
-        "TRUCKROLL_POOL_MAX_SIZE": "10",
+        "TRUCKROLL_POOL_MAX_SIZE": str(settings.pool_max_size),
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--skip-migrations", env=env
-    )
-    base = f"http://127.0.0.1:{port}"
+    ports = [free_port() for _ in range(count)]
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--skip-migrations", env=env
+        )
+        for port in ports
+    ]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        async with httpx.AsyncClient(base_url=base) as probe:
-            for _ in range(200):
-                try:
-                    if (await probe.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.05)
-        yield base
+        async with httpx.AsyncClient() as probe:
+            for base in bases:
+                for _ in range(400):
+                    try:
+                        if (await probe.get(f"{base}/health")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.05)
+        yield bases
     finally:
-        process.terminate()
-        await process.wait()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            await process.wait()
+
+
+@asynccontextmanager
+async def in_process(settings: Settings) -> AsyncIterator[list[str]]:
+    async with serving(create_app(settings)) as base:
+        yield [base]
 
 
 def token_for(user: UUID, tech: UUID) -> str:
@@ -132,10 +194,82 @@ def token_for(user: UUID, tech: UUID) -> str:
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
+async def ingest(
+    bases: list[str],
+    drivers: list[tuple[UUID, UUID, tuple[float, float]]],
+    size: int,
+    total: int,
+    lanes: int,
+) -> None:
+    """`total` pings in batches of `size` from the whole fleet, as phones send them: each
+    technician's fixes 5 s apart, driving south at 10 m/s toward their job (a batch of 50 is a
+    4-minute backlog). Concurrent clients never hold two batches of one technician at once."""
+    tokens = {tech: token_for(login, tech) for tech, login, _ in drivers}
+    started = datetime.now(UTC) - timedelta(hours=3)
+    sent = dict.fromkeys(tokens, 0)
+    turn = iter(range(total // size))
+    samples: list[float] = []
+
+    def body(tech: UUID, start: tuple[float, float]) -> bytes:
+        pings = []
+        for _ in range(size):
+            n = sent[tech]
+            sent[tech] += 1
+            at = started + timedelta(seconds=5 * n)
+            pings.append(
+                {
+                    "recorded_at": at.isoformat(),
+                    "latitude": start[0] - n * 50 / 111_200,
+                    "longitude": start[1],
+                }
+            )
+        return msgspec.json.encode({"pings": pings})
+
+    async def client(lane: int, lanes: int) -> None:
+        connection = await http_load.Connection.open(bases[lane % len(bases)])
+        mine = [d for i, d in enumerate(drivers) if i % lanes == lane]
+        try:
+            for n in turn:
+                tech, _, start = mine[n % len(mine)]
+                payload = body(tech, start)
+                t0 = time.perf_counter()
+                status, answer = await connection.request(
+                    "POST",
+                    "/technicians/me/positions",
+                    payload,
+                    {"Authorization": f"Bearer {tokens[tech]}"},
+                )
+                samples.append(time.perf_counter() - t0)
+                if status != 200:
+                    raise RuntimeError(f"{status}: {answer[:300]!r}")
+        finally:
+            await connection.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(lane, lanes) for lane in range(lanes)))
+    elapsed = time.perf_counter() - began
+    pings = len(samples) * size
+    p99 = float(np.percentile(np.asarray(samples) * 1000, 99))
+    print(
+        f"pings at batches of {size}: {pings} pings from {len(drivers)} technicians on the road in"
+        f" {elapsed:.1f} s = {pings / elapsed:.0f}/s ({len(samples) / elapsed:.0f} requests/s),"
+        f" {lanes} connections to {len(bases)} API processes,"
+        f" request {percentiles(samples)}, p99 {p99:.1f} ms"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=3000)
-    parser.add_argument("--pings", type=int, default=20000)
+    parser.add_argument("--pings", type=int, default=20000, help="at batches of 1 (5 times more at 50)")
+    parser.add_argument("--technicians", type=int, default=400)
+    parser.add_argument(
+        "--lanes",
+        default="64,16",
+        help="client connections at batches of 1 and of 50 (default 64,16: many phones each sending"
+        " its latest fix, fewer sending a backlog)",
+    )
+    parser.add_argument("--api", type=int, default=2, help="API processes (default 2, one per core)")
     parser.add_argument(
         "--in-process",
         action="store_true",
@@ -177,17 +311,20 @@ async def main() -> None:
                 {"technician": "Ann", "eta_at": datetime.now(UTC).isoformat()},
             )
             pool = await create_pool(dsn, min_size=2, max_size=4)
+            # The worker as `truckroll worker` runs it (default settings), until the push service
+            # has received every message.
+            stop = asyncio.Event()
             async with Sender(KEYS.private_key, "mailto:bench@example.com") as sender:
                 began = time.perf_counter()
-                sent = 0
-                while sent < args.messages:
-                    tally = await run_once(pool, sender, WorkerSettings(batch=200))
-                    sent += tally.sent
-                    if not (tally.sent or tally.retried):
-                        break
+                delivering = asyncio.create_task(run(pool, sender, WorkerSettings(), stop=stop))
+                while (sent := (await probe.get("/stats")).json()["received"]) < args.messages:  # noqa: ASYNC110 - another process's counter
+                    await asyncio.sleep(0.02)
                 elapsed = time.perf_counter() - began
+                stop.set()
+                await delivering
             print(
-                f"push: {sent} messages encrypted, signed and sent by one worker in {elapsed:.1f} s:"
+                f"push: {sent} messages encrypted, signed and sent by one worker ({WorkerSettings().lanes}"
+                f" batches of {WorkerSettings().batch} in flight) in {elapsed:.1f} s:"
                 f" {sent / elapsed:.0f}/s"
             )
             await conn.execute("DELETE FROM outbox")
@@ -199,61 +336,27 @@ async def main() -> None:
                 jwt_secret=SECRET,
                 log_level="WARNING",
                 risk_scan_s=0,
-                pool_max_size=10,
+                pool_max_size=4,
                 vapid_private_key=KEYS.private_key,
                 vapid_public_key=KEYS.public_key,
                 push_allow_insecure=True,
             )
             headers = {"Authorization": f"Bearer {token_for(w['user'], w['tech'])}"}
-            server = serving(create_app(settings)) if args.in_process else api_process(dsn, settings)
+            drivers = await fleet(conn, w["territory"], args.technicians)
+            server = in_process(settings) if args.in_process else api_processes(dsn, settings, args.api)
             async with (
-                server as base,
-                httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client,
+                server as bases,
+                httpx.AsyncClient(base_url=bases[0], headers=headers, timeout=30) as client,
             ):
+                for size, lanes in zip((1, 50), map(int, args.lanes.split(",")), strict=True):
+                    total = args.pings if size == 1 else args.pings * 5
+                    await ingest(bases, drivers, size, total, lanes)
                 clock = [datetime.now(UTC) - timedelta(hours=2)]
-
-                def batch(size: int) -> dict[str, object]:
-                    pings = []
-                    for _ in range(size):
-                        clock[0] += timedelta(milliseconds=100)
-                        pings.append(
-                            {"recorded_at": clock[0].isoformat(), "latitude": 44.9, "longitude": -93.2}
-                        )
-                    return {"pings": pings}
-
-                for size in (1, 50):
-                    count = max(200, args.pings // size) if size > 1 else min(args.pings, 2000)
-                    samples: list[float] = []
-                    concurrency = 16
-                    queue = asyncio.Queue[int]()
-                    for i in range(count):
-                        queue.put_nowait(i)
-
-                    async def worker(queue: asyncio.Queue[int], size: int, samples: list[float]) -> None:
-                        while not queue.empty():
-                            queue.get_nowait()
-                            body = batch(size)
-                            t0 = time.perf_counter()
-                            response = await client.post("/technicians/me/positions", json=body)
-                            samples.append(time.perf_counter() - t0)
-                            response.raise_for_status()
-
-                    began = time.perf_counter()
-                    await asyncio.gather(*(worker(queue, size, samples) for _ in range(concurrency)))
-                    elapsed = time.perf_counter() - began
-                    p99 = float(np.percentile(np.asarray(samples) * 1000, 99))
-                    print(
-                        f"pings at batches of {size}: {count * size} pings in {elapsed:.1f} s"
-                        f" = {count * size / elapsed:.0f}/s,"
-                        f" {concurrency} clients, request {percentiles(samples)}, p99 {p99:.1f} ms"
-                    )
 
                 # 3. Ping to push: each ping moves the ETA past the threshold (alternating far and near).
                 stop = asyncio.Event()
                 async with Sender(KEYS.private_key, "mailto:bench@example.com") as sender:
-                    delivering = asyncio.create_task(
-                        run(pool, sender, WorkerSettings(idle_s=0.02), stop=stop)
-                    )
+                    delivering = asyncio.create_task(run(pool, sender, WorkerSettings(), stop=stop))
                     latencies = []
                     start = clock[0] + timedelta(minutes=1)
                     for i in range(40):
