@@ -39,16 +39,17 @@ def render(kind: str, payload: dict[str, object], job_id: UUID | None, timezone:
         return ""
 
     who = payload.get("technician") or "Your technician"
+    eta = _clock(payload.get("eta_at"))
     texts = {
         "assigned": ("Your visit is booked", f"{who} will come to you."),
         "on_the_way": (
             "On the way",
             f"{who} is on the way"
-            + (f", arriving about {_clock(payload.get('eta_at'))}." if payload.get("eta_at") else "."),
+            + (f", arriving about {eta}." if eta else "."),
         ),
         "eta_changed": (
             "New arrival time",
-            f"{who} now expects to arrive about {_clock(payload.get('eta_at'))}.",
+            f"{who} now expects to arrive about {eta}.",
         ),
         "nearby": ("Almost there", f"{who} is about 10 minutes away."),
         "arrived": ("Arrived", f"{who} has arrived."),
