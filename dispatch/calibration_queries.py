@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from uuid import UUID
 
 from asyncpg import Record
 
@@ -59,12 +58,3 @@ async def store(conn: Connection, speeds: Sequence[HourSpeed]) -> None:
         """,
         [(s.territory_id, s.hour, s.speed_kmh, s.trips) for s in speeds],
     )
-
-
-async def speed_at(conn: Connection, territory_id: UUID | None, hour: int) -> float | None:
-    if territory_id is None:
-        return None
-    speed: float | None = await conn.fetchval(
-        "SELECT speed_kmh FROM territory_speeds WHERE territory_id = $1 AND hour = $2", territory_id, hour
-    )
-    return speed

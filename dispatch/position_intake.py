@@ -24,8 +24,7 @@ FLUSHES = 2  # writes in flight at once: one can be judged while the other waits
 class PositionIntake:
     pool: Pool
     routing: TravelTimes | None = None
-    flushes: int = 0  # writes made, against the requests they carried: how much the batching saves
-    requests: int = 0
+    flushes: int = 0  # writes made, however many requests each carried
     _waiting: list[tuple[Batch, asyncio.Future[PingsResult]]] = field(default_factory=list)
     _flushing: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -43,7 +42,6 @@ class PositionIntake:
         while self._waiting:
             taken, self._waiting = self._waiting, []
             self.flushes += 1
-            self.requests += len(taken)
             try:
                 async with self.pool.acquire() as conn:
                     results = await record_many(

@@ -65,14 +65,6 @@ async def ensure_partitions(conn: Connection, first: date, last: date, *, keep_f
     return created, dropped
 
 
-async def latest(conn: Connection, technician_id: object) -> Record | None:
-    row: Record | None = await conn.fetchrow(
-        "SELECT recorded_at, latitude, longitude FROM technician_latest_positions WHERE technician_id = $1",
-        technician_id,
-    )
-    return row
-
-
 async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) -> list[Record]:
     """All a flush of pings needs, in one round trip. Per technician: their latest fix (repeated
     on each of their rows) and, when they have open work, the jobs ahead in order (the one being

@@ -17,7 +17,6 @@ import msgspec
 from asyncpg import Record
 
 from dispatch import eta_updates, position_queries, risk_queries
-from dispatch.accounts import Principal
 from dispatch.travel import TravelTimes, haversine_m
 from infra.db import Connection
 from notifications.outbox import enqueue
@@ -97,17 +96,12 @@ class _Technician:
     newest: Ping | None = None  # newest believable fix of this flush, if newer than `last` was
 
 
-async def record(
-    conn: Connection,
-    principal: Principal,
-    pings: Sequence[Ping],
-    *,
-    now: datetime,
-    routing: TravelTimes | None = None,
-) -> PingsResult:
-    assert principal.technician_id is not None, "a technician token always names its technician"
-    (result,) = await record_many(conn, [Batch(principal.technician_id, pings, now)], routing=routing)
-    return result
+@dataclass(frozen=True)
+class _Judged:
+    batch: Batch
+    verdicts: list[Verdict]
+    before_at: datetime | None  # the latest believable fix before this batch
+    believed_at: datetime | None  # the newest believable fix of this batch
 
 
 async def record_many(
@@ -118,50 +112,13 @@ async def record_many(
     when nobody needs telling (nearly every ping), a short transaction with the outbox when
     somebody does. Batches of one technician are judged in the order given."""
     now = max(b.now for b in batches)
-    technicians: dict[UUID, _Technician] = {}
-    for row in await position_queries.context(conn, list({b.technician_id for b in batches}), now):
-        tech = technicians.get(row["technician_id"])
-        if tech is None:
-            last = (
-                None if row["fix_at"] is None else (row["fix_at"], row["fix_latitude"], row["fix_longitude"])
-            )
-            tech = technicians[row["technician_id"]] = _Technician(row["technician_name"], last, [])
-        if row["id"] is not None:
-            tech.jobs.append(row)
-    stored: list[tuple[object, ...]] = []
-    judged: list[tuple[Batch, list[Verdict], datetime | None]] = []
-    for batch in batches:
-        tech = technicians[batch.technician_id]
-        before = tech.last
-        verdicts = judge(batch.pings, before, batch.now)
-        for v in verdicts:
-            if v.rejected is None:
-                p = v.ping
-                stored.append(
-                    (
-                        batch.technician_id,
-                        p.recorded_at,
-                        p.latitude,
-                        p.longitude,
-                        p.accuracy_m,
-                        p.speed_mps,
-                        p.heading_deg,
-                        v.flagged,
-                    )
-                )
-        believed = [v.ping for v in verdicts if v.rejected is None and v.flagged is None]
-        newest = max(believed, key=lambda p: p.recorded_at) if believed else None
-        if newest is not None and (before is None or newest.recorded_at > before[0]):
-            # Only a fix newer than the one we had says where the technician is now.
-            tech.last = (newest.recorded_at, newest.latitude, newest.longitude)
-            tech.newest = newest
-        judged.append((batch, verdicts, before[0] if before else None))
+    technicians = await _read(conn, batches, now)
+    judged, stored = _judge_all(batches, technicians)
     updates: list[eta_updates.EtaUpdate] = []
     latest: list[tuple[object, ...]] = []
     for technician_id, tech in technicians.items():
-        if tech.newest is None:
+        if (n := tech.newest) is None:
             continue
-        n = tech.newest
         latest.append(
             (technician_id, n.recorded_at, n.latitude, n.longitude, n.accuracy_m, n.speed_mps, n.heading_deg)
         )
@@ -175,33 +132,71 @@ async def record_many(
             await enqueue(conn, *(m for u in updates for m in u.messages))
     else:
         new = await position_queries.write(conn, stored, latest, _etas(updates))
+    return _answers(judged, new)
+
+
+async def _read(conn: Connection, batches: Sequence[Batch], now: datetime) -> dict[UUID, _Technician]:
+    technicians: dict[UUID, _Technician] = {}
+    for row in await position_queries.context(conn, list({b.technician_id for b in batches}), now):
+        tech = technicians.get(row["technician_id"])
+        if tech is None:
+            fix = row["fix_at"]
+            last = None if fix is None else (fix, row["fix_latitude"], row["fix_longitude"])
+            tech = technicians[row["technician_id"]] = _Technician(row["technician_name"], last, [])
+        if row["id"] is not None:
+            tech.jobs.append(row)
+    return technicians
+
+
+def _judge_all(
+    batches: Sequence[Batch], technicians: dict[UUID, _Technician]
+) -> tuple[list[_Judged], list[tuple[object, ...]]]:
+    """Each batch judged against its technician's latest fix so far; the pings to store."""
+    judged: list[_Judged] = []
+    stored: list[tuple[object, ...]] = []
+    for batch in batches:
+        tech = technicians[batch.technician_id]
+        before = tech.last
+        verdicts = judge(batch.pings, before, batch.now)
+        for v in verdicts:
+            if v.rejected is None:
+                p = v.ping
+                fix = (p.recorded_at, p.latitude, p.longitude, p.accuracy_m, p.speed_mps, p.heading_deg)
+                stored.append((batch.technician_id, *fix, v.flagged))
+        believed = [v.ping for v in verdicts if v.rejected is None and v.flagged is None]
+        newest = max(believed, key=lambda p: p.recorded_at) if believed else None
+        if newest is not None and (before is None or newest.recorded_at > before[0]):
+            # Only a fix newer than the one we had says where the technician is now.
+            tech.last = (newest.recorded_at, newest.latitude, newest.longitude)
+            tech.newest = newest
+        judged.append(
+            _Judged(batch, verdicts, before[0] if before else None, newest.recorded_at if newest else None)
+        )
+    return judged, stored
+
+
+def _answers(judged: Sequence[_Judged], new: set[tuple[UUID, datetime]]) -> list[PingsResult]:
     seen: set[tuple[UUID, datetime]] = set()
     results = []
-    for batch, verdicts, before_at in judged:
+    for j in judged:
         accepted = duplicates = 0
-        for v in verdicts:
+        for v in j.verdicts:
             if v.rejected is not None:
                 continue
-            key = (batch.technician_id, v.ping.recorded_at)
+            key = (j.batch.technician_id, v.ping.recorded_at)
             # A time repeated within the flush is new only the first time.
             is_new = key in new and key not in seen
             seen.add(key)
             accepted += is_new and v.flagged is None
             duplicates += not is_new
-        believed_at = [v.ping.recorded_at for v in verdicts if v.rejected is None and v.flagged is None]
-        candidates = [t for t in (before_at, max(believed_at, default=None)) if t is not None]
+        candidates = [t for t in (j.before_at, j.believed_at) if t is not None]
+        in_order = sorted(j.verdicts, key=lambda v: v.index)
         results.append(
             PingsResult(
                 accepted=accepted,
                 duplicates=duplicates,
-                flagged=sorted(
-                    (PingIssue(index=v.index, reason=v.flagged) for v in verdicts if v.flagged),
-                    key=lambda i: i.index,
-                ),
-                rejected=sorted(
-                    (PingIssue(index=v.index, reason=v.rejected) for v in verdicts if v.rejected),
-                    key=lambda i: i.index,
-                ),
+                flagged=[PingIssue(index=v.index, reason=v.flagged) for v in in_order if v.flagged],
+                rejected=[PingIssue(index=v.index, reason=v.rejected) for v in in_order if v.rejected],
                 latest_at=max(candidates).astimezone(UTC) if candidates else None,
             )
         )
@@ -213,7 +208,7 @@ def _etas(updates: Sequence[eta_updates.EtaUpdate]) -> list[tuple[UUID, datetime
 
 
 async def _claim_nearby(conn: Connection, update: eta_updates.EtaUpdate) -> eta_updates.EtaUpdate:
-    """ "Nearby" goes once per job: a flush racing this one may have sent it already."""
+    """Tell "nearby" once per job: a flush racing this one may have told it already."""
     if not update.nearby or await risk_queries.raise_alert(conn, update.job_id, "nearby"):
         return update
     messages = tuple(m for m in update.messages if m.kind != "nearby")

@@ -3,20 +3,11 @@ the customer's or the technician's words."""
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
-
-
-@functools.cache
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 class PushPayload(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,7 +24,7 @@ def render(kind: str, payload: dict[str, object], job_id: UUID | None, timezone:
     def _clock(value: object) -> str:
         if isinstance(value, str):
             try:
-                return datetime.fromisoformat(value).astimezone(_zone(timezone)).strftime("%H:%M")
+                return datetime.fromisoformat(value).astimezone(ZoneInfo(timezone)).strftime("%H:%M")
             except ValueError:
                 return value
         return ""
@@ -44,8 +35,7 @@ def render(kind: str, payload: dict[str, object], job_id: UUID | None, timezone:
         "assigned": ("Your visit is booked", f"{who} will come to you."),
         "on_the_way": (
             "On the way",
-            f"{who} is on the way"
-            + (f", arriving about {eta}." if eta else "."),
+            f"{who} is on the way" + (f", arriving about {eta}." if eta else "."),
         ),
         "eta_changed": (
             "New arrival time",
