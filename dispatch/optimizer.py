@@ -1,0 +1,174 @@
+"""The day optimizer: a territory's day compiled into PyVRP, solved, and read back as a Plan.
+
+PyVRP is the only engine here and this is its only home; everything it is given and everything
+it answers goes through dispatch.day_plan's types, so another engine could stand in its place
+(the domain tests take the solver as a parameter).
+
+How the domain maps onto the solver, in integer seconds:
+- Each technician's day is a vehicle type of one vehicle: its own start (the shift's start
+  place, or where the job in hand ends) and end place, the shift as its time window, the
+  allowed overtime on top, and its breaks' minutes reserved out of the shift (they are placed
+  after solving, by day_plan.schedule).
+- Skill levels and pins: one routing profile per distinct set of jobs a technician may serve;
+  in a profile, every edge into a job it may not serve is prohibitive. PyVRP treats that as a
+  cost, not a rule, so every plan is checked afterwards (dispatch.plan_check).
+- Van stock: one load dimension per part some job is likely to need; the van carries its stock
+  as capacity and each visit is loaded with the parts it more likely than not needs.
+- Mandatory jobs are required; optional ones carry a prize by priority.
+- A pinned start is a window of one second. Each job has a place of its own in the solver
+  (sites shared by two jobs included), so a profile can forbid one and not the other.
+- The objective is driving time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pyvrp import Client, Depot, Location, ProblemData, VehicleType
+from pyvrp import solve as pyvrp_solve
+from pyvrp.stop import MaxRuntime
+
+from dispatch.day_plan import DayProblem, Id, JobToPlan, Plan, TechnicianDay, may_serve, schedule
+
+FORBIDDEN = 10**9  # seconds: an edge no route may take (a cost to PyVRP, so plans are checked)
+PRIZE_PER_PRIORITY_S = 3600  # an optional job is worth this much driving per priority level
+OVERTIME_COST = 2  # per second of overtime, on top of the driving it allows
+
+NO_ONE = "no qualified technician on shift"
+TOO_TIGHT = "window too tight"
+NO_PARTS = "parts nowhere"
+NO_ROOM = "no room in any day"
+
+
+def solve(problem: DayProblem, *, time_limit_s: float, seed: int = 0) -> Plan:
+    """The best plan found in the time given; the same seed gives the same plan."""
+    reasons = {job.id: why for job in problem.jobs if (why := _impossible(problem, job))}
+    jobs = [job for job in problem.jobs if job.id not in reasons]
+    techs = list(problem.technicians)
+    if not jobs or not techs:
+        return Plan(routes=(), unplanned={**reasons, **{j.id: NO_ROOM for j in jobs}})
+    data, fleets = _compile(problem, techs, jobs)
+    result = pyvrp_solve(data, MaxRuntime(time_limit_s), seed=seed, collect_stats=False)
+    routes = []
+    planned: set[Id] = set()
+    free = [list(fleet) for fleet in fleets]
+    for route in result.best.routes():
+        tech = free[route.vehicle_type()].pop(0)  # the technicians of one type are alike here
+        order = [jobs[a.idx].id for a in route.schedule() if a.is_client()]
+        planned.update(order)
+        routes.append(schedule(problem, tech, order))
+    for tech in techs:
+        # A technician with a job in hand keeps it even when nothing else is planned for them.
+        if tech.in_hand is not None and not any(r.technician_id == tech.id for r in routes):
+            routes.append(schedule(problem, tech, []))
+    for job in jobs:
+        if job.id not in planned:
+            reasons[job.id] = NO_ROOM
+    return Plan(routes=tuple(routes), unplanned=reasons)
+
+
+def _impossible(problem: DayProblem, job: JobToPlan) -> str | None:
+    """Why no route could ever hold this job, judged alone against each technician's day."""
+    qualified = [t for t in problem.technicians if may_serve(t, job)]
+    if not qualified:
+        return NO_ONE
+    needs = job.needs()
+    if needs and not any(all(t.van.get(p, 0) >= n for p, n in needs.items()) for t in qualified):
+        return NO_PARTS
+    opens, latest = _window(job)
+    for tech in qualified:
+        origin, free = _start(tech)
+        start = max(free + int(problem.travel_s[origin, job.place]), opens)
+        home = start + job.duration_s + int(problem.travel_s[job.place, tech.end_place])
+        if start <= latest and home <= tech.end_s + tech.overtime_s - _reserved(tech):
+            return None
+    return TOO_TIGHT
+
+
+def _window(job: JobToPlan) -> tuple[int, int]:
+    """When work may start: the promised window, or the one second a dispatcher pinned."""
+    if job.pinned_start_s is not None:
+        return job.pinned_start_s, job.pinned_start_s
+    return job.window_start_s, job.window_end_s
+
+
+def _start(tech: TechnicianDay) -> tuple[int, int]:
+    if tech.in_hand is not None:
+        return tech.in_hand.place, max(tech.start_s, tech.in_hand.end_s)
+    return tech.start_place, tech.start_s
+
+
+def _reserved(tech: TechnicianDay) -> int:
+    return sum(b.duration_s for b in tech.breaks)
+
+
+def _compile(
+    problem: DayProblem, techs: Sequence[TechnicianDay], jobs: Sequence[JobToPlan]
+) -> tuple[ProblemData, list[list[TechnicianDay]]]:
+    """The solver's problem, and the technicians behind each of its vehicle types: technicians
+    alike in everything the solver sees (places, hours, van, the jobs they may serve) share one
+    type, which spares the search from trying swaps between identical vans."""
+    # Solver places: each technician's start and end, then each job; indices into our places.
+    ours = [_start(t)[0] for t in techs] + [t.end_place for t in techs] + [j.place for j in jobs]
+    base_travel = problem.travel_s[np.ix_(ours, ours)].astype(np.int64)
+    first_job = 2 * len(techs)
+    parts = sorted({p for j in jobs for p in j.needs()})
+    profiles: dict[frozenset[int], int] = {}
+    matrices: list[Any] = []  # int64 [place, place]; PyVRP's stubs spell the array type oddly
+    fleets: dict[tuple[object, ...], tuple[VehicleType, list[TechnicianDay]]] = {}
+    for n, tech in enumerate(techs):
+        allowed = frozenset(i for i, j in enumerate(jobs) if may_serve(tech, j))
+        if allowed not in profiles:
+            profiles[allowed] = len(matrices)
+            matrix = base_travel.copy()
+            barred = [first_job + i for i in range(len(jobs)) if i not in allowed]
+            matrix[:, barred] = FORBIDDEN
+            np.fill_diagonal(matrix, 0)
+            matrices.append(matrix)
+        origin, free = _start(tech)
+        reserved = _reserved(tech)
+        capacity = [tech.van.get(p, 0) for p in parts]
+        key = (origin, tech.end_place, free, tech.end_s, tech.overtime_s, reserved, tuple(capacity), allowed)
+        if key in fleets:
+            fleets[key][1].append(tech)
+            continue
+        vehicle = VehicleType(
+            num_available=1,
+            capacity=capacity,
+            start_depot=n,
+            end_depot=len(techs) + n,
+            tw_early=free,
+            tw_late=tech.end_s + tech.overtime_s - reserved,
+            shift_duration=max(0, tech.end_s - free - reserved),
+            max_overtime=tech.overtime_s,
+            unit_overtime_cost=OVERTIME_COST,
+            unit_distance_cost=1,
+            unit_duration_cost=0,
+            profile=profiles[allowed],
+        )
+        fleets[key] = (vehicle, [tech])
+    clients = [
+        Client(
+            location=first_job + i,
+            delivery=[job.needs().get(p, 0) for p in parts],
+            service_duration=job.duration_s,
+            tw_early=_window(job)[0],
+            tw_late=_window(job)[1],
+            required=job.mandatory,
+            prize=0 if job.mandatory else PRIZE_PER_PRIORITY_S * (1 + job.priority),
+            name=str(job.id),
+        )
+        for i, job in enumerate(jobs)
+    ]
+    data = ProblemData(
+        locations=[Location(0, 0) for _ in ours],
+        clients=clients,
+        depots=[Depot(i) for i in range(2 * len(techs))],
+        vehicle_types=[v.replace(num_available=len(alike)) for v, alike in fleets.values()],
+        # Driving time is both what is minimised (as "distance") and what the clock runs on.
+        distance_matrices=matrices,
+        duration_matrices=matrices,
+    )
+    return data, [alike for _, alike in fleets.values()]
