@@ -27,6 +27,7 @@ from api import (
     metrics,
     overrides,
     parts,
+    plans,
     positions,
     push,
     sites,
@@ -45,6 +46,7 @@ from api.matching import match_settings, now_of
 from api.strict_body import check_body_strictly
 from dispatch.event_stream import EventHub
 from dispatch.fleet_cache import FleetCache, follow_changes
+from dispatch.plan_runs import PlanRunner
 from dispatch.position_intake import PositionIntake
 from dispatch.positions import maintain_partitions
 from dispatch.risk_watch import watch
@@ -71,6 +73,7 @@ ROUTE_MODULES: Sequence[Any] = (
     positions,
     push,
     track,
+    plans,
 )
 
 
@@ -101,6 +104,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         app.state.fleet_cache = FleetCache()
         app.state.event_hub = EventHub()
         app.state.position_intake = PositionIntake(app.state.pool, app.state.routing)
+        app.state.plan_runner = PlanRunner(app.state.pool, routing=app.state.routing)
         background = [
             asyncio.create_task(follow_changes(database_url, app.state.fleet_cache)),
             asyncio.create_task(app.state.event_hub.follow(database_url)),
@@ -128,6 +132,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await app.state.position_intake.close()
+            await app.state.plan_runner.close()
             if app.state.routing is not None:
                 await app.state.routing.close()
             await app.state.pool.close()

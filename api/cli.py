@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -329,6 +329,58 @@ def cmd_eta_report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _optimize(dsn: str, args: argparse.Namespace) -> tuple[list[str], int]:
+    from dispatch import day_planning, plan_queries
+
+    async with connection(dsn) as conn:
+        loaded = await day_planning.load_day(conn, args.territory, args.date, now=datetime.now(UTC))
+        plan, violations = await asyncio.to_thread(
+            day_planning.solve_and_check, loaded.problem, args.time_limit, args.seed
+        )
+        result = day_planning.summary(loaded, plan, violations)
+        k = result["kpis"]
+        lines = [
+            f"{len(loaded.problem.jobs)} jobs to plan and {len(loaded.problem.technicians)} technicians"
+            " on shift",
+            f"travel {k['travel_s'] / 3600:.1f} h, {k['distance_km']} km; {k['jobs_planned']} jobs planned,"
+            f" {k['jobs_unplanned']} not; {k['promises_kept']} promises kept;"
+            f" overtime {k['overtime_s'] // 60} min",
+            *(f"  not planned: {u['job_id']}: {u['reason']}" for u in result["unplanned"]),
+            f"{len(result['changes'])} job(s) change technician",
+            *(f"  breaks a rule: {v}" for v in result["violations"]),
+        ]
+        if not args.apply:
+            return lines, 0
+        if violations:
+            return [*lines, "Not applied: the plan breaks rules of the day."], 1
+        async with conn.transaction():
+            plan_id = await plan_queries.insert_plan(
+                conn,
+                territory_id=args.territory,
+                day=args.date,
+                kind="day",
+                time_limit_s=args.time_limit,
+                seed=args.seed,
+                requested_by=None,
+            )
+            await plan_queries.finish_plan(
+                conn,
+                plan_id,
+                read_versions={str(j): v for j, v in loaded.versions.items()},
+                result=result,
+            )
+            done = await day_planning.apply(conn, None, plan_id)
+        return [*lines, f"Applied plan {plan_id}: {len(done['jobs_changed'])} job(s) changed."], 0
+
+
+def cmd_optimize(settings: Settings, args: argparse.Namespace) -> int:
+    with database(settings) as dsn:
+        asyncio.run(_migrate(dsn))
+        lines, code = asyncio.run(_optimize(dsn, args))
+    print("\n".join(lines))
+    return code
+
+
 def _moment(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -389,6 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     eta_report.add_argument("--trips", type=int, default=2000)
     eta_report.set_defaults(handler=cmd_eta_report)
+    optimize = sub.add_parser("optimize", help="plan a territory's day with the optimizer; print the KPIs")
+    optimize.add_argument("--territory", type=UUID, required=True, help="territory id")
+    optimize.add_argument("--date", type=date.fromisoformat, required=True, help="the day, YYYY-MM-DD")
+    optimize.add_argument("--time-limit", type=float, default=10.0, help="seconds of search (default 10)")
+    optimize.add_argument("--seed", type=int, default=0)
+    optimize.add_argument("--apply", action="store_true", help="write the plan into the day if it checks")
+    optimize.set_defaults(handler=cmd_optimize)
     sub.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push").set_defaults(
         handler=cmd_vapid_keys
     )

@@ -9,6 +9,7 @@ import pytest
 from api.cli import main
 from infra.db import connect
 from tests.conftest import Cluster
+from tests.factories_matching import job, north, site, technician, territory
 
 
 async def _fetchval(dsn: str, sql: str) -> object:
@@ -82,3 +83,31 @@ def test_report_prints_the_service_figures_for_a_period(
     assert out.startswith("Service from 2026-11-01T00:00:00+00:00 to 2026-12-01T00:00:00+00:00")
     assert "first time fix rate" in out
     assert "visits closed                      0" in out
+
+
+def test_optimize_prints_the_kpis_and_applies_a_plan_that_checks(
+    empty_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+
+    async def arrange() -> tuple[str, str]:
+        conn = await connect(empty_dsn)
+        try:
+            metro = await territory(conn)
+            ann = await technician(conn, metro, "Ann Springs", north(0))
+            await job(conn, await site(conn, metro, north(1)), (8, 12))
+            return str(metro), str(ann)
+        finally:
+            await conn.close()
+
+    metro, ann = asyncio.run(arrange())
+    capsys.readouterr()
+    args = ["optimize", "--territory", metro, "--date", "2026-12-01", "--time-limit", "0.2"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 jobs to plan and 1 technicians on shift")
+    assert "1 jobs planned, 0 not" in out
+    assert asyncio.run(_fetchval(empty_dsn, "SELECT count(*) FROM day_plans")) == 0  # only printed
+    assert main([*args, "--apply"]) == 0
+    assert "Applied plan" in capsys.readouterr().out
+    assert str(asyncio.run(_fetchval(empty_dsn, "SELECT technician_id FROM jobs"))) == ann
