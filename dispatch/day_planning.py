@@ -34,6 +34,9 @@ from infra.errors import ConflictError, NotFoundError
 from notifications.outbox import Audience, Message, enqueue, job_topic
 
 FRESH_FIX = timedelta(minutes=15)  # a technician's latest position this recent is where they are
+# A re-plan after one change settles in a few hundred iterations (21 jobs: 200 in 44 ms, and
+# 2,000 more find nothing better), so it stops there rather than at its time limit.
+REPLAN_PATIENCE = 300
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class LoadedDay:
     origin: datetime  # the problem's second 0: the territory's local midnight
     versions: dict[UUID, int]  # every job read -> its version then
     before: dict[UUID, UUID | None]  # job -> its technician before the plan
+    planned_s: dict[UUID, int | None]  # job -> its planned start before the plan
 
 
 async def load_day(
@@ -155,6 +159,7 @@ async def load_day(
         origin=origin,
         versions={r["id"]: r["version"] for r in rows},
         before={r["id"]: r["technician_id"] for r in rows},
+        planned_s={r["id"]: at(r["planned_start_at"]) if r["planned_start_at"] else None for r in rows},
     )
 
 
@@ -184,9 +189,11 @@ async def _matrices(
     return np.rint(seconds).astype(np.int64), np.rint(metres).astype(np.int64)
 
 
-def solve_and_check(problem: DayProblem, time_limit_s: float, seed: int) -> tuple[Plan, list[Violation]]:
-    """The solve with its independent check; a plain function, so a worker process can run it."""
-    plan = optimizer.solve(problem, time_limit_s=time_limit_s, seed=seed)
+def solve_and_check(
+    problem: DayProblem, time_limit_s: float, seed: int, patience: int | None = None
+) -> tuple[Plan, list[Violation]]:
+    """The solve with its independent check; a plain function, so a worker can run it."""
+    plan = optimizer.solve(problem, time_limit_s=time_limit_s, seed=seed, patience=patience)
     return plan, check(problem, plan)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from pyvrp import Client, Depot, Location, ProblemData, VehicleType
 from pyvrp import solve as pyvrp_solve
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from dispatch.day_plan import DayProblem, Id, JobToPlan, Plan, TechnicianDay, may_serve, schedule
 
@@ -42,15 +42,20 @@ NO_PARTS = "parts nowhere"
 NO_ROOM = "no room in any day"
 
 
-def solve(problem: DayProblem, *, time_limit_s: float, seed: int = 0) -> Plan:
-    """The best plan found in the time given; the same seed gives the same plan."""
+def solve(problem: DayProblem, *, time_limit_s: float, seed: int = 0, patience: int | None = None) -> Plan:
+    """The best plan found in the time given, or once `patience` iterations in a row found
+    nothing better (a re-plan after one change settles in a few hundred); the same seed gives
+    the same plan."""
     reasons = {job.id: why for job in problem.jobs if (why := _impossible(problem, job))}
     jobs = [job for job in problem.jobs if job.id not in reasons]
     techs = list(problem.technicians)
     if not jobs or not techs:
         return Plan(routes=(), unplanned={**reasons, **{j.id: NO_ROOM for j in jobs}})
     data, fleets = _compile(problem, techs, jobs)
-    result = pyvrp_solve(data, MaxRuntime(time_limit_s), seed=seed, collect_stats=False)
+    stop: StoppingCriterion = MaxRuntime(time_limit_s)
+    if patience is not None:
+        stop = MultipleCriteria([MaxRuntime(time_limit_s), NoImprovement(patience)])
+    result = pyvrp_solve(data, stop, seed=seed, collect_stats=False)
     routes = []
     planned: set[Id] = set()
     free = [list(fleet) for fleet in fleets]

@@ -12,7 +12,7 @@ from typing import cast
 from uuid import UUID
 
 from dispatch import plan_queries
-from dispatch.day_planning import LoadedDay, load_day, solve_and_check, summary
+from dispatch.day_planning import REPLAN_PATIENCE, LoadedDay, load_day, solve_and_check, summary
 from dispatch.travel import TravelTimes
 from infra.db import Connection, Pool
 
@@ -25,7 +25,7 @@ class PlanRunner:
         self.routing = routing
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan")
         self._running: set[asyncio.Task[None]] = set()
-        self._prepared: dict[UUID, tuple[LoadedDay, float, int]] = {}
+        self._prepared: dict[UUID, tuple[LoadedDay, float, int, int | None]] = {}
 
     async def prepare(
         self,
@@ -51,7 +51,7 @@ class PlanRunner:
             seed=seed,
             requested_by=requested_by,
         )
-        self._prepared[plan_id] = (loaded, time_limit_s, seed)
+        self._prepared[plan_id] = (loaded, time_limit_s, seed, REPLAN_PATIENCE if replan else None)
         return plan_id
 
     async def launch(self, plan_id: UUID) -> None:
@@ -62,11 +62,13 @@ class PlanRunner:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _solve(self, plan_id: UUID, loaded: LoadedDay, time_limit_s: float, seed: int) -> None:
+    async def _solve(
+        self, plan_id: UUID, loaded: LoadedDay, time_limit_s: float, seed: int, patience: int | None
+    ) -> None:
         loop = asyncio.get_running_loop()
         try:
             plan, violations = await loop.run_in_executor(
-                self._executor, solve_and_check, loaded.problem, time_limit_s, seed
+                self._executor, solve_and_check, loaded.problem, time_limit_s, seed, patience
             )
             result = summary(loaded, plan, violations)
             async with self.pool.acquire() as conn:
