@@ -11,10 +11,10 @@ since, so a dispatcher's edit made during a solve is never overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from asyncpg import Record
 from dispatch import job_queries, optimizer, plan_queries, route_queries
 from dispatch.accounts import Principal
 from dispatch.assignment import travel_for
-from dispatch.day_plan import Break, DayProblem, InHand, JobToPlan, Plan, TechnicianDay
+from dispatch.day_plan import Break, DayProblem, InHand, JobToPlan, Plan, TechnicianDay, schedule
 from dispatch.models import JobStatus
 from dispatch.plan_check import Violation, check
 from dispatch.route_queries import JobPlace
@@ -197,11 +197,47 @@ def solve_and_check(
     return plan, check(problem, plan)
 
 
-def summary(loaded: LoadedDay, plan: Plan, violations: Sequence[Violation]) -> dict[str, Any]:
-    """What a dispatcher reads of a plan: routes in clock time, KPIs, and who gains or loses
-    which job against the current plan."""
+def current_plan(loaded: LoadedDay) -> Plan:
+    """The day as it stands: each technician's jobs in planned order, timed like any plan from
+    the same matrix, so the two compare like for like."""
+    problem = loaded.problem
+    by_tech: dict[Hashable, list[tuple[int, UUID]]] = {}
+    for job in problem.jobs:
+        job_id = cast(UUID, job.id)
+        owner, planned = loaded.before.get(job_id), loaded.planned_s.get(job_id)
+        if owner is not None:
+            by_tech.setdefault(owner, []).append((planned or job.window_start_s, job_id))
+    routes = [
+        schedule(problem, tech, [job for _, job in sorted(by_tech.get(tech.id, []))])
+        for tech in problem.technicians
+        if tech.id in by_tech or tech.in_hand is not None
+    ]
+    planned_ids = {v.job_id for r in routes for v in r.visits}
+    return Plan(
+        routes=tuple(r for r in routes if r.visits),
+        unplanned={j.id: "not assigned" for j in problem.jobs if j.id not in planned_ids},
+    )
+
+
+def kpis(loaded: LoadedDay, plan: Plan) -> dict[str, Any]:
+    """Driving, jobs planned, promises kept (visits starting inside their window) and overtime."""
     techs = {t.id: t for t in loaded.problem.technicians}
-    jobs = {j.id: j for j in loaded.problem.jobs}
+    closes = {j.id: j.window_end_s for j in loaded.problem.jobs}
+    return {
+        "travel_s": sum(r.travel_s for r in plan.routes),
+        "distance_km": round(sum(r.distance_m for r in plan.routes) / 1000, 1),
+        "jobs_planned": sum(1 for r in plan.routes for v in r.visits if v.job_id in closes),
+        "jobs_unplanned": len(plan.unplanned),
+        "promises_kept": sum(
+            1 for r in plan.routes for v in r.visits if v.job_id in closes and v.start_s <= closes[v.job_id]
+        ),
+        "overtime_s": sum(max(0, r.return_s - techs[r.technician_id].end_s) for r in plan.routes),
+    }
+
+
+def summary(loaded: LoadedDay, plan: Plan, violations: Sequence[Violation]) -> dict[str, Any]:
+    """What a dispatcher reads of a plan: routes in clock time, its KPIs beside the current
+    plan's, and who gains or loses which job."""
 
     def clock(seconds: int) -> str:
         return (loaded.origin + timedelta(seconds=seconds)).isoformat()
@@ -212,12 +248,12 @@ def summary(loaded: LoadedDay, plan: Plan, violations: Sequence[Violation]) -> d
         for job, before in loaded.before.items()
         if after.get(job) != before
     ]
-    kept = sum(
-        1
-        for r in plan.routes
-        for v in r.visits
-        if v.job_id in jobs and v.start_s <= jobs[v.job_id].window_end_s
-    )
+    by_technician: dict[str, dict[str, list[str]]] = {}
+    for job, before in loaded.before.items():
+        now_with = after.get(job)
+        for tech, key in ((now_with, "gains"), (before, "losses")):
+            if tech is not None and now_with != before:
+                by_technician.setdefault(str(tech), {"gains": [], "losses": []})[key].append(str(job))
     return {
         "routes": [
             {
@@ -240,15 +276,10 @@ def summary(loaded: LoadedDay, plan: Plan, violations: Sequence[Violation]) -> d
             for r in plan.routes
         ],
         "unplanned": [{"job_id": str(j), "reason": why} for j, why in plan.unplanned.items()],
-        "kpis": {
-            "travel_s": sum(r.travel_s for r in plan.routes),
-            "distance_km": round(sum(r.distance_m for r in plan.routes) / 1000, 1),
-            "jobs_planned": sum(len(r.visits) for r in plan.routes),
-            "jobs_unplanned": len(plan.unplanned),
-            "promises_kept": kept,
-            "overtime_s": sum(max(0, r.return_s - techs[r.technician_id].end_s) for r in plan.routes),
-        },
+        "kpis": kpis(loaded, plan),
+        "current_kpis": kpis(loaded, current_plan(loaded)),
         "changes": changes,
+        "by_technician": by_technician,
         "violations": [str(v) for v in violations],
     }
 

@@ -20,14 +20,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import cast
 from uuid import UUID
 
 import httpx
 
 from api.app import create_app
-from dispatch.day_plan import schedule
-from dispatch.day_planning import REPLAN_PATIENCE, LoadedDay, load_day, solve_and_check
+from dispatch.day_planning import REPLAN_PATIENCE, current_plan, kpis, load_day, solve_and_check
 from infra.db import Connection, connect
 from infra.settings import Settings
 from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database
@@ -90,29 +88,6 @@ async def with_vans(conn: Connection, fleet: Fleet) -> None:
     )
 
 
-def driving(loaded: LoadedDay) -> tuple[int, int]:
-    """The day as it stands in the database: driving seconds and promises broken (visits
-    starting after their window, and jobs nobody took)."""
-    problem = loaded.problem
-    by_tech: dict[object, list[tuple[int, object]]] = {}
-    for job in problem.jobs:
-        job_id = cast(UUID, job.id)  # the database's days are keyed by UUID
-        owner, planned = loaded.before.get(job_id), loaded.planned_s.get(job_id)
-        if owner is not None and planned is not None:
-            by_tech.setdefault(owner, []).append((planned, job.id))
-    travel = broken = 0
-    windows = {j.id: j.window_end_s for j in problem.jobs}
-    for tech in problem.technicians:
-        order = [job for _, job in sorted(by_tech.get(tech.id, []), key=lambda x: x[0])]
-        if not order:
-            continue
-        route = schedule(problem, tech, order)
-        travel += route.travel_s
-        broken += sum(1 for v in route.visits if v.job_id in windows and v.start_s > windows[v.job_id])
-    broken += sum(1 for j in problem.jobs if loaded.before.get(cast(UUID, j.id)) is None)
-    return travel, broken
-
-
 async def compare_with_auto_assign(time_limit_s: float) -> None:
     fleet = make_fleet(100, 0, seed=2)
     rng = random.Random(8)
@@ -148,14 +123,15 @@ async def compare_with_auto_assign(time_limit_s: float) -> None:
         )
         now = local(fleet.day, 6)
         loaded = await load_day(conn, fleet.territory_id, fleet.day.date(), now=now)
-        before_s, before_broken = driving(loaded)
         began = time.perf_counter()
         plan, violations = solve_and_check(loaded.problem, time_limit_s, 1)
         solving = time.perf_counter() - began
-        after_s = sum(r.travel_s for r in plan.routes)
-        # Promises the plan breaks: nothing late (the check holds every window), so the jobs left.
-        after_broken = len(plan.unplanned)
         await conn.close()
+    before, after = kpis(loaded, current_plan(loaded)), kpis(loaded, plan)
+    jobs = len(loaded.problem.jobs)
+    # A promise broken: a visit starting after its window, or a booked job with no technician.
+    before_broken, after_broken = (jobs - k["promises_kept"] for k in (before, after))
+    before_s, after_s = before["travel_s"], after["travel_s"]
     print(
         f"1. {len(loaded.problem.jobs)} jobs, {len(loaded.problem.technicians)} technicians"
         f" (skills, parts, breaks, 20 pins):"

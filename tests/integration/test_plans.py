@@ -68,6 +68,11 @@ async def test_a_day_is_solved_in_the_background_then_applied_and_everyone_affec
     assert result["violations"] == []
     assert result["kpis"]["jobs_planned"] == 2
     assert {"job_id": str(by_bob), "from": str(ann), "to": str(bob)} in result["changes"]
+    assert result["by_technician"][str(bob)] == {"gains": [str(by_bob)], "losses": []}
+    assert result["by_technician"][str(ann)] == {"gains": [str(by_ann)], "losses": [str(by_bob)]}
+    # Today Ann drives 19 km out and back for Bob's neighbour, and the new job has nobody.
+    assert result["current_kpis"]["jobs_planned"] == 1
+    assert result["kpis"]["travel_s"] < result["current_kpis"]["travel_s"]
 
     applied = await client.post(f"/plans/{plan['id']}/apply", headers=dispatcher.headers)
     assert applied.status_code == 200, applied.text
