@@ -72,6 +72,9 @@ def main() -> None:
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--time-limit", type=float, nargs="+", default=[5.0, 30.0])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="solve this many instances again with the same seed and compare"
+    )
     args = parser.parse_args()
     files = args.files or sorted(DATA.glob("*/*.vrp"))
     bks = best_known()
@@ -96,6 +99,13 @@ def main() -> None:
                 f"{path.stem:<10} {distance:>9.1f} {best:>9.1f} {gap:>7.2f} {len(plan.routes):>8}"
                 f" {'yes' if feasible else 'NO':>8} {elapsed:>5.1f}"
             )
+        same = 0
+        for path in files[: args.repeat]:
+            problem = day_of(path)
+            first, again = (optimizer.solve(problem, time_limit_s=limit, seed=args.seed) for _ in range(2))
+            same += first == again
+        if args.repeat:
+            print(f"same seed, same plan: {same} of {min(args.repeat, len(files))} instances solved twice")
         print(f"mean gap: {np.mean(gaps):.2f}% ({len(gaps)} instances, {limit:g} s)")
 
 
