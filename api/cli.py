@@ -335,7 +335,7 @@ async def _optimize(dsn: str, args: argparse.Namespace) -> tuple[list[str], int]
     async with connection(dsn) as conn:
         loaded = await day_planning.load_day(conn, args.territory, args.date, now=datetime.now(UTC))
         plan, violations = await asyncio.to_thread(
-            day_planning.solve_and_check, loaded.problem, args.time_limit, args.seed
+            day_planning.solve_and_check, loaded, args.time_limit, args.seed
         )
         result = day_planning.summary(loaded, plan, violations)
         k = result["kpis"]

@@ -190,25 +190,35 @@ async def _matrices(
 
 
 def solve_and_check(
-    problem: DayProblem, time_limit_s: float, seed: int, patience: int | None = None
+    loaded: LoadedDay, time_limit_s: float, seed: int, patience: int | None = None
 ) -> tuple[Plan, list[Violation]]:
-    """The solve with its independent check; a plain function, so a worker can run it."""
-    plan = optimizer.solve(problem, time_limit_s=time_limit_s, seed=seed, patience=patience)
+    """The solve, begun from the day as it stands, with its independent check; a plain
+    function, so a worker can run it."""
+    problem = loaded.problem
+    plan = optimizer.solve(
+        problem, time_limit_s=time_limit_s, seed=seed, patience=patience, start=current_routes(loaded)
+    )
     return plan, check(problem, plan)
 
 
-def current_plan(loaded: LoadedDay) -> Plan:
-    """The day as it stands: each technician's jobs in planned order, timed like any plan from
-    the same matrix, so the two compare like for like."""
-    problem = loaded.problem
+def current_routes(loaded: LoadedDay) -> dict[Hashable, list[Hashable]]:
+    """Each technician's jobs of the day as it stands, in planned order."""
     by_tech: dict[Hashable, list[tuple[int, UUID]]] = {}
-    for job in problem.jobs:
+    for job in loaded.problem.jobs:
         job_id = cast(UUID, job.id)
         owner, planned = loaded.before.get(job_id), loaded.planned_s.get(job_id)
         if owner is not None:
             by_tech.setdefault(owner, []).append((planned or job.window_start_s, job_id))
+    return {tech: [job for _, job in sorted(jobs)] for tech, jobs in by_tech.items()}
+
+
+def current_plan(loaded: LoadedDay) -> Plan:
+    """The day as it stands, timed like any plan from the same matrix, so the two compare like
+    for like."""
+    problem = loaded.problem
+    by_tech = current_routes(loaded)
     routes = [
-        schedule(problem, tech, [job for _, job in sorted(by_tech.get(tech.id, []))])
+        schedule(problem, tech, by_tech.get(tech.id, []))
         for tech in problem.technicians
         if tech.id in by_tech or tech.in_hand is not None
     ]

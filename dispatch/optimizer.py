@@ -22,15 +22,27 @@ How the domain maps onto the solver, in integer seconds:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from pyvrp import Client, Depot, Location, ProblemData, VehicleType
+from pyvrp import Activity, ActivityType, Client, Depot, Location, ProblemData, Solution, VehicleType
+from pyvrp import Route as SolverRoute
 from pyvrp import solve as pyvrp_solve
 from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
-from dispatch.day_plan import DayProblem, Id, JobToPlan, Plan, TechnicianDay, may_serve, schedule
+from dispatch.day_plan import (
+    DayProblem,
+    Id,
+    JobToPlan,
+    Plan,
+    Route,
+    TechnicianDay,
+    faults,
+    may_serve,
+    resequence,
+    schedule,
+)
 
 FORBIDDEN = 10**9  # seconds: an edge no route may take (a cost to PyVRP, so plans are checked)
 PRIZE_PER_PRIORITY_S = 3600  # an optional job is worth this much driving per priority level
@@ -42,10 +54,18 @@ NO_PARTS = "parts nowhere"
 NO_ROOM = "no room in any day"
 
 
-def solve(problem: DayProblem, *, time_limit_s: float, seed: int = 0, patience: int | None = None) -> Plan:
+def solve(
+    problem: DayProblem,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    patience: int | None = None,
+    start: Mapping[Id, Sequence[Id]] | None = None,
+) -> Plan:
     """The best plan found in the time given, or once `patience` iterations in a row found
     nothing better (a re-plan after one change settles in a few hundred); the same seed gives
-    the same plan."""
+    the same plan. `start` (technician -> jobs in order, the day as it stands) is where the
+    search begins: a promise the current day keeps is never harder to keep than from scratch."""
     reasons = {job.id: why for job in problem.jobs if (why := _impossible(problem, job))}
     jobs = [job for job in problem.jobs if job.id not in reasons]
     techs = list(problem.technicians)
@@ -55,15 +75,20 @@ def solve(problem: DayProblem, *, time_limit_s: float, seed: int = 0, patience: 
     stop: StoppingCriterion = MaxRuntime(time_limit_s)
     if patience is not None:
         stop = MultipleCriteria([MaxRuntime(time_limit_s), NoImprovement(patience)])
-    result = pyvrp_solve(data, stop, seed=seed, collect_stats=False)
-    routes = []
+    initial = _initial(data, fleets, jobs, start) if start else None
+    result = pyvrp_solve(data, stop, seed=seed, collect_stats=False, initial_solution=initial)
+    routes: list[Route] = []
     planned: set[Id] = set()
     free = [list(fleet) for fleet in fleets]
-    for route in result.best.routes():
-        tech = free[route.vehicle_type()].pop(0)  # the technicians of one type are alike here
-        order = [jobs[a.idx].id for a in route.schedule() if a.is_client()]
+    for solved in result.best.routes():
+        tech = free[solved.vehicle_type()].pop(0)  # the technicians of one type are alike here
+        order = [jobs[a.idx].id for a in solved.schedule() if a.is_client()]
         planned.update(order)
-        routes.append(schedule(problem, tech, order))
+        day = schedule(problem, tech, order)
+        if tech.breaks and faults(problem, tech, day):
+            # The solver knew only the breaks' minutes, not when they fall: try other orders.
+            day = resequence(problem, tech, order)
+        routes.append(day)
     for tech in techs:
         # A technician with a job in hand keeps it even when nothing else is planned for them.
         if tech.in_hand is not None and not any(r.technician_id == tech.id for r in routes):
@@ -72,6 +97,22 @@ def solve(problem: DayProblem, *, time_limit_s: float, seed: int = 0, patience: 
         if job.id not in planned:
             reasons[job.id] = NO_ROOM
     return Plan(routes=tuple(routes), unplanned=reasons)
+
+
+def _initial(
+    data: ProblemData,
+    fleets: Sequence[Sequence[TechnicianDay]],
+    jobs: Sequence[JobToPlan],
+    start: Mapping[Id, Sequence[Id]],
+) -> Solution:
+    index = {job.id: i for i, job in enumerate(jobs)}
+    routes = []
+    for vehicle_type, fleet in enumerate(fleets):
+        for tech in fleet:
+            visits = [Activity(ActivityType.CLIENT, index[j]) for j in start.get(tech.id, ()) if j in index]
+            if visits:
+                routes.append(SolverRoute(data, visits, vehicle_type))
+    return Solution(data, routes)
 
 
 def _impossible(problem: DayProblem, job: JobToPlan) -> str | None:

@@ -83,11 +83,18 @@ def _check_route(
         if job is None:
             found.append(Violation("job", visit.job_id, tech.id, "not in this day"))
             continue
+        at_door = []
         for taken in breaks:
-            if taken.after == n:
-                if taken.start_s < clock:
-                    found.append(Violation("break", None, tech.id, "starts before the visit before it ends"))
+            if taken.after != n:
+                continue
+            if taken.start_s < clock:
+                found.append(Violation("break", None, tech.id, "starts before the visit before it ends"))
+            if taken.start_s >= visit.arrive_s:
+                at_door.append(taken)  # taken on arriving, before the work starts
+            else:
                 clock = max(clock, taken.end_s)
+        if any(taken.end_s > visit.start_s for taken in at_door):
+            found.append(Violation("break", job.id, tech.id, "the work starts before the break ends"))
         earliest = clock + int(problem.travel_s[place, job.place])
         if visit.arrive_s < earliest:
             found.append(

@@ -68,7 +68,7 @@ class PlanRunner:
         loop = asyncio.get_running_loop()
         try:
             plan, violations = await loop.run_in_executor(
-                self._executor, solve_and_check, loaded.problem, time_limit_s, seed, patience
+                self._executor, solve_and_check, loaded, time_limit_s, seed, patience
             )
             result = summary(loaded, plan, violations)
             async with self.pool.acquire() as conn:

@@ -112,8 +112,9 @@ def make_fleet(technicians: int, stops: int, *, seed: int = 1, radius_km: float 
 async def store(conn: Connection, fleet: Fleet) -> None:
     """Write the fleet with COPY: thousands of rows in a moment."""
     await conn.execute(
-        "INSERT INTO territories (id, name, timezone) VALUES ($1, 'Bench metro', 'America/Chicago')",
+        "INSERT INTO territories (id, name, timezone) VALUES ($1, $2, 'America/Chicago')",
         fleet.territory_id,
+        f"Bench metro {fleet.territory_id.hex[:6]}",
     )
     await conn.copy_records_to_table(
         "technicians",

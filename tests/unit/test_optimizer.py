@@ -13,7 +13,19 @@ import numpy as np
 import pytest
 
 from dispatch import optimizer
-from dispatch.day_plan import Break, DayProblem, InHand, JobToPlan, Plan, Route, TechnicianDay, Visit
+from dispatch.day_plan import (
+    Break,
+    DayProblem,
+    InHand,
+    JobToPlan,
+    Plan,
+    Route,
+    TechnicianDay,
+    Visit,
+    faults,
+    resequence,
+    schedule,
+)
 from dispatch.plan_check import check
 
 Solver = Callable[..., Plan]
@@ -195,3 +207,18 @@ def test_the_check_names_the_rule_the_job_and_the_technician() -> None:
     bad = Plan(routes=(Route("ann", (visit,), (), 0, 4 * H + 100, 200, 2000),), unplanned={})
     found = {(v.rule, v.job_id) for v in check(problem, bad)}
     assert found == {("window", "door"), ("skill", "door"), ("break", None)}
+
+
+def test_a_day_made_late_by_its_order_and_its_break_is_put_in_an_order_that_keeps_every_window() -> None:
+    # All at one door. Half an hour of lunch starting 10:00-10:15; a by 8:30, b by 10:00, c 10:30-11:00.
+    problem = day(
+        (0, 0.01),
+        [tech("ann", 0, breaks=(Break(2 * H, int(2.25 * H), 1800),))],
+        [job("a", 1, (0, 0.5)), job("b", 1, (1, 2)), job("c", 1, (2.5, 3))],
+    )
+    (ann,) = problem.technicians
+    assert faults(problem, ann, schedule(problem, ann, ["b", "a", "c"])) > 0
+    route = resequence(problem, ann, ["b", "a", "c"])
+    assert [v.job_id for v in route.visits] == ["a", "b", "c"]
+    assert faults(problem, ann, route) == 0
+    assert check(problem, Plan(routes=(route,), unplanned={})) == []
