@@ -22,6 +22,7 @@ How the domain maps onto the solver, in integer seconds:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,13 @@ from dispatch.day_plan import (
 FORBIDDEN = 10**9  # seconds: an edge no route may take (a cost to PyVRP, so plans are checked)
 PRIZE_PER_PRIORITY_S = 3600  # an optional job is worth this much driving per priority level
 OVERTIME_COST = 2  # per second of overtime, on top of the driving it allows
+# More than any optional job is worth (at most 18,000), so no plan trades a break for a job;
+# far above that, PyVRP found it cheaper to overload a day with breaks than to go without.
+BREAK_PRIZE = 20_000
+BREAK_REACH_S = 3600  # a break may follow a visit that ends up to an hour before its window opens
+FIRST_SHARE = 0.6  # of the time limit, for the search with breaks reserved
+MIN_REPAIR_S = 0.2
+REPAIRS = 4  # searches with more technicians' breaks in the model, each from where the last ended
 
 NO_ONE = "no qualified technician on shift"
 TOO_TIGHT = "window too tight"
@@ -71,32 +79,72 @@ def solve(
     techs = list(problem.technicians)
     if not jobs or not techs:
         return Plan(routes=(), unplanned={**reasons, **{j.id: NO_ROOM for j in jobs}})
-    data, fleets = _compile(problem, techs, jobs)
+    # First with each break's minutes reserved out of the shift, the fast and usually right way;
+    # then, if placing the breaks made some days break a rule, again with those technicians'
+    # breaks in the solver's model, from where the first search ended.
+    began = time.monotonic()
+    first_share = FIRST_SHARE if any(t.breaks for t in techs) else 1.0
+    routes = _search(
+        problem, techs, jobs, time_limit_s * first_share, seed, patience, start, explicit=set(), near=set()
+    )
+    ids = {j.id for j in jobs}
+    explicit: set[Id] = set()
+    near: set[Id] = set()
+    for _ in range(REPAIRS):
+        late = {tech.id for tech, day in routes if faults(problem, tech, day)} - explicit
+        if not late:
+            break
+        so_far = {tech.id: [v.job_id for v in day.visits if v.job_id in ids] for tech, day in routes}
+        explicit |= late
+        near |= {job for tech in late for job in so_far.get(tech, [])}
+        left = max((time_limit_s - (time.monotonic() - began)) / 2, MIN_REPAIR_S)
+        routes = _search(problem, techs, jobs, left, seed, patience, so_far, explicit=explicit, near=near)
+    # What is still late after that: other orders of the same visits, tried one move at a time.
+    routes = [
+        (tech, resequence(problem, tech, [v.job_id for v in day.visits if v.job_id in ids]))
+        if faults(problem, tech, day)
+        else (tech, day)
+        for tech, day in routes
+    ]
+    planned = {v.job_id for _, day in routes for v in day.visits}
+    days = [day for _, day in routes]
+    for tech in techs:
+        # A technician with a job in hand keeps it even when nothing else is planned for them.
+        if tech.in_hand is not None and not any(d.technician_id == tech.id for d in days):
+            days.append(schedule(problem, tech, []))
+    for job in jobs:
+        if job.id not in planned:
+            reasons[job.id] = NO_ROOM
+    return Plan(routes=tuple(days), unplanned=reasons)
+
+
+def _search(
+    problem: DayProblem,
+    techs: Sequence[TechnicianDay],
+    jobs: Sequence[JobToPlan],
+    time_limit_s: float,
+    seed: int,
+    patience: int | None,
+    start: Mapping[Id, Sequence[Id]] | None,
+    *,
+    explicit: set[Id],
+    near: set[Id],
+) -> list[tuple[TechnicianDay, Route]]:
+    """One run of the solver; each technician sent out with their day timed by schedule."""
+    data, fleets = _compile(problem, techs, jobs, explicit, near)
     stop: StoppingCriterion = MaxRuntime(time_limit_s)
     if patience is not None:
         stop = MultipleCriteria([MaxRuntime(time_limit_s), NoImprovement(patience)])
     initial = _initial(data, fleets, jobs, start) if start else None
     result = pyvrp_solve(data, stop, seed=seed, collect_stats=False, initial_solution=initial)
-    routes: list[Route] = []
-    planned: set[Id] = set()
+    routes = []
     free = [list(fleet) for fleet in fleets]
     for solved in result.best.routes():
         tech = free[solved.vehicle_type()].pop(0)  # the technicians of one type are alike here
-        order = [jobs[a.idx].id for a in solved.schedule() if a.is_client()]
-        planned.update(order)
-        day = schedule(problem, tech, order)
-        if tech.breaks and faults(problem, tech, day):
-            # The solver knew only the breaks' minutes, not when they fall: try other orders.
-            day = resequence(problem, tech, order)
-        routes.append(day)
-    for tech in techs:
-        # A technician with a job in hand keeps it even when nothing else is planned for them.
-        if tech.in_hand is not None and not any(r.technician_id == tech.id for r in routes):
-            routes.append(schedule(problem, tech, []))
-    for job in jobs:
-        if job.id not in planned:
-            reasons[job.id] = NO_ROOM
-    return Plan(routes=tuple(routes), unplanned=reasons)
+        order = [jobs[a.idx].id for a in solved.schedule() if a.is_client() and a.idx < len(jobs)]
+        if order:  # not a technician sent out only to take a break
+            routes.append((tech, schedule(problem, tech, order)))
+    return routes
 
 
 def _initial(
@@ -151,13 +199,42 @@ def _reserved(tech: TechnicianDay) -> int:
 
 
 def _compile(
-    problem: DayProblem, techs: Sequence[TechnicianDay], jobs: Sequence[JobToPlan]
+    problem: DayProblem,
+    techs: Sequence[TechnicianDay],
+    jobs: Sequence[JobToPlan],
+    explicit: set[Id] = frozenset(),  # type: ignore[assignment]
+    near: set[Id] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[ProblemData, list[list[TechnicianDay]]]:
     """The solver's problem, and the technicians behind each of its vehicle types: technicians
     alike in everything the solver sees (places, hours, van, the jobs they may serve) share one
-    type, which spares the search from trying swaps between identical vans."""
-    # Solver places: each technician's start and end, then each job; indices into our places.
-    ours = [_start(t)[0] for t in techs] + [t.end_place for t in techs] + [j.place for j in jobs]
+    type, which spares the search from trying swaps between identical vans.
+
+    Breaks: PyVRP has none, and a break placed after solving can push later visits out of
+    their windows. So each kind of break (its window and length) becomes a load dimension that
+    a technician's van holds one of per break, and "a break right after this visit" a client at
+    every job site whose window meets the break's, optional with a prize no plan forgoes: a
+    route then takes exactly its breaks, where the solver can see what they cost. Taken where
+    the technician is rather than at that site, a break never costs more than the solver
+    counted, so a plan it found feasible stays feasible when day_plan.schedule places it."""
+    kinds = sorted(
+        {b for t in techs for b in t.breaks}, key=lambda b: (b.earliest_s, b.latest_s, b.duration_s)
+    )
+    alternatives = [
+        (k, i)
+        for k, brk in enumerate(kinds)
+        for i, job in enumerate(jobs)
+        if job.id in near
+        and _window(job)[0] <= brk.latest_s
+        and _window(job)[1] + job.duration_s >= brk.earliest_s - BREAK_REACH_S
+    ]
+    # Solver places: each technician's start and end, then each job, then each break alternative
+    # (at its job's place); indices into our places.
+    ours = (
+        [_start(t)[0] for t in techs]
+        + [t.end_place for t in techs]
+        + [j.place for j in jobs]
+        + [jobs[i].place for _, i in alternatives]
+    )
     base_travel = problem.travel_s[np.ix_(ours, ours)].astype(np.int64)
     first_job = 2 * len(techs)
     parts = sorted({p for j in jobs for p in j.needs()})
@@ -174,8 +251,11 @@ def _compile(
             np.fill_diagonal(matrix, 0)
             matrices.append(matrix)
         origin, free = _start(tech)
-        reserved = _reserved(tech)
-        capacity = [tech.van.get(p, 0) for p in parts]
+        modelled = tech.id in explicit
+        reserved = 0 if modelled else _reserved(tech)
+        capacity = [tech.van.get(p, 0) for p in parts] + [
+            tech.breaks.count(b) if modelled else 0 for b in kinds
+        ]
         key = (origin, tech.end_place, free, tech.end_s, tech.overtime_s, reserved, tuple(capacity), allowed)
         if key in fleets:
             fleets[key][1].append(tech)
@@ -195,10 +275,11 @@ def _compile(
             profile=profiles[allowed],
         )
         fleets[key] = (vehicle, [tech])
+    no_breaks = [0] * len(kinds)
     clients = [
         Client(
             location=first_job + i,
-            delivery=[job.needs().get(p, 0) for p in parts],
+            delivery=[job.needs().get(p, 0) for p in parts] + no_breaks,
             service_duration=job.duration_s,
             tw_early=_window(job)[0],
             tw_late=_window(job)[1],
@@ -207,6 +288,18 @@ def _compile(
             name=str(job.id),
         )
         for i, job in enumerate(jobs)
+    ] + [
+        Client(
+            location=first_job + len(jobs) + n,
+            delivery=[0] * len(parts) + [int(k == kind) for k in range(len(kinds))],
+            service_duration=kinds[kind].duration_s,
+            tw_early=kinds[kind].earliest_s,
+            tw_late=kinds[kind].latest_s,
+            required=False,
+            prize=BREAK_PRIZE,
+            name="break",
+        )
+        for n, (kind, _) in enumerate(alternatives)
     ]
     data = ProblemData(
         locations=[Location(0, 0) for _ in ours],
