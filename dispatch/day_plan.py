@@ -173,10 +173,11 @@ def faults(problem: DayProblem, tech: TechnicianDay, route: Route) -> int:
 
 
 def resequence(problem: DayProblem, tech: TechnicianDay, job_ids: Sequence[Id], *, passes: int = 20) -> Route:
-    """The same jobs in a better order when the breaks, placed after solving, make a visit late:
+    """The same jobs in a better order when the day, timed with its breaks, breaks a rule:
     moving one visit at a time to another place in the day, keeping any move that breaks fewer
-    rules (or as few, driving less). A solver that knows no breaks leaves such days now and
-    then; a day's dozen visits make this quick."""
+    rules (or as few, driving less). For the days a solver returns with a fault (it skipped a
+    break, or found no way to keep every promise in its time); a day's dozen visits make this
+    quick."""
     order = list(job_ids)
     best = schedule(problem, tech, order)
     score = (faults(problem, tech, best), best.travel_s)

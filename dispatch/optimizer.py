@@ -5,10 +5,12 @@ it answers goes through dispatch.day_plan's types, so another engine could stand
 (the domain tests take the solver as a parameter).
 
 How the domain maps onto the solver, in integer seconds:
-- Each technician's day is a vehicle type of one vehicle: its own start (the shift's start
-  place, or where the job in hand ends) and end place, the shift as its time window, the
-  allowed overtime on top, and its breaks' minutes reserved out of the shift (they are placed
-  after solving, by day_plan.schedule).
+- Each technician's day is a vehicle: its own start (the shift's start place, or where the
+  job in hand ends) and end place, the shift as its time window, the allowed overtime on top.
+  Technicians alike in all of that share a vehicle type.
+- Breaks, which PyVRP has none of: a load dimension per kind of break and "a break right after
+  this visit" as optional clients at the job sites (see _compile); day_plan.schedule then
+  places each break where the technician is.
 - Skill levels and pins: one routing profile per distinct set of jobs a technician may serve;
   in a profile, every edge into a job it may not serve is prohibitive. PyVRP treats that as a
   cost, not a rule, so every plan is checked afterwards (dispatch.plan_check).
@@ -22,7 +24,6 @@ How the domain maps onto the solver, in integer seconds:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -52,9 +53,6 @@ OVERTIME_COST = 2  # per second of overtime, on top of the driving it allows
 # far above that, PyVRP found it cheaper to overload a day with breaks than to go without.
 BREAK_PRIZE = 20_000
 BREAK_REACH_S = 3600  # a break may follow a visit that ends up to an hour before its window opens
-FIRST_SHARE = 0.6  # of the time limit, for the search with breaks reserved
-MIN_REPAIR_S = 0.2
-REPAIRS = 4  # searches with more technicians' breaks in the model, each from where the last ended
 
 NO_ONE = "no qualified technician on shift"
 TOO_TIGHT = "window too tight"
@@ -79,27 +77,10 @@ def solve(
     techs = list(problem.technicians)
     if not jobs or not techs:
         return Plan(routes=(), unplanned={**reasons, **{j.id: NO_ROOM for j in jobs}})
-    # First with each break's minutes reserved out of the shift, the fast and usually right way;
-    # then, if placing the breaks made some days break a rule, again with those technicians'
-    # breaks in the solver's model, from where the first search ended.
-    began = time.monotonic()
-    first_share = FIRST_SHARE if any(t.breaks for t in techs) else 1.0
-    routes = _search(
-        problem, techs, jobs, time_limit_s * first_share, seed, patience, start, explicit=set(), near=set()
-    )
+    routes = _search(problem, techs, jobs, time_limit_s, seed, patience, start)
     ids = {j.id for j in jobs}
-    explicit: set[Id] = set()
-    near: set[Id] = set()
-    for _ in range(REPAIRS):
-        late = {tech.id for tech, day in routes if faults(problem, tech, day)} - explicit
-        if not late:
-            break
-        so_far = {tech.id: [v.job_id for v in day.visits if v.job_id in ids] for tech, day in routes}
-        explicit |= late
-        near |= {job for tech in late for job in so_far.get(tech, [])}
-        left = max((time_limit_s - (time.monotonic() - began)) / 2, MIN_REPAIR_S)
-        routes = _search(problem, techs, jobs, left, seed, patience, so_far, explicit=explicit, near=near)
-    # What is still late after that: other orders of the same visits, tried one move at a time.
+    # A day still late once its breaks are placed (the solver saw them at job sites, the day
+    # takes them where the technician is): other orders of its visits, one move at a time.
     routes = [
         (tech, resequence(problem, tech, [v.job_id for v in day.visits if v.job_id in ids]))
         if faults(problem, tech, day)
@@ -126,12 +107,9 @@ def _search(
     seed: int,
     patience: int | None,
     start: Mapping[Id, Sequence[Id]] | None,
-    *,
-    explicit: set[Id],
-    near: set[Id],
 ) -> list[tuple[TechnicianDay, Route]]:
     """One run of the solver; each technician sent out with their day timed by schedule."""
-    data, fleets = _compile(problem, techs, jobs, explicit, near)
+    data, fleets = _compile(problem, techs, jobs)
     stop: StoppingCriterion = MaxRuntime(time_limit_s)
     if patience is not None:
         stop = MultipleCriteria([MaxRuntime(time_limit_s), NoImprovement(patience)])
@@ -199,11 +177,7 @@ def _reserved(tech: TechnicianDay) -> int:
 
 
 def _compile(
-    problem: DayProblem,
-    techs: Sequence[TechnicianDay],
-    jobs: Sequence[JobToPlan],
-    explicit: set[Id] = frozenset(),  # type: ignore[assignment]
-    near: set[Id] = frozenset(),  # type: ignore[assignment]
+    problem: DayProblem, techs: Sequence[TechnicianDay], jobs: Sequence[JobToPlan]
 ) -> tuple[ProblemData, list[list[TechnicianDay]]]:
     """The solver's problem, and the technicians behind each of its vehicle types: technicians
     alike in everything the solver sees (places, hours, van, the jobs they may serve) share one
@@ -223,8 +197,7 @@ def _compile(
         (k, i)
         for k, brk in enumerate(kinds)
         for i, job in enumerate(jobs)
-        if job.id in near
-        and _window(job)[0] <= brk.latest_s
+        if _window(job)[0] <= brk.latest_s
         and _window(job)[1] + job.duration_s >= brk.earliest_s - BREAK_REACH_S
     ]
     # Solver places: each technician's start and end, then each job, then each break alternative
@@ -251,12 +224,8 @@ def _compile(
             np.fill_diagonal(matrix, 0)
             matrices.append(matrix)
         origin, free = _start(tech)
-        modelled = tech.id in explicit
-        reserved = 0 if modelled else _reserved(tech)
-        capacity = [tech.van.get(p, 0) for p in parts] + [
-            tech.breaks.count(b) if modelled else 0 for b in kinds
-        ]
-        key = (origin, tech.end_place, free, tech.end_s, tech.overtime_s, reserved, tuple(capacity), allowed)
+        capacity = [tech.van.get(p, 0) for p in parts] + [tech.breaks.count(b) for b in kinds]
+        key = (origin, tech.end_place, free, tech.end_s, tech.overtime_s, tuple(capacity), allowed)
         if key in fleets:
             fleets[key][1].append(tech)
             continue
@@ -266,8 +235,8 @@ def _compile(
             start_depot=n,
             end_depot=len(techs) + n,
             tw_early=free,
-            tw_late=tech.end_s + tech.overtime_s - reserved,
-            shift_duration=max(0, tech.end_s - free - reserved),
+            tw_late=tech.end_s + tech.overtime_s,
+            shift_duration=max(0, tech.end_s - free),
             max_overtime=tech.overtime_s,
             unit_overtime_cost=OVERTIME_COST,
             unit_distance_cost=1,
