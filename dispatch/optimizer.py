@@ -81,8 +81,18 @@ def solve(
     ids = {j.id for j in jobs}
     # A day still late once its breaks are placed (the solver saw them at job sites, the day
     # takes them where the technician is): other orders of its visits, one move at a time.
+    # If that is not enough, an optional job waits for another day rather than a promise break.
+    optional = {j.id for j in jobs if not j.mandatory}
     routes = [
-        (tech, resequence(problem, tech, [v.job_id for v in day.visits if v.job_id in ids]))
+        (
+            tech,
+            _shed(
+                problem,
+                tech,
+                resequence(problem, tech, [v.job_id for v in day.visits if v.job_id in ids]),
+                optional,
+            ),
+        )
         if faults(problem, tech, day)
         else (tech, day)
         for tech, day in routes
@@ -123,6 +133,16 @@ def _search(
         if order:  # not a technician sent out only to take a break
             routes.append((tech, schedule(problem, tech, order)))
     return routes
+
+
+def _shed(problem: DayProblem, tech: TechnicianDay, day: Route, optional: set[Id]) -> Route:
+    """Take optional jobs out of a day that breaks a rule, each time the one whose absence
+    leaves the fewest faults, until it breaks none or only promised jobs are left."""
+    while faults(problem, tech, day) and (spare := [v.job_id for v in day.visits if v.job_id in optional]):
+        order = [v.job_id for v in day.visits if not (tech.in_hand and v.job_id == tech.in_hand.job_id)]
+        trials = [schedule(problem, tech, [j for j in order if j != out]) for out in spare]
+        day = min(trials, key=lambda d: (faults(problem, tech, d), d.travel_s))
+    return day
 
 
 def _initial(

@@ -222,3 +222,18 @@ def test_a_day_made_late_by_its_order_and_its_break_is_put_in_an_order_that_keep
     assert [v.job_id for v in route.visits] == ["a", "b", "c"]
     assert faults(problem, ann, route) == 0
     assert check(problem, Plan(routes=(route,), unplanned={})) == []
+
+
+def test_an_optional_job_leaves_a_day_it_would_make_late_and_a_promised_one_stays() -> None:
+    # Ann's day has room for the promised job at 9:00 or the optional one, not both before 10.
+    problem = day(
+        (0, 0.01),
+        [tech("ann", 0)],
+        [job("promised", 1, (1, 1.1)), job("whenever", 1, (0, 1), mandatory=False, duration_s=2 * H)],
+    )
+    (ann,) = problem.technicians
+    crowded = schedule(problem, ann, ["whenever", "promised"])
+    assert faults(problem, ann, crowded) == 1
+    kept = optimizer._shed(problem, ann, crowded, {"whenever"})
+    assert [v.job_id for v in kept.visits] == ["promised"]
+    assert faults(problem, ann, kept) == 0
