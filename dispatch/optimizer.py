@@ -31,7 +31,7 @@ import numpy as np
 from pyvrp import Activity, ActivityType, Client, Depot, Location, ProblemData, Solution, VehicleType
 from pyvrp import Route as SolverRoute
 from pyvrp import solve as pyvrp_solve
-from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from dispatch.day_plan import (
     DayProblem,
@@ -66,18 +66,21 @@ def solve(
     time_limit_s: float,
     seed: int = 0,
     patience: int | None = None,
+    iterations: int | None = None,
     start: Mapping[Id, Sequence[Id]] | None = None,
 ) -> Plan:
     """The best plan found in the time given, or once `patience` iterations in a row found
-    nothing better (a re-plan after one change settles in a few hundred); the same seed gives
-    the same plan. `start` (technician -> jobs in order, the day as it stands) is where the
-    search begins: a promise the current day keeps is never harder to keep than from scratch."""
+    nothing better (a re-plan after one change settles in a few hundred), or after
+    `iterations`. The same seed and the same number of iterations give the same plan; a search
+    cut by the clock does as many iterations as the machine allows, so it may not. `start`
+    (technician -> jobs in order, the day as it stands) is where the search begins: a promise
+    the current day keeps is never harder to keep than from scratch."""
     reasons = {job.id: why for job in problem.jobs if (why := _impossible(problem, job))}
     jobs = [job for job in problem.jobs if job.id not in reasons]
     techs = list(problem.technicians)
     if not jobs or not techs:
         return Plan(routes=(), unplanned={**reasons, **{j.id: NO_ROOM for j in jobs}})
-    routes = _search(problem, techs, jobs, time_limit_s, seed, patience, start)
+    routes = _search(problem, techs, jobs, time_limit_s, seed, patience, iterations, start)
     ids = {j.id for j in jobs}
     # A day still late once its breaks are placed (the solver saw them at job sites, the day
     # takes them where the technician is): other orders of its visits, one move at a time.
@@ -116,13 +119,17 @@ def _search(
     time_limit_s: float,
     seed: int,
     patience: int | None,
+    iterations: int | None,
     start: Mapping[Id, Sequence[Id]] | None,
 ) -> list[tuple[TechnicianDay, Route]]:
     """One run of the solver; each technician sent out with their day timed by schedule."""
     data, fleets = _compile(problem, techs, jobs)
-    stop: StoppingCriterion = MaxRuntime(time_limit_s)
+    criteria: list[StoppingCriterion] = [MaxRuntime(time_limit_s)]
     if patience is not None:
-        stop = MultipleCriteria([MaxRuntime(time_limit_s), NoImprovement(patience)])
+        criteria.append(NoImprovement(patience))
+    if iterations is not None:
+        criteria.append(MaxIterations(iterations))
+    stop = MultipleCriteria(criteria)
     initial = _initial(data, fleets, jobs, start) if start else None
     result = pyvrp_solve(data, stop, seed=seed, collect_stats=False, initial_solution=initial)
     routes = []
