@@ -7,7 +7,7 @@ certain need of that many units. Distances follow the DIMACS convention (each ar
 one decimal), in tenths, as travel seconds. The plan is checked by dispatch.plan_check and its
 distance compared with the best-known one (`dist_only_dimacs` rows of bks.csv).
 
-    python -m tests.bench.vrptw [FILES...] [--time-limit 5 30] [--seed 1]
+    python -m tests.bench.vrptw [FILES...] [--time-limit 5 30] [--seed 1] [--repeat 3]
 
 With no files: every instance in ../shared/data/vrptw beside this repository.
 """
