@@ -111,3 +111,38 @@ async def test_a_killed_worker_loses_nothing(
     topics = SlowPushService.received
     assert sorted(set(topics)) == sorted("job-" + j.hex[:24] for j in job_ids)
     assert all(topics.count(t) == 2 for t in set(topics))
+
+
+async def test_a_subscription_that_cannot_be_encrypted_to_fails_alone(
+    conn: Connection, dsn: str, tmp_path: Path, slow_service: str
+) -> None:
+    metro = await territory(conn)
+    good, bad = [await job(conn, await site(conn, metro, north(i)), (8, 12)) for i in range(2)]
+    keys = Browser().keys()
+    # A stored key that is not a point on the curve (written before validation, or corrupted).
+    for job_id, p256dh in ((good, keys["p256dh"]), (bad, "B" + "A" * 86)):
+        await conn.execute(
+            "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
+            job_id,
+            f"{slow_service}/push/{job_id}",
+            p256dh,
+            keys["auth"],
+        )
+        await conn.execute(
+            "INSERT INTO outbox (kind, audience, job_id, topic, payload)"
+            " VALUES ('arrived', 'customer', $1, 't', '{}')",
+            job_id,
+        )
+    assert worker(dsn, tmp_path, "--once").wait() == 0
+    rows = {
+        r["job_id"]: r
+        for r in await conn.fetch(
+            "SELECT o.job_id, d.status, d.attempts, d.last_error FROM push_deliveries d"
+            " JOIN outbox o ON o.id = d.outbox_id"
+        )
+    }
+    assert rows[good]["status"] == "sent"
+    assert rows[bad]["status"] == "pending"
+    assert rows[bad]["attempts"] == 1
+    assert rows[bad]["last_error"].startswith("could not encrypt")
+    assert len(SlowPushService.received) == 1
