@@ -15,7 +15,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 
 from api import (
     assets,
@@ -43,7 +43,9 @@ from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
 from api.matching import match_settings, now_of
-from api.strict_body import check_body_strictly
+from api.openapi_errors import document_errors, numbers_any_of
+from api.strict_body import check_request_strictly
+from api.strict_query import learn_query_names
 from dispatch.event_stream import EventHub
 from dispatch.fleet_cache import FleetCache, follow_changes
 from dispatch.plan_runs import PlanRunner
@@ -141,13 +143,13 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
     handlers: list[Any] = [
         HealthController,
         make_login_handler(jwt_auth, settings.jwt_ttl_s),
-        PrometheusController,
+        metrics.PrometheusMetrics,
     ]
     for module in ROUTE_MODULES:
         handlers.extend(module.ROUTES)
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
         dependencies={
@@ -155,7 +157,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             "principal": Provide(provide_principal, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),
         },
-        before_request=check_body_strictly,
+        before_request=check_request_strictly,
         middleware=[PROMETHEUS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[jwt_auth.on_app_init],
@@ -178,6 +180,10 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         request_max_body_size=1_048_576,
         debug=False,
     )
+    document_errors(app)
+    numbers_any_of(app.openapi_schema)
+    learn_query_names(app)
+    return app
 
 
 def app_from_environment() -> Litestar:

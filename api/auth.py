@@ -135,7 +135,7 @@ class LoginResponse(msgspec.Struct, frozen=True, kw_only=True):
 def make_login_handler(jwt_auth: JWTAuth[Principal, Token], ttl_s: int) -> Any:
     @post(
         "/auth/login",
-        opt={"public": True},
+        opt={"public": True, "errors": [400, 401, 503]},
         security=[{}],
         tags=["auth"],
         status_code=200,

@@ -15,7 +15,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.auth import STAFF
-from api.deps import Caller, Db
+from api.deps import EVENT_STREAM, Caller, Db
 from api.matching import now_of
 from dispatch import board, board_queries, job_queries
 from dispatch.board import Board
@@ -48,7 +48,7 @@ class BoardController(Controller):
         now = now_of(state)
         return await board.board(conn, territory, day or now.astimezone(ZoneInfo(zone)).date(), zone, now=now)
 
-    @get("/stream", opt={"no_compression": True})
+    @get("/stream", opt={"no_compression": True}, media_type=EVENT_STREAM)
     async def stream_board(
         self,
         principal: Caller,

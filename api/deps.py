@@ -72,3 +72,7 @@ def page_of(rows: list[T], page: PageParams) -> Page[T]:
 def changes_of(update: msgspec.Struct) -> dict[str, object]:
     """The fields a PATCH body actually sent (explicit nulls included)."""
     return {f: v for f in update.__struct_fields__ if (v := getattr(update, f)) is not msgspec.UNSET}
+
+
+# The media type of the live streams (Server-Sent Events), for their OpenAPI entries.
+EVENT_STREAM = "text/event-stream"

@@ -52,7 +52,7 @@ class MatchingController(Controller):
     path = "/jobs/{job_id:uuid}"
     tags = ["matching"]
 
-    @get("/candidates", guards=[STAFF])
+    @get("/candidates", guards=[STAFF], opt={"more_errors": [409]})
     async def list_candidates(
         self,
         conn: Db,

@@ -10,9 +10,10 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.plugins.prometheus import PrometheusController
 from prometheus_client import Gauge
 
 from api.auth import STAFF
@@ -129,3 +130,13 @@ async def sample_outbox(pool: Pool, *, every_s: float = 15.0) -> None:
 
 
 ROUTES = [MetricsController]
+
+
+class PrometheusMetrics(PrometheusController):
+    """Litestar's Prometheus endpoint, documented as the plain text it serves (not JSON)."""
+
+    @get(media_type=MediaType.TEXT, tags=["operations"], summary="Prometheus metrics", security=[{}])
+    async def get(self) -> Response[bytes]:
+        """Request rates and latencies, outbox depth and delivery failures, in Prometheus's format."""
+        response: Response[bytes] = await PrometheusController.get.fn(self)
+        return response

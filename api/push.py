@@ -45,7 +45,7 @@ class PushController(Controller):
     path = "/push"
     tags = ["push"]
 
-    @get("/public-key", opt={"public": True})
+    @get("/public-key", opt={"public": True, "errors": [404]})
     async def public_key(self, state: State) -> PublicKey:
         """The VAPID public key a browser subscribes with (its applicationServerKey)."""
         settings: Settings = state.settings

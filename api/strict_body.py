@@ -13,6 +13,7 @@ import msgspec
 from litestar import Request, Response
 
 from api.errors import ErrorBody, decode_error_response
+from api.strict_query import check_query
 
 _decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 
@@ -24,6 +25,11 @@ def _decoder_for(annotation: Any) -> msgspec.json.Decoder[Any] | None:
         except TypeError:
             return None
     return _decoders[annotation]
+
+
+async def check_request_strictly(request: Request[Any, Any, Any]) -> Response[ErrorBody] | None:
+    """Unknown query parameters, then the body, before the handler runs."""
+    return check_query(request) or await check_body_strictly(request)
 
 
 async def check_body_strictly(request: Request[Any, Any, Any]) -> Response[ErrorBody] | None:

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.auth import ANY_USER, STAFF
+from api.auth import ANY_USER, STAFF, TECHNICIAN
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.models import AwareDatetime, Email, ExternalId, Latitude, Longitude, Name, Phone
 from dispatch import shift_queries, shifts, technician_queries, technicians
@@ -18,7 +18,7 @@ from dispatch.accounts import Role
 from dispatch.errors import ShiftNotFoundError, TechnicianNotFoundError
 from dispatch.models import Shift, SkillCode, SkillLevel, Technician
 from dispatch.technician_queries import Preference
-from infra.errors import InvalidError
+from infra.errors import InvalidError, NotFoundError
 
 Skills = Annotated[
     dict[SkillCode, SkillLevel], msgspec.Meta(max_length=30, description="skill code -> level 1..5")
@@ -131,9 +131,9 @@ class TechnicianController(Controller):
         )
         return page_of(rows, page)
 
-    @get("/me", guards=[ANY_USER])
+    @get("/me", guards=[TECHNICIAN])
     async def get_me(self, conn: Db, principal: Caller) -> Technician:
-        """The signed-in technician's own record."""
+        """The signed-in technician's own record (403 for anyone who is not a technician)."""
         if principal.role is not Role.TECHNICIAN or principal.technician_id is None:
             raise TechnicianNotFoundError
         return await technicians.visible_technician(conn, principal, principal.technician_id)
@@ -233,7 +233,7 @@ class PreferenceController(Controller):
     async def list_preferences(self, conn: Db, customer_id: FromPath[UUID]) -> list[Preference]:
         """Technicians the customer asked for again, or asked never to be sent."""
         if not await technician_queries.customer_exists(conn, customer_id):
-            raise InvalidError("customer_id: no customer with this id", field="customer_id")
+            raise NotFoundError("customer_id: no customer with this id", field="customer_id")
         return await technician_queries.list_preferences(conn, customer_id)
 
     @put("/{technician_id:uuid}")
@@ -245,9 +245,9 @@ class PreferenceController(Controller):
         data: JSONBody[PreferenceIn],
     ) -> list[Preference]:
         if not await technician_queries.customer_exists(conn, customer_id):
-            raise InvalidError("customer_id: no customer with this id", field="customer_id")
+            raise NotFoundError("customer_id: no customer with this id", field="customer_id")
         if await technician_queries.get_technician(conn, technician_id) is None:
-            raise InvalidError("technician_id: no technician with this id", field="technician_id")
+            raise NotFoundError("technician_id: no technician with this id", field="technician_id")
         await technician_queries.upsert_preference(
             conn, customer_id, technician_id, data.preference, data.reason
         )

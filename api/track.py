@@ -11,10 +11,11 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from api.deps import Db
+from api.deps import EVENT_STREAM, Db
 from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
 from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
@@ -69,7 +70,19 @@ class TrackPageController(Controller):
         """The service worker that shows push messages as notifications."""
         return WORKER
 
-    @get("/{token:str}", opt={"public": True}, media_type=MediaType.HTML)
+    @get(
+        "/{token:str}",
+        opt={"public": True},
+        media_type=MediaType.HTML,
+        responses={
+            404: ResponseSpec(
+                data_container=str,
+                media_type=MediaType.HTML,
+                description="A page saying the link is unknown or expired.",
+                generate_examples=False,
+            )
+        },
+    )
     async def page(self, conn: Db, token: FromPath[str]) -> Response[str]:
         """The tracking page (a small page, no framework); an unknown or expired link gets a plain
         page saying so."""
@@ -87,7 +100,7 @@ class TrackController(Controller):
         """The customer's job as their page shows it (service information only)."""
         return await tracking_view.view(conn, await _job(conn, token))
 
-    @get("/events", opt={"public": True, "no_compression": True})
+    @get("/events", opt={"public": True, "no_compression": True}, media_type=EVENT_STREAM)
     async def events(
         self,
         conn: Db,

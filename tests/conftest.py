@@ -23,6 +23,7 @@ from dispatch.accounts import Role
 from infra.db import Connection, connect, migrate
 from infra.local_postgres import LocalPostgres
 from infra.settings import Settings
+from tests.demo_template import DEMO_TEMPLATE, DemoWorld, build_demo_template
 
 TEMPLATE = "truckroll_template"
 JWT_SECRET = "test-secret-" + "x" * 40
@@ -179,3 +180,25 @@ async def dispatcher(conn: Connection) -> Auth:
 
 
 os.environ.setdefault("TRUCKROLL_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def demo_world(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> DemoWorld:
+    """The demo company in a template database (seeded once; clone it with `clone_demo`)."""
+    return asyncio.run(build_demo_template(cluster.dsn, tmp_path_factory.mktemp("demo-template")))
+
+
+async def new_database(cluster: Cluster, template: str | None = None) -> str:
+    """A new database (empty, or a copy of `template`); returns its DSN."""
+    name = f"d_{uuid4().hex[:16]}"
+    admin = await connect(cluster.dsn("postgres"))
+    try:
+        await admin.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    finally:
+        await admin.close()
+    return cluster.dsn(name)
+
+
+async def clone_demo(cluster: Cluster) -> str:
+    """A fresh database holding the demo template's data; returns its DSN."""
+    return await new_database(cluster, DEMO_TEMPLATE)

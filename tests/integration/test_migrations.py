@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-from uuid import uuid4
 
 from infra.db import Connection, connect, load_migrations, migrate
-from tests.conftest import Cluster
+from tests.conftest import Cluster, new_database
 
 
 async def _empty_database(cluster: Cluster) -> str:
-    name = f"m_{uuid4().hex[:16]}"
-    admin = await connect(cluster.dsn("postgres"))
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    return cluster.dsn(name)
+    return await new_database(cluster)
 
 
 async def test_an_empty_database_migrates_to_every_migration_in_order(cluster: Cluster) -> None:

@@ -1,0 +1,133 @@
+"""The error answers of every operation, written into the OpenAPI document.
+
+Errors leave the API from one place (api/errors.py), so what an operation can answer follows from
+what it takes: a token (401, 403), records named in its path or body (404), a body that changes
+state (409, 422), an If-Match header (412, 428), the database (503). A handler whose errors do not
+follow that pattern lists them in `opt={"errors": [...]}`, or adds to them with
+`opt={"more_errors": [...]}`. Writing this here keeps the document
+honest for every route without each handler repeating it, and a client generated from
+the document knows the error body's shape.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import HttpMethod, Litestar
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPI, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.routes import HTTPRoute
+
+from api.auth import PUBLIC_PATHS
+from api.errors import ErrorBody
+
+ERRORS = {
+    400: "The request is malformed: a parameter or a body field is missing, of the wrong type or out"
+    " of range. `extra` names the field.",
+    401: "No valid bearer token.",
+    403: "This role, or this user, may not do this.",
+    404: "A record named in the path or the body does not exist, or is not yours to see.",
+    409: "The request conflicts with the state of a record: it changed meanwhile, or the step is"
+    " not allowed from where it is now, or an Idempotency-Key was reused for another request.",
+    412: "If-Match names an older version of the record: read it again.",
+    422: "The values are well-formed but break a rule of the domain. `extra` names the field.",
+    428: "This change needs an If-Match header with the record's version.",
+    503: "The database is unavailable; try again after Retry-After seconds.",
+}
+# What handlers are given rather than sent: none of it can be malformed by a client.
+_INJECTED = {"self", "state", "request", "conn", "principal", "scope"}
+_WRITES = {HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE}
+
+
+def document_errors(app: Litestar) -> None:
+    """Add the error answers to each route handler; call before the document is first built."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.include_in_schema:
+                continue
+            parameters = set(handler.parsed_fn_signature.parameters)
+            public = bool(handler.opt.get("public")) or any(re.match(p, route.path) for p in PUBLIC_PATHS)
+            declared = handler.opt.get("errors")
+            statuses = (
+                declared
+                if declared is not None
+                else _statuses(
+                    public=public,
+                    writes=bool(set(handler.http_methods) & _WRITES),
+                    takes_input=bool(route.path_parameters) or bool(parameters - _INJECTED),
+                    takes_query=bool(parameters - _INJECTED - set(route.path_parameters) - {"data"}),
+                    names_records=bool(route.path_parameters) or "data" in parameters,
+                    if_match="if_match" in parameters,
+                    uses_database="conn" in parameters or not public,
+                )
+            )
+            if public:
+                handler.security = [{}]  # no token needed, whatever the document's default
+            responses = dict(handler.responses or {})
+            for status in [*statuses, *handler.opt.get("more_errors", [])]:
+                responses.setdefault(status, _error(status))
+            handler.responses = responses
+
+
+def _error(status: int) -> ResponseSpec:
+    return ResponseSpec(data_container=ErrorBody, description=ERRORS[status], generate_examples=False)
+
+
+def _statuses(
+    *,
+    public: bool,
+    writes: bool,
+    takes_input: bool,
+    takes_query: bool,
+    names_records: bool,
+    if_match: bool,
+    uses_database: bool,
+) -> list[int]:
+    found = []
+    if takes_input:
+        found.append(400)
+    if not public:
+        found += [401, 403]
+    if names_records or writes:
+        found.append(404)
+    if writes:
+        found.append(409)
+    if writes or takes_query:
+        found.append(422)
+    if if_match:
+        found += [412, 428]
+    if uses_database:
+        found.append(503)
+    return found
+
+
+def numbers_any_of(document: OpenAPI) -> None:
+    """A union of int and float is a oneOf of integer and number to Litestar, which no integer can
+    satisfy (it is both). Such unions become anyOf, which says what the Python union means."""
+    seen: set[int] = set()
+
+    def visit(node: Any) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, Schema):
+            types = {s.type for s in node.one_of or [] if isinstance(s, Schema)}
+            if OpenAPIType.INTEGER in types and OpenAPIType.NUMBER in types:
+                node.any_of, node.one_of = node.one_of, None
+            for value in vars(node).values():
+                visit(value)
+        elif isinstance(node, dict):
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                visit(value)
+        elif hasattr(node, "__dataclass_fields__"):
+            for name in node.__dataclass_fields__:
+                visit(getattr(node, name))
+
+    visit(document)
