@@ -13,7 +13,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import QueryParameter
 
 from dispatch.accounts import Principal
-from infra.db import Connection, Pool
+from infra.db import Connection, Pool, acquire
 
 T = TypeVar("T")
 
@@ -21,8 +21,8 @@ T = TypeVar("T")
 async def provide_connection(state: State) -> AsyncGenerator[Connection, None]:
     """The request owns the transaction: it commits when the handler returns, rolls back if it raises."""
     pool: Pool = state.pool
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn  # type: ignore[misc]  # a pool proxy stands in for its Connection
+    async with acquire(pool) as conn, conn.transaction():
+        yield conn
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:

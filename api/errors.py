@@ -27,6 +27,7 @@ from litestar.status_codes import (
 
 from infra.errors import (
     ConflictError,
+    DatabaseUnavailableError,
     DomainError,
     InvalidError,
     NotFoundError,
@@ -175,6 +176,20 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Error
     return response
 
 
+def handle_group(request: Request[Any, Any, Any], exc: ExceptionGroup[Exception]) -> Response[ErrorBody]:
+    """Litestar resolves a handler's dependencies concurrently, so an error from one (the database
+    connection, most often) arrives wrapped in a group: answer for the first error inside."""
+    first: BaseException = exc
+    while isinstance(first, BaseExceptionGroup) and first.exceptions:
+        first = first.exceptions[0]
+    for cls in type(first).__mro__:
+        handler = EXCEPTION_HANDLERS.get(cls)
+        if handler is not None and cls is not ExceptionGroup:
+            response: Response[ErrorBody] = handler(request, first)
+            return response
+    return handle_unexpected(request, exc)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error; it has been logged.")
@@ -185,10 +200,12 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DomainError: handle_domain,
     asyncpg.IntegrityConstraintViolationError: handle_integrity,
     asyncpg.DataError: handle_data_error,
-    asyncpg.CannotConnectNowError: handle_unavailable,
+    DatabaseUnavailableError: handle_unavailable,
+    asyncpg.OperatorInterventionError: handle_unavailable,  # shutting down, starting up
     asyncpg.PostgresConnectionError: handle_unavailable,
     asyncpg.TooManyConnectionsError: handle_unavailable,
     ConnectionRefusedError: handle_unavailable,
     HTTPException: handle_http,
+    ExceptionGroup: handle_group,
     HTTP_500_INTERNAL_SERVER_ERROR: handle_unexpected,
 }

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import msgspec
 
+from infra.errors import DatabaseUnavailableError
+
 if TYPE_CHECKING:
     Connection = asyncpg.Connection[asyncpg.Record]
     Pool = asyncpg.Pool[asyncpg.Record]
@@ -107,9 +109,32 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Poo
         init=_init_connection,
         reset=_keep_session,
         command_timeout=30,
+        # Connecting gives up after 5 s, so a request fails fast while PostgreSQL is away.
+        timeout=CONNECT_TIMEOUT_S,
     )
     assert pool is not None
     return pool
+
+
+# Errors that mean "PostgreSQL is not there right now", as opposed to "this query is wrong".
+UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError)
+CONNECT_TIMEOUT_S = 5.0
+ACQUIRE_TIMEOUT_S = 10.0
+
+
+@asynccontextmanager
+async def acquire(pool: Pool) -> AsyncIterator[Connection]:
+    """A pooled connection, or DatabaseUnavailableError when none can be had: PostgreSQL is down
+    or restarting (the pool reconnects by itself once it is back), or every connection stayed
+    busy for ACQUIRE_TIMEOUT_S."""
+    try:
+        conn = await pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
+    except UNREACHABLE as error:
+        raise DatabaseUnavailableError(str(error) or type(error).__name__) from error
+    try:
+        yield conn  # type: ignore[misc]  # a pool proxy stands in for its Connection
+    finally:
+        await pool.release(conn)
 
 
 async def connect(dsn: str) -> Connection:

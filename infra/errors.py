@@ -34,3 +34,7 @@ class PreconditionFailedError(DomainError):
 
 class PreconditionRequiredError(DomainError):
     """The change needs the client's If-Match version and none was sent."""
+
+
+class DatabaseUnavailableError(Exception):
+    """PostgreSQL cannot be reached (down, restarting, or every connection busy for too long)."""
