@@ -44,6 +44,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
 from api.matching import match_settings, now_of
 from api.openapi_errors import document_errors, numbers_any_of
+from api.shutdown import drain_streams_on_signals
 from api.strict_body import check_request_strictly
 from api.strict_query import learn_query_names
 from dispatch.event_stream import EventHub
@@ -126,9 +127,11 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
                     )
                 )
             )
+        restore_signals = drain_streams_on_signals()
         try:
             yield
         finally:
+            restore_signals()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -15,11 +15,12 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.auth import STAFF
-from api.deps import EVENT_STREAM, Caller, Db
+from api.deps import CLOSING, EVENT_STREAM, Caller, Db
 from api.matching import now_of
 from dispatch import board, board_queries, job_queries
 from dispatch.board import Board
 from dispatch.event_stream import stream
+from infra.db import acquire
 from infra.errors import InvalidError
 
 
@@ -70,7 +71,7 @@ class BoardController(Controller):
                 raise InvalidError("Last-Event-ID: an event id is a whole number", field="Last-Event-ID")
             start = int(last_event_id)
         if start is None:
-            async with state.pool.acquire() as conn:
+            async with acquire(state.pool) as conn:
                 start = await board_queries.latest_event_id(conn)
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
@@ -81,6 +82,7 @@ class BoardController(Controller):
                 yield ServerSentEventMessage(
                     data=msgspec.json.encode(event).decode(), event="job_event", id=event.id
                 )
+            yield CLOSING  # the process is shutting down
 
         return ServerSentEvent(events())
 

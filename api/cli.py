@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -99,6 +100,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             print("The database already has data; demo data not added.", flush=True)
         print(f"Truckroll on http://{args.host}:{args.port}  (API docs: /schema/swagger)", flush=True)
         # uvicorn handles Ctrl-C/SIGTERM itself and returns here; the local cluster stops after it.
+        # After its graceful shutdown uvicorn raises the signal again for the previous handler:
+        # for SIGTERM that would kill the process before the local cluster is stopped, so the
+        # previous handler is one that lets this function return (exit status 0).
+        signal.signal(signal.SIGTERM, lambda *_: None)
         if args.workers > 1:
             # Each worker process builds its own app from the environment, the local cluster's too.
             os.environ["DATABASE_URL"] = dsn
@@ -269,7 +274,14 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
                     f"sent {tally.sent}, retrying {tally.retried}, gone {tally.gone}, failed {tally.failed}"
                 )
             else:
-                await run(pool, sender, WorkerSettings(lease_s=lease_s))
+                # SIGTERM (a deploy, a scale-down) or Ctrl-C: each lane finishes the batch it
+                # holds, records the outcomes, and the worker exits with nothing left leased.
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(sig, stop.set)
+                await run(pool, sender, WorkerSettings(lease_s=lease_s), stop=stop)
+                print("worker stopped: batches in hand were finished", flush=True)
     finally:
         await pool.close()
 

@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import QueryParameter
+from litestar.response import ServerSentEventMessage
 
 from dispatch.accounts import Principal
 from infra.db import Connection, Pool, acquire
@@ -76,3 +77,6 @@ def changes_of(update: msgspec.Struct) -> dict[str, object]:
 
 # The media type of the live streams (Server-Sent Events), for their OpenAPI entries.
 EVENT_STREAM = "text/event-stream"
+# The last message of a stream ended by a shutdown: come back in a second (to another process),
+# with the Last-Event-ID the browser keeps.
+CLOSING = ServerSentEventMessage(data=None, comment="closing; reconnect with Last-Event-ID", retry=1000)

@@ -15,7 +15,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from api.deps import EVENT_STREAM, Db
+from api.deps import CLOSING, EVENT_STREAM, Db
 from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
 from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
@@ -126,6 +126,7 @@ class TrackController(Controller):
                     yield ServerSentEventMessage(
                         data=msgspec.json.encode({"status": status}).decode(), event="job_event", id=event.id
                     )
+            yield CLOSING  # the process is shutting down
 
         return ServerSentEvent(messages())
 

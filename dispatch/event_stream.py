@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import cast
 from uuid import UUID
@@ -26,13 +27,26 @@ CHANNEL = "truckroll_events"
 GAP_PATIENCE_S = 30.0
 
 
+# Every hub in this process, so a shutdown signal can end every open stream.
+_HUBS: weakref.WeakSet[EventHub] = weakref.WeakSet()
+
+
 class EventHub:
     def __init__(self) -> None:
         self._waiters: set[asyncio.Event] = set()
+        self.draining = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        _HUBS.add(self)
 
     def wake(self, *_: object) -> None:
         for waiter in self._waiters:
             waiter.set()
+
+    def drain(self) -> None:
+        """End every open stream (the process is shutting down): each ends after the events it
+        has, and its listener reconnects to another process with Last-Event-ID."""
+        self.draining = True
+        self.wake()
 
     @contextlib.contextmanager
     def waiter(self) -> Iterator[asyncio.Event]:
@@ -45,6 +59,7 @@ class EventHub:
 
     async def follow(self, dsn: str, *, retry_s: float = 1.0) -> None:
         """Listen until cancelled, reconnecting after a lost connection."""
+        self._loop = asyncio.get_running_loop()
         while True:
             conn: asyncpg.Connection[asyncpg.Record] | None = None
             lost = asyncio.Event()
@@ -63,6 +78,15 @@ class EventHub:
                     with contextlib.suppress(Exception):
                         await conn.close()
             await asyncio.sleep(retry_s)
+
+
+def drain_all() -> None:
+    """From a signal handler or another thread: drain every hub on its own loop."""
+    for hub in list(_HUBS):
+        if hub._loop is not None and not hub._loop.is_closed():
+            hub._loop.call_soon_threadsafe(hub.drain)
+        else:
+            hub.drain()
 
 
 async def stream(
@@ -84,7 +108,7 @@ async def stream(
     gaps: dict[int, float] = {}  # missing id -> when first missed
     loop = asyncio.get_running_loop()
     with hub.waiter() as woken:
-        while True:
+        while not hub.draining:
             woken.clear()
             now = loop.time()
             gaps = {i: t for i, t in gaps.items() if now - t < GAP_PATIENCE_S}

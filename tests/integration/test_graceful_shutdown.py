@@ -1,0 +1,117 @@
+"""SIGTERM, as a deploy or a scale-down sends it: the API ends its live streams at once with a
+retry hint and exits cleanly; the push worker finishes the batch it holds and leaves nothing
+leased."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from dispatch.tracking import create_link
+from infra.db import Connection
+from tests.conftest import JWT_SECRET
+from tests.factories_matching import at, job, north, site, territory
+from tests.integration.test_push import Browser
+from tests.integration.test_push_worker_faults import SlowPushService, slow_service, worker
+
+__all__ = ["slow_service"]  # the fixture, shared
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve(dsn: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "TRUCKROLL_DATA_DIR": str(data_dir),
+        "TRUCKROLL_JWT_SECRET": JWT_SECRET,
+        "TRUCKROLL_LOG_LEVEL": "WARNING",
+        "TRUCKROLL_RISK_SCAN_S": "0",
+    }
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--skip-migrations"]
+    return subprocess.Popen(command, env=env)
+
+
+async def test_sigterm_ends_live_streams_with_a_retry_hint_and_exits_cleanly(
+    conn: Connection, dsn: str, tmp_path: Path
+) -> None:
+    job_id = await job(conn, await site(conn, await territory(conn), north(1)), (8, 12))
+    link = await create_link(conn, job_id, window_end_at=at(12), ttl=timedelta(days=30))
+    port = _free_port()
+    api = _serve(dsn, tmp_path, port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            for _ in range(200):
+                try:
+                    if (await http.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            async with http.stream("GET", f"/track/{link.token}/events") as events:
+                lines = events.aiter_lines()
+                assert (await anext(lines)).startswith(": listening")
+                api.send_signal(signal.SIGTERM)
+                began = time.monotonic()
+                rest = [line async for line in lines]
+                ended_after = time.monotonic() - began
+        assert ended_after < 3, f"the stream held the shutdown for {ended_after:.1f} s"
+        assert "retry: 1000" in rest
+        assert any(line.startswith(": closing") for line in rest)
+        assert await asyncio.to_thread(api.wait, 10) == 0
+    finally:
+        if api.poll() is None:
+            api.kill()
+            api.wait()
+
+
+async def test_sigterm_lets_the_worker_finish_its_batch(
+    conn: Connection, dsn: str, tmp_path: Path, slow_service: str
+) -> None:
+    metro = await territory(conn)
+    keys = Browser().keys()
+    for i in range(3):
+        job_id = await job(conn, await site(conn, metro, north(i)), (8, 12))
+        await conn.execute(
+            "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
+            job_id,
+            f"{slow_service}/push/{i}",
+            keys["p256dh"],
+            keys["auth"],
+        )
+        await conn.execute(
+            "INSERT INTO outbox (kind, audience, job_id, topic, payload)"
+            " VALUES ('arrived', 'customer', $1, 't', '{}')",
+            job_id,
+        )
+    SlowPushService.delay_s = 2.0  # each send is in flight when the signal comes
+    running = worker(dsn, tmp_path)
+    try:
+        for _ in range(200):
+            if len(SlowPushService.received) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert len(SlowPushService.received) == 3
+        running.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(running.wait, 15) == 0
+    finally:
+        SlowPushService.delay_s = 0.0
+        if running.poll() is None:
+            running.kill()
+            running.wait()
+    statuses = [r["status"] for r in await conn.fetch("SELECT status FROM push_deliveries")]
+    assert statuses == ["sent"] * 3
+    assert await conn.fetchval("SELECT count(*) FROM push_deliveries WHERE leased_until > now()") == 0
+    assert len(SlowPushService.received) == 3  # nothing sent twice
