@@ -288,7 +288,8 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     with database(settings) as dsn:
-        asyncio.run(_migrate(dsn))
+        if not args.skip_migrations:
+            asyncio.run(_migrate(dsn))
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_work(dsn, settings, args.once, args.lease_s))
     return 0
@@ -470,6 +471,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=30.0,
         help="how long a claimed delivery is this worker's alone (seconds)",
+    )
+    worker.add_argument(
+        "--skip-migrations",
+        action="store_true",
+        help="do not migrate first (deployments migrate once, as a job)",
     )
     worker.set_defaults(handler=cmd_worker)
 

@@ -74,6 +74,56 @@ def test_the_api_deployment_has_probes_and_resource_requests() -> None:
     assert container["resources"]["requests"]
 
 
+def _k8s_containers() -> list[tuple[str, dict[str, object], dict[str, object]]]:
+    """(file, pod spec, container) for every container of every workload."""
+    found: list[tuple[str, dict[str, object], dict[str, object]]] = []
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document and document["kind"] in ("Deployment", "Job"):
+                pod = document["spec"]["template"]["spec"]
+                found.extend((path.name, pod, container) for container in pod["containers"])
+    return found
+
+
+def test_every_container_requests_resources_and_only_the_job_migrates() -> None:
+    containers = _k8s_containers()
+    assert {name for name, _, _ in containers} >= {"api.yaml", "worker.yaml", "migrate-job.yaml"}
+    for name, _, container in containers:
+        resources = container["resources"]
+        assert isinstance(resources, dict)
+        assert resources["requests"], name
+        assert resources["limits"], name
+        command = container["command"]
+        assert isinstance(command, list)
+        if command[1] in ("serve", "worker"):
+            assert "--skip-migrations" in command, f"{name}: replicas must not migrate"
+
+
+def test_long_running_workloads_outlast_their_graceful_shutdown() -> None:
+    # uvicorn lets requests finish for 10 s; the grace period must be longer, or they are cut.
+    for name, pod, container in _k8s_containers():
+        command = container["command"]
+        assert isinstance(command, list)
+        if command[1] in ("serve", "worker"):
+            grace = pod.get("terminationGracePeriodSeconds", 30)
+            assert isinstance(grace, int)
+            assert grace > 10, name
+
+
+def test_compose_migrates_once_then_runs_the_api_and_a_worker() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    assert services["migrate"]["command"] == ["truckroll", "migrate"]
+    for name in ("api", "worker"):
+        service = services[name]
+        assert "--skip-migrations" in service["command"]
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert service["deploy"]["resources"]["reservations"], name
+    assert "/ready" in " ".join(services["api"]["healthcheck"]["test"])
+    # Liveness for a plain `docker run`: the image's own health check.
+    assert re.search(r"^HEALTHCHECK .*/health", (DEPLOY / "Dockerfile").read_text(), re.MULTILINE)
+
+
 def test_the_image_runs_as_a_non_root_user() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert re.search(r"^USER (?!root|0\b)\S+", dockerfile, re.MULTILINE)
