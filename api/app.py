@@ -111,7 +111,6 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         background = [
             asyncio.create_task(follow_changes(database_url, app.state.fleet_cache)),
             asyncio.create_task(app.state.event_hub.follow(database_url)),
-            asyncio.create_task(metrics.sample_outbox(app.state.pool)),
         ]
         if settings.risk_scan_s:
             background.append(

@@ -3,7 +3,6 @@ operators (request rates and latencies, outbox depth and delivery failures)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -21,13 +20,18 @@ from api.deps import Caller, Db
 from api.matching import now_of
 from dispatch import jobs, metrics, metrics_queries
 from dispatch.metrics import MaintenanceDue, ServiceMetrics
-from infra.db import Pool
-from infra.errors import ConflictError, InvalidError
+from infra.db import Pool, acquire
+from infra.errors import ConflictError, DatabaseUnavailableError, InvalidError
+from notifications import outbox_queries
 
 log = logging.getLogger("truckroll.metrics")
 OUTBOX_DEPTH = Gauge("truckroll_outbox_pending", "Messages and push deliveries waiting to be sent")
 OUTBOX_FAILED = Gauge("truckroll_outbox_failed", "Messages and push deliveries given up on")
 OUTBOX_OLDEST = Gauge("truckroll_outbox_oldest_pending_seconds", "Age of the oldest waiting message")
+PUSH_FAILING = Gauge(
+    "truckroll_push_failed_attempts_5m",
+    "Push sends in the last five minutes that the push service did not accept",
+)
 
 
 class RatingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -103,30 +107,19 @@ class MetricsController(Controller):
         return Rated(job_id=job.id, stars=data.stars)
 
 
-async def sample_outbox(pool: Pool, *, every_s: float = 15.0) -> None:
-    """Keep the outbox gauges current for the scraper."""
-    while True:
-        try:
-            async with pool.acquire() as conn:
-                row = await conn.fetchrow(
-                    """
-                    SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)
-                           + (SELECT count(*) FROM push_deliveries WHERE status = 'pending') AS pending,
-                           (SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL)
-                           + (SELECT count(*) FROM push_deliveries WHERE status = 'failed') AS failed,
-                           coalesce((SELECT extract(epoch FROM now() - min(created_at)) FROM outbox
-                                     WHERE sent_at IS NULL AND failed_at IS NULL), 0) AS oldest
-                    """
-                )
-            if row is not None:
-                OUTBOX_DEPTH.set(row["pending"])
-                OUTBOX_FAILED.set(row["failed"])
-                OUTBOX_OLDEST.set(float(row["oldest"]))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("could not sample the outbox")
-        await asyncio.sleep(every_s)
+async def refresh_outbox_gauges(pool: Pool) -> None:
+    """Read the outbox's state when Prometheus scrapes, so the figures are never stale; if the
+    database is away the last figures stay and the scrape still answers."""
+    try:
+        async with acquire(pool) as conn:
+            figures = await outbox_queries.health(conn)
+    except DatabaseUnavailableError as error:
+        log.warning("outbox figures not refreshed: %s", error)
+        return
+    OUTBOX_DEPTH.set(figures.pending)
+    OUTBOX_FAILED.set(figures.failed)
+    OUTBOX_OLDEST.set(figures.oldest_pending_s)
+    PUSH_FAILING.set(figures.failed_attempts_recent)
 
 
 ROUTES = [MetricsController]
@@ -136,7 +129,8 @@ class PrometheusMetrics(PrometheusController):
     """Litestar's Prometheus endpoint, documented as the plain text it serves (not JSON)."""
 
     @get(media_type=MediaType.TEXT, tags=["operations"], summary="Prometheus metrics", security=[{}])
-    async def get(self) -> Response[bytes]:
+    async def get(self, state: State) -> Response[bytes]:
         """Request rates and latencies, outbox depth and delivery failures, in Prometheus's format."""
+        await refresh_outbox_gauges(state.pool)
         response: Response[bytes] = await PrometheusController.get.fn(self)
         return response
