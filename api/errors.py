@@ -165,6 +165,18 @@ def handle_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Er
     return response
 
 
+def handle_transient(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    # Two requests locked the same rows in opposite orders, or a serializable read went stale:
+    # PostgreSQL rolled this one back whole, so sending it again (same Idempotency-Key) is safe.
+    log.warning("transient database conflict: %s", exc)
+    response = error_response(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "Another change to the same records happened at the same moment; try again.",
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     detail = exc.detail or "error"
     extra: list[ErrorDetail] = []
@@ -201,6 +213,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     asyncpg.IntegrityConstraintViolationError: handle_integrity,
     asyncpg.DataError: handle_data_error,
     DatabaseUnavailableError: handle_unavailable,
+    asyncpg.DeadlockDetectedError: handle_transient,
+    asyncpg.SerializationError: handle_transient,
     asyncpg.OperatorInterventionError: handle_unavailable,  # shutting down, starting up
     asyncpg.PostgresConnectionError: handle_unavailable,
     asyncpg.TooManyConnectionsError: handle_unavailable,

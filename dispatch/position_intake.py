@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import cast
 
 from dispatch.positions import Batch, PingsResult, record_many
 from dispatch.travel import TravelTimes
-from infra.db import Connection, Pool
+from infra.db import Pool, acquire
 
 FLUSHES = 2  # writes in flight at once: one can be judged while the other waits on the database
 
@@ -43,10 +42,8 @@ class PositionIntake:
             taken, self._waiting = self._waiting, []
             self.flushes += 1
             try:
-                async with self.pool.acquire() as conn:
-                    results = await record_many(
-                        cast(Connection, conn), [batch for batch, _ in taken], routing=self.routing
-                    )
+                async with acquire(self.pool) as conn:
+                    results = await record_many(conn, [batch for batch, _ in taken], routing=self.routing)
             except Exception as error:  # every request of the flush hears why, and answers for itself
                 for _, done in taken:
                     if not done.done():

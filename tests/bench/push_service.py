@@ -16,9 +16,13 @@ RECEIVED: list[tuple[str, float]] = []
 WAITERS: list[tuple[int, asyncio.Future[None]]] = []
 
 
+COUNTS: dict[str, int] = {}  # arrivals per endpoint path
+
+
 async def push(request: web.Request) -> web.Response:
     await request.read()
     RECEIVED.append((request.headers.get("Topic", ""), time.time()))
+    COUNTS[request.path] = COUNTS.get(request.path, 0) + 1
     if WAITERS and WAITERS[0][0] <= len(RECEIVED):
         while WAITERS and WAITERS[0][0] <= len(RECEIVED):
             _, waiter = WAITERS.pop(0)
@@ -41,10 +45,15 @@ async def stats(request: web.Request) -> web.Response:
     return web.json_response({"received": len(RECEIVED), "arrivals": RECEIVED[-1:]})
 
 
+async def counts(_: web.Request) -> web.Response:
+    return web.json_response(COUNTS)
+
+
 def main() -> None:
     app = web.Application()
     app.router.add_post("/push/{name}", push)
     app.router.add_get("/stats", stats)
+    app.router.add_get("/counts", counts)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 
 
