@@ -12,7 +12,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from infra.db import Connection
+from dispatch.job_queries import insert_job_event
+from infra.db import Connection, connect
 from tests.conftest import Auth
 from tests.factories_assets import insert_asset, insert_part
 from tests.factories_dispatch import login_of
@@ -383,3 +384,21 @@ async def test_every_reported_transition_from_every_status(
             assert response.status_code == 409, (current, wanted, response.text)
             assert "it can become" in response.json()["detail"]
             assert now_status == current
+
+
+async def test_events_are_stamped_in_the_order_they_are_written(conn: Connection, dsn: str) -> None:
+    # A transaction that began earlier but wrote its event later (it waited for the job's row
+    # lock) must not stamp the event with its start time, out of order with the ids.
+    job_id = await job(conn, await site(conn, await territory(conn), north(1)), (8, 12))
+    other = await connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT 1")  # the transaction's clock starts here
+            await asyncio.sleep(0.05)
+            await insert_job_event(other, job_id, "note_added", None)
+            await insert_job_event(conn, job_id, "note_added", None)
+    finally:
+        await other.close()
+    times = [r["occurred_at"] for r in await conn.fetch("SELECT occurred_at FROM job_events ORDER BY id")]
+    assert len(times) == 2
+    assert times == sorted(times)
