@@ -216,6 +216,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     asyncpg.DeadlockDetectedError: handle_transient,
     asyncpg.SerializationError: handle_transient,
     asyncpg.OperatorInterventionError: handle_unavailable,  # shutting down, starting up
+    # The connection broke under a query in flight (seen when PostgreSQL restarts mid-request).
+    asyncpg.InternalClientError: handle_unavailable,
     asyncpg.PostgresConnectionError: handle_unavailable,
     asyncpg.TooManyConnectionsError: handle_unavailable,
     ConnectionRefusedError: handle_unavailable,
