@@ -267,7 +267,9 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
         )
     pool = await create_pool(dsn, min_size=1, max_size=3)
     try:
-        async with Sender(settings.vapid_private_key, settings.vapid_subject) as sender:
+        async with Sender(
+            settings.vapid_private_key, settings.vapid_subject, timeout_s=settings.push_timeout_s
+        ) as sender:
             if once:
                 tally = await run_once(pool, sender, WorkerSettings(lease_s=lease_s))
                 print(

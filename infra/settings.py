@@ -50,6 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_public_key: str | None = None
     vapid_subject: str = "mailto:dispatch@example.com"
     push_allow_insecure: bool = False
+    push_timeout_s: float = 10.0  # a push service slower than this is retried later
 
 
 def default_data_dir() -> Path:
@@ -108,6 +109,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_public_key=env.get("TRUCKROLL_VAPID_PUBLIC_KEY") or None,
         vapid_subject=env.get("TRUCKROLL_VAPID_SUBJECT") or "mailto:dispatch@example.com",
         push_allow_insecure=env.get("TRUCKROLL_PUSH_ALLOW_INSECURE", "") in ("1", "true", "yes"),
+        push_timeout_s=_float(env, "TRUCKROLL_PUSH_TIMEOUT_S", 10.0),
     )
 
 

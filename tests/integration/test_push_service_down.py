@@ -20,7 +20,9 @@ from infra.db import Connection
 from tests.conftest import Auth
 from tests.factories_matching import at, job, north, site, territory
 from tests.integration.test_push import Browser
-from tests.integration.test_push_worker_faults import SlowPushService, worker
+from tests.integration.test_push_worker_faults import SlowPushService, slow_service, worker
+
+__all__ = ["slow_service"]  # the fixture, shared
 
 
 def _gauge(metrics: str, name: str) -> float:
@@ -80,3 +82,38 @@ async def test_a_push_service_outage_grows_the_backlog_which_drains_when_it_retu
     metrics = (await client.get("/metrics")).text
     assert _gauge(metrics, "truckroll_outbox_pending") == 0
     assert [r["status"] for r in await conn.fetch("SELECT status FROM push_deliveries")] == ["sent"] * 5
+
+
+async def test_a_push_service_slower_than_the_timeout_is_retried_later_and_the_api_stays_fast(
+    client: AsyncTestClient[Litestar], conn: Connection, dsn: str, tmp_path: Path, slow_service: str
+) -> None:
+    metro = await territory(conn)
+    job_id = await job(conn, await site(conn, metro, north(1)), (8, 12))
+    await conn.execute(
+        "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
+        job_id,
+        f"{slow_service}/push/slow",
+        *Browser().keys().values(),
+    )
+    link = await create_link(conn, job_id, window_end_at=at(12), ttl=timedelta(days=9))
+    cancelled = await client.post(f"/track/{link.token}/cancel", json={"reason": "Not needed"})
+    assert cancelled.status_code == 200
+    SlowPushService.delay_s = 3.0
+    try:
+        sending = worker(dsn, tmp_path, "--once", env={"TRUCKROLL_PUSH_TIMEOUT_S": "1"})
+        while not SlowPushService.received:  # noqa: ASYNC110 - another process is sending
+            await asyncio.sleep(0.05)
+        # The worker waits on the push service; the API does not.
+        began = time.monotonic()
+        assert (await client.get(f"/track/{link.token}")).status_code == 200
+        assert time.monotonic() - began < 1.0
+        assert await asyncio.to_thread(sending.wait, 30) == 0
+    finally:
+        SlowPushService.delay_s = 0.0
+    row = await conn.fetchrow("SELECT status, attempts, last_error FROM push_deliveries")
+    assert row is not None
+    assert row["status"] == "pending"
+    assert row["attempts"] == 1
+    assert row["last_error"].startswith("TimeoutError")
+    metrics = (await client.get("/metrics")).text
+    assert _gauge(metrics, "truckroll_push_failed_attempts_5m") == 1

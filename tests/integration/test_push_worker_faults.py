@@ -49,8 +49,11 @@ def slow_service() -> Iterator[str]:
     server.server_close()
 
 
-def worker(dsn: str, data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
+def worker(
+    dsn: str, data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {
+        **(env or {}),
         **os.environ,
         "DATABASE_URL": dsn,
         "TRUCKROLL_DATA_DIR": str(data_dir),
