@@ -41,6 +41,26 @@ async def _locked(conn: Connection, principal: Principal, job_id: UUID, expected
 Notice = tuple[str, Audience, UUID | None, dict[str, object]]
 
 
+async def _locked_with_days(
+    conn: Connection, principal: Principal, job_id: UUID, expected_version: int | None, also: UUID
+) -> Job:
+    """The job, locked after the days it leaves and joins. Everyone who changes a day takes the
+    technician's row before the jobs on it (an assignment locks the technician, then re-times
+    that day's jobs); a move that locked its job first and then the day could deadlock with it.
+    """
+    while True:
+        seen = await jobs.get_job(conn, principal, job_id)
+        # Both days change: lock the technicians in a fixed order so crossing moves cannot deadlock.
+        for tech in sorted({t for t in (seen.technician_id, also) if t is not None}, key=str):
+            if not await route_queries.lock_technician(conn, tech):
+                raise InvalidError("technician_id: no technician with this id", field="technician_id")
+        job = await jobs.get_job(conn, principal, job_id, for_update=True)
+        if job.technician_id in (seen.technician_id, also):
+            jobs.check_version(job, expected_version, required=True)
+            return job
+        # Moved to a third technician meanwhile: lock that day too, then the job again.
+
+
 async def _tell(conn: Connection, job: Job, *messages: Notice) -> None:
     territory = await job_queries.job_territory(conn, job.id)
     await enqueue(
@@ -75,7 +95,7 @@ async def reassign(
 ) -> Assignment:
     """Move a job not yet under way to another technician's day (back to scheduled)."""
     reason = _reason(reason)
-    job = await _locked(conn, principal, job_id, expected_version)
+    job = await _locked_with_days(conn, principal, job_id, expected_version, technician_id)
     if job.status not in BEFORE_DEPARTURE and job.status is not S.NEW:
         raise ConflictError(
             f"a {job.status.value} job can no longer be moved; only before the technician sets off",
@@ -84,10 +104,6 @@ async def reassign(
     previous = job.technician_id
     if previous == technician_id:
         raise ConflictError("the job is already this technician's", field="technician_id")
-    # Both days change: lock the technicians in a fixed order so crossing moves cannot deadlock.
-    for tech in sorted({t for t in (previous, technician_id) if t is not None}, key=str):
-        if not await route_queries.lock_technician(conn, tech):
-            raise InvalidError("technician_id: no technician with this id", field="technician_id")
     ctx = await assignment.context(conn, job, routing)
     ranking = await assignment.rank(conn, ctx, settings, now=now, limit=1, only=[technician_id])
     if not ranking.candidates:

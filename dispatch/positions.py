@@ -204,7 +204,8 @@ def _answers(judged: Sequence[_Judged], new: set[tuple[UUID, datetime]]) -> list
 
 
 def _etas(updates: Sequence[eta_updates.EtaUpdate]) -> list[tuple[UUID, datetime, bool]]:
-    return [(u.job_id, u.eta_at, u.told) for u in updates]
+    # In id order, as every multi-job update takes its row locks (see route_queries.set_plan).
+    return sorted(((u.job_id, u.eta_at, u.told) for u in updates), key=lambda e: e[0])
 
 
 async def _claim_nearby(conn: Connection, update: eta_updates.EtaUpdate) -> eta_updates.EtaUpdate:

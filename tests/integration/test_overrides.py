@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from dispatch.accounts import Role
-from infra.db import Connection
+from infra.db import Connection, connect
 from tests.conftest import Auth, make_user
 from tests.factories_matching import at, job, north, site, technician, territory
+from tests.live_server import serving
 
 Client = AsyncTestClient[Litestar]
 
@@ -173,3 +176,26 @@ async def test_a_dispatcher_scoped_to_another_territory_cannot_override(
 async def dispatcher_email(conn: Connection, auth: Auth) -> str:
     email: str = await conn.fetchval("SELECT email FROM users WHERE id = $1", auth.user_id)
     return email
+
+
+async def test_a_move_waits_for_the_day_before_taking_its_job_so_it_cannot_deadlock_a_replan(
+    app: Litestar, conn: Connection, dsn: str, dispatcher: Auth
+) -> None:
+    # An assignment holds Ann's day and is about to re-time her jobs, this one among them. A move
+    # of this job that locked the job first and the day second would deadlock with it.
+    _, ann, bob, job_id = await setup(conn)
+    body = {"technician_id": str(bob), "reason": "Ann is sick"}
+    headers = {**dispatcher.headers, "If-Match": '"1"'}
+    replan = await connect(dsn)
+    try:
+        async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+            async with replan.transaction():
+                await replan.execute("SELECT 1 FROM technicians WHERE id = $1 FOR UPDATE", ann)
+                move = asyncio.create_task(http.post(f"/jobs/{job_id}/reassign", json=body, headers=headers))
+                await asyncio.sleep(0.5)  # the move is waiting by now
+                async with asyncio.timeout(3):
+                    await replan.execute("UPDATE jobs SET version = version + 1 WHERE id = $1", job_id)
+            # The re-plan committed first and moved the version on: the move, which waited, is stale.
+            assert (await move).status_code == 412
+    finally:
+        await replan.close()
