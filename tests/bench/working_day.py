@@ -135,7 +135,8 @@ class Listener:
 
 
 async def listen(base: str, link: str, listener: Listener, stop: asyncio.Event) -> None:
-    """A customer's page: follows the job's stream, reconnecting with Last-Event-ID."""
+    """A customer's page: follows the job's stream, reconnecting with Last-Event-ID, until the
+    job is completed (so the number of open streams stays level through the day)."""
     last = "0"  # from the job's first event: the check expects every one
     async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10, read=None)) as http:
         while not stop.is_set():
@@ -152,6 +153,8 @@ async def listen(base: str, link: str, listener: Listener, stop: asyncio.Event) 
                             if "id" in fields:
                                 listener.received.append(int(fields["id"]))
                                 last = fields["id"]
+                                if '"completed"' in fields.get("data", ""):
+                                    return  # the customer closes the page once the job is done
                             fields = {}
                         elif not line.startswith(":"):
                             name, _, value = line.partition(":")
