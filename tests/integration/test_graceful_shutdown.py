@@ -16,10 +16,11 @@ from pathlib import Path
 
 import httpx
 
+from dispatch.accounts import Role
 from dispatch.tracking import create_link
-from infra.db import Connection
-from tests.conftest import JWT_SECRET
-from tests.factories_matching import at, job, north, site, territory
+from infra.db import Connection, connect
+from tests.conftest import JWT_SECRET, make_user
+from tests.factories_matching import at, job, north, site, technician, territory
 from tests.integration.test_push import Browser
 from tests.integration.test_push_worker_faults import SlowPushService, slow_service, worker
 
@@ -54,12 +55,7 @@ async def test_sigterm_ends_live_streams_with_a_retry_hint_and_exits_cleanly(
     api = _serve(dsn, tmp_path, port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            for _ in range(200):
-                try:
-                    if (await http.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+            await _wait_for_health(http)
             async with http.stream("GET", f"/track/{link.token}/events") as events:
                 lines = events.aiter_lines()
                 assert (await anext(lines)).startswith(": listening")
@@ -75,6 +71,52 @@ async def test_sigterm_ends_live_streams_with_a_retry_hint_and_exits_cleanly(
         if api.poll() is None:
             api.kill()
             api.wait()
+
+
+async def test_sigterm_lets_a_request_in_flight_finish(conn: Connection, dsn: str, tmp_path: Path) -> None:
+    # A request is held in flight by a lock this test holds (the technician's day), SIGTERM
+    # arrives, then the lock is let go: the request still gets its full answer.
+    metro = await territory(conn)
+    ann = await technician(conn, metro, "Ann Springs", north(1))
+    bob = await technician(conn, metro, "Bob Doors", north(2))
+    job_id = await job(conn, await site(conn, metro, north(0)), (8, 12), technician_id=ann, planned=8.5)
+    staff = await make_user(conn, Role.DISPATCHER)
+    port = _free_port()
+    api = _serve(dsn, tmp_path, port)
+    holder = await connect(dsn)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            await _wait_for_health(http)
+            async with holder.transaction():
+                await holder.execute("SELECT 1 FROM technicians WHERE id = $1 FOR UPDATE", ann)
+                moving = asyncio.create_task(
+                    http.post(
+                        f"/jobs/{job_id}/reassign",
+                        json={"technician_id": str(bob), "reason": "Ann is sick"},
+                        headers={**staff.headers, "If-Match": '"1"'},
+                    )
+                )
+                await asyncio.sleep(0.5)  # the request is waiting for the lock
+                api.send_signal(signal.SIGTERM)
+                await asyncio.sleep(1.0)
+                assert not moving.done()
+            answer = await moving
+        assert answer.status_code in (200, 409), answer.text  # answered, not cut off
+        assert await asyncio.to_thread(api.wait, 15) == 0
+    finally:
+        await holder.close()
+        if api.poll() is None:
+            api.kill()
+            api.wait()
+
+
+async def _wait_for_health(http: httpx.AsyncClient) -> None:
+    for _ in range(200):
+        try:
+            if (await http.get("/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
 
 
 async def test_sigterm_lets_the_worker_finish_its_batch(
