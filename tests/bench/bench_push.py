@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import base64
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -38,15 +37,9 @@ from notifications.webpush import Sender, generate_vapid_keys
 from notifications.worker import WorkerSettings, run
 from tests.bench import http_load
 from tests.bench.common import SECRET, percentiles, scratch_database
-from tests.live_server import serving
+from tests.live_server import free_port, serving
 
 KEYS = generate_vapid_keys()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def browser_keys() -> tuple[str, str]:

@@ -50,8 +50,8 @@ from dispatch.tracking_view import CUSTOMER_EVENTS
 from infra.db import connect, migrate
 from infra.local_postgres import LocalPostgres
 from notifications.webpush import generate_vapid_keys
-from tests.bench.bench_push import free_port
 from tests.bench.common import SECRET
+from tests.live_server import free_port
 
 STATUSES = ["dispatched", "en_route", "on_site", "completed"]
 

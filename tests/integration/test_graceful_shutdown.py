@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,10 @@ from infra.db import Connection, connect
 from tests.conftest import JWT_SECRET, make_user
 from tests.factories_matching import at, job, north, site, technician, territory
 from tests.integration.test_push import Browser
-from tests.integration.test_push_worker_faults import SlowPushService, slow_service, worker
+from tests.integration.test_push_worker_faults import SlowPushService, queue, slow_service, subscribe, worker
+from tests.live_server import free_port
 
 __all__ = ["slow_service"]  # the fixture, shared
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _serve(dsn: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -51,7 +45,7 @@ async def test_sigterm_ends_live_streams_with_a_retry_hint_and_exits_cleanly(
 ) -> None:
     job_id = await job(conn, await site(conn, await territory(conn), north(1)), (8, 12))
     link = await create_link(conn, job_id, window_end_at=at(12), ttl=timedelta(days=30))
-    port = _free_port()
+    port = free_port()
     api = _serve(dsn, tmp_path, port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
@@ -81,7 +75,7 @@ async def test_sigterm_lets_a_request_in_flight_finish(conn: Connection, dsn: st
     bob = await technician(conn, metro, "Bob Doors", north(2))
     job_id = await job(conn, await site(conn, metro, north(0)), (8, 12), technician_id=ann, planned=8.5)
     staff = await make_user(conn, Role.DISPATCHER)
-    port = _free_port()
+    port = free_port()
     api = _serve(dsn, tmp_path, port)
     holder = await connect(dsn)
     try:
@@ -126,18 +120,8 @@ async def test_sigterm_lets_the_worker_finish_its_batch(
     keys = Browser().keys()
     for i in range(3):
         job_id = await job(conn, await site(conn, metro, north(i)), (8, 12))
-        await conn.execute(
-            "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
-            job_id,
-            f"{slow_service}/push/{i}",
-            keys["p256dh"],
-            keys["auth"],
-        )
-        await conn.execute(
-            "INSERT INTO outbox (kind, audience, job_id, topic, payload)"
-            " VALUES ('arrived', 'customer', $1, 't', '{}')",
-            job_id,
-        )
+        await subscribe(conn, job_id, f"{slow_service}/push/{i}", keys)
+        await queue(conn, job_id)
     SlowPushService.delay_s = 2.0  # each send is in flight when the signal comes
     running = worker(dsn, tmp_path)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import threading
 import time
 from datetime import timedelta
@@ -20,7 +19,8 @@ from infra.db import Connection
 from tests.conftest import Auth
 from tests.factories_matching import at, job, north, site, territory
 from tests.integration.test_push import Browser
-from tests.integration.test_push_worker_faults import SlowPushService, slow_service, worker
+from tests.integration.test_push_worker_faults import SlowPushService, slow_service, subscribe, worker
+from tests.live_server import free_port
 
 __all__ = ["slow_service"]  # the fixture, shared
 
@@ -34,21 +34,13 @@ def _gauge(metrics: str, name: str) -> float:
 async def test_a_push_service_outage_grows_the_backlog_which_drains_when_it_returns(
     client: AsyncTestClient[Litestar], dispatcher: Auth, conn: Connection, dsn: str, tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:  # a port nothing listens on, for now
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()  # nothing listens on it, for now
     metro = await territory(conn)
     keys = Browser().keys()
     tokens = []
     for i in range(5):
         job_id = await job(conn, await site(conn, metro, north(i)), (8, 12))
-        await conn.execute(
-            "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
-            job_id,
-            f"http://127.0.0.1:{port}/push/{i}",
-            keys["p256dh"],
-            keys["auth"],
-        )
+        await subscribe(conn, job_id, f"http://127.0.0.1:{port}/push/{i}", keys)
         tokens.append(
             (job_id, (await create_link(conn, job_id, window_end_at=at(12), ttl=timedelta(days=9))).token)
         )
@@ -89,12 +81,7 @@ async def test_a_push_service_slower_than_the_timeout_is_retried_later_and_the_a
 ) -> None:
     metro = await territory(conn)
     job_id = await job(conn, await site(conn, metro, north(1)), (8, 12))
-    await conn.execute(
-        "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
-        job_id,
-        f"{slow_service}/push/slow",
-        *Browser().keys().values(),
-    )
+    await subscribe(conn, job_id, f"{slow_service}/push/slow", Browser().keys())
     link = await create_link(conn, job_id, window_end_at=at(12), ttl=timedelta(days=9))
     cancelled = await client.post(f"/track/{link.token}/cancel", json={"reason": "Not needed"})
     assert cancelled.status_code == 200

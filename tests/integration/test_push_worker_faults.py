@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -64,6 +65,27 @@ def worker(
     return subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--lease-s", "8", *args], env=env)
 
 
+async def subscribe(conn: Connection, job_id: UUID, endpoint: str, keys: dict[str, str]) -> None:
+    """A customer's browser subscribed to the job (keys as the browser made them)."""
+    await conn.execute(
+        "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
+        job_id,
+        endpoint,
+        keys["p256dh"],
+        keys["auth"],
+    )
+
+
+async def queue(conn: Connection, job_id: UUID, topic: str = "t") -> None:
+    """An "arrived" message for the job's customer, waiting in the outbox."""
+    await conn.execute(
+        "INSERT INTO outbox (kind, audience, job_id, topic, payload)"
+        " VALUES ('arrived', 'customer', $1, $2, '{}')",
+        job_id,
+        topic,
+    )
+
+
 async def test_a_killed_worker_loses_nothing(
     conn: Connection, dsn: str, tmp_path: Path, slow_service: str
 ) -> None:
@@ -72,19 +94,8 @@ async def test_a_killed_worker_loses_nothing(
     browser = Browser()
     keys = browser.keys()
     for i, job_id in enumerate(job_ids):
-        await conn.execute(
-            "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
-            job_id,
-            f"{slow_service}/push/{i}",
-            keys["p256dh"],
-            keys["auth"],
-        )
-        await conn.execute(
-            "INSERT INTO outbox (kind, audience, job_id, topic, payload)"
-            " VALUES ('arrived', 'customer', $1, $2, '{}')",
-            job_id,
-            "job-" + job_id.hex[:24],
-        )
+        await subscribe(conn, job_id, f"{slow_service}/push/{i}", keys)
+        await queue(conn, job_id, "job-" + job_id.hex[:24])
     SlowPushService.delay_s = 5.0  # long enough to be killed while sending
     first = worker(dsn, tmp_path)
     try:
@@ -124,18 +135,8 @@ async def test_a_subscription_that_cannot_be_encrypted_to_fails_alone(
     keys = Browser().keys()
     # A stored key that is not a point on the curve (written before validation, or corrupted).
     for job_id, p256dh in ((good, keys["p256dh"]), (bad, "B" + "A" * 86)):
-        await conn.execute(
-            "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
-            job_id,
-            f"{slow_service}/push/{job_id}",
-            p256dh,
-            keys["auth"],
-        )
-        await conn.execute(
-            "INSERT INTO outbox (kind, audience, job_id, topic, payload)"
-            " VALUES ('arrived', 'customer', $1, 't', '{}')",
-            job_id,
-        )
+        await subscribe(conn, job_id, f"{slow_service}/push/{job_id}", {**keys, "p256dh": p256dh})
+        await queue(conn, job_id)
     assert worker(dsn, tmp_path, "--once").wait() == 0
     rows = {
         r["job_id"]: r

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,14 +42,14 @@ def line(*km: float) -> tuple[np.ndarray, np.ndarray]:
     return (metres / 10).astype(np.int64), metres.astype(np.int64)
 
 
-def tech(name: str, place: int, **changes: object) -> TechnicianDay:
+def tech(name: str, place: int, **changes: Any) -> TechnicianDay:
     base = TechnicianDay(name, place, place, *SHIFT, skills={"garage_door": 3})
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
-def job(name: str, place: int, window: tuple[float, float] = (0, 8), **changes: object) -> JobToPlan:
+def job(name: str, place: int, window: tuple[float, float] = (0, 8), **changes: Any) -> JobToPlan:
     base = JobToPlan(name, place, int(window[0] * H), int(window[1] * H), 3600, {"garage_door": 1})
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 def day(places: tuple[float, ...], techs: list[TechnicianDay], jobs: list[JobToPlan]) -> DayProblem:
