@@ -99,7 +99,9 @@ def _encrypt_all(rows: list[Record]) -> list[bytes | str]:
     """Each row's encrypted body, or why it could not be encrypted (one bad row fails alone)."""
     bodies: list[bytes | str] = []
     for row in rows:
-        payload = msgspec.json.encode(render(row["kind"], row["payload"], row["job_id"], row["timezone"]))
+        payload = msgspec.json.encode(
+            render(row["kind"], row["payload"], row["job_id"], row["timezone"], row["audience"])
+        )
         try:
             bodies.append(Sender.encrypt(Subscription(row["endpoint"], row["p256dh"], row["auth"]), payload))
         except Exception as error:  # a malformed key in one stored subscription
