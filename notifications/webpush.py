@@ -1,22 +1,24 @@
 """Web Push: VAPID keys, checking a browser's subscription, and sending one encrypted message.
 
-Messages are encrypted with aes128gcm and signed with VAPID (RFC 8291, RFC 8292) by pywebpush and
-py_vapid. A subscription's endpoint comes from the browser, so it must be https (a local http
-endpoint is allowed only when configured, for tests and development): the server would
-otherwise POST wherever a client asks.
+Messages are encrypted with aes128gcm (RFC 8291) by http_ece and signed with VAPID (RFC 8292) by
+py_vapid, the libraries pywebpush is built on. A subscription's endpoint comes from the browser,
+so it must be https (a local http endpoint is allowed only when configured, for tests and
+development): the server would otherwise POST wherever a client asks.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
+import http_ece
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02, b64urlencode
-from pywebpush import WebPusher
 
 from infra.errors import InvalidError
 
@@ -41,6 +43,12 @@ def generate_vapid_keys() -> VapidKeys:
 
 def _b64(value: str) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+# Parsed once per browser, not once per message: a worker sends many messages to the same phones.
+@functools.lru_cache(maxsize=4096)
+def _receiver_key(p256dh: str) -> ec.EllipticCurvePublicKey:
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _b64(p256dh))
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ class PushResult:
 
 
 class Sender:
-    """Sends with one aiohttp session; a fresh VAPID claim per push (pywebpush changes the dict)."""
+    """Sends with one aiohttp session and one VAPID token per push service."""
 
     def __init__(self, private_key: str, subject: str, *, timeout_s: float = 10.0) -> None:
         self.vapid = Vapid02.from_raw(private_key.encode())
@@ -88,7 +96,11 @@ class Sender:
         self._tokens: dict[str, tuple[dict[str, str], float]] = {}
 
     async def __aenter__(self) -> Sender:
-        self.session = aiohttp.ClientSession(timeout=self.timeout)
+        self.session = aiohttp.ClientSession(
+            timeout=self.timeout,
+            # Push services set no cookies, and one customer's push must never carry another's.
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -110,13 +122,13 @@ class Sender:
     def encrypt(subscription: Subscription, payload: bytes) -> bytes:
         """The aes128gcm body for this browser. Pure CPU and thread-safe, so a batch can be
         encrypted off the event loop while it sends the previous one."""
-        pusher = WebPusher(
-            {
-                "endpoint": subscription.endpoint,
-                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
-            }
+        body: bytes = http_ece.encrypt(
+            payload,
+            private_key=ec.generate_private_key(ec.SECP256R1()),  # a fresh key per message (RFC 8291)
+            dh=_receiver_key(subscription.p256dh),
+            auth_secret=_b64(subscription.auth),
+            version="aes128gcm",
         )
-        body: bytes = pusher.encode(payload, "aes128gcm")["body"]
         return body
 
     async def post(

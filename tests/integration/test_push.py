@@ -28,7 +28,7 @@ from api.app import create_app
 from infra.db import Connection, create_pool
 from infra.settings import Settings
 from notifications import push_queries
-from notifications.webpush import Sender, generate_vapid_keys
+from notifications.webpush import Sender, Subscription, generate_vapid_keys
 from notifications.worker import WorkerSettings, run_once
 from tests.conftest import JWT_SECRET, Auth
 from tests.factories_dispatch import login_of
@@ -295,3 +295,22 @@ async def test_each_message_goes_to_every_browser_of_its_audience_and_no_other(c
         ("technician", "ann-phone"),
     ]
     assert await push_queries.expand_outbox(conn) == 0  # handed over once
+
+
+async def test_a_cookie_set_by_a_push_service_never_rides_on_another_customers_push(
+    push_service: str,
+) -> None:
+    # "localhost", not an IP: a cookie jar keeps cookies only for host names.
+    host = push_service.replace("127.0.0.1", "localhost")
+    PushService.answers = [(201, {"Set-Cookie": "visitor=customer-1; Path=/"}), (201, {})]
+    first, second = Browser(), Browser()
+    async with Sender(KEYS.private_key, "mailto:ops@example.com") as sender:
+        for name, browser in (("first", first), ("second", second)):
+            subscription = Subscription(f"{host}/push/{name}", **browser.keys())
+            result = await sender.send(
+                subscription, b'{"kind": "arrived"}', ttl_s=60, topic=None, urgency="normal"
+            )
+            assert result.status == 201
+    assert [r["path"] for r in PushService.received] == ["/push/first", "/push/second"]
+    assert "Cookie" not in PushService.received[1]["headers"]
+    assert second.read(PushService.received[1]["body"]) == {"kind": "arrived"}
