@@ -12,17 +12,21 @@ import base64
 import functools
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-import aiohttp
 import http_ece
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02, b64urlencode
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import PyreqwestError
 
 from infra.errors import InvalidError
 
 VAPID_TTL_S = 12 * 3600
+# What a failed send raises: no answer in time, or no connection (refused, reset, DNS).
+SEND_ERRORS: tuple[type[Exception], ...] = (PyreqwestError, TimeoutError, OSError)
 
 
 @dataclass(frozen=True)
@@ -84,28 +88,45 @@ class PushResult:
 
 
 class Sender:
-    """Sends with one aiohttp session and one VAPID token per push service."""
+    """Sends over one pooled HTTP client, with one VAPID token per push service.
 
-    def __init__(self, private_key: str, subject: str, *, timeout_s: float = 10.0) -> None:
+    The client is reqwest (Rust) under pyreqwest: connections, HTTP framing and timeouts run on
+    its own thread, outside the interpreter lock, so the worker's event loop is left for the
+    database and the encryption. With aiohttp the loop itself did that work, and it was most of
+    a push's CPU after the encryption (tests/bench/bench_push.py).
+    """
+
+    def __init__(
+        self, private_key: str, subject: str, *, timeout_s: float = 10.0, max_in_flight: int = 100
+    ) -> None:
         self.vapid = Vapid02.from_raw(private_key.encode())
         self.subject = subject
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self.session: aiohttp.ClientSession | None = None
+        self.timeout_s = timeout_s
+        self.max_in_flight = max_in_flight
+        self.client: Client | None = None
         # One signed VAPID token per push service, reused until an hour before it expires:
         # signing every message costs more than encrypting it.
         self._tokens: dict[str, tuple[dict[str, str], float]] = {}
 
     async def __aenter__(self) -> Sender:
-        self.session = aiohttp.ClientSession(
-            timeout=self.timeout,
+        self.client = (
+            ClientBuilder()
+            .timeout(timedelta(seconds=self.timeout_s))
+            .max_connections(self.max_in_flight)
             # Push services set no cookies, and one customer's push must never carry another's.
-            cookie_jar=aiohttp.DummyCookieJar(),
+            .default_cookie_store(False)
+            # A push service answers where the browser said; an endpoint that redirects is not
+            # followed to wherever it points.
+            .follow_redirects(False)
+            .no_proxy()
+            .build()
         )
+        await self.client.__aenter__()
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        if self.session is not None:
-            await self.session.close()
+        if self.client is not None:
+            await self.client.close()
 
     def _authorization(self, audience: str) -> dict[str, str]:
         now = time.time()
@@ -135,7 +156,7 @@ class Sender:
         self, subscription: Subscription, body: bytes, *, ttl_s: int, topic: str | None, urgency: str
     ) -> PushResult:
         """POST an encrypted body to the subscription's push service, signed with VAPID."""
-        assert self.session is not None, "use the Sender as an async context manager"
+        assert self.client is not None, "use the Sender as an async context manager"
         url = urlsplit(subscription.endpoint)
         headers = dict(self._authorization(f"{url.scheme}://{url.netloc}"))
         headers["Content-Encoding"] = "aes128gcm"
@@ -143,11 +164,17 @@ class Sender:
         headers["Urgency"] = urgency
         if topic:
             headers["Topic"] = topic
-        async with self.session.post(subscription.endpoint, data=body, headers=headers) as response:
-            await response.read()
-            return PushResult(
-                status=response.status, retry_after_s=_seconds(response.headers.get("Retry-After"))
-            )
+        request = self.client.post(subscription.endpoint).headers(headers).body_bytes(body).build()
+        response = await request.send()
+        await response.bytes()
+        return PushResult(status=response.status, retry_after_s=_seconds(response.headers.get("Retry-After")))
+
+    def describe(self, error: Exception) -> str:
+        """A failed send in a line for the attempts log: a timeout is named as one, whichever
+        phase of the request it hit."""
+        if isinstance(error, TimeoutError):
+            return f"TimeoutError: no answer within {self.timeout_s:g} s"
+        return f"{type(error).__name__}: {error}"
 
     async def send(
         self, subscription: Subscription, payload: bytes, *, ttl_s: int, topic: str | None, urgency: str

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-import aiohttp
 import msgspec
 from asyncpg import Record
 
 from infra.db import Connection, Pool
 from notifications import push_queries
 from notifications.payloads import render
-from notifications.webpush import Sender, Subscription
+from notifications.webpush import SEND_ERRORS, Sender, Subscription
 
 log = logging.getLogger("truckroll.push")
 
@@ -122,8 +121,8 @@ async def _deliver(
             topic=row["topic"],
             urgency=row["urgency"],
         )
-    except (aiohttp.ClientError, TimeoutError, OSError) as error:
-        return None, f"{type(error).__name__}: {error}"[:500], None
+    except SEND_ERRORS as error:
+        return None, sender.describe(error)[:500], None
     return result.status, None, result.retry_after_s
 
 

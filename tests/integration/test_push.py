@@ -314,3 +314,15 @@ async def test_a_cookie_set_by_a_push_service_never_rides_on_another_customers_p
     assert [r["path"] for r in PushService.received] == ["/push/first", "/push/second"]
     assert "Cookie" not in PushService.received[1]["headers"]
     assert second.read(PushService.received[1]["body"]) == {"kind": "arrived"}
+
+
+async def test_an_endpoint_that_redirects_is_not_followed(push_service: str) -> None:
+    PushService.answers = [(307, {"Location": f"{push_service}/push/elsewhere"})]
+    browser = Browser()
+    async with Sender(KEYS.private_key, "mailto:ops@example.com") as sender:
+        subscription = Subscription(f"{push_service}/push/first", **browser.keys())
+        result = await sender.send(
+            subscription, b'{"kind": "arrived"}', ttl_s=60, topic=None, urgency="normal"
+        )
+    assert result.status == 307
+    assert [r["path"] for r in PushService.received] == ["/push/first"]
