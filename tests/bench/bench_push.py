@@ -5,7 +5,7 @@
 3. ping to push: a ping that moves an ETA past the threshold, through the outbox and the
    worker, to the push service.
 
-    python -m tests.bench.bench_push [--messages 3000] [--pings 20000] [--technicians 400]
+    python -m tests.bench.bench_push [--messages 12000] [--pings 20000] [--technicians 400]
                                      [--api 2]
 """
 
@@ -253,7 +253,12 @@ async def ingest(
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=12000,
+        help="pushes to send (default 12,000: several seconds, past the warm-up)",
+    )
     parser.add_argument("--pings", type=int, default=20000, help="at batches of 1 (5 times more at 50)")
     parser.add_argument("--technicians", type=int, default=400)
     parser.add_argument(
