@@ -118,6 +118,8 @@ class Sender:
             # A push service answers where the browser said; an endpoint that redirects is not
             # followed to wherever it points.
             .follow_redirects(False)
+            # Straight to the push service, as before: a proxy set in the environment for other
+            # tools does not reroute customers' pushes.
             .no_proxy()
             .build()
         )
