@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import cast
 from uuid import UUID
 
-import asyncpg
-
 from dispatch import board_queries
 from dispatch.models import JobEvent
 from infra.db import Connection, Pool
+from infra.listen import listen
 
-log = logging.getLogger("truckroll.events")
 CHANNEL = "truckroll_events"
 GAP_PATIENCE_S = 30.0
 
@@ -60,24 +57,7 @@ class EventHub:
     async def follow(self, dsn: str, *, retry_s: float = 1.0) -> None:
         """Listen until cancelled, reconnecting after a lost connection."""
         self._loop = asyncio.get_running_loop()
-        while True:
-            conn: asyncpg.Connection[asyncpg.Record] | None = None
-            lost = asyncio.Event()
-            try:
-                conn = await asyncpg.connect(dsn)
-                conn.add_termination_listener(lambda _conn, event=lost: event.set())
-                await conn.add_listener(CHANNEL, self.wake)
-                self.wake()  # catch up on whatever happened while we were deaf
-                await lost.wait()
-            except asyncio.CancelledError:
-                raise
-            except (OSError, asyncpg.PostgresError) as error:
-                log.warning("cannot listen for job events (%s); retrying", error)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-            await asyncio.sleep(retry_s)
+        await listen(dsn, CHANNEL, self.wake, retry_s=retry_s)
 
 
 def drain_all() -> None:

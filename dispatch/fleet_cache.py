@@ -11,16 +11,13 @@ under a lock, so a view a few milliseconds old can reorder a shortlist but never
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
-import asyncpg
-
 from dispatch.matching import FleetView
+from infra.listen import listen
 
 log = logging.getLogger("truckroll.fleet")
 CHANNEL = "truckroll_fleet"
@@ -47,6 +44,12 @@ class FleetCache:
         self.generation += 1
         self._entries.clear()
 
+    def set_live(self, live: bool) -> None:
+        if not live and self.live:
+            log.warning("lost the fleet change listener; ranking reads the database until it is back")
+        self.live = live
+        self.invalidate()
+
     async def view(self, key: Hashable, load: Callable[[], Awaitable[FleetView]]) -> FleetView:
         entry = self._entries.get(key)
         now = time.monotonic()
@@ -70,26 +73,5 @@ class FleetCache:
 
 
 async def follow_changes(dsn: str, cache: FleetCache, *, retry_s: float = 1.0) -> None:
-    """Listen for fleet changes until cancelled, reconnecting after a lost connection."""
-    while True:
-        conn: asyncpg.Connection[asyncpg.Record] | None = None
-        lost = asyncio.Event()
-        try:
-            conn = await asyncpg.connect(dsn)
-            conn.add_termination_listener(lambda _conn, event=lost: event.set())
-            await conn.add_listener(CHANNEL, cache.invalidate)
-            cache.invalidate()  # whatever happened while we were deaf
-            cache.live = True
-            await lost.wait()
-            log.warning("lost the fleet change listener; ranking reads the database until it is back")
-        except asyncio.CancelledError:
-            raise
-        except (OSError, asyncpg.PostgresError) as error:
-            log.warning("cannot listen for fleet changes (%s); retrying", error)
-        finally:
-            cache.live = False
-            cache.invalidate()
-            if conn is not None and not conn.is_closed():
-                with contextlib.suppress(Exception):
-                    await conn.close()
-        await asyncio.sleep(retry_s)
+    """Listen for fleet changes until cancelled; nothing is cached while not listening."""
+    await listen(dsn, CHANNEL, cache.invalidate, connected=cache.set_live, retry_s=retry_s)
