@@ -282,7 +282,7 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(sig, stop.set)
-                await run(pool, sender, WorkerSettings(lease_s=lease_s), stop=stop)
+                await run(pool, sender, WorkerSettings(lease_s=lease_s), stop=stop, dsn=dsn)
                 print("worker stopped: batches in hand were finished", flush=True)
     finally:
         await pool.close()

@@ -11,6 +11,7 @@ sends back off exponentially with jitter up to a limit; 429 waits as long as Ret
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import dataclass
@@ -21,11 +22,13 @@ import msgspec
 from asyncpg import Record
 
 from infra.db import Connection, Pool
+from infra.listen import listen
 from notifications import push_queries
 from notifications.payloads import render
 from notifications.webpush import SEND_ERRORS, Sender, Subscription
 
 log = logging.getLogger("truckroll.push")
+CHANNEL = "truckroll_outbox"  # notified on each write to the outbox (migration 0017)
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,10 @@ class WorkerSettings:
     max_attempts: int = 8
     base_backoff_s: float = 2.0
     max_backoff_s: float = 3600.0
-    idle_s: float = 0.2
+    # With nothing to do a lane waits this long, or less when a message is written (the worker
+    # listens on the outbox's channel); the wait only bounds how late a retry that fell due
+    # without a write, or a message written while the listener was down, is picked up.
+    idle_s: float = 1.0
     # Batches in flight at once: while one waits on the database (claiming, recording), the other
     # encrypts and sends, so the worker's one core is not idle between phases.
     lanes: int = 2
@@ -127,14 +133,30 @@ async def _deliver(
 
 
 async def run(
-    pool: Pool, sender: Sender, settings: WorkerSettings, *, stop: asyncio.Event | None = None
+    pool: Pool,
+    sender: Sender,
+    settings: WorkerSettings,
+    *,
+    stop: asyncio.Event | None = None,
+    dsn: str | None = None,
 ) -> None:
-    """Deliver until stopped, `settings.lanes` batches at a time."""
-    await asyncio.gather(*(_lane(pool, sender, settings, stop) for _ in range(settings.lanes)))
+    """Deliver until stopped, `settings.lanes` batches at a time; with `dsn`, idle lanes wake as
+    soon as a message is written."""
+    written = asyncio.Event()
+    listening = asyncio.create_task(listen(dsn, CHANNEL, written.set)) if dsn else None
+    try:
+        await asyncio.gather(*(_lane(pool, sender, settings, stop, written) for _ in range(settings.lanes)))
+    finally:
+        if listening is not None:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
 
 
-async def _lane(pool: Pool, sender: Sender, settings: WorkerSettings, stop: asyncio.Event | None) -> None:
-    """Batch after batch; rest briefly when there is nothing to do."""
+async def _lane(
+    pool: Pool, sender: Sender, settings: WorkerSettings, stop: asyncio.Event | None, written: asyncio.Event
+) -> None:
+    """Batch after batch; when there is nothing to do, wait for a write, a stop or `idle_s`."""
     while stop is None or not stop.is_set():
         try:
             tally = await run_once(pool, sender, settings)
@@ -145,4 +167,16 @@ async def _lane(pool: Pool, sender: Sender, settings: WorkerSettings, stop: asyn
             log.exception("push batch failed; trying again")
             busy = 0
         if not busy:
-            await asyncio.sleep(settings.idle_s)
+            await _rest(settings.idle_s, written, stop)
+
+
+async def _rest(idle_s: float, written: asyncio.Event, stop: asyncio.Event | None) -> None:
+    wakers = [asyncio.ensure_future(written.wait())]
+    if stop is not None:
+        wakers.append(asyncio.ensure_future(stop.wait()))
+    try:
+        await asyncio.wait(wakers, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waker in wakers:
+            waker.cancel()
+    written.clear()

@@ -29,7 +29,7 @@ from infra.db import Connection, create_pool
 from infra.settings import Settings
 from notifications import push_queries
 from notifications.webpush import Sender, Subscription, generate_vapid_keys
-from notifications.worker import WorkerSettings, run_once
+from notifications.worker import WorkerSettings, run, run_once
 from tests.conftest import JWT_SECRET, Auth
 from tests.factories_dispatch import login_of
 from tests.factories_matching import at, job, north, site, technician, territory
@@ -326,3 +326,33 @@ async def test_an_endpoint_that_redirects_is_not_followed(push_service: str) -> 
         )
     assert result.status == 307
     assert [r["path"] for r in PushService.received] == ["/push/first"]
+
+
+async def test_an_idle_worker_sends_a_new_message_at_once_and_stops_at_once(
+    client: Client, conn: Connection, dsn: str, dispatcher: Auth, push_service: str
+) -> None:
+    browser = Browser()
+    job_id, tech = await customer_subscribed(client, conn, dispatcher, push_service, browser)
+    ann = await login_of(conn, tech)
+    pool = await create_pool(dsn, min_size=1, max_size=3)
+    stop = asyncio.Event()
+    # Resting far longer than the test may take: only the outbox's notification can wake it.
+    resting = WorkerSettings(idle_s=60)
+    try:
+        async with Sender(KEYS.private_key, "mailto:ops@example.com") as sender:
+            working = asyncio.create_task(run(pool, sender, resting, stop=stop, dsn=dsn))
+            await asyncio.sleep(0.5)  # both lanes have found nothing and rest
+            moved = await client.post(
+                f"/jobs/{job_id}/status", json={"status": "en_route"}, headers=ann.headers
+            )
+            assert moved.status_code == 200
+            began = time.monotonic()
+            while not PushService.received and time.monotonic() - began < 10:  # noqa: ASYNC110 - another thread serves
+                await asyncio.sleep(0.02)
+            assert browser.read(PushService.received[0]["body"])["kind"] == "on_the_way"
+            assert time.monotonic() - began < 5
+            await asyncio.sleep(0.2)  # resting again
+            stop.set()
+            await asyncio.wait_for(working, timeout=5)
+    finally:
+        await pool.close()
