@@ -123,7 +123,8 @@ async def deliver(dsn: str, **overrides: Any) -> Any:
 
 async def customer_subscribed(
     client: Client, conn: Connection, dispatcher: Auth, push_service: str, browser: Browser
-) -> tuple[UUID, UUID]:
+) -> tuple[UUID, Auth]:
+    """A job dispatched to Ann, its customer's browser subscribed; the job and Ann's login."""
     metro = await territory(conn)
     tech = await technician(conn, metro, "Ann Springs", north(1))
     job_id = await job(conn, await site(conn, metro, north(0)), (8, 12), technician_id=tech, planned=9)
@@ -136,15 +137,14 @@ async def customer_subscribed(
     }
     response = await client.post(f"/track/{link['token']}/subscriptions", json=subscription)
     assert response.status_code == 201, response.text
-    return job_id, tech
+    return job_id, await login_of(conn, tech)
 
 
 async def test_a_customer_hears_the_technician_set_off_encrypted_signed_and_collapsible(
     client: Client, conn: Connection, dsn: str, dispatcher: Auth, push_service: str
 ) -> None:
     browser = Browser()
-    job_id, tech = await customer_subscribed(client, conn, dispatcher, push_service, browser)
-    ann = await login_of(conn, tech)
+    job_id, ann = await customer_subscribed(client, conn, dispatcher, push_service, browser)
     moved = await client.post(f"/jobs/{job_id}/status", json={"status": "en_route"}, headers=ann.headers)
     assert moved.status_code == 200
     tally = await deliver(dsn)
@@ -176,8 +176,7 @@ async def test_a_failing_push_service_is_retried_once_delivered_and_a_gone_brows
     client: Client, conn: Connection, dsn: str, dispatcher: Auth, push_service: str
 ) -> None:
     browser = Browser()
-    job_id, tech = await customer_subscribed(client, conn, dispatcher, push_service, browser)
-    ann = await login_of(conn, tech)
+    job_id, ann = await customer_subscribed(client, conn, dispatcher, push_service, browser)
     PushService.answers = [(500, {}), (201, {})]
     await client.post(f"/jobs/{job_id}/status", json={"status": "en_route"}, headers=ann.headers)
     first = await deliver(dsn, base_backoff_s=0.01)
@@ -332,8 +331,7 @@ async def test_an_idle_worker_sends_a_new_message_at_once_and_stops_at_once(
     client: Client, conn: Connection, dsn: str, dispatcher: Auth, push_service: str
 ) -> None:
     browser = Browser()
-    job_id, tech = await customer_subscribed(client, conn, dispatcher, push_service, browser)
-    ann = await login_of(conn, tech)
+    job_id, ann = await customer_subscribed(client, conn, dispatcher, push_service, browser)
     pool = await create_pool(dsn, min_size=1, max_size=3)
     stop = asyncio.Event()
     # Resting far longer than the test may take: only the outbox's notification can wake it.
