@@ -55,6 +55,7 @@ def backoff(attempt: int, settings: WorkerSettings, rng: random.Random | None = 
 
 @dataclass
 class Tally:
+    handed: int = 0  # outbox messages turned into deliveries (none when nobody subscribed)
     sent: int = 0
     retried: int = 0
     gone: int = 0
@@ -65,7 +66,7 @@ async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tall
     """Hand over new messages, then send one batch of due deliveries."""
     tally = Tally()
     async with pool.acquire() as conn, conn.transaction():
-        await push_queries.expand_outbox(cast(Connection, conn))
+        tally.handed = await push_queries.expand_outbox(cast(Connection, conn))
     async with pool.acquire() as conn, conn.transaction():
         claimed = await push_queries.claim_deliveries(
             cast(Connection, conn), limit=settings.batch, lease_s=settings.lease_s
@@ -160,7 +161,9 @@ async def _lane(
     while stop is None or not stop.is_set():
         try:
             tally = await run_once(pool, sender, settings)
-            busy = tally.sent + tally.retried + tally.gone + tally.failed
+            # A batch of messages nobody subscribed to is work too: a backlog of them (after the
+            # worker was down) is handed over batch after batch, not one batch per rest.
+            busy = tally.handed + tally.sent + tally.retried + tally.gone + tally.failed
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -354,3 +354,32 @@ async def test_an_idle_worker_sends_a_new_message_at_once_and_stops_at_once(
             await asyncio.wait_for(working, timeout=5)
     finally:
         await pool.close()
+
+
+async def test_a_backlog_nobody_subscribed_to_is_handed_over_without_resting_between_batches(
+    conn: Connection, dsn: str, push_service: str
+) -> None:
+    metro = await territory(conn)
+    job_id = await job(conn, await site(conn, metro, north(0)), (8, 12))
+    pool = await create_pool(dsn, min_size=1, max_size=3)
+    stop = asyncio.Event()
+    try:
+        async with Sender(KEYS.private_key, "mailto:ops@example.com") as sender:
+            working = asyncio.create_task(run(pool, sender, WorkerSettings(idle_s=60), stop=stop, dsn=dsn))
+            await asyncio.sleep(0.5)  # resting
+            await conn.execute(
+                "INSERT INTO outbox (kind, audience, job_id) SELECT 'arrived', 'customer', $1"
+                " FROM generate_series(1, 1000)",
+                job_id,
+            )
+            began = time.monotonic()
+            waiting = "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+            while await conn.fetchval(waiting) and time.monotonic() - began < 10:  # noqa: ASYNC110 - the worker writes
+                await asyncio.sleep(0.05)
+            assert await conn.fetchval(waiting) == 0
+            assert time.monotonic() - began < 5
+            stop.set()
+            await asyncio.wait_for(working, timeout=5)
+    finally:
+        await pool.close()
+    assert PushService.received == []
