@@ -54,6 +54,11 @@ def _window_changed(f: _Facts) -> tuple[str, str]:
     return "New arrival window", "Your arrival window has changed."
 
 
+def _job_pinned(f: _Facts) -> tuple[str, str]:
+    at = f.clock("start_at")
+    return "Visit time fixed", f"A job on your day is fixed at {at}." if at else "A job is fixed to you."
+
+
 # Only the message being sent is worded: the worker renders one per delivery, at hundreds a second.
 _TEXTS: dict[str, Callable[[_Facts], tuple[str, str]]] = {
     "assigned": lambda f: ("Your visit is booked", f"{f.who} will come to you."),
@@ -77,12 +82,7 @@ _TEXTS: dict[str, Callable[[_Facts], tuple[str, str]]] = {
     "job_added": lambda f: ("New job", "A job was added to your day."),
     "job_removed": lambda f: ("Job removed", "A job was taken off your day."),
     "job_dispatched": lambda f: ("Dispatched", "A job is ready for you."),
-    "job_pinned": lambda f: (
-        "Visit time fixed",
-        f"A job on your day is fixed at {f.clock('start_at')}."
-        if f.clock("start_at")
-        else "A job is fixed to you.",
-    ),
+    "job_pinned": _job_pinned,
     "job_unpinned": lambda f: ("Visit time freed", "A job on your day may be moved again."),
     "job_at_risk": lambda f: ("Job at risk", f"Risk: {f.payload.get('risk', '')}"),
     "technician_silent": lambda f: (

@@ -41,10 +41,12 @@ KEYS = generate_vapid_keys()
 class PushService(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
     answers: list[tuple[int, dict[str, str]]] = []
+    arrived = threading.Event()  # set by the first push, for a test waiting on another thread
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        type(self).arrived.set()
         status, headers = type(self).answers.pop(0) if type(self).answers else (201, {})
         self.send_response(status)
         for name, value in headers.items():
@@ -60,7 +62,7 @@ class PushService(BaseHTTPRequestHandler):
 def push_service() -> Iterator[str]:
     server = HTTPServer(("127.0.0.1", 0), PushService)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    PushService.received, PushService.answers = [], []
+    PushService.received, PushService.answers, PushService.arrived = [], [], threading.Event()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
@@ -345,8 +347,7 @@ async def test_an_idle_worker_sends_a_new_message_at_once_and_stops_at_once(
             )
             assert moved.status_code == 200
             began = time.monotonic()
-            while not PushService.received and time.monotonic() - began < 10:  # noqa: ASYNC110 - another thread serves
-                await asyncio.sleep(0.02)
+            await asyncio.to_thread(PushService.arrived.wait, 10)
             assert browser.read(PushService.received[0]["body"])["kind"] == "on_the_way"
             assert time.monotonic() - began < 5
             await asyncio.sleep(0.2)  # resting again

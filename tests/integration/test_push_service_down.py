@@ -88,8 +88,7 @@ async def test_a_push_service_slower_than_the_timeout_is_retried_later_and_the_a
     SlowPushService.delay_s = 3.0
     try:
         sending = worker(dsn, tmp_path, "--once", env={"TRUCKROLL_PUSH_TIMEOUT_S": "1"})
-        while not SlowPushService.received:  # noqa: ASYNC110 - another process is sending
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(SlowPushService.arrived.wait, 30)
         # The worker waits on the push service; the API does not.
         began = time.monotonic()
         assert (await client.get(f"/track/{link.token}")).status_code == 200

@@ -27,10 +27,12 @@ from tests.integration.test_push import KEYS, Browser
 class SlowPushService(BaseHTTPRequestHandler):
     received: list[str] = []
     delay_s = 0.0
+    arrived = threading.Event()  # set by the first push, for a test waiting on another process
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append(self.headers.get("Topic", ""))
+        type(self).arrived.set()
         time.sleep(type(self).delay_s)
         self.send_response(201)
         self.send_header("Content-Length", "0")
@@ -44,7 +46,7 @@ class SlowPushService(BaseHTTPRequestHandler):
 def slow_service() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowPushService)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    SlowPushService.received = []
+    SlowPushService.received, SlowPushService.arrived = [], threading.Event()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
