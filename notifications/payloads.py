@@ -54,6 +54,12 @@ def _window_changed(f: _Facts) -> tuple[str, str]:
     return "New arrival window", "Your arrival window has changed."
 
 
+def _delayed(f: _Facts) -> tuple[str, str]:
+    apology = str(f.payload.get("apology") or "We are sorry: your technician is running late.")
+    eta = f.clock("eta_at")
+    return "Running late", apology + (f" New arrival about {eta}." if eta else "")
+
+
 def _job_pinned(f: _Facts) -> tuple[str, str]:
     at = f.clock("start_at")
     return "Visit time fixed", f"A job on your day is fixed at {at}." if at else "A job is fixed to you."
@@ -70,10 +76,7 @@ _TEXTS: dict[str, Callable[[_Facts], tuple[str, str]]] = {
     "nearby": lambda f: ("Almost there", f"{f.who} is about 10 minutes away."),
     "arrived": lambda f: ("Arrived", f"{f.who} has arrived."),
     "completed": lambda f: ("Done", "The job is done. Tell us how it went."),
-    "delayed": lambda f: (
-        "Running late",
-        str(f.payload.get("apology") or "We are sorry: your technician is running late."),
-    ),
+    "delayed": _delayed,
     "follow_up_booked": lambda f: ("A second visit", "We will come back with the missing part."),
     "assignment_changed": lambda f: ("Your visit", "We are arranging another technician for your visit."),
     "window_changed": _window_changed,

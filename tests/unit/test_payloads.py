@@ -89,3 +89,9 @@ def test_a_pinned_job_tells_the_technician_its_time() -> None:
 def test_a_delay_carries_its_apology() -> None:
     message = render("delayed", {"apology": "Sorry, the previous job ran long."}, JOB)
     assert message.body == "Sorry, the previous job ran long."
+
+
+def test_a_delay_says_when_the_technician_now_expects_to_arrive() -> None:
+    payload: dict[str, object] = {"apology": "We are sorry: your technician is running late.", "eta_at": AT}
+    message = render("delayed", payload, JOB, "America/Chicago")
+    assert message.body == "We are sorry: your technician is running late. New arrival about 08:30."
