@@ -1,14 +1,18 @@
-"""Writing an import: every row keyed by its external id (parts by SKU), inserted only if new."""
+"""Writing an import: every file's staged rows in one statement each, keyed by external id (parts
+by SKU) and inserted only if new, so a second run adds nothing and changes nothing.
+
+Files are written in the order of the layout: once a file is written, the rows of later files
+that name one of its rows find it in the database, whether this run or an earlier one wrote it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
-from uuid import UUID
 
-from assets.addresses import address_key
-from dispatch.importing import Parsed, Rejection
+from dispatch import import_rules_queries as rules
+from dispatch.import_rules_queries import STAGING, moved
+from dispatch.import_staging_queries import stage_import
+from dispatch.importing import LAYOUT, Parsed, Rejection
 from infra.db import Connection
 
 
@@ -24,255 +28,200 @@ class ImportReport:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-class RowRejectedError(Exception):
-    pass
+_INSERT_PARTS = """
+INSERT INTO parts (sku, name, unit_cost_cents, sold_in_multiples_of, attributes)
+SELECT sku, name, unit_cost_cents, sold_in_multiples_of,
+       CASE WHEN family IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('family', family) END
+FROM import_parts ORDER BY line
+ON CONFLICT DO NOTHING
+"""
 
+_INSERT_FITMENTS = """
+INSERT INTO fitments (part_id, asset_kind, make, model, conditions, quantity)
+SELECT p.id, c.asset_kind, c.make, c.model, c.conditions::jsonb, c.quantity
+FROM import_fitments c JOIN parts p ON p.sku = c.sku ORDER BY c.line
+ON CONFLICT DO NOTHING
+"""
 
-async def _id(conn: Connection, table: str, column: str, value: object) -> UUID | None:
-    # table and column come from this module only
-    found: UUID | None = await conn.fetchval(f"SELECT id FROM {table} WHERE {column} = $1", value)
-    return found
+_INSERT_CUSTOMERS = """
+INSERT INTO customers (external_id, name, email, phone)
+SELECT external_id, name, email, phone FROM import_customers ORDER BY line
+ON CONFLICT DO NOTHING
+"""
 
+_INSERT_SITES = """
+INSERT INTO sites (external_id, address_line, city, postal_code, country, address_key, latitude, longitude,
+                   access_notes)
+SELECT external_id, address_line, city, postal_code, country, address_key, latitude, longitude, access_notes
+FROM import_sites ORDER BY line
+ON CONFLICT DO NOTHING
+"""
 
-async def _ref(conn: Connection, table: str, value: object, what: str) -> UUID:
-    found = await _id(conn, table, "external_id", value)
-    if found is None:
-        raise RowRejectedError(f"{what} {value} is neither in its file (accepted) nor in the database")
-    return found
+_INSERT_OCCUPANCIES = """
+INSERT INTO site_occupancies (site_id, customer_id, started_at, ended_at)
+SELECT s.id, k.id, c.started_at, c.ended_at
+FROM import_occupancies c
+JOIN sites s ON s.external_id = c.site_external_id
+JOIN customers k ON k.external_id = c.customer_external_id
+ORDER BY c.line
+ON CONFLICT DO NOTHING
+"""
 
+_INSERT_ASSETS = """
+INSERT INTO assets (external_id, site_id, kind, make, model, serial, installed_at, warranty_until, attributes)
+SELECT c.external_id, s.id, c.kind, c.make, c.model, c.serial, c.installed_at, c.warranty_until,
+       c.attributes::jsonb
+FROM import_assets c JOIN sites s ON s.external_id = c.site_external_id ORDER BY c.line
+ON CONFLICT DO NOTHING
+"""
 
-async def _insert(conn: Connection, table: str, values: dict[str, Any]) -> bool:
-    """True when the row is new; an existing row with the same key is left untouched."""
-    columns = ", ".join(values)
-    placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-    status: str = await conn.execute(
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING", *values.values()
-    )
-    return status.endswith(" 1")
+_INSERT_ASSET_EVENTS = """
+WITH added AS (
+    INSERT INTO asset_events (external_id, asset_id, kind, problem_code, summary, occurred_at)
+    SELECT c.external_id, a.id, c.kind, c.problem_code, c.summary, c.occurred_at
+    FROM import_asset_events c JOIN assets a ON a.external_id = c.asset_external_id ORDER BY c.line
+    ON CONFLICT DO NOTHING
+    RETURNING id, external_id
+)
+INSERT INTO import_new_events (id, external_id) SELECT id, external_id FROM added
+"""
 
+_INSERT_ASSET_EVENT_PARTS = """
+INSERT INTO asset_event_parts (asset_event_id, part_id, quantity)
+SELECT n.id, p.id, u.quantity
+FROM import_new_events n
+JOIN import_asset_events c ON c.external_id = n.external_id
+JOIN import_used_parts u ON u.file = 'asset_events.csv' AND u.line = c.line
+JOIN parts p ON p.sku = u.sku
+"""
 
-async def _part(conn: Connection, row: dict[str, Any]) -> bool:
-    attributes = {"family": row["family"]} if row["family"] else {}
-    return await _insert(
-        conn,
-        "parts",
-        {
-            "sku": row["sku"],
-            "name": row["name"],
-            "unit_cost_cents": row["unit_cost_cents"],
-            "sold_in_multiples_of": row["sold_in_multiples_of"],
-            "attributes": attributes,
-        },
-    )
+# A removal retires the asset, so intake no longer offers it; the latest removal counts.
+_RETIRE_REMOVED_ASSETS = """
+UPDATE assets a SET removed_at = r.removed_at, updated_at = now()
+FROM (SELECT asset_external_id, max(occurred_at) AS removed_at FROM import_asset_events
+      WHERE kind = 'removal' GROUP BY asset_external_id) r
+WHERE a.external_id = r.asset_external_id AND a.removed_at IS NULL
+"""
 
+# $1: true for first visits, false for follow-ups (written second, so their first visit is there).
+# A follow-up points at the first visit itself, even when the file names another follow-up.
+_INSERT_JOBS = """
+WITH added AS (
+    INSERT INTO jobs (external_id, site_id, asset_id, customer_id, parent_job_id, problem_code,
+                      customer_choice, duration_s, duration_source, duration_reason, window_start_at,
+                      window_end_at, status, planned_start_at, started_at, finished_at, created_at,
+                      updated_at)
+    SELECT c.external_id, a.site_id, a.id, o.customer_id, f.id, c.problem_code, c.choice,
+           least(12 * 3600, greatest(60, floor(extract(epoch FROM c.finished_at - c.started_at))))::integer,
+           'manual', 'imported: the time it took', c.started_at,
+           greatest(c.finished_at, c.started_at + interval '1 hour'), c.status, c.started_at, c.started_at,
+           c.finished_at, c.started_at, c.finished_at
+    FROM import_jobs c
+    JOIN assets a ON a.external_id = c.asset_external_id
+    LEFT JOIN LATERAL (
+        SELECT o.customer_id FROM site_occupancies o
+        WHERE o.site_id = a.site_id AND o.started_at <= c.started_at
+          AND (o.ended_at IS NULL OR o.ended_at > c.started_at)
+        ORDER BY o.started_at DESC LIMIT 1
+    ) o ON true
+    LEFT JOIN LATERAL (
+        SELECT coalesce(p.parent_job_id, p.id) AS id FROM jobs p WHERE p.external_id = c.root_of
+    ) f ON true
+    WHERE (c.root_of IS NULL) = $1
+    ORDER BY c.line
+    ON CONFLICT DO NOTHING
+    RETURNING id, external_id
+)
+INSERT INTO import_new_jobs (id, external_id) SELECT id, external_id FROM added
+"""
 
-async def _part_id(conn: Connection, sku: str) -> UUID:
-    found = await _id(conn, "parts", "sku", sku)
-    if found is None:
-        raise RowRejectedError(f"part {sku} is neither in parts.csv (accepted) nor in the database")
-    return found
+_INSERT_JOB_EVENTS = """
+INSERT INTO job_events (job_id, kind, to_status, actor, occurred_at)
+SELECT n.id, 'imported', c.status, 'import', c.finished_at
+FROM import_new_jobs n JOIN import_jobs c ON c.external_id = n.external_id
+"""
 
+# A finished job is also an event in its asset's history, carrying the parts it used.
+_INSERT_JOB_ASSET_EVENTS = """
+WITH added AS (
+    INSERT INTO asset_events (external_id, asset_id, job_id, kind, problem_code, summary, occurred_at)
+    SELECT 'job:' || c.external_id, a.id, n.id, CASE WHEN c.has_parts THEN 'replace' ELSE 'repair' END,
+           c.problem_code, coalesce(nullif(c.summary, ''), c.problem_code), c.finished_at
+    FROM import_new_jobs n
+    JOIN import_jobs c ON c.external_id = n.external_id
+    JOIN assets a ON a.external_id = c.asset_external_id
+    WHERE c.has_parts OR c.status = 'completed'
+    ON CONFLICT DO NOTHING
+    RETURNING id, external_id
+)
+INSERT INTO import_new_events (id, external_id) SELECT id, external_id FROM added
+"""
 
-async def _fitment(conn: Connection, row: dict[str, Any]) -> bool:
-    if not await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM asset_kinds WHERE code = $1)", row["asset_kind"]
-    ):
-        raise RowRejectedError(f"asset_kind: no asset kind {row['asset_kind']}")
-    return await _insert(
-        conn,
-        "fitments",
-        {
-            "part_id": await _part_id(conn, row["sku"]),
-            "asset_kind": row["asset_kind"],
-            "make": row["make"],
-            "model": row["model"],
-            "conditions": row["conditions"],
-            "quantity": row["quantity"],
-        },
-    )
+_INSERT_JOB_EVENT_PARTS = """
+INSERT INTO asset_event_parts (asset_event_id, part_id, quantity)
+SELECT n.id, p.id, u.quantity
+FROM import_new_events n
+JOIN import_jobs c ON 'job:' || c.external_id = n.external_id
+JOIN import_used_parts u ON u.file = 'jobs.csv' AND u.line = c.line
+JOIN parts p ON p.sku = u.sku
+"""
 
-
-async def _customer(conn: Connection, row: dict[str, Any]) -> bool:
-    return await _insert(conn, "customers", row)
-
-
-async def _site(conn: Connection, row: dict[str, Any]) -> bool:
-    key = address_key(row["address_line"], row["city"], row["postal_code"])
-    return await _insert(conn, "sites", {**row, "address_key": key})
-
-
-async def _occupancy(conn: Connection, row: dict[str, Any]) -> bool:
-    site_id = await _ref(conn, "sites", row["site_external_id"], "site")
-    customer_id = await _ref(conn, "customers", row["customer_external_id"], "customer")
-    if await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM site_occupancies"
-        " WHERE site_id = $1 AND customer_id = $2 AND started_at = $3)",
-        site_id,
-        customer_id,
-        row["started_at"],
-    ):
-        return False
-    overlapping = await conn.fetchval(
-        """
-        SELECT EXISTS (SELECT 1 FROM site_occupancies WHERE site_id = $1
-                       AND started_at < coalesce($3::timestamptz, 'infinity')
-                       AND coalesce(ended_at, 'infinity') > $2)
-        """,
-        site_id,
-        row["started_at"],
-        row["ended_at"],
-    )
-    if overlapping:
-        raise RowRejectedError("started_at: overlaps another occupancy of this site")
-    return await _insert(
-        conn,
-        "site_occupancies",
-        {
-            "site_id": site_id,
-            "customer_id": customer_id,
-            "started_at": row["started_at"],
-            "ended_at": row["ended_at"],
-        },
-    )
-
-
-async def _asset(conn: Connection, row: dict[str, Any]) -> bool:
-    site_id = await _ref(conn, "sites", row["site_external_id"], "site")
-    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM asset_kinds WHERE code = $1)", row["kind"]):
-        raise RowRejectedError(f"kind: no asset kind {row['kind']}")
-    values = {k: v for k, v in row.items() if k != "site_external_id"}
-    return await _insert(conn, "assets", {**values, "site_id": site_id})
-
-
-async def _event(
-    conn: Connection, asset_id: UUID, row: dict[str, Any], *, job_id: UUID | None, external_id: str
-) -> bool:
-    parts = [(await _part_id(conn, sku), quantity) for sku, quantity in row["parts"]]
-    event_id: UUID | None = await conn.fetchval(
-        """
-        INSERT INTO asset_events (external_id, asset_id, job_id, kind, problem_code, summary, occurred_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id
-        """,
-        external_id,
-        asset_id,
-        job_id,
-        row["kind"],
-        row["problem_code"],
-        row["summary"],
-        row["occurred_at"],
-    )
-    if event_id is None:
-        return False
-    merged: dict[UUID, int] = {}
-    for part_id, quantity in parts:
-        merged[part_id] = merged.get(part_id, 0) + quantity
-    await conn.executemany(
-        "INSERT INTO asset_event_parts (asset_event_id, part_id, quantity) VALUES ($1, $2, $3)",
-        [(event_id, pid, q) for pid, q in merged.items()],
-    )
-    return True
-
-
-async def _asset_event(conn: Connection, row: dict[str, Any]) -> bool:
-    asset_id = await _ref(conn, "assets", row["asset_external_id"], "asset")
-    return await _event(conn, asset_id, row, job_id=None, external_id=row["external_id"])
-
-
-async def _job(conn: Connection, row: dict[str, Any]) -> bool:
-    asset = await conn.fetchrow(
-        "SELECT id, site_id FROM assets WHERE external_id = $1", row["asset_external_id"]
-    )
-    if asset is None:
-        raise RowRejectedError(
-            f"asset {row['asset_external_id']} is neither in assets.csv (accepted) nor in the database"
-        )
-    for sku, _ in row["parts"]:
-        await _part_id(conn, sku)
-    parent = await _ref(conn, "jobs", row["follow_up_of"], "job") if row["follow_up_of"] else None
-    started: datetime = row["started_at"]
-    finished: datetime = row["finished_at"]
-    took = int(min(12 * 3600, max(60, (finished - started).total_seconds())))
-    customer_id = await conn.fetchval(
-        """
-        SELECT customer_id FROM site_occupancies
-        WHERE site_id = $1 AND started_at <= $2 AND (ended_at IS NULL OR ended_at > $2)
-        """,
-        asset["site_id"],
-        started,
-    )
-    job_id: UUID | None = await conn.fetchval(
-        """
-        INSERT INTO jobs (external_id, site_id, asset_id, customer_id, parent_job_id, problem_code,
-                          customer_choice, duration_s, duration_source, duration_reason, window_start_at,
-                          window_end_at, status, planned_start_at, started_at, finished_at, created_at,
-                          updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'manual', 'imported: the time it took', $9, $10, $11, $9, $9,
-                $12, $9, $12)
-        ON CONFLICT DO NOTHING RETURNING id
-        """,
-        row["external_id"],
-        asset["site_id"],
-        asset["id"],
-        customer_id,
-        parent,
-        row["problem_code"],
-        row["choice"],
-        took,
-        started,
-        max(finished, started + timedelta(hours=1)),
-        row["status"],
-        finished,
-    )
-    if job_id is None:
-        return False
-    await conn.execute(
-        "INSERT INTO job_events (job_id, kind, to_status, actor, occurred_at)"
-        " VALUES ($1, 'imported', $2, 'import', $3)",
-        job_id,
-        row["status"],
-        finished,
-    )
-    if row["parts"] or row["status"] == "completed":
-        kind = "replace" if row["parts"] else "repair"
-        event = {
-            **row,
-            "kind": kind,
-            "occurred_at": finished,
-            "summary": row["summary"] or row["problem_code"],
-        }
-        await _event(conn, asset["id"], event, job_id=job_id, external_id=f"job:{row['external_id']}")
-    return True
-
-
-WRITERS = {
-    "parts.csv": _part,
-    "fitments.csv": _fitment,
-    "customers.csv": _customer,
-    "sites.csv": _site,
-    "occupancies.csv": _occupancy,
-    "assets.csv": _asset,
-    "asset_events.csv": _asset_event,
-    "jobs.csv": _job,
+_SIMPLE_INSERTS = {
+    "parts.csv": _INSERT_PARTS,
+    "fitments.csv": _INSERT_FITMENTS,
+    "customers.csv": _INSERT_CUSTOMERS,
+    "sites.csv": _INSERT_SITES,
+    "occupancies.csv": _INSERT_OCCUPANCIES,
+    "assets.csv": _INSERT_ASSETS,
 }
 
 
+async def _insert(conn: Connection, name: str) -> int:
+    """Write a file's staged rows; returns how many were new."""
+    if name in _SIMPLE_INSERTS:
+        return await moved(conn, _SIMPLE_INSERTS[name])
+    if name == "asset_events.csv":
+        added = await moved(conn, _INSERT_ASSET_EVENTS)
+        await conn.execute(_INSERT_ASSET_EVENT_PARTS)
+        await conn.execute(_RETIRE_REMOVED_ASSETS)
+        return added
+    added = await moved(conn, _INSERT_JOBS, True) + await moved(conn, _INSERT_JOBS, False)
+    await conn.execute(_INSERT_JOB_EVENTS)
+    await conn.execute("TRUNCATE import_new_events")
+    await conn.execute(_INSERT_JOB_ASSET_EVENTS)
+    await conn.execute(_INSERT_JOB_EVENT_PARTS)
+    return added
+
+
+async def _check(conn: Connection, name: str) -> int:
+    """Move the staged rows of a file that break a rule to the rejections; returns how many
+    rows were set aside as already stored."""
+    await rules.reject_unresolved(conn, name)
+    await rules.reject_off_catalogue(conn, name)
+    if name == "asset_events.csv":
+        await rules.reject_impossible_removals(conn)
+    if name == "jobs.csv":
+        await rules.reject_orphan_follow_ups(conn)
+    if name == "occupancies.csv":
+        return await rules.settle_occupancies(conn)
+    return 0
+
+
 async def write_import(conn: Connection, parsed: Parsed) -> ImportReport:
-    """Write every accepted row, in file order, inside the caller's transaction."""
-    report = ImportReport(rejected=list(parsed.rejected))
-    for name, rows in parsed.rows.items():
-        counts = report.files.setdefault(name, FileReport())
-        for line, row in rows:
-            try:
-                async with conn.transaction():  # a savepoint: a rejected row leaves no trace
-                    added = await WRITERS[name](conn, row)
-            except RowRejectedError as exc:
-                report.rejected.append(Rejection(name, line, str(exc)))
-                continue
-            if added:
-                counts.added += 1
-            else:
-                counts.present += 1
-    report.rejected.sort(
-        key=lambda r: (list(parsed.rows).index(r.file) if r.file in parsed.rows else 0, r.line)
+    """Check and write every accepted row, file by file, inside the caller's transaction."""
+    await stage_import(conn, parsed)
+    report = ImportReport()
+    for name in parsed.rows:
+        present = await _check(conn, name)
+        table, _ = STAGING[name]
+        # The table name comes from this package's constants.
+        accepted: int = await conn.fetchval(f"SELECT count(*) FROM {table}")
+        added = await _insert(conn, name)
+        report.files[name] = FileReport(added=added, present=present + accepted - added)
+    order = list(LAYOUT)
+    rejected = await conn.fetch("SELECT file, line, reason FROM import_rejections")
+    report.rejected = sorted(
+        (Rejection(r["file"], r["line"], r["reason"]) for r in rejected),
+        key=lambda r: (order.index(r.file), r.line),
     )
     return report

@@ -5,6 +5,9 @@ documented layout (missing columns, not CSV) stops the whole import with nothing
 that breaks a rule is rejected with its file, line and reason, and rows that depend on it (the
 assets of a rejected site) are rejected too; the rest is written in one transaction. Rows are
 keyed by external ids (parts by SKU), so running the same import again changes nothing.
+
+This module holds what one file can tell about itself (values, a key given twice, follow-ups);
+`import_rules_queries` checks rows against the database and each other, set-wise.
 """
 
 from __future__ import annotations
@@ -13,10 +16,20 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
-AttributeValue = str | int | float | bool
+from assets.addresses import address_key
+from dispatch.import_values import (
+    SKU_CHARS,
+    attributes,
+    code,
+    day,
+    moment,
+    number,
+    parts_used,
+    text,
+    whole,
+)
 
 # Files in the order they are loaded; each later file may refer to rows of the earlier ones.
 LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -42,6 +55,12 @@ LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("choice", "status", "follow_up_of", "parts", "summary"),
     ),
 }
+# The column other files name a row by; a rejected row's key lets its dependants say why.
+KEYS = {"parts.csv": "sku", **{name: "external_id" for name in LAYOUT if "external_id" in LAYOUT[name][0]}}
+SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+EVENT_KINDS = ("install", "repair", "replace", "inspection", "maintenance", "removal")
+
+Row = dict[str, object]
 
 
 class MalformedFileError(ValueError):
@@ -53,6 +72,7 @@ class Rejection:
     file: str
     line: int
     reason: str
+    key: str | None = None  # the row's key as written, so rows that name it can point here
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}"
@@ -62,23 +82,31 @@ class Rejection:
 class Parsed:
     """The rows of every file, each with its line number, as plain dicts of checked values."""
 
-    rows: dict[str, list[tuple[int, dict[str, object]]]] = field(default_factory=dict)
+    rows: dict[str, list[tuple[int, Row]]] = field(default_factory=dict)
     rejected: list[Rejection] = field(default_factory=list)
+
+
+def _separator_hint(name: str, header_line: str) -> str:
+    for separator, word in SEPARATORS.items():
+        if header_line.count(separator) > header_line.count(","):
+            return f"; {name} looks {word}-separated; the layout is comma-separated"
+    return ""
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     name = path.name
     required, optional = LAYOUT[name]
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        content = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MalformedFileError(f"{name}: not UTF-8 text ({exc.reason})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.DictReader(io.StringIO(content, newline=""), strict=True)
     try:
         header = reader.fieldnames or []
         missing = [c for c in required if c not in header]
         if missing:
-            raise MalformedFileError(f"{name}: missing column(s) {', '.join(missing)}")
+            hint = _separator_hint(name, content.partition("\n")[0])
+            raise MalformedFileError(f"{name}: missing column(s) {', '.join(missing)}{hint}")
         unknown = [c for c in header if c not in required and c not in optional]
         if unknown:
             raise MalformedFileError(f"{name}: unknown column(s) {', '.join(unknown)}")
@@ -91,126 +119,11 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         yield index + 2, {k: (v or "").strip() for k, v in row.items()}
 
 
-# -- value parsers: each raises ValueError with a message for the caller ------------------------
-
-
-def text(value: str, column: str, *, max_length: int = 200, required: bool = True) -> str | None:
-    if not value:
-        if required:
-            raise ValueError(f"{column}: required")
-        return None
-    if len(value) > max_length:
-        raise ValueError(f"{column}: at most {max_length} characters")
-    return value
-
-
-def number(value: str, column: str, low: float, high: float) -> float:
-    try:
-        parsed = float(value)
-    except ValueError:
-        raise ValueError(f"{column}: not a number: {value!r}") from None
-    if not low <= parsed <= high:
-        raise ValueError(f"{column}: must be between {low:g} and {high:g}")
-    return parsed
-
-
-def whole(value: str, column: str, low: int, high: int, default: int | None = None) -> int:
-    if not value and default is not None:
-        return default
-    try:
-        parsed = int(value)
-    except ValueError:
-        raise ValueError(f"{column}: not a whole number: {value!r}") from None
-    if not low <= parsed <= high:
-        raise ValueError(f"{column}: must be between {low} and {high}")
-    return parsed
-
-
-def moment(value: str, column: str, *, required: bool = True) -> datetime | None:
-    if not value:
-        if required:
-            raise ValueError(f"{column}: required")
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{column}: not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"{column}: give the offset, e.g. 2019-11-04T09:45:00-06:00")
-    return parsed
-
-
-def day(value: str, column: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{column}: not a date (YYYY-MM-DD): {value!r}") from None
-
-
-def scalar(raw: str) -> AttributeValue:
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(raw)
-        except ValueError:
-            pass
-    return raw
-
-
-def attributes(value: str, column: str) -> dict[str, AttributeValue]:
-    """`spring_size=218;springs=2;insulated=true`: numbers and booleans become themselves."""
-    found: dict[str, AttributeValue] = {}
-    for item in filter(None, (p.strip() for p in value.split(";"))):
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key.replace("_", "").isalnum() or not key[0].isalpha() or key != key.lower():
-            raise ValueError(f"{column}: {item!r} is not key=value with a lower_snake_case key")
-        found[key] = scalar(raw.strip())
-    return found
-
-
-def part_list(value: str, column: str) -> list[tuple[str, int]]:
-    """`SPR-218:2;CAB-7:1`"""
-    parts: list[tuple[str, int]] = []
-    for item in filter(None, (p.strip() for p in value.split(";"))):
-        sku, sep, quantity = item.partition(":")
-        if not sep:
-            raise ValueError(f"{column}: {item!r} is not SKU:quantity")
-        parts.append((sku.strip(), whole(quantity.strip(), column, 1, 100)))
-    return parts
-
-
-RowChecker = Callable[[dict[str, str]], dict[str, object]]
-
-
-SKU_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-")
-EVENT_KINDS = ("install", "repair", "replace", "inspection", "maintenance", "removal")
-
-
-def code(value: str, column: str, *, required: bool = True) -> str | None:
-    if not value:
-        if required:
-            raise ValueError(f"{column}: required")
-        return None
-    if not (
-        2 <= len(value) <= 64
-        and value[0].isalpha()
-        and value.replace("_", "").isalnum()
-        and value == value.lower()
-    ):
-        raise ValueError(f"{column}: {value!r} is not a lower_snake_case code")
-    return value
-
-
-def _part(r: dict[str, str]) -> dict[str, object]:
+def _part(r: dict[str, str]) -> Row:
     sku = text(r["sku"], "sku", max_length=64)
     assert sku is not None
-    if not set(sku) <= SKU_CHARS:
-        raise ValueError(f"sku: {sku!r} has characters a SKU cannot hold")
+    if not (set(sku) <= SKU_CHARS and sku[0].isalnum()):
+        raise ValueError(f"sku: {sku!r} has characters a SKU cannot hold (letters, digits, . _ / -)")
     return {
         "sku": sku,
         "name": text(r["name"], "name"),
@@ -222,7 +135,7 @@ def _part(r: dict[str, str]) -> dict[str, object]:
     }
 
 
-def _fitment(r: dict[str, str]) -> dict[str, object]:
+def _fitment(r: dict[str, str]) -> Row:
     make = text(r.get("make", ""), "make", max_length=100, required=False)
     model = text(r.get("model", ""), "model", max_length=100, required=False)
     if model and not make:
@@ -237,7 +150,7 @@ def _fitment(r: dict[str, str]) -> dict[str, object]:
     }
 
 
-def _customer(r: dict[str, str]) -> dict[str, object]:
+def _customer(r: dict[str, str]) -> Row:
     email = text(r.get("email", ""), "email", max_length=320, required=False)
     if email and "@" not in email:
         raise ValueError(f"email: {email!r} is not an email address")
@@ -249,16 +162,20 @@ def _customer(r: dict[str, str]) -> dict[str, object]:
     }
 
 
-def _site(r: dict[str, str]) -> dict[str, object]:
+def _site(r: dict[str, str]) -> Row:
     country = r.get("country", "") or "US"
-    if len(country) != 2 or not country.isalpha():
+    if len(country) != 2 or not (country.isascii() and country.isalpha()):
         raise ValueError(f"country: {country!r} is not a two-letter country code")
+    address_line = text(r["address_line"], "address_line", max_length=300) or ""
+    city = r.get("city", "")[:200]
+    postal_code = text(r.get("postal_code", ""), "postal_code", max_length=20, required=False) or ""
     return {
         "external_id": text(r["external_id"], "external_id"),
-        "address_line": text(r["address_line"], "address_line", max_length=300),
-        "city": r.get("city", "")[:200],
-        "postal_code": text(r.get("postal_code", ""), "postal_code", max_length=20, required=False) or "",
+        "address_line": address_line,
+        "city": city,
+        "postal_code": postal_code,
         "country": country.upper(),
+        "address_key": address_key(address_line, city, postal_code),
         "latitude": number(r["latitude"], "latitude", -90, 90),
         "longitude": number(r["longitude"], "longitude", -180, 180),
         "access_notes": text(r.get("access_notes", ""), "access_notes", max_length=2000, required=False)
@@ -266,7 +183,7 @@ def _site(r: dict[str, str]) -> dict[str, object]:
     }
 
 
-def _occupancy(r: dict[str, str]) -> dict[str, object]:
+def _occupancy(r: dict[str, str]) -> Row:
     started = moment(r["started_at"], "started_at")
     ended = moment(r.get("ended_at", ""), "ended_at", required=False)
     if started and ended and ended <= started:
@@ -279,7 +196,7 @@ def _occupancy(r: dict[str, str]) -> dict[str, object]:
     }
 
 
-def _asset(r: dict[str, str]) -> dict[str, object]:
+def _asset(r: dict[str, str]) -> Row:
     return {
         "external_id": text(r["external_id"], "external_id"),
         "site_external_id": text(r["site_external_id"], "site_external_id"),
@@ -293,7 +210,7 @@ def _asset(r: dict[str, str]) -> dict[str, object]:
     }
 
 
-def _asset_event(r: dict[str, str]) -> dict[str, object]:
+def _asset_event(r: dict[str, str]) -> Row:
     kind = r["kind"]
     if kind not in EVENT_KINDS:
         raise ValueError(f"kind: one of {', '.join(EVENT_KINDS)}")
@@ -304,11 +221,11 @@ def _asset_event(r: dict[str, str]) -> dict[str, object]:
         "occurred_at": moment(r["occurred_at"], "occurred_at"),
         "problem_code": code(r.get("problem_code", ""), "problem_code", required=False),
         "summary": text(r.get("summary", ""), "summary", max_length=2000, required=False) or "",
-        "parts": part_list(r.get("parts", ""), "parts"),
+        "parts": parts_used(r.get("parts", ""), "parts"),
     }
 
 
-def _job(r: dict[str, str]) -> dict[str, object]:
+def _job(r: dict[str, str]) -> Row:
     started = moment(r["started_at"], "started_at")
     finished = moment(r["finished_at"], "finished_at")
     if started and finished and finished <= started:
@@ -325,12 +242,12 @@ def _job(r: dict[str, str]) -> dict[str, object]:
         "finished_at": finished,
         "status": status,
         "follow_up_of": text(r.get("follow_up_of", ""), "follow_up_of", required=False),
-        "parts": part_list(r.get("parts", ""), "parts"),
+        "parts": parts_used(r.get("parts", ""), "parts"),
         "summary": text(r.get("summary", ""), "summary", max_length=2000, required=False) or "",
     }
 
 
-CHECKERS: dict[str, RowChecker] = {
+CHECKERS: dict[str, Callable[[dict[str, str]], Row]] = {
     "parts.csv": _part,
     "fitments.csv": _fitment,
     "customers.csv": _customer,
@@ -342,6 +259,70 @@ CHECKERS: dict[str, RowChecker] = {
 }
 
 
+def _same_row_key(name: str, row: Row) -> tuple[str, object]:
+    """What makes two lines of a file the same record, and how to name it in a rejection."""
+    if name in KEYS:
+        return f"{KEYS[name]} {row[KEYS[name]]}", row[KEYS[name]]
+    if name == "fitments.csv":
+        conditions = row["conditions"]
+        assert isinstance(conditions, dict)
+        same = (row["sku"], row["asset_kind"], row["make"], row["model"], tuple(sorted(conditions.items())))
+        return "the same fitment", same
+    return "the same occupancy", (row["site_external_id"], row["customer_external_id"], row["started_at"])
+
+
+def _nul_column(raw: dict[str, str]) -> str | None:
+    # PostgreSQL text cannot hold a NUL byte; csv reads it, so the row says where it is.
+    return next((column for column, value in raw.items() if "\x00" in value), None)
+
+
+def _check_file(name: str, path: Path, parsed: Parsed) -> None:
+    rows: list[tuple[int, Row]] = []
+    first_line: dict[object, int] = {}
+    key_column = KEYS.get(name)
+    for line, raw in read_rows(path):
+        key = raw.get(key_column) if key_column else None
+        try:
+            column = _nul_column(raw)
+            if column is not None:
+                raise ValueError(f"{column}: contains a NUL byte (\\x00), which a text field cannot hold")
+            row = CHECKERS[name](raw)
+            label, same = _same_row_key(name, row)
+            if same in first_line:
+                raise ValueError(f"{label}: already on line {first_line[same]} of this file")
+        except ValueError as exc:
+            # A duplicate's key names the accepted first line, so it is no parent to point at.
+            parsed.rejected.append(Rejection(name, line, str(exc), key if key not in first_line else None))
+            continue
+        first_line[same] = line
+        rows.append((line, row))
+    parsed.rows[name] = rows
+
+
+def _resolve_follow_ups(parsed: Parsed) -> None:
+    """A follow-up belongs to the first visit: `root_of` names it, however long the chain of
+    follow-ups in the file is, so line order does not matter. A loop has no first visit."""
+    jobs = parsed.rows.get("jobs.csv", [])
+    parent = {row["external_id"]: row["follow_up_of"] for _, row in jobs}
+    kept: list[tuple[int, Row]] = []
+    for line, row in jobs:
+        chain = [row["external_id"]]
+        current = row["follow_up_of"]
+        while current is not None and parent.get(current) is not None and current not in chain:
+            chain.append(current)
+            current = parent[current]
+        if current == row["external_id"]:
+            loop = " → ".join(str(c) for c in [*chain, current])
+            reason = f"follow_up_of: {loop} is a loop; one of them must be the first visit"
+            parsed.rejected.append(Rejection("jobs.csv", line, reason, str(row["external_id"])))
+            continue
+        # A chain that runs into a loop ends at a rejected job: the database check rejects this one.
+        row["root_of"] = row["follow_up_of"] if current in chain else current
+        kept.append((line, row))
+    if "jobs.csv" in parsed.rows:
+        parsed.rows["jobs.csv"] = kept
+
+
 def parse_directory(directory: Path) -> Parsed:
     """Read and check every file present; raises MalformedFileError before anything is written."""
     if not directory.is_dir():
@@ -351,11 +332,6 @@ def parse_directory(directory: Path) -> Parsed:
         raise MalformedFileError(f"{directory}: none of {', '.join(LAYOUT)} is there")
     parsed = Parsed()
     for name in present:
-        rows: list[tuple[int, dict[str, object]]] = []
-        for line, raw in read_rows(directory / name):
-            try:
-                rows.append((line, CHECKERS[name](raw)))
-            except ValueError as exc:
-                parsed.rejected.append(Rejection(name, line, str(exc)))
-        parsed.rows[name] = rows
+        _check_file(name, directory / name, parsed)
+    _resolve_follow_ups(parsed)
     return parsed

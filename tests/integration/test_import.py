@@ -78,7 +78,7 @@ def test_bad_rows_are_reported_by_file_and_line_and_the_rest_is_imported(
 
     err = capsys.readouterr().err
     assert "rejected sites.csv:3: latitude: not a number: 'north'" in err
-    assert "rejected assets.csv:3: site S-502 is neither in its file (accepted) nor in the database" in err
+    assert "rejected assets.csv:3: asset A-9002: its site S-502 was rejected (sites.csv:3)" in err
     assert "rejected assets.csv:4: kind: no asset kind time_machine" in err
     assert "rejected jobs.csv:3: started_at: give the offset" in err
     assert counts(empty_dsn)["sites"] == 1

@@ -1,0 +1,170 @@
+"""Staging an import: each file's checked rows are copied into a temporary table, so the rules
+and the writes run set-wise in SQL instead of one statement per row.
+
+The tables live only as long as the caller's transaction. JSON values travel as text and are cast
+where they are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from dispatch.importing import Parsed, Row
+from infra.db import Connection
+
+STAGING_TABLES = """
+CREATE TEMP TABLE import_rejections (
+    file text NOT NULL, line integer NOT NULL, key text, reason text NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_parts (
+    line integer NOT NULL, sku text NOT NULL, name text NOT NULL, unit_cost_cents integer NOT NULL,
+    sold_in_multiples_of smallint NOT NULL, family text
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_fitments (
+    line integer NOT NULL, sku text NOT NULL, asset_kind text NOT NULL, quantity smallint NOT NULL,
+    make text, model text, conditions text NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_customers (
+    line integer NOT NULL, external_id text NOT NULL, name text NOT NULL, email text, phone text
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_sites (
+    line integer NOT NULL, external_id text NOT NULL, address_line text NOT NULL, city text NOT NULL,
+    postal_code text NOT NULL, country text NOT NULL, address_key text NOT NULL,
+    latitude double precision NOT NULL, longitude double precision NOT NULL, access_notes text NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_occupancies (
+    line integer NOT NULL, site_external_id text NOT NULL, customer_external_id text NOT NULL,
+    started_at timestamptz NOT NULL, ended_at timestamptz
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_assets (
+    line integer NOT NULL, external_id text NOT NULL, site_external_id text NOT NULL, kind text NOT NULL,
+    make text NOT NULL, model text NOT NULL, serial text, installed_at timestamptz,
+    warranty_until date, attributes text NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_asset_events (
+    line integer NOT NULL, external_id text NOT NULL, asset_external_id text NOT NULL, kind text NOT NULL,
+    occurred_at timestamptz NOT NULL, problem_code text, summary text NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_jobs (
+    line integer NOT NULL, external_id text NOT NULL, asset_external_id text NOT NULL,
+    problem_code text NOT NULL, choice text, started_at timestamptz NOT NULL,
+    finished_at timestamptz NOT NULL, status text NOT NULL, follow_up_of text, root_of text,
+    summary text NOT NULL, has_parts boolean NOT NULL
+) ON COMMIT DROP;
+-- Parts used by an asset event or a job, by the file and line that lists them.
+CREATE TEMP TABLE import_used_parts (
+    file text NOT NULL, line integer NOT NULL, sku text NOT NULL, quantity smallint NOT NULL
+) ON COMMIT DROP;
+-- What this run wrote, so the rows that hang off it (parts, job events) are written once.
+CREATE TEMP TABLE import_new_events (id uuid NOT NULL, external_id text NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE import_new_jobs (id uuid NOT NULL, external_id text NOT NULL) ON COMMIT DROP;
+"""
+
+# file: (staging table, its columns after `line`, in the order of the CREATE above)
+STAGED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "parts.csv": ("import_parts", ("sku", "name", "unit_cost_cents", "sold_in_multiples_of", "family")),
+    "fitments.csv": (
+        "import_fitments",
+        ("sku", "asset_kind", "quantity", "make", "model", "conditions"),
+    ),
+    "customers.csv": ("import_customers", ("external_id", "name", "email", "phone")),
+    "sites.csv": (
+        "import_sites",
+        (
+            "external_id",
+            "address_line",
+            "city",
+            "postal_code",
+            "country",
+            "address_key",
+            "latitude",
+            "longitude",
+            "access_notes",
+        ),
+    ),
+    "occupancies.csv": (
+        "import_occupancies",
+        ("site_external_id", "customer_external_id", "started_at", "ended_at"),
+    ),
+    "assets.csv": (
+        "import_assets",
+        (
+            "external_id",
+            "site_external_id",
+            "kind",
+            "make",
+            "model",
+            "serial",
+            "installed_at",
+            "warranty_until",
+            "attributes",
+        ),
+    ),
+    "asset_events.csv": (
+        "import_asset_events",
+        ("external_id", "asset_external_id", "kind", "occurred_at", "problem_code", "summary"),
+    ),
+    "jobs.csv": (
+        "import_jobs",
+        (
+            "external_id",
+            "asset_external_id",
+            "problem_code",
+            "choice",
+            "started_at",
+            "finished_at",
+            "status",
+            "follow_up_of",
+            "root_of",
+            "summary",
+            "has_parts",
+        ),
+    ),
+}
+_AS_JSON = frozenset({"conditions", "attributes"})
+
+
+def _value(row: Row, column: str) -> object:
+    if column in _AS_JSON:
+        return msgspec.json.encode(row[column]).decode()
+    if column == "has_parts":
+        return bool(row["parts"])
+    return row[column]
+
+
+def _parts(row: Row) -> Iterable[tuple[str, int]]:
+    parts = row["parts"]
+    assert isinstance(parts, dict)
+    return parts.items()
+
+
+def _records(rows: list[tuple[int, Row]], columns: tuple[str, ...]) -> Iterable[tuple[object, ...]]:
+    return [(line, *(_value(row, c) for c in columns)) for line, row in rows]
+
+
+async def stage_import(conn: Connection, parsed: Parsed) -> None:
+    """Create the staging tables and copy every accepted row, and every rejection so far, into them."""
+    await conn.execute(STAGING_TABLES)
+    await conn.copy_records_to_table(
+        "import_rejections",
+        records=[(r.file, r.line, r.key, r.reason) for r in parsed.rejected],
+        columns=["file", "line", "key", "reason"],
+    )
+    for name, rows in parsed.rows.items():
+        table, columns = STAGED[name]
+        await conn.copy_records_to_table(table, records=_records(rows, columns), columns=["line", *columns])
+        if name in ("asset_events.csv", "jobs.csv"):
+            used = [(name, line, sku, quantity) for line, row in rows for sku, quantity in _parts(row)]
+            await conn.copy_records_to_table(
+                "import_used_parts", records=used, columns=["file", "line", "sku", "quantity"]
+            )
+    # Nothing analyzes temporary tables by itself; the joins that follow want real row counts.
+    await conn.execute(ANALYZE)
+
+
+ANALYZE = """
+ANALYZE import_rejections, import_parts, import_fitments, import_customers, import_sites,
+        import_occupancies, import_assets, import_asset_events, import_jobs, import_used_parts
+"""
