@@ -95,6 +95,39 @@ class DemoPart:
 
 SPRING_SIZES = ("207", "218", "225", "234", "243", "250")
 
+
+@dataclass(frozen=True)
+class GlassGeneration:
+    """One windshield part number: a model's glass changes with the model year and with a rain sensor."""
+
+    make: str
+    model: str
+    years: str  # a fitment range over the vehicle's model year, "2020.." or "..2019"
+    rain_sensor: bool
+    part: str
+    cost_cents: int
+
+    @property
+    def years_label(self) -> str:
+        low, high = self.years.split("..")
+        return f"{low or 'up'} to {high}" if high else f"{low} on"
+
+
+GLASS = tuple(
+    GlassGeneration(make, model, years, rain, f"FW{number + rain:05d}", cost + 4000 * rain)
+    for make, model, generations in (
+        ("Subaru", "Outback", (("..2019", 4010, 41000), ("2020..", 5065, 46000))),
+        ("Toyota", "Camry", (("..2017", 3895, 28000), ("2018..", 4567, 31000))),
+        ("Honda", "CR-V", (("..2016", 3650, 27000), ("2017..", 4443, 29000))),
+        ("Ford", "F-150", (("..2020", 4154, 33000), ("2021..", 5320, 36000))),
+        ("Chevrolet", "Equinox", (("..2017", 3104, 26000), ("2018..", 4772, 30000))),
+    )
+    for years, number, cost in generations
+    for rain in (False, True)
+)
+# Run capacitors by rating (uF, compressor/fan): a condenser takes the one on its label.
+CAPACITORS = ("30/5", "35/5", "40/5", "45/5")
+
 PARTS: tuple[DemoPart, ...] = (
     *(
         DemoPart(
@@ -118,13 +151,18 @@ PARTS: tuple[DemoPart, ...] = (
     DemoPart("SENS-GNE", "Safe-T-Beam sensors (pair)", 4300),
     DemoPart("RES-KIT", "Windshield chip resin kit", 900),
     DemoPart("URE-KIT", "Urethane adhesive kit", 3500),
-    DemoPart("GLS-FW05065", "Windshield, Subaru Outback 2020-2024, camera bracket", 46000),
-    DemoPart("GLS-FW04567", "Windshield, Toyota Camry 2018-2024", 31000),
-    DemoPart("GLS-FW04443", "Windshield, Honda CR-V 2017-2022", 29000),
-    DemoPart("GLS-FW04154", "Windshield, Ford F-150 2015-2020", 33000),
-    DemoPart("GLS-FW04772", "Windshield, Chevrolet Equinox 2018-2024", 30000),
-    DemoPart("CAP-45-5", "Dual run capacitor 45/5 uF", 2800),
-    DemoPart("CAP-35-5", "Dual run capacitor 35/5 uF", 2600),
+    *(
+        DemoPart(
+            f"GLS-{g.part}",
+            f"Windshield, {g.make} {g.model} {g.years_label}{', rain sensor' if g.rain_sensor else ''}",
+            g.cost_cents,
+        )
+        for g in GLASS
+    ),
+    *(
+        DemoPart(f"CAP-{r.replace('/', '-')}", f"Dual run capacitor {r} uF", 2400 + 100 * i)
+        for i, r in enumerate(CAPACITORS)
+    ),
     DemoPart("CON-1P30", "Contactor, single pole 30 A", 2200),
     DemoPart("IGN-HSI", "Hot surface igniter", 4100),
     DemoPart("FLS-01", "Flame sensor", 1800),
@@ -184,6 +222,7 @@ DOOR_MODELS = (
     DemoModel("garage_door", "Wayne Dalton", "9100 TorqueMaster", 0.18, 1.45),
     DemoModel("garage_door", "Raynor", "Showcase", 0.15, 1.1),
     DemoModel("garage_door", "CHI", "2283", 0.15),
+    DemoModel("garage_door", "Overhead Door", "Thermacore 595", 0.12, 1.1),
 )
 
 OPENER_MODELS = (
@@ -192,22 +231,23 @@ OPENER_MODELS = (
     DemoModel("garage_door_opener", "Genie", "7155", 0.25, 0.9, {"drive": "screw"}),
 )
 
+# Which glass a vehicle takes depends on its year and rain sensor too (see GLASS).
 VEHICLE_MODELS = (
-    DemoModel(
-        "vehicle_glass", "Subaru", "Outback", 0.22, 1.2, {"glass_part": "FW05065", "adas_camera": True}
-    ),
-    DemoModel("vehicle_glass", "Toyota", "Camry", 0.24, 1.0, {"glass_part": "FW04567", "adas_camera": True}),
-    DemoModel("vehicle_glass", "Honda", "CR-V", 0.22, 1.0, {"glass_part": "FW04443", "adas_camera": False}),
-    DemoModel("vehicle_glass", "Ford", "F-150", 0.17, 1.15, {"glass_part": "FW04154", "adas_camera": False}),
-    DemoModel(
-        "vehicle_glass", "Chevrolet", "Equinox", 0.15, 1.0, {"glass_part": "FW04772", "adas_camera": True}
-    ),
+    DemoModel("vehicle_glass", "Subaru", "Outback", 0.22, 1.2, {"adas_camera": True}),
+    DemoModel("vehicle_glass", "Toyota", "Camry", 0.24, 1.0, {"adas_camera": True}),
+    DemoModel("vehicle_glass", "Honda", "CR-V", 0.22, 1.0, {"adas_camera": False}),
+    DemoModel("vehicle_glass", "Ford", "F-150", 0.17, 1.15, {"adas_camera": False}),
+    DemoModel("vehicle_glass", "Chevrolet", "Equinox", 0.15, 1.0, {"adas_camera": True}),
 )
 
 HVAC_MODELS = (
-    DemoModel("hvac_unit", "Carrier", "24ACC636", 0.3, 1.0, {"type": "air_conditioner", "capacitor": "45/5"}),
+    DemoModel("hvac_unit", "Carrier", "24ACC636", 0.2, 1.0, {"type": "air_conditioner", "capacitor": "45/5"}),
+    DemoModel("hvac_unit", "Carrier", "24ACC624", 0.1, 1.0, {"type": "air_conditioner", "capacitor": "40/5"}),
     DemoModel(
-        "hvac_unit", "Goodman", "GSX140361", 0.25, 0.9, {"type": "air_conditioner", "capacitor": "35/5"}
+        "hvac_unit", "Goodman", "GSX140361", 0.15, 0.9, {"type": "air_conditioner", "capacitor": "35/5"}
+    ),
+    DemoModel(
+        "hvac_unit", "Goodman", "GSX140241", 0.1, 0.9, {"type": "air_conditioner", "capacitor": "30/5"}
     ),
     DemoModel("hvac_unit", "Lennox", "ML180", 0.25, 1.1, {"type": "furnace"}),
     DemoModel("hvac_unit", "Trane", "S9V2", 0.2, 1.25, {"type": "furnace"}),
@@ -265,17 +305,56 @@ FITMENTS: tuple[DemoFitment, ...] = (
     DemoFitment("SENS-GNE", "garage_door_opener", 1, "Genie"),
     DemoFitment("RES-KIT", "vehicle_glass", 1),
     DemoFitment("URE-KIT", "vehicle_glass", 1),
+    # The plain glass fits every car of its years; a rain sensor needs the glass with its bracket.
     *(
-        DemoFitment(f"GLS-{m.attributes['glass_part']}", "vehicle_glass", 1, m.make, m.model)
-        for m in VEHICLE_MODELS
+        DemoFitment(
+            f"GLS-{g.part}",
+            "vehicle_glass",
+            1,
+            g.make,
+            g.model,
+            {"year": g.years, "rain_sensor": True} if g.rain_sensor else {"year": g.years},
+        )
+        for g in GLASS
     ),
-    DemoFitment("CAP-45-5", "hvac_unit", 1, conditions={"capacitor": "45/5"}),
-    DemoFitment("CAP-35-5", "hvac_unit", 1, conditions={"capacitor": "35/5"}),
+    *(
+        DemoFitment(f"CAP-{r.replace('/', '-')}", "hvac_unit", 1, conditions={"capacitor": r})
+        for r in CAPACITORS
+    ),
     DemoFitment("CON-1P30", "hvac_unit", 1, conditions={"type": "air_conditioner"}),
     DemoFitment("IGN-HSI", "hvac_unit", 1, conditions={"type": "furnace"}),
     DemoFitment("FLS-01", "hvac_unit", 1, conditions={"type": "furnace"}),
     DemoFitment("FLT-16x25", "hvac_unit", 1),
 )
+
+
+def condition_holds(value: AttributeValue | None, expected: AttributeValue) -> bool:
+    """The database's rule (fitment_holds): "lo..hi" is a range, ends included; else values are equal."""
+    if isinstance(expected, str) and ".." in expected:
+        low, _, high = expected.partition("..")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        return (not low.strip() or value >= float(low)) and (not high.strip() or value <= float(high))
+    return value == expected
+
+
+def fitting_part(
+    kind: str, make: str, model: str, attributes: dict[str, AttributeValue], prefix: str
+) -> tuple[str, int] | None:
+    """The part (and quantity) of a SKU prefix these attributes take; the most specific rule wins."""
+    matches = [
+        fit
+        for fit in FITMENTS
+        if fit.sku.startswith(prefix)
+        and fit.asset_kind == kind
+        and fit.make in (None, make)
+        and fit.model in (None, model)
+        and all(condition_holds(attributes.get(k), v) for k, v in fit.conditions.items())
+    ]
+    if not matches:
+        return None
+    best = max(matches, key=lambda fit: len(fit.conditions))
+    return best.sku, best.quantity
 
 
 @dataclass(frozen=True)
