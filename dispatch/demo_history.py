@@ -1,20 +1,26 @@
-"""Years of service visits, simulated per asset so the history has structure to learn from."""
+"""Years of service visits, simulated per asset so the history has structure to learn from.
+
+Each asset has a true state the visits act on; the records (its attributes, its make, the parts
+written down) show it through the noise model of `dispatch.demo_noise`, so what the demo's own
+figures measure is prediction from records as messy as a real company's.
+"""
 
 from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from dispatch.demo_catalogue import (
-    FITMENTS,
     HVAC_PROBLEMS_BY_TYPE,
-    PARTS,
     PROBLEM_CODES,
     PROBLEMS,
+    AttributeValue,
     DemoProblem,
     DemoVariant,
 )
+from dispatch.demo_noise import Habit, Noise
 from dispatch.demo_state import (
     HISTORY_FROM,
     Asset,
@@ -22,42 +28,6 @@ from dispatch.demo_state import (
     Tech,
     local,
 )
-
-
-def fitting(b: Builder, asset: Asset, prefix: str) -> tuple[str, int] | None:
-    attributes = dict(asset.attributes)
-    if asset.true_spring_size is not None:
-        attributes["spring_size"] = asset.true_spring_size  # the technician sees the real spring
-    for fit in FITMENTS:
-        if (
-            fit.sku.startswith(prefix)
-            and fit.asset_kind == asset.model.kind
-            and fit.make in (None, asset.model.make)
-            and fit.model in (None, asset.model.model)
-            and all(attributes.get(k) == v for k, v in fit.conditions.items())
-        ):
-            return fit.sku, fit.quantity
-    return None
-
-
-def parts_used(b: Builder, asset: Asset, variant: DemoVariant) -> list[tuple[str, int]]:
-    used: list[tuple[str, int]] = []
-    for use in variant.parts:
-        if b.rng.random() >= use.probability:
-            continue
-        if use.part.startswith("fitment:"):
-            found = fitting(b, asset, use.part.removeprefix("fitment:"))
-            if found is None:
-                continue
-            sku, quantity = found
-            if sku.startswith("SPR-") and b.rng.random() < 0.08:
-                # Noise a model must survive: a technician fitted the next size up.
-                sizes = [p.sku for p in PARTS if p.sku.startswith("SPR-")]
-                sku = sizes[min(len(sizes) - 1, sizes.index(sku) + 1)]
-        else:
-            sku, quantity = use.part, 2 if use.part == "BRG-END" else 1
-        used.append((sku, quantity))
-    return used
 
 
 def choose_variant(b: Builder, problem: DemoProblem) -> tuple[str | None, DemoVariant]:
@@ -89,31 +59,74 @@ def problems_for(b: Builder, asset: Asset) -> list[DemoProblem]:
     return [p for p in PROBLEMS if p.asset_kind == asset.model.kind]
 
 
+@dataclass
+class History:
+    """The noise model and each asset's hidden truth while the history is simulated."""
+
+    noise: Noise
+    habits: dict[uuid.UUID, Habit]
+    truth: dict[uuid.UUID, dict[str, AttributeValue]]
+    record: dict[uuid.UUID, dict[str, AttributeValue]]
+
+
+def true_state(h: History, asset: Asset) -> None:
+    truth = dict(asset.attributes)
+    kind = asset.model.kind
+    if kind == "garage_door":
+        truth["spring_size"] = h.noise.installed_spring(int(truth["weight_lb"]), int(truth["springs"]))
+        asset.true_spring_size = str(truth["spring_size"])
+    elif kind == "vehicle_glass":
+        truth = h.noise.vehicle_truth(truth)
+    h.truth[asset.id] = truth
+    h.record[asset.id] = h.noise.record_of(kind, truth)
+
+
 def simulate_history(b: Builder) -> None:
     end = datetime.combine(b.today - timedelta(days=2), time(12), UTC)
+    noise = Noise(b.rng)
+    h = History(noise, {t.id: noise.habit() for t in b.techs}, {}, {})
     for site in b.sites:
         if not site.simulated:
             continue
         for asset in site.assets:
+            true_state(h, asset)
             start = max(
                 asset.installed_at + timedelta(days=30), datetime.combine(HISTORY_FROM, time(12), UTC)
             )
             stop = min(end, asset.removed_at) if asset.removed_at else end
+            faults: list[tuple[datetime, DemoProblem]] = []
             for problem in problems_for(b, asset):
                 moment = start
                 while True:
                     moment += timedelta(days=365 * b.rng.expovariate(problem.frequency_per_year))
                     if moment >= stop:
                         break
-                    past_visit(b, asset, problem, moment.date())
+                    faults.append((moment, problem))
+            # In time order, so a door converted to two springs takes two from then on.
+            for moment, problem in sorted(faults, key=lambda f: f[0]):
+                past_visit(b, h, asset, problem, moment.date())
+            put_on_record(b, h, asset)
 
 
-def past_visit(b: Builder, asset: Asset, problem: DemoProblem, day: date) -> None:
+def put_on_record(b: Builder, h: History, asset: Asset) -> None:
+    """The asset's row shows the record, not the truth: a make typed by hand, attributes as noted."""
+    rows = b.world.rows["assets"]
+    index = next(i for i in range(len(rows) - 1, -1, -1) if rows[i][0] == asset.id)
+    asset.attributes = h.record[asset.id]
+    make = h.noise.make_as_typed(asset.model.make)
+    rows[index] = (*rows[index][:4], make, *rows[index][5:9], asset.attributes, rows[index][10])
+
+
+def past_visit(b: Builder, h: History, asset: Asset, problem: DemoProblem, day: date) -> None:
     site = asset.site
     choice, variant = choose_variant(b, problem)
     skills = required_skills(b, asset, choice, variant)
     tech = technician_for(b, site.territory, skills)
-    used = parts_used(b, asset, variant)
+    habit = h.habits[tech.id] if tech else Habit({})
+    model = asset.model
+    truth = h.truth[asset.id]
+    used = h.noise.visit(model.kind, model.make, model.model, truth, problem, variant, habit).used
+    h.noise.update_record(h.record[asset.id], truth, used)
     window_start = local(day, b.rng.choice((8, 10, 12, 14)))
     customer = site.occupant_at(window_start)
     parent: uuid.UUID | None = None
@@ -155,8 +168,7 @@ def past_visit(b: Builder, asset: Asset, problem: DemoProblem, day: date) -> Non
         status="completed",
         parent=parent,
     )
-    if b.rng.random() < 0.05:
-        used = []  # paperwork that never recorded the parts
+    used = h.noise.parts_as_recorded(used, day)
     event_id = b.new_id()
     done = ", ".join(f"{q} × {sku}" for sku, q in used) if used else "no parts"
     b.world.add(

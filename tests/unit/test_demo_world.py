@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from dispatch.demo_catalogue import FITMENTS, PROBLEM_CODES, spring_size_for
+from dispatch.demo_catalogue import DOOR_MODELS, FITMENTS, PROBLEM_CODES, spring_size_for
 from dispatch.demo_state import COLUMNS, TZ, DemoWorld
 from dispatch.demo_world import build_world
 
@@ -122,8 +122,14 @@ def test_history_spans_years_and_records_the_parts_used(world: DemoWorld) -> Non
     assert len(world.rows["asset_event_parts"]) > 1000
 
 
-def test_spring_replacements_mostly_use_the_size_the_door_takes(world: DemoWorld) -> None:
-    """The noise is there (a size up now and then) but the signal dominates."""
+def test_the_weight_chart_gives_most_spring_replacements_but_not_all(world: DemoWorld) -> None:
+    """The signal dominates, and the noise of real records is there (dispatch/demo_noise.py).
+
+    About 12% of doors were fitted a size off the chart by their installer, and about 13% of
+    spring visits find a single-spring door that leaves with two springs, which the record says
+    only a third of the time (two-thirds of 13% is ~9%): the chart on the record's weight and
+    spring count should name the fitted size in roughly 1 - 0.12 - 0.09 = 79% of replacements.
+    """
     parts = {r[0]: r[1] for r in world.rows["parts"]}
     assets = {a["id"]: a for a in records(world, "assets")}
     events = {e["id"]: e for e in records(world, "asset_events")}
@@ -136,7 +142,29 @@ def test_spring_replacements_mostly_use_the_size_the_door_takes(world: DemoWorld
         total += 1
         matches += sku == f"SPR-{spring_size_for(attributes['weight_lb'], attributes['springs'])}"
     assert total > 200
-    assert 0.85 < matches / total < 0.99
+    assert 0.72 < matches / total < 0.9
+
+
+def test_records_have_the_mess_of_a_real_companys(world: DemoWorld) -> None:
+    """Rates from dispatch/demo_noise.py: what the records say is not what is installed."""
+    assets = records(world, "assets")
+    doors = [a for a in assets if a["kind"] == "garage_door"]
+    # 30% of doors go on record without a spring size; a replacement fills a third of those in.
+    missing = sum("spring_size" not in d["attributes"] for d in doors) / len(doors)  # type: ignore[operator]
+    assert 0.15 < missing < 0.3
+    # 30% of makes are typed another way ("OHD", "overhead door"): more spellings than makes.
+    assert len({d["make"] for d in doors}) > 2 * len(DOOR_MODELS)
+    # 70% of rain sensors never reach the record; a new windshield puts some back on it.
+    vehicles = [a for a in assets if a["kind"] == "vehicle_glass"]
+    told = sum("rain_sensor" in v["attributes"] for v in vehicles) / len(vehicles)  # type: ignore[operator]
+    assert 0.25 < told < 0.5
+    # Paper-era visits lost their parts 35% of the time, later ones 3%.
+    with_parts = {row[0] for row in world.rows["asset_event_parts"]}
+    springs = [e for e in records(world, "asset_events") if e["problem_code"] == "broken_spring"]
+    for paper, low, high in ((True, 0.2, 0.5), (False, 0.0, 0.08)):
+        visits = [e for e in springs if (e["occurred_at"].year < 2018) == paper]  # type: ignore[attr-defined]
+        lost = sum(e["id"] not in with_parts for e in visits) / len(visits)
+        assert low <= lost < high, paper
 
 
 def test_first_visits_that_lacked_a_part_have_a_linked_follow_up(world: DemoWorld) -> None:
