@@ -20,7 +20,7 @@ from dispatch.demo_catalogue import (
     DemoProblem,
     DemoVariant,
 )
-from dispatch.demo_noise import Habit, Noise
+from dispatch.demo_noise import Habit, Noise, faults
 from dispatch.demo_state import (
     HISTORY_FROM,
     Asset,
@@ -94,16 +94,7 @@ def simulate_history(b: Builder) -> None:
                 asset.installed_at + timedelta(days=30), datetime.combine(HISTORY_FROM, time(12), UTC)
             )
             stop = min(end, asset.removed_at) if asset.removed_at else end
-            faults: list[tuple[datetime, DemoProblem]] = []
-            for problem in problems_for(b, asset):
-                moment = start
-                while True:
-                    moment += timedelta(days=365 * b.rng.expovariate(problem.frequency_per_year))
-                    if moment >= stop:
-                        break
-                    faults.append((moment, problem))
-            # In time order, so a door converted to two springs takes two from then on.
-            for moment, problem in sorted(faults, key=lambda f: f[0]):
+            for moment, problem in faults(b.rng, problems_for(b, asset), start, stop):
                 past_visit(b, h, asset, problem, moment.date())
             put_on_record(b, h, asset)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from dispatch.demo_catalogue import (
     SPRING_SIZES,
@@ -77,6 +77,22 @@ FAMILY_PREFIX = {"lift_cable": "CAB-", "roller": "ROL-", "end_bearing": "BRG-"}
 
 Attributes = dict[str, AttributeValue]
 PartLine = tuple[str, int]
+
+
+def faults(
+    rng: random.Random, problems: list[DemoProblem], start: datetime, stop: datetime
+) -> list[tuple[datetime, DemoProblem]]:
+    """When each fault happens to one asset (a Poisson process per problem), in time order, so a
+    door converted to two springs takes two from then on."""
+    found: list[tuple[datetime, DemoProblem]] = []
+    for problem in problems:
+        moment = start
+        while True:
+            moment += timedelta(days=365 * rng.expovariate(problem.frequency_per_year))
+            if moment >= stop:
+                break
+            found.append((moment, problem))
+    return sorted(found, key=lambda f: f[0])
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from dispatch.demo_catalogue import (
     family_of,
     fitting_part,
 )
-from dispatch.demo_noise import Habit, Noise, PartLine
+from dispatch.demo_noise import Habit, Noise, PartLine, faults
 from dispatch.importing import LAYOUT
 
 TZ = ZoneInfo("America/Denver")
@@ -331,15 +331,7 @@ def visits(base: Base, asset: Asset) -> None:
     rng = base.rng
     start = max(asset.installed_at + timedelta(days=30), local(HISTORY_FROM, 12))
     stop = min(asset.leaves_at or local(HISTORY_TO, 12), local(HISTORY_TO, 12))
-    faults: list[tuple[datetime, DemoProblem]] = []
-    for problem in problems_for(asset):
-        moment = start
-        while True:
-            moment += timedelta(days=365 * rng.expovariate(problem.frequency_per_year))
-            if moment >= stop:
-                break
-            faults.append((moment, problem))
-    for moment, problem in sorted(faults, key=lambda f: f[0]):
+    for moment, problem in faults(rng, problems_for(asset), start, stop):
         visit(base, asset, problem, moment.date())
 
 
