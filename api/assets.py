@@ -12,12 +12,14 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import STAFF
 from api.deps import Db, Page, Paging, changes_of, page_of
-from assets import catalog, history, installed
+from assets import attribute_history, catalog, history, installed
 from assets.models import (
     Asset,
     AssetEvent,
     AssetEventKind,
     AssetId,
+    AssetRecord,
+    AttributeHistory,
     AwareDatetime,
     Code,
     ExternalId,
@@ -95,20 +97,22 @@ class AssetController(Controller):
         )
 
     @get("/{asset_id:uuid}")
-    async def get_asset(self, conn: Db, asset_id: FromPath[UUID]) -> Asset:
-        return await installed.get_asset(conn, AssetId(asset_id))
+    async def get_asset(self, conn: Db, asset_id: FromPath[UUID]) -> AssetRecord:
+        """With `disagreements`: visits whose fitted parts said the record was wrong."""
+        return await attribute_history.asset_record(conn, AssetId(asset_id))
 
     @patch("/{asset_id:uuid}")
     async def update_asset(self, conn: Db, asset_id: FromPath[UUID], data: JSONBody[AssetUpdate]) -> Asset:
-        """`attributes`, when sent, replaces the whole object."""
-        return await installed.update_asset(conn, AssetId(asset_id), changes_of(data))
+        """`attributes`, when sent, replaces the whole object; the change enters the attribute history."""
+        return await attribute_history.update_asset(conn, AssetId(asset_id), changes_of(data))
 
     @post("/{asset_id:uuid}/events")
     async def record_asset_event(
         self, conn: Db, asset_id: FromPath[UUID], data: JSONBody[AssetEventCreate]
     ) -> AssetEvent:
-        """Add to the asset's service history, with the parts used."""
-        return await history.record_event(
+        """Add to the asset's service history, with the parts used; what they imply about the asset
+        (a spring's wire size) is set on its record, and a record that said otherwise is flagged."""
+        event = await history.record_event(
             conn,
             AssetId(asset_id),
             kind=data.kind,
@@ -120,12 +124,20 @@ class AssetController(Controller):
             external_id=data.external_id,
             parts=[PartQuantity(part_id=PartId(p.part_id), quantity=p.quantity) for p in data.parts],
         )
+        await attribute_history.learn_from_event(conn, event)
+        return event
 
     @get("/{asset_id:uuid}/history")
     async def list_asset_history(self, conn: Db, asset_id: FromPath[UUID], page: Paging) -> Page[AssetEvent]:
         """Newest first, each event with its parts; it names no occupant."""
         rows = await history.asset_history(conn, AssetId(asset_id), limit=page.limit + 1, offset=page.offset)
         return page_of(rows, page)
+
+    @get("/{asset_id:uuid}/attribute-history")
+    async def get_attribute_history(self, conn: Db, asset_id: FromPath[UUID]) -> AttributeHistory:
+        """Every change of the asset's attributes, newest first, with its source (import, intake, visit
+        with its job and event, manual), and the open disagreements."""
+        return await attribute_history.attribute_history(conn, AssetId(asset_id))
 
     @get("/{asset_id:uuid}/fitting-parts")
     async def list_fitting_parts(self, conn: Db, asset_id: FromPath[UUID]) -> list[FittingPart]:

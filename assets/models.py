@@ -138,6 +138,58 @@ class AssetEvent(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class AttributeSource(enum.StrEnum):
+    """Where a value of an asset's record came from."""
+
+    IMPORT = "import"  # loaded with the installed base
+    INTAKE = "intake"  # told when a job was taken
+    VISIT = "visit"  # implied by a part a technician fitted
+    MANUAL = "manual"  # typed in by staff
+
+
+class AttributeChange(msgspec.Struct, frozen=True, kw_only=True):
+    """From `valid_from` the record said `value` for `key` (null: the key was removed)."""
+
+    key: str
+    value: AttributeValue | None
+    valid_from: datetime
+    source: AttributeSource
+    job_id: UUID | None
+    asset_event_id: AssetEventId | None
+    recorded_at: datetime
+
+
+class AttributeDisagreement(msgspec.Struct, frozen=True, kw_only=True):
+    """A visit fitted a part that says the record was wrong; the record now follows the visit."""
+
+    key: str
+    recorded_value: AttributeValue  # what the record said before the visit
+    fitted_value: AttributeValue  # what the fitted part implies
+    part_id: PartId
+    sku: str
+    quantity: int
+    job_id: UUID | None
+    asset_event_id: AssetEventId
+    occurred_at: datetime
+
+
+class AssetRecord(Asset, frozen=True, kw_only=True, omit_defaults=True):
+    """An asset with the visits that contradicted its record and are not yet looked at (the
+    key is left out when there are none, so the shape is the plain asset's)."""
+
+    disagreements: list[AttributeDisagreement] = []
+
+
+class AttributeHistory(msgspec.Struct, frozen=True, kw_only=True):
+    """An asset's record through time: every change, newest first, and the visits that
+    contradicted it. An asset whose record never changed has no change listed."""
+
+    asset_id: AssetId
+    attributes: dict[str, AttributeValue]  # as the record stands now
+    changes: list[AttributeChange]
+    disagreements: list[AttributeDisagreement]
+
+
 class PartQuantity(msgspec.Struct, frozen=True, kw_only=True):
     part_id: PartId
     quantity: int

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-from assets import asset_queries
+from assets import asset_queries, attribute_history
 from assets.models import AssetEventKind, AssetId, PartId, PartQuantity
 from dispatch import job_queries, jobs, stock_queries, work_queries
 from dispatch.accounts import Principal, Role
@@ -187,7 +187,7 @@ async def _record_on_asset(conn: Connection, job: Job, principal: Principal, at:
     used: dict[UUID, int] = {}
     for part in await work_queries.parts_used(conn, job.id):
         used[part.part_id] = used.get(part.part_id, 0) + part.quantity
-    await asset_queries.insert_asset_event(
+    event_id = await asset_queries.insert_asset_event(
         conn,
         asset_id=AssetId(job.asset_id),
         kind=AssetEventKind.REPLACE if used else AssetEventKind.REPAIR,
@@ -198,6 +198,10 @@ async def _record_on_asset(conn: Connection, job: Job, principal: Principal, at:
         job_id=job.id,
         external_id=None,
         parts=[PartQuantity(part_id=PartId(p), quantity=q) for p, q in used.items()],
+    )
+    # What was fitted tells what the asset is: the record learns it, with this visit as source.
+    await attribute_history.learn_from_visit(
+        conn, AssetId(job.asset_id), used, at=at, asset_event_id=event_id, job_id=job.id
     )
     del principal
 

@@ -55,6 +55,7 @@ ACCESS: dict[str, str] = {
     "GET /assets/{asset_id}": "staff",
     "PATCH /assets/{asset_id}": "staff",
     "GET /assets/{asset_id}/history": "staff",
+    "GET /assets/{asset_id}/attribute-history": "staff",
     "GET /assets/{asset_id}/fitting-parts": "staff",
     "POST /assets/{asset_id}/events": "staff",
     "GET /parts/{part_id}/fitments": "staff",
