@@ -10,16 +10,20 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from infra.db import connection, ensure_database, migrate
 from infra.errors import ConflictError, DomainError
 from infra.local_postgres import LocalPostgres, LocalPostgresError
 from infra.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from assets.parts_backtest import BacktestResult, Score
 
 LOCAL_DATABASE = "truckroll"
 log = logging.getLogger("truckroll")
@@ -35,8 +39,11 @@ def database(settings: Settings) -> Iterator[str]:
     pg = LocalPostgres(settings.data_dir)
     started_here = not pg.is_running()
     if started_here:
+        # Notices go to stderr: stdout carries only the command's results, so they can be piped.
         print(
-            f"Starting local PostgreSQL in {pg.pgdata} (set DATABASE_URL to use your own server)", flush=True
+            f"Starting local PostgreSQL in {pg.pgdata} (set DATABASE_URL to use your own server)",
+            file=sys.stderr,
+            flush=True,
         )
     pg.start()
     try:
@@ -44,7 +51,7 @@ def database(settings: Settings) -> Iterator[str]:
         yield pg.dsn(LOCAL_DATABASE)
     finally:
         if started_here:
-            print("Stopping local PostgreSQL", flush=True)
+            print("Stopping local PostgreSQL", file=sys.stderr, flush=True)
             pg.stop()
 
 
@@ -159,31 +166,94 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _backtest(dsn: str, thresholds: list[float]) -> list[str]:
-    from assets import prediction_queries
-    from assets.parts_backtest import backtest
+# The curve: coverage against extra parts from carrying almost everything to almost nothing.
+CURVE_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 20))
+DEFAULT_THRESHOLDS = (0.2, 0.3, 0.5)
+_BACKTEST_HEADER = "threshold  coverage  extra parts/visit   baseline coverage  baseline extra/visit"
 
-    async with connection(dsn) as conn:
-        visits = await prediction_queries.visits(conn)
-        fittings = await prediction_queries.fittings(conn)
-        usual = await prediction_queries.usual_families(conn)
-    results = backtest(visits, fittings, usual, thresholds)
+
+def _backtest_row(threshold: float, model: Score, baseline: Score) -> str:
+    return (
+        f"{threshold:>9.2f}  {model.coverage:>8.1%}  {model.extra_per_visit:>17.2f}"
+        f"   {baseline.coverage:>17.1%}  {baseline.extra_per_visit:>20.2f}"
+    )
+
+
+def _backtest_lines(results: Sequence[BacktestResult], thresholds: Sequence[float]) -> list[str]:
+    by_threshold = {r.threshold: r for r in results}
+    first = results[0]
+    used, none = first.model_used_parts.visits, first.no_part_visits
     lines = [
-        f"Replayed {len(visits)} first visits in time order, each predicted from the history before it.",
-        "threshold  coverage  extra parts/visit   baseline coverage  baseline extra/visit",
+        f"Replayed {first.model.visits} first visits in time order, each predicted from the history"
+        " before it and its asset's record as it stood then.",
+        f"{none} of them used no part; the figures below are over the {used} that used one.",
+        "",
+        _BACKTEST_HEADER,
     ]
     lines += [
-        f"{r.threshold:>9.2f}  {r.model.coverage:>8.1%}  {r.model.extra_per_visit:>17.2f}"
-        f"   {r.baseline.coverage:>17.1%}  {r.baseline.extra_per_visit:>20.2f}"
-        for r in results
+        _backtest_row(t, by_threshold[t].model_used_parts, by_threshold[t].baseline_used_parts)
+        for t in thresholds
+    ]
+    lines += ["", f"Counting the {none} visits that used no part as covered:", _BACKTEST_HEADER]
+    lines += [_backtest_row(t, by_threshold[t].model, by_threshold[t].baseline) for t in thresholds]
+    for t in thresholds:
+        lines += [
+            "",
+            f"By problem at {t:.2f} (visits that used a part):",
+            "problem                   visits  no part  coverage  extra/visit"
+            "  baseline coverage  baseline extra/visit",
+        ]
+        lines += [
+            f"{p.problem_code:<24}  {p.model.visits:>6}  {p.no_part_visits:>7}  {p.model.coverage:>8.1%}"
+            f"  {p.model.extra_per_visit:>11.2f}  {p.baseline.coverage:>17.1%}"
+            f"  {p.baseline.extra_per_visit:>20.2f}"
+            for p in by_threshold[t].by_problem
+        ]
+    lines += ["", "Coverage against extra parts per visit (visits that used a part):", _BACKTEST_HEADER]
+    lines += [
+        _backtest_row(t, by_threshold[t].model_used_parts, by_threshold[t].baseline_used_parts)
+        for t in CURVE_THRESHOLDS
     ]
     return lines
 
 
+def _progress(total: int) -> Callable[[int], None]:
+    def report(done: int) -> None:
+        if done and done % 20_000 == 0:
+            print(f"replayed {done} of {total} visits", file=sys.stderr, flush=True)
+
+    return report
+
+
+async def _backtest(dsn: str, thresholds: Sequence[float]) -> list[str]:
+    from assets import attribute_queries, prediction_queries
+    from assets.parts_backtest import backtest
+
+    async with connection(dsn) as conn:
+        visits = await prediction_queries.visits(conn)
+        # Each visit is judged with its asset's record as it stood just before it, so a value
+        # typed in later cannot help an earlier prediction.
+        moments = [(v.asset_id, v.finished_at) for v in visits]
+        found = dict(zip(moments, await attribute_queries.fittings_before(conn, moments), strict=True))
+        usual = await prediction_queries.usual_families(conn)
+    if not visits:
+        return ["No finished first visits to replay."]
+    every = sorted({*thresholds, *CURVE_THRESHOLDS})
+    results = backtest(
+        visits,
+        lambda v: found.get((v.asset_id, v.finished_at), ()),
+        usual,
+        every,
+        progress=_progress(len(visits)),
+    )
+    return _backtest_lines(results, thresholds)
+
+
 def cmd_backtest_parts(settings: Settings, args: argparse.Namespace) -> int:
+    thresholds = list(dict.fromkeys(args.threshold or DEFAULT_THRESHOLDS))
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
-        for line in asyncio.run(_backtest(dsn, args.threshold or [0.2, 0.3, 0.5])):
+        for line in asyncio.run(_backtest(dsn, thresholds)):
             print(line)
     return 0
 
@@ -401,6 +471,13 @@ def _moment(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability above 0 and at most 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="truckroll", description="Field-service dispatch backend.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -429,9 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.add_argument(
         "--threshold",
-        type=float,
-        action="append",
-        help="carry parts at or above this probability (repeatable)",
+        type=_probability,
+        nargs="+",
+        action="extend",
+        metavar="P",
+        help="operating points: carry parts at or above each probability (default 0.2 0.3 0.5)",
     )
     backtest.set_defaults(handler=cmd_backtest_parts)
 
