@@ -46,6 +46,16 @@ REFERENCES: dict[str, tuple[Reference, ...]] = {
     "jobs.csv": (Reference("asset_external_id", "asset", "assets.csv", "assets", "external_id"),),
 }
 
+# file: (table, the key column in the table and in the staging table)
+STORED = {
+    "parts.csv": ("parts", "sku"),
+    "customers.csv": ("customers", "external_id"),
+    "sites.csv": ("sites", "external_id"),
+    "assets.csv": ("assets", "external_id"),
+    "asset_events.csv": ("asset_events", "external_id"),
+    "jobs.csv": ("jobs", "external_id"),
+}
+
 # How a rejection names a row of the file, before its key.
 NOUNS = {
     "parts.csv": "part",
@@ -81,6 +91,24 @@ async def moved(conn: Connection, statement: str, *args: object) -> int:
     """Rows a statement inserted or deleted, from its command tag ("INSERT 0 12", "DELETE 3")."""
     status: str = await conn.execute(statement, *args)
     return int(status.rsplit(" ", 1)[1])
+
+
+# A stored removal stays staged: it still retires its asset if an earlier run did not.
+_STORED = """
+DELETE FROM {table} c USING {stored} t
+WHERE t.{key} = c.{key} AND ({keep}) IS NOT TRUE
+"""
+
+
+async def set_aside_stored(conn: Connection, name: str) -> int:
+    """Drop the staged rows already stored under their key, which are left as they are; returns
+    how many. What stays staged is new, so the rules and writes only look at new rows."""
+    if name not in STORED:
+        return 0
+    table, _ = STAGING[name]
+    stored, key = STORED[name]
+    keep = "c.kind = 'removal'" if name == "asset_events.csv" else "false"
+    return await moved(conn, _STORED.format(table=table, stored=stored, key=key, keep=keep))
 
 
 async def reject_unresolved(conn: Connection, name: str) -> None:

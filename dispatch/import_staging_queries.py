@@ -43,11 +43,14 @@ CREATE TEMP TABLE import_assets (
     make text NOT NULL, model text NOT NULL, serial text, installed_at timestamptz,
     warranty_until date, attributes text NOT NULL
 ) ON COMMIT DROP;
+-- Ids are drawn here, so the rows that hang off a new event or job are written from the stage.
 CREATE TEMP TABLE import_asset_events (
-    line integer NOT NULL, external_id text NOT NULL, asset_external_id text NOT NULL, kind text NOT NULL,
+    id uuid NOT NULL DEFAULT gen_random_uuid(), line integer NOT NULL, external_id text NOT NULL,
+    asset_external_id text NOT NULL, kind text NOT NULL,
     occurred_at timestamptz NOT NULL, problem_code text, summary text NOT NULL
 ) ON COMMIT DROP;
 CREATE TEMP TABLE import_jobs (
+    id uuid NOT NULL DEFAULT gen_random_uuid(), event_id uuid NOT NULL DEFAULT gen_random_uuid(),
     line integer NOT NULL, external_id text NOT NULL, asset_external_id text NOT NULL,
     problem_code text NOT NULL, choice text, started_at timestamptz NOT NULL,
     finished_at timestamptz NOT NULL, status text NOT NULL, follow_up_of text, root_of text,
@@ -57,9 +60,6 @@ CREATE TEMP TABLE import_jobs (
 CREATE TEMP TABLE import_used_parts (
     file text NOT NULL, line integer NOT NULL, sku text NOT NULL, quantity smallint NOT NULL
 ) ON COMMIT DROP;
--- What this run wrote, so the rows that hang off it (parts, job events) are written once.
-CREATE TEMP TABLE import_new_events (id uuid NOT NULL, external_id text NOT NULL) ON COMMIT DROP;
-CREATE TEMP TABLE import_new_jobs (id uuid NOT NULL, external_id text NOT NULL) ON COMMIT DROP;
 """
 
 # file: (staging table, its columns after `line`, in the order of the CREATE above)
@@ -144,8 +144,17 @@ def _records(rows: list[tuple[int, Row]], columns: tuple[str, ...]) -> Iterable[
     return [(line, *(_value(row, c) for c in columns)) for line, row in rows]
 
 
+# One import at a time: what is "already there" must not change under a running import.
+IMPORT_LOCK_KEY = 0x7472_696D_7074  # "trimpt"
+# The statements are few and large: compiling them costs more than it saves, and their hashes
+# and sorts should stay in memory.
+SESSION = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'"
+
+
 async def stage_import(conn: Connection, parsed: Parsed) -> None:
     """Create the staging tables and copy every accepted row, and every rejection so far, into them."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", IMPORT_LOCK_KEY)
+    await conn.execute(SESSION)
     await conn.execute(STAGING_TABLES)
     await conn.copy_records_to_table(
         "import_rejections",

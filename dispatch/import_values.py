@@ -79,6 +79,8 @@ def scalar(raw: str) -> AttributeValue:
 def attributes(value: str, column: str) -> dict[str, AttributeValue]:
     """`spring_size=218;springs=2;insulated=true`: numbers and booleans become themselves."""
     found: dict[str, AttributeValue] = {}
+    if not value:
+        return found
     for item in filter(None, (p.strip() for p in value.split(";"))):
         key, sep, raw = item.partition("=")
         key = key.strip()
@@ -91,6 +93,8 @@ def attributes(value: str, column: str) -> dict[str, AttributeValue]:
 def part_list(value: str, column: str) -> list[tuple[str, int]]:
     """`SPR-218:2;CAB-7:1`"""
     parts: list[tuple[str, int]] = []
+    if not value:
+        return parts
     for item in filter(None, (p.strip() for p in value.split(";"))):
         sku, sep, quantity = item.partition(":")
         if not sep:

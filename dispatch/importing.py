@@ -100,9 +100,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         content = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MalformedFileError(f"{name}: not UTF-8 text ({exc.reason})") from None
-    reader = csv.DictReader(io.StringIO(content, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
     try:
-        header = reader.fieldnames or []
+        header = [c.strip() for c in next(reader, [])]
         missing = [c for c in required if c not in header]
         if missing:
             hint = _separator_hint(name, content.partition("\n")[0])
@@ -110,13 +110,23 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         unknown = [c for c in header if c not in required and c not in optional]
         if unknown:
             raise MalformedFileError(f"{name}: unknown column(s) {', '.join(unknown)}")
-        rows = list(reader)
+        rows: list[tuple[int, list[str]]] = []
+        ended = reader.line_num
+        for values in reader:
+            rows.append((ended + 1, values))  # a quoted value may span lines: the record's first
+            ended = reader.line_num
     except csv.Error as exc:
         raise MalformedFileError(f"{name}:{reader.line_num}: not valid CSV ({exc})") from None
-    for index, row in enumerate(rows):
-        if None in row:
-            raise MalformedFileError(f"{name}:{index + 2}: more values than columns")
-        yield index + 2, {k: (v or "").strip() for k, v in row.items()}
+    width = len(header)
+    for line, values in rows:
+        if len(values) > width:
+            raise MalformedFileError(f"{name}:{line}: more values than columns")
+        if not values:
+            continue  # a blank line
+        row = dict(zip(header, (v.strip() for v in values), strict=False))
+        for column in header[len(values) :]:
+            row[column] = ""
+        yield line, row
 
 
 def _part(r: dict[str, str]) -> Row:
@@ -280,10 +290,11 @@ def _check_file(name: str, path: Path, parsed: Parsed) -> None:
     rows: list[tuple[int, Row]] = []
     first_line: dict[object, int] = {}
     key_column = KEYS.get(name)
+    has_nul = b"\x00" in path.read_bytes()
     for line, raw in read_rows(path):
         key = raw.get(key_column) if key_column else None
         try:
-            column = _nul_column(raw)
+            column = _nul_column(raw) if has_nul else None
             if column is not None:
                 raise ValueError(f"{column}: contains a NUL byte (\\x00), which a text field cannot hold")
             row = CHECKERS[name](raw)
