@@ -86,10 +86,10 @@ class Parsed:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-def _separator_hint(name: str, header_line: str) -> str:
+def _separator_hint(header_line: str) -> str:
     for separator, word in SEPARATORS.items():
         if header_line.count(separator) > header_line.count(","):
-            return f"; {name} looks {word}-separated; the layout is comma-separated"
+            return f": the file looks {word}-separated; the layout is comma-separated"
     return ""
 
 
@@ -105,7 +105,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         header = [c.strip() for c in next(reader, [])]
         missing = [c for c in required if c not in header]
         if missing:
-            hint = _separator_hint(name, content.partition("\n")[0])
+            hint = _separator_hint(content.partition("\n")[0])
             raise MalformedFileError(f"{name}: missing column(s) {', '.join(missing)}{hint}")
         unknown = [c for c in header if c not in required and c not in optional]
         if unknown:
