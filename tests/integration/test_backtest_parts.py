@@ -1,5 +1,5 @@
-"""The backtest: on the demo's synthetic history it meets the product's target and beats the
-baseline; on two hand-built doors, each rule of an honest replay."""
+"""The backtest: on the demo's synthetic history, as messy as real records, it beats the baseline;
+on two hand-built doors, each rule of an honest replay."""
 
 from __future__ import annotations
 
@@ -33,15 +33,15 @@ def test_predicted_parts_cover_most_visits_with_few_extra_parts_and_beat_the_bas
     row = re.search(r"^\s+0\.20\s+([\d.]+)%\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)$", out, re.MULTILINE)
     assert row, out
     coverage, extra, base_coverage, base_extra = (float(g) for g in row.groups())
-    # Measured at 0.2 on seeds 3, 5 and 7 (December 2026): 89.6-91.7% of visits covered with
-    # 0.52-0.59 extra parts each, against the baseline's 75.5-76.1% with 0.56-0.61. Spring sizes
-    # missing or mistyped on record, glass that depends on a rain sensor nobody noted and faults
-    # with several causes (dispatch/demo_noise.py) keep it from the 95% a clean history gave; the
-    # margins leave room for the day the demo is built on.
+    # Measured at 0.2 over the visits that used a part, on seeds 3, 5 and 7 (December 2026):
+    # 87.3-89.9% covered with 0.35-0.40 extra parts each, against the baseline's 70.4-70.9% with
+    # 0.44-0.47. Spring sizes missing or mistyped on record, glass that depends on a rain sensor
+    # nobody noted and faults with several causes (dispatch/demo_noise.py) keep it from the 95%
+    # the clean history gave; the margins leave room for the day the demo is built on.
     assert coverage >= 85.0
-    assert extra <= 0.7
-    assert coverage >= base_coverage + 10
-    assert extra <= base_extra + 0.1
+    assert extra <= 0.5
+    assert coverage >= base_coverage + 12
+    assert extra <= base_extra
 
 
 # Two two-spring doors, installed in 2019, each with a spring visit in 2020; door B's record had its
