@@ -30,9 +30,15 @@ def job(
     )
 
 
-def append(path: Path, text: str) -> None:
-    with path.open("a", encoding="utf-8") as f:
-        f.write(text)
+def import_example_with(tmp_path: Path, capsys: pytest.CaptureFixture[str], **lines: str) -> tuple[int, str]:
+    """Import the example with lines added at the end of some files (`jobs="..."`); the exit
+    code and what was said on stderr."""
+    records = copy_example(tmp_path)
+    for name, text in lines.items():
+        with (records / f"{name}.csv").open("a", encoding="utf-8") as f:
+            f.write(text)
+    code = main(["import", str(records)])
+    return code, capsys.readouterr().err
 
 
 async def _fetch(dsn: str, query: str) -> list[tuple[object, ...]]:
@@ -52,13 +58,14 @@ def test_an_external_id_given_twice_in_a_file_rejects_the_later_line_naming_the_
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "jobs.csv", job("W-3", day=4) + job("W-4", day=5) + job("W-3", day=6))
+    code, err = import_example_with(
+        tmp_path, capsys, jobs=job("W-3", day=4) + job("W-4", day=5) + job("W-3", day=6)
+    )
 
-    assert main(["import", str(records)]) == 1
+    assert code == 1
 
     # The header is line 1 and W-3001 line 2: W-3 is on line 3, its second copy on line 5.
-    assert "rejected jobs.csv:5: external_id W-3: already on line 3 of this file" in capsys.readouterr().err
+    assert "rejected jobs.csv:5: external_id W-3: already on line 3 of this file" in err
     started = fetch(empty_dsn, "SELECT started_at::date::text FROM jobs WHERE external_id = 'W-3'")
     assert started == [("2020-03-04",)]
 
@@ -66,14 +73,17 @@ def test_an_external_id_given_twice_in_a_file_rejects_the_later_line_naming_the_
 def test_a_follow_up_may_come_before_its_first_visit_and_a_second_follow_up_points_at_the_first_visit(
     empty_dsn: str,  # noqa: F811
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(
-        records / "jobs.csv",
-        job("W-7", day=9, follow_up_of="W-6") + job("W-6", day=8, follow_up_of="W-5") + job("W-5", day=7),
+    code, _ = import_example_with(
+        tmp_path,
+        capsys,
+        jobs=job("W-7", day=9, follow_up_of="W-6")
+        + job("W-6", day=8, follow_up_of="W-5")
+        + job("W-5", day=7),
     )
 
-    assert main(["import", str(records)]) == 0
+    assert code == 0
 
     parents = fetch(
         empty_dsn,
@@ -88,12 +98,12 @@ def test_follow_ups_of_each_other_are_rejected_as_a_loop(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "jobs.csv", job("W-5", follow_up_of="W-6") + job("W-6", follow_up_of="W-5"))
+    code, err = import_example_with(
+        tmp_path, capsys, jobs=job("W-5", follow_up_of="W-6") + job("W-6", follow_up_of="W-5")
+    )
 
-    assert main(["import", str(records)]) == 1
+    assert code == 1
 
-    err = capsys.readouterr().err
     assert "rejected jobs.csv:3: follow_up_of: W-5 → W-6 → W-5 is a loop" in err
     assert "rejected jobs.csv:4: follow_up_of: W-6 → W-5 → W-6 is a loop" in err
 
@@ -103,12 +113,12 @@ def test_a_follow_up_of_a_rejected_job_says_which_line_rejected_it(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "jobs.csv", job("W-6", day=8, follow_up_of="W-5") + job("W-5", problem="door_fell_off"))
+    code, err = import_example_with(
+        tmp_path, capsys, jobs=job("W-6", day=8, follow_up_of="W-5") + job("W-5", problem="door_fell_off")
+    )
 
-    assert main(["import", str(records)]) == 1
+    assert code == 1
 
-    err = capsys.readouterr().err
     assert "rejected jobs.csv:3: job W-6: follows up job W-5, which was rejected (jobs.csv:4)" in err
 
 
@@ -117,12 +127,10 @@ def test_a_problem_outside_the_catalogue_is_rejected_with_the_codes_allowed(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "jobs.csv", job("W-5", problem="door_fell_off"))
+    code, err = import_example_with(tmp_path, capsys, jobs=job("W-5", problem="door_fell_off"))
 
-    assert main(["import", str(records)]) == 1
+    assert code == 1
 
-    err = capsys.readouterr().err
     assert (
         "rejected jobs.csv:3: problem_code: no problem door_fell_off;"
         " one of annual_maintenance, broken_spring," in err
@@ -134,16 +142,16 @@ def test_a_problem_of_another_kind_of_asset_is_rejected_with_the_problems_of_thi
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "assets.csv", HVAC)
-    append(records / "jobs.csv", job("W-5", asset="A-9004", problem="broken_spring"))
+    code, err = import_example_with(
+        tmp_path, capsys, assets=HVAC, jobs=job("W-5", asset="A-9004", problem="broken_spring")
+    )
 
-    assert main(["import", str(records)]) == 1
+    assert code == 1
 
     assert (
         "rejected jobs.csv:3: problem_code: broken_spring is a garage_door problem, but asset A-9004 is a"
         " hvac_unit; for a hvac_unit: annual_maintenance, no_cooling, no_heat"
-    ) in capsys.readouterr().err
+    ) in err
 
 
 def test_a_choice_the_problem_does_not_offer_is_rejected_with_the_choices_it_does(
@@ -151,16 +159,19 @@ def test_a_choice_the_problem_does_not_offer_is_rejected_with_the_choices_it_doe
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "assets.csv", HVAC)
-    append(records / "jobs.csv", job("W-5", asset="A-9004", problem="annual_maintenance", choice="replace"))
+    code, err = import_example_with(
+        tmp_path,
+        capsys,
+        assets=HVAC,
+        jobs=job("W-5", asset="A-9004", problem="annual_maintenance", choice="replace"),
+    )
 
-    assert main(["import", str(records)]) == 1
+    assert code == 1
 
     assert (
         "rejected jobs.csv:3: choice: annual_maintenance does not offer replace;"
         " it offers no choice: leave choice empty"
-    ) in capsys.readouterr().err
+    ) in err
     assert fetch(empty_dsn, "SELECT count(*) FROM jobs") == [(1,)]
 
 
@@ -169,14 +180,11 @@ def test_a_part_family_no_problem_names_is_rejected_with_the_families_named(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "parts.csv", "HNG-3,Hinge #3,700,1,hinge\n")
+    code, err = import_example_with(tmp_path, capsys, parts="HNG-3,Hinge #3,700,1,hinge\n")
 
-    assert main(["import", str(records)]) == 1
+    assert code == 1
 
-    assert "rejected parts.csv:5: family: no problem names hinge; one of air_filter, capacitor," in (
-        capsys.readouterr().err
-    )
+    assert "rejected parts.csv:5: family: no problem names hinge; one of air_filter, capacitor," in err
 
 
 def test_a_nul_byte_in_a_value_rejects_its_row_without_a_traceback(
@@ -184,12 +192,10 @@ def test_a_nul_byte_in_a_value_rejects_its_row_without_a_traceback(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "customers.csv", "C-1003,Cy\x00rus,,\n")
+    code, err = import_example_with(tmp_path, capsys, customers="C-1003,Cy\x00rus,,\n")
 
-    assert main(["import", str(records)]) == 1
+    assert code == 1
 
-    err = capsys.readouterr().err
     assert "rejected customers.csv:4: name: contains a NUL byte" in err
     assert "Traceback" not in err
     assert fetch(empty_dsn, "SELECT count(*) FROM customers") == [(2,)]
@@ -200,15 +206,13 @@ def test_a_row_of_a_rejected_parent_says_where_the_parent_was_rejected(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "assets.csv", "A-9,S-501,time_machine,,,,,,\n")
-    append(records / "jobs.csv", job("W-5", asset="A-9"))
-
-    assert main(["import", str(records)]) == 1
-
-    assert (
-        "rejected jobs.csv:3: job W-5: its asset A-9 was rejected (assets.csv:3)" in capsys.readouterr().err
+    code, err = import_example_with(
+        tmp_path, capsys, assets="A-9,S-501,time_machine,,,,,,\n", jobs=job("W-5", asset="A-9")
     )
+
+    assert code == 1
+
+    assert "rejected jobs.csv:3: job W-5: its asset A-9 was rejected (assets.csv:3)" in err
 
 
 def test_an_occupancy_overlapping_another_in_the_file_names_its_line(
@@ -216,29 +220,24 @@ def test_an_occupancy_overlapping_another_in_the_file_names_its_line(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(records / "occupancies.csv", "S-501,C-1001,2021-01-01T00:00:00-06:00,2021-06-01T00:00:00-05:00\n")
+    code, err = import_example_with(
+        tmp_path, capsys, occupancies="S-501,C-1001,2021-01-01T00:00:00-06:00,2021-06-01T00:00:00-05:00\n"
+    )
 
-    assert main(["import", str(records)]) == 1
+    assert code == 1
 
     # Lines 2 and 3 are Ada until 2022-05 and Ben since; line 4 starts inside Ada's time.
-    assert "rejected occupancies.csv:4: started_at: overlaps the occupancy on line 2 of this file" in (
-        capsys.readouterr().err
-    )
+    assert "rejected occupancies.csv:4: started_at: overlaps the occupancy on line 2 of this file" in err
 
 
-def test_a_removal_retires_its_asset(
+def test_a_removal_retires_its_asset_and_a_second_run_leaves_it_retired(
     empty_dsn: str,  # noqa: F811
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    records = copy_example(tmp_path)
-    append(
-        records / "asset_events.csv",
-        "E-2,A-9001,removal,2023-02-01T10:00:00-06:00,,Replaced by a new door,\n",
-    )
-
-    assert main(["import", str(records)]) == 0
-    assert main(["import", str(records)]) == 0
+    removal = "E-2,A-9001,removal,2023-02-01T10:00:00-06:00,,Replaced by a new door,\n"
+    assert import_example_with(tmp_path / "first", capsys, asset_events=removal)[0] == 0
+    assert import_example_with(tmp_path / "again", capsys, asset_events=removal)[0] == 0
 
     removed = fetch(
         empty_dsn, "SELECT removed_at = '2023-02-01T10:00:00-06:00' FROM assets WHERE external_id = 'A-9001'"
