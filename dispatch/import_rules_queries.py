@@ -297,10 +297,13 @@ async def settle_occupancies(conn: Connection) -> int:
     return present
 
 
+# A rejected line's id may be on another line that was accepted: that one is the first visit.
 _FOLLOWS_A_REJECTED_JOB = """
 WITH gone AS (
     DELETE FROM import_jobs c USING {rejected} r
-    WHERE r.key = c.follow_up_of AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.external_id = c.follow_up_of)
+    WHERE r.key = c.follow_up_of
+      AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.external_id = c.follow_up_of)
+      AND NOT EXISTS (SELECT 1 FROM import_jobs s WHERE s.external_id = c.follow_up_of)
     RETURNING c.line, c.external_id, c.follow_up_of, r.line AS rejected_line
 )
 INSERT INTO import_rejections (file, line, key, reason)

@@ -122,6 +122,23 @@ def test_a_follow_up_of_a_rejected_job_says_which_line_rejected_it(
     assert "rejected jobs.csv:3: job W-6: follows up job W-5, which was rejected (jobs.csv:4)" in err
 
 
+def test_a_follow_up_of_an_id_rejected_on_one_line_and_accepted_on_another_follows_the_accepted_one(
+    empty_dsn: str,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = job("W-5").replace("-06:00", "", 1)
+    code, err = import_example_with(
+        tmp_path, capsys, jobs=broken + job("W-6", day=8, follow_up_of="W-5") + job("W-5")
+    )
+
+    assert code == 1
+    assert err.count("rejected ") == 1
+    assert "rejected jobs.csv:3: started_at: give the offset" in err
+    parents = fetch(empty_dsn, "SELECT p.external_id FROM jobs j JOIN jobs p ON p.id = j.parent_job_id")
+    assert parents == [("W-5",)]
+
+
 def test_a_problem_outside_the_catalogue_is_rejected_with_the_codes_allowed(
     empty_dsn: str,  # noqa: F811
     tmp_path: Path,
