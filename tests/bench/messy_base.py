@@ -315,8 +315,12 @@ def furnish(base: Base, site_id: str, spans: list[tuple[datetime, datetime | Non
     for start, end in spans:
         if rng.random() < 0.3:
             model = rng.choices(VEHICLE_MODELS, [m.weight for m in VEHICLE_MODELS])[0]
-            year = rng.randint(max(2004, start.year - 6), min(2026, max(start.year, 2012) + 2))
+            # A car on record is one its owner had while living there: never newer than the move out.
+            latest = min(2026, max(start.year, 2012) + 2, end.year if end else 2026)
+            year = rng.randint(min(latest, max(2004, start.year - 6)), latest)
             since = max(start, local(date(year - 1, 9, 1), 12))
+            if end is not None and since >= end - timedelta(days=30):
+                continue
             truth = noise.vehicle_truth({**model.attributes, "year": year})
             add_asset(base, site_id, model, truth, since, end)
 
