@@ -259,12 +259,11 @@ def cmd_backtest_parts(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _import(dsn: str, directory: Path) -> int:
-    from dispatch.import_queries import write_import
-    from dispatch.importing import parse_directory
+    from dispatch.import_queries import import_directory
 
-    parsed = parse_directory(directory)  # raises before anything is written if a file is malformed
+    # A malformed file raises out of the transaction, which rolls back whatever was written.
     async with connection(dsn) as conn, conn.transaction():
-        report = await write_import(conn, parsed)
+        report = await import_directory(conn, directory)
     for name, counts in report.files.items():
         print(f"{name:<18} {counts.added:>6} added  {counts.present:>6} already there")
     for rejection in report.rejected:

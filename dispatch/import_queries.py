@@ -7,12 +7,15 @@ that name one of its rows find it in the database, whether this run or an earlie
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dispatch import import_rules_queries as rules
 from dispatch.import_rules_queries import STAGING, moved
-from dispatch.import_staging_queries import stage_import
-from dispatch.importing import LAYOUT, Parsed, Rejection
+from dispatch.import_staging_queries import begin_staging, stage_file
+from dispatch.importing import LAYOUT, Parsed, Rejection, check_file, present_files
 from infra.db import Connection
 
 
@@ -202,11 +205,12 @@ async def _check(conn: Connection, name: str) -> int:
     return present
 
 
-async def write_import(conn: Connection, parsed: Parsed) -> ImportReport:
-    """Check and write every accepted row, file by file, inside the caller's transaction."""
-    await stage_import(conn, parsed)
+async def _write_files(conn: Connection, files: AsyncIterator[tuple[str, Parsed]]) -> ImportReport:
+    """Stage, check and write each file in turn, inside the caller's transaction."""
+    await begin_staging(conn)
     report = ImportReport()
-    for name in parsed.rows:
+    async for name, checked in files:
+        await stage_file(conn, name, checked)
         present = await _check(conn, name)
         table, _ = STAGING[name]
         # The table name comes from this package's constants.
@@ -220,3 +224,33 @@ async def write_import(conn: Connection, parsed: Parsed) -> ImportReport:
         key=lambda r: (order.index(r.file), r.line),
     )
     return report
+
+
+async def write_import(conn: Connection, parsed: Parsed) -> ImportReport:
+    """Check and write every file of a parsed directory, inside the caller's transaction."""
+
+    async def files() -> AsyncIterator[tuple[str, Parsed]]:
+        for name, rows in parsed.rows.items():
+            yield name, Parsed({name: rows}, [r for r in parsed.rejected if r.file == name])
+
+    return await _write_files(conn, files())
+
+
+async def _checked_files(directory: Path) -> AsyncIterator[tuple[str, Parsed]]:
+    """Each file checked on a thread while the database works on the one before it: reading
+    and checking then costs no time of its own. A malformed file raises here, after earlier
+    files were written, and the caller's transaction rolls them back."""
+    names = present_files(directory)
+    loop = asyncio.get_running_loop()
+    pending = loop.run_in_executor(None, check_file, directory, names[0])
+    for name, following in zip(names, [*names[1:], None], strict=True):
+        checked = await pending
+        if following is not None:
+            pending = loop.run_in_executor(None, check_file, directory, following)
+        yield name, checked
+
+
+async def import_directory(conn: Connection, directory: Path) -> ImportReport:
+    """`truckroll import DIR`, inside the caller's transaction: raises MalformedFileError (and the
+    caller rolls back) if any file is not in the layout."""
+    return await _write_files(conn, _checked_files(directory))

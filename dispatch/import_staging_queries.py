@@ -151,29 +151,34 @@ IMPORT_LOCK_KEY = 0x7472_696D_7074  # "trimpt"
 SESSION = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'"
 
 
-async def stage_import(conn: Connection, parsed: Parsed) -> None:
-    """Create the staging tables and copy every accepted row, and every rejection so far, into them."""
+async def begin_staging(conn: Connection) -> None:
+    """Take the import lock and create the staging tables, inside the caller's transaction."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", IMPORT_LOCK_KEY)
     await conn.execute(SESSION)
     await conn.execute(STAGING_TABLES)
+
+
+async def stage_file(conn: Connection, name: str, checked: Parsed) -> None:
+    """Copy a checked file's accepted rows, and its rejections so far, into the staging tables."""
     await conn.copy_records_to_table(
         "import_rejections",
-        records=[(r.file, r.line, r.key, r.reason) for r in parsed.rejected],
+        records=[(r.file, r.line, r.key, r.reason) for r in checked.rejected],
         columns=["file", "line", "key", "reason"],
     )
-    for name, rows in parsed.rows.items():
-        table, columns = STAGED[name]
-        await conn.copy_records_to_table(table, records=_records(rows, columns), columns=["line", *columns])
-        if name in ("asset_events.csv", "jobs.csv"):
-            used = [(name, line, sku, quantity) for line, row in rows for sku, quantity in _parts(row)]
-            await conn.copy_records_to_table(
-                "import_used_parts", records=used, columns=["file", "line", "sku", "quantity"]
-            )
+    rows = checked.rows[name]
+    table, columns = STAGED[name]
+    await conn.copy_records_to_table(table, records=_records(rows, columns), columns=["line", *columns])
+    if name in ("asset_events.csv", "jobs.csv"):
+        used = [(name, line, sku, quantity) for line, row in rows for sku, quantity in _parts(row)]
+        await conn.copy_records_to_table(
+            "import_used_parts", records=used, columns=["file", "line", "sku", "quantity"]
+        )
     # Nothing analyzes temporary tables by itself; the joins that follow want real row counts.
-    await conn.execute(ANALYZE)
+    await conn.execute(ANALYZE[name])
 
 
-ANALYZE = """
-ANALYZE import_rejections, import_parts, import_fitments, import_customers, import_sites,
-        import_occupancies, import_assets, import_asset_events, import_jobs, import_used_parts
-"""
+ANALYZE = {
+    name: f"ANALYZE import_rejections, {table}"
+    + (", import_used_parts" if name in ("asset_events.csv", "jobs.csv") else "")
+    for name, (table, _) in STAGED.items()
+}

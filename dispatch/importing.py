@@ -286,7 +286,10 @@ def _nul_column(raw: dict[str, str]) -> str | None:
     return next((column for column, value in raw.items() if "\x00" in value), None)
 
 
-def _check_file(name: str, path: Path, parsed: Parsed) -> None:
+def check_file(directory: Path, name: str) -> Parsed:
+    """Read and check one file; raises MalformedFileError if it is not in the layout."""
+    path = directory / name
+    parsed = Parsed()
     rows: list[tuple[int, Row]] = []
     first_line: dict[object, int] = {}
     key_column = KEYS.get(name)
@@ -307,13 +310,13 @@ def _check_file(name: str, path: Path, parsed: Parsed) -> None:
             continue
         first_line[same] = line
         rows.append((line, row))
-    parsed.rows[name] = rows
+    parsed.rows[name] = _resolve_follow_ups(rows, parsed.rejected) if name == "jobs.csv" else rows
+    return parsed
 
 
-def _resolve_follow_ups(parsed: Parsed) -> None:
+def _resolve_follow_ups(jobs: list[tuple[int, Row]], rejected: list[Rejection]) -> list[tuple[int, Row]]:
     """A follow-up belongs to the first visit: `root_of` names it, however long the chain of
     follow-ups in the file is, so line order does not matter. A loop has no first visit."""
-    jobs = parsed.rows.get("jobs.csv", [])
     parent = {row["external_id"]: row["follow_up_of"] for _, row in jobs}
     kept: list[tuple[int, Row]] = []
     for line, row in jobs:
@@ -325,24 +328,29 @@ def _resolve_follow_ups(parsed: Parsed) -> None:
         if current == row["external_id"]:
             loop = " → ".join(str(c) for c in [*chain, current])
             reason = f"follow_up_of: {loop} is a loop; one of them must be the first visit"
-            parsed.rejected.append(Rejection("jobs.csv", line, reason, str(row["external_id"])))
+            rejected.append(Rejection("jobs.csv", line, reason, str(row["external_id"])))
             continue
         # A chain that runs into a loop ends at a rejected job: the database check rejects this one.
         row["root_of"] = row["follow_up_of"] if current in chain else current
         kept.append((line, row))
-    if "jobs.csv" in parsed.rows:
-        parsed.rows["jobs.csv"] = kept
+    return kept
 
 
-def parse_directory(directory: Path) -> Parsed:
-    """Read and check every file present; raises MalformedFileError before anything is written."""
+def present_files(directory: Path) -> list[str]:
+    """The files of the layout that `directory` holds, in the order they are loaded."""
     if not directory.is_dir():
         raise MalformedFileError(f"{directory}: not a directory")
     present = [name for name in LAYOUT if (directory / name).exists()]
     if not present:
         raise MalformedFileError(f"{directory}: none of {', '.join(LAYOUT)} is there")
+    return present
+
+
+def parse_directory(directory: Path) -> Parsed:
+    """Read and check every file present; raises MalformedFileError before anything is written."""
     parsed = Parsed()
-    for name in present:
-        _check_file(name, directory / name, parsed)
-    _resolve_follow_ups(parsed)
+    for name in present_files(directory):
+        checked = check_file(directory, name)
+        parsed.rows.update(checked.rows)
+        parsed.rejected.extend(checked.rejected)
     return parsed
