@@ -23,7 +23,7 @@ from tests.bench.messy_world import HISTORY_FROM, HISTORY_TO, generate
 
 
 def summary(base: Base, seconds: float) -> list[str]:
-    kinds = Counter(row[2] for row in base.rows["assets.csv"])
+    kinds = Counter(row["kind"] for row in base.rows["assets.csv"])
     jobs = base.rows["jobs.csv"]
     lines = [
         f"generated in {seconds:.1f} s",

@@ -32,14 +32,14 @@ class Asset:
 class Base:
     rng: random.Random
     noise: Noise
-    rows: dict[str, list[list[str]]] = field(default_factory=lambda: {name: [] for name in LAYOUT})
+    rows: dict[str, list[dict[str, str]]] = field(default_factory=lambda: {name: [] for name in LAYOUT})
     truth_assets: list[list[str]] = field(default_factory=list)
     truth_visits: list[list[str]] = field(default_factory=list)
     habits: list[Habit] = field(default_factory=list)
     facts: Counter[str] = field(default_factory=Counter)
 
-    def add(self, name: str, *values: object) -> None:
-        self.rows[name].append([cell(v) for v in values])
+    def add(self, file: str, /, **values: object) -> None:
+        self.rows[file].append({column: cell(v) for column, v in values.items()})
 
 
 def cell(value: object) -> str:
@@ -66,8 +66,11 @@ def parts_text(lines: list[PartLine]) -> str:
 def write(base: Base, out: Path) -> None:
     (out / "truth").mkdir(parents=True, exist_ok=True)
     for name, (required, optional) in LAYOUT.items():
-        header = _columns(name, required, optional)
-        _write_csv(out / name, header, base.rows[name])
+        # Every documented column, required first; a value for any other column is an error here.
+        with (out / name).open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, [*required, *optional], restval="")
+            writer.writeheader()
+            writer.writerows(base.rows[name])
     _write_csv(
         out / "truth" / "assets.csv",
         ["external_id", "make", "model", "true_attributes", "recorded_attributes"],
@@ -85,63 +88,6 @@ def write(base: Base, out: Path) -> None:
         ],
         base.truth_visits,
     )
-
-
-# The columns each file is written with, in the order `Base.add` gives the values.
-COLUMNS = {
-    "parts.csv": ("sku", "name", "unit_cost_cents", "sold_in_multiples_of", "family"),
-    "fitments.csv": ("sku", "asset_kind", "make", "model", "conditions", "quantity"),
-    "customers.csv": ("external_id", "name", "email", "phone"),
-    "sites.csv": (
-        "external_id",
-        "address_line",
-        "city",
-        "postal_code",
-        "country",
-        "latitude",
-        "longitude",
-        "access_notes",
-    ),
-    "occupancies.csv": ("site_external_id", "customer_external_id", "started_at", "ended_at"),
-    "assets.csv": (
-        "external_id",
-        "site_external_id",
-        "kind",
-        "make",
-        "model",
-        "serial",
-        "installed_at",
-        "warranty_until",
-        "attributes",
-    ),
-    "asset_events.csv": (
-        "external_id",
-        "asset_external_id",
-        "kind",
-        "occurred_at",
-        "problem_code",
-        "summary",
-        "parts",
-    ),
-    "jobs.csv": (
-        "external_id",
-        "asset_external_id",
-        "problem_code",
-        "choice",
-        "started_at",
-        "finished_at",
-        "status",
-        "follow_up_of",
-        "parts",
-        "summary",
-    ),
-}
-
-
-def _columns(name: str, required: tuple[str, ...], optional: tuple[str, ...]) -> list[str]:
-    columns = list(COLUMNS[name])
-    assert set(required) <= set(columns) <= {*required, *optional}, name
-    return columns
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:

@@ -81,21 +81,21 @@ def catalogue(base: Base) -> None:
     for part in PARTS:
         base.add(
             "parts.csv",
-            part.sku,
-            part.name,
-            part.unit_cost_cents,
-            part.sold_in_multiples_of,
-            family_of(part.sku),
+            sku=part.sku,
+            name=part.name,
+            unit_cost_cents=part.unit_cost_cents,
+            sold_in_multiples_of=part.sold_in_multiples_of,
+            family=family_of(part.sku),
         )
     for fit in FITMENTS:
         base.add(
             "fitments.csv",
-            fit.sku,
-            fit.asset_kind,
-            fit.make,
-            fit.model,
-            attributes_text(fit.conditions),
-            fit.quantity,
+            sku=fit.sku,
+            asset_kind=fit.asset_kind,
+            make=fit.make,
+            model=fit.model,
+            conditions=attributes_text(fit.conditions),
+            quantity=fit.quantity,
         )
 
 
@@ -113,8 +113,16 @@ def owners(base: Base, site_id: str) -> list[tuple[datetime, datetime | None]]:
         number = len(base.rows["customers.csv"]) + 1
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
         email = f"{name.lower().replace(' ', '.')}{number}@example.com" if rng.random() < 0.7 else ""
-        base.add("customers.csv", f"C{number:07d}", name, email, f"+1 303 555 {number % 10000:04d}")
-        base.add("occupancies.csv", site_id, f"C{number:07d}", start, end)
+        customer = f"C{number:07d}"
+        phone = f"+1 303 555 {number % 10000:04d}"
+        base.add("customers.csv", external_id=customer, name=name, email=email, phone=phone)
+        base.add(
+            "occupancies.csv",
+            site_external_id=site_id,
+            customer_external_id=customer,
+            started_at=start,
+            ended_at=end,
+        )
         spans.append((start, end))
         if end is None:
             break
@@ -145,24 +153,20 @@ def add_asset(
     if by_us:
         base.add(
             "asset_events.csv",
-            f"E-{asset.external_id}-0",
-            asset.external_id,
-            "install",
-            installed_at,
-            "",
-            f"Installed {model.make} {model.model}",
-            "",
+            external_id=f"E-{asset.external_id}-0",
+            asset_external_id=asset.external_id,
+            kind="install",
+            occurred_at=installed_at,
+            summary=f"Installed {model.make} {model.model}",
         )
     if leaves_at is not None:
         base.add(
             "asset_events.csv",
-            f"E-{asset.external_id}-9",
-            asset.external_id,
-            "removal",
-            leaves_at,
-            "",
-            "Left with its owner",
-            "",
+            external_id=f"E-{asset.external_id}-9",
+            asset_external_id=asset.external_id,
+            kind="removal",
+            occurred_at=leaves_at,
+            summary="Left with its owner",
         )
     visits(base, asset)
     record_against_truth(base, asset)
@@ -172,15 +176,15 @@ def add_asset(
     serial = "".join(rng.choices("ABCDEFGHJKLMNPRSTUVWXYZ0123456789", k=10)) if rng.random() < 0.6 else ""
     base.add(
         "assets.csv",
-        asset.external_id,
-        site_id,
-        model.kind,
-        asset.recorded_make,
-        model.model,
-        serial,
-        installed,
-        warranty,
-        attributes_text(asset.record),
+        external_id=asset.external_id,
+        site_external_id=site_id,
+        kind=model.kind,
+        make=asset.recorded_make,
+        model=model.model,
+        serial=serial,
+        installed_at=installed,
+        warranty_until=warranty,
+        attributes=attributes_text(asset.record),
     )
     base.truth_assets.append(
         [
@@ -307,16 +311,14 @@ def visit(base: Base, asset: Asset, problem: DemoProblem, day: date) -> None:
         first = f"{job_id}-1"
         base.add(
             "jobs.csv",
-            first,
-            asset.external_id,
-            problem.code,
-            choice,
-            started,
-            started + timedelta(minutes=rng.randint(20, 40)),
-            "incomplete",
-            "",
-            "",
-            f"needs {lacking[0]}",
+            external_id=first,
+            asset_external_id=asset.external_id,
+            problem_code=problem.code,
+            choice=choice,
+            started_at=started,
+            finished_at=started + timedelta(minutes=rng.randint(20, 40)),
+            status="incomplete",
+            summary=f"needs {lacking[0]}",
         )
         started = local(
             day + timedelta(days=rng.randint(1, 4)), rng.choice((8, 10, 12)) + rng.uniform(0, 1.8)
@@ -327,16 +329,16 @@ def visit(base: Base, asset: Asset, problem: DemoProblem, day: date) -> None:
     summary = f"{problem.name}: {'replaced ' + parts_text(recorded) if recorded else 'done'}"
     base.add(
         "jobs.csv",
-        job_id,
-        asset.external_id,
-        problem.code,
-        choice,
-        started,
-        finished,
-        "completed",
-        first,
-        parts_text(recorded),
-        summary,
+        external_id=job_id,
+        asset_external_id=asset.external_id,
+        problem_code=problem.code,
+        choice=choice,
+        started_at=started,
+        finished_at=finished,
+        status="completed",
+        follow_up_of=first,
+        parts=parts_text(recorded),
+        summary=summary,
     )
     base.truth_visits.append(
         [
@@ -359,14 +361,14 @@ def site(base: Base, number: int) -> None:
     notes = rng.choice(("", "", "", "Gate code 2231", "Dog in the yard", "Call on arrival", "Alley access"))
     base.add(
         "sites.csv",
-        site_id,
-        f"{rng.randint(100, 19999)} {rng.choice(STREETS)}",
-        city,
-        rng.choice(codes),
-        "US",
-        round(rng.uniform(39.56, 39.92), 6),
-        round(rng.uniform(-105.12, -104.76), 6),
-        notes,
+        external_id=site_id,
+        address_line=f"{rng.randint(100, 19999)} {rng.choice(STREETS)}",
+        city=city,
+        postal_code=rng.choice(codes),
+        country="US",
+        latitude=round(rng.uniform(39.56, 39.92), 6),
+        longitude=round(rng.uniform(-105.12, -104.76), 6),
+        access_notes=notes,
     )
     furnish(base, site_id, owners(base, site_id))
 
