@@ -59,7 +59,7 @@ class NoiseRates:
 PAPER_ERA_UNTIL = date(2018, 1, 1)
 # Faults with several possible causes: a visit finds one of them (or none needing a part).
 ONE_OUTCOME_PROBLEMS = frozenset({"opener_not_working", "no_cooling", "no_heat"})
-NO_PART_SHARE = 0.15
+NO_PART_SHARE = 0.15  # at least this share of them is an adjustment, a reset or a cleaning
 # How makes turn up in records typed by hand, beside their own name, upper and lower case.
 MAKE_SPELLINGS: dict[str, tuple[str, ...]] = {
     "Overhead Door": ("OHD", "Overhead", "overhead door", "Overhead Door Corp"),
