@@ -210,3 +210,8 @@ async def list_site_history(
         offset,
     )
     return [event_from_row(r) for r in rows]
+
+
+async def get_assets(conn: Connection, asset_ids: list[AssetId]) -> list[Asset]:
+    rows = await conn.fetch(f"SELECT {_ASSET_COLUMNS} FROM assets WHERE id = ANY($1::uuid[])", asset_ids)
+    return [asset_from_row(r) for r in rows]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from asyncpg import Record
 
 from assets.parts_evidence import Visit
-from assets.parts_prediction import Fitting, OwnUse, PartRef
+from assets.parts_prediction import Fitting, OwnUse, PartRef, UsageCounts
 from infra.db import Connection
 
 _PART = """
@@ -39,7 +39,8 @@ async def fittings(conn: Connection, asset_ids: Sequence[UUID] | None = None) ->
         SELECT a.id AS asset_id, f.quantity, f.conditions, {_PART}
         FROM assets a
         JOIN fitments f ON f.asset_kind = a.kind
-                       AND (f.make IS NULL OR f.make = a.make) AND (f.model IS NULL OR f.model = a.model)
+                       AND (f.make IS NULL OR make_key(f.make) = make_key(a.make))
+                       AND (f.model IS NULL OR spelling_key(f.model) = spelling_key(a.model))
                        AND fitment_holds(a.attributes, f.conditions)
         JOIN parts p ON p.id = f.part_id
         WHERE $1::uuid[] IS NULL OR a.id = ANY($1::uuid[])
@@ -60,58 +61,115 @@ async def usual_families(conn: Connection) -> dict[tuple[str, str], frozenset[st
     return {(r["problem_code"], r["choice"]): frozenset(r["part_families"]) for r in rows}
 
 
+async def usual_families_for(conn: Connection, problem_code: str, choice: str | None) -> frozenset[str]:
+    families: list[str] | None = await conn.fetchval(
+        "SELECT part_families FROM problem_variants WHERE problem_code = $1 AND choice = $2",
+        problem_code,
+        choice or "",
+    )
+    return frozenset(families or ())
+
+
+@dataclass(frozen=True)
+class ProblemCounts:
+    """What the history says about one problem: across every asset, and on one make and model."""
+
+    fleet: UsageCounts
+    model: UsageCounts
+    parts: dict[UUID, PartRef]
+
+
+async def problem_counts(
+    conn: Connection, *, problem_code: str, choice: str | None, make: str, model: str
+) -> ProblemCounts:
+    """The running counts the database keeps as visits finish (migration 0018): a few hundred rows
+    whatever the size of the history. Makes and models are matched by their normalised keys."""
+    families = await conn.fetch(
+        """
+        SELECT family, (make_key = make_key($3::text) AND model_key = spelling_key($4::text)) AS same_model,
+               sum(jobs)::integer AS jobs, sum(follow_up_jobs)::integer AS follow_up_jobs
+        FROM visit_family_counts
+        WHERE problem_code = $1 AND choice = $2
+        GROUP BY family, same_model
+        """,
+        problem_code,
+        choice or "",
+        make,
+        model,
+    )
+    uses = await conn.fetch(
+        f"""
+        SELECT c.quantity, c.jobs, {_PART}
+        FROM visit_part_counts c JOIN parts p ON p.id = c.part_id
+        WHERE c.problem_code = $1 AND c.choice = $2 AND c.make_key = make_key($3::text)
+          AND c.model_key = spelling_key($4::text) AND c.jobs > 0
+        """,
+        problem_code,
+        choice or "",
+        make,
+        model,
+    )
+    fleet, same = UsageCounts(), UsageCounts()
+    for r in families:
+        for counts in (fleet, same) if r["same_model"] else (fleet,):
+            if r["family"] == "":
+                counts.jobs += r["jobs"]
+                continue
+            if r["jobs"]:
+                counts.family_jobs[r["family"]] = counts.family_jobs.get(r["family"], 0) + r["jobs"]
+            if r["follow_up_jobs"]:
+                counts.second_visit_jobs[r["family"]] = (
+                    counts.second_visit_jobs.get(r["family"], 0) + r["follow_up_jobs"]
+                )
+    parts: dict[UUID, PartRef] = {}
+    for r in uses:
+        part = parts.setdefault(r["part_id"], _part(r))
+        same.part_jobs[part.part_id] = same.part_jobs.get(part.part_id, 0) + r["jobs"]
+        same.part_quantities.setdefault(part.part_id, {})[r["quantity"]] = r["jobs"]
+    return ProblemCounts(fleet=fleet, model=same, parts=parts)
+
+
 async def visits(conn: Connection, *, problem_code: str | None = None) -> list[Visit]:
-    """Finished first visits to an asset, each with the parts it and its follow-ups used."""
+    """Finished first visits, each with the parts it and its follow-ups used, oldest first.
+
+    Makes and models come as their normalised keys, so evidence pools "OHD" with "Overhead Door"."""
     parts = await part_refs(conn)
     rows = await conn.fetch(
         """
-        WITH first_visits AS (
-            SELECT j.id, j.asset_id, j.problem_code, j.customer_choice, j.finished_at, a.make, a.model
-            FROM jobs j JOIN assets a ON a.id = j.asset_id
-            WHERE j.parent_job_id IS NULL AND j.status IN ('completed', 'incomplete')
-              AND j.finished_at IS NOT NULL
-              AND ($1::text IS NULL OR j.problem_code = $1)
-        )
-        SELECT fv.*,
-               EXISTS (SELECT 1 FROM jobs c WHERE c.parent_job_id = fv.id) AS needed_second_visit,
-               coalesce(
-                   (SELECT json_agg(json_build_object('part_id', ep.part_id, 'quantity', ep.quantity,
-                                                      'follow_up', e.job_id <> fv.id))
-                    FROM jobs jj
-                    JOIN asset_events e ON e.job_id = jj.id
-                    JOIN asset_event_parts ep ON ep.asset_event_id = e.id
-                    WHERE jj.id = fv.id OR jj.parent_job_id = fv.id),
-                   '[]') AS parts
-        FROM first_visits fv
-        ORDER BY fv.finished_at, fv.id
+        SELECT o.job_id, o.asset_id, o.make_key, o.model_key, o.problem_code, o.choice, o.finished_at,
+               o.needed_second_visit,
+               coalesce(array_agg(v.part_id ORDER BY v.part_id) FILTER (WHERE v.part_id IS NOT NULL), '{}')
+                   AS part_ids,
+               coalesce(array_agg(v.quantity ORDER BY v.part_id) FILTER (WHERE v.part_id IS NOT NULL), '{}')
+                   AS quantities,
+               coalesce(array_agg(v.follow_up ORDER BY v.part_id) FILTER (WHERE v.part_id IS NOT NULL), '{}')
+                   AS follow_ups
+        FROM visit_outcomes o LEFT JOIN visit_outcome_parts v ON v.job_id = o.job_id
+        WHERE $1::text IS NULL OR o.problem_code = $1
+        GROUP BY o.job_id
+        ORDER BY o.finished_at, o.job_id
         """,
         problem_code,
     )
-    result: list[Visit] = []
-    for r in rows:
-        used = json.loads(r["parts"]) if isinstance(r["parts"], str) else r["parts"]
-        merged: dict[UUID, int] = {}
-        second: set[str] = set()
-        for item in used:
-            pid = UUID(item["part_id"])
-            merged[pid] = merged.get(pid, 0) + int(item["quantity"])
-            if item["follow_up"]:
-                second.add(parts[pid].family)
-        result.append(
-            Visit(
-                job_id=r["id"],
-                asset_id=r["asset_id"],
-                make=r["make"],
-                model=r["model"],
-                problem_code=r["problem_code"],
-                choice=r["customer_choice"],
-                finished_at=r["finished_at"],
-                parts=[(parts[pid], q) for pid, q in merged.items()],
-                needed_second_visit=r["needed_second_visit"],
-                second_visit_families=frozenset(second),
-            )
+    return [
+        Visit(
+            job_id=r["job_id"],
+            asset_id=r["asset_id"],
+            make=r["make_key"],
+            model=r["model_key"],
+            problem_code=r["problem_code"],
+            choice=r["choice"] or None,
+            finished_at=r["finished_at"],
+            parts=[(parts[pid], q) for pid, q in zip(r["part_ids"], r["quantities"], strict=True)],
+            needed_second_visit=r["needed_second_visit"],
+            second_visit_families=frozenset(
+                parts[pid].family
+                for pid, follow_up in zip(r["part_ids"], r["follow_ups"], strict=True)
+                if follow_up
+            ),
         )
-    return result
+        for r in rows
+    ]
 
 
 async def own_uses(conn: Connection, asset_id: UUID) -> list[OwnUse]:

@@ -17,8 +17,7 @@ from uuid import UUID
 from assets import asset_queries, prediction_queries
 from assets.addresses import normalize_address, normalize_postal_code
 from assets.models import Asset, AssetId, PartId, SiteId
-from assets.parts_evidence import EvidenceBook
-from assets.parts_prediction import PredictedPart, predict_parts
+from assets.parts_prediction import Evidence, PredictedPart, predict_parts
 from dispatch import intake_queries, job_queries, jobs
 from dispatch.accounts import Principal
 from dispatch.geocoding import Geocoder
@@ -223,23 +222,24 @@ def _asset_for(assets: Sequence[Asset], problem: Problem, asset_id: UUID | None)
 
 
 async def predicted_parts(
-    conn: Connection, *, asset: Asset | None, problem_code: str, choice: str
+    conn: Connection, *, asset: Asset | None, problem_code: str, choice: str | None
 ) -> list[PredictedPart]:
-    book = EvidenceBook(usual_families=await prediction_queries.usual_families(conn))
-    for visit in await prediction_queries.visits(conn, problem_code=problem_code):
-        book.add(visit)
+    make, model = (asset.make, asset.model) if asset else ("", "")
+    counts = await prediction_queries.problem_counts(
+        conn, problem_code=problem_code, choice=choice, make=make, model=model
+    )
     fittings = (await prediction_queries.fittings(conn, [asset.id])).get(asset.id, []) if asset else []
-    if asset is not None:
-        # Its whole recorded history counts, not only visits made by jobs (imports, installs).
-        book.own[asset.id] = await prediction_queries.own_uses(conn, asset.id)
+    # Its whole recorded history counts, not only visits made by jobs (imports, installs).
+    own = await prediction_queries.own_uses(conn, asset.id) if asset else []
     return predict_parts(
-        book.evidence(
-            asset_id=asset.id if asset else None,
-            make=asset.make if asset else "",
-            model=asset.model if asset else "",
-            problem_code=problem_code,
-            choice=choice or None,
+        Evidence(
+            usual_families=await prediction_queries.usual_families_for(conn, problem_code, choice),
+            fleet=counts.fleet,
+            model=counts.model,
+            own_history=own,
             fittings=fittings,
+            parts=counts.parts,
+            make_model=f"{make} {model}".strip() or "this kind of asset",
         )
     )
 
@@ -352,21 +352,15 @@ async def predict_new_jobs(conn: Connection) -> int:
     pending = await intake_queries.new_jobs_without_parts(conn)
     if not pending:
         return 0
-    book = EvidenceBook(usual_families=await prediction_queries.usual_families(conn))
-    for visit in await prediction_queries.visits(conn):
-        book.add(visit)
-    fittings = await prediction_queries.fittings(conn, [j.asset_id for j in pending])
+    assets = {
+        a.id: a for a in await asset_queries.get_assets(conn, list({AssetId(j.asset_id) for j in pending}))
+    }
     for job in pending:
-        book.own[job.asset_id] = await prediction_queries.own_uses(conn, job.asset_id)
-        predicted = predict_parts(
-            book.evidence(
-                asset_id=job.asset_id,
-                make=job.make,
-                model=job.model,
-                problem_code=job.problem_code,
-                choice=job.customer_choice,
-                fittings=fittings.get(job.asset_id, []),
-            )
+        predicted = await predicted_parts(
+            conn,
+            asset=assets.get(AssetId(job.asset_id)),
+            problem_code=job.problem_code,
+            choice=job.customer_choice,
         )
         await job_queries.replace_job_parts(
             conn,

@@ -109,21 +109,21 @@ async def get_site(conn: Connection, site_id: UUID) -> SiteMatch | None:
 async def past_durations(
     conn: Connection, *, problem_code: str, choice: str | None, make: str, model: str
 ) -> list[timedelta]:
-    """On-site times of completed first visits for this problem (and choice) on this make and model."""
+    """On-site times of completed first visits for this problem (and choice) on this make and model,
+    matched by the normalised make and model (visit_outcomes, kept by the database)."""
     rows = await conn.fetch(
         """
-        SELECT j.finished_at - j.started_at AS took
-        FROM jobs j JOIN assets a ON a.id = j.asset_id
-        WHERE j.status = 'completed' AND j.parent_job_id IS NULL AND j.problem_code = $1
-          AND j.customer_choice IS NOT DISTINCT FROM $2 AND a.make = $3 AND a.model = $4
-          AND j.started_at IS NOT NULL AND j.finished_at > j.started_at
+        SELECT o.took_s
+        FROM visit_outcomes o
+        WHERE o.problem_code = $1 AND o.choice = $2 AND o.make_key = make_key($3::text)
+          AND o.model_key = spelling_key($4::text) AND o.status = 'completed' AND o.took_s IS NOT NULL
         """,
         problem_code,
-        choice,
+        choice or "",
         make,
         model,
     )
-    return [r["took"] for r in rows]
+    return [timedelta(seconds=r["took_s"]) for r in rows]
 
 
 async def upsert_problem(conn: Connection, problem: Problem) -> None:

@@ -225,7 +225,8 @@ async def _follow_up(
             "site_id": job.site_id,
             "asset_id": job.asset_id,
             "customer_id": job.customer_id,
-            "parent_job_id": job.id,
+            # Follow-ups hang off the first visit, so a visit's parts are one first visit's.
+            "parent_job_id": job.parent_job_id or job.id,
             "problem_code": job.problem_code,
             "problem_description": f"Follow-up: {report.reason}"[:2000],
             "customer_choice": job.customer_choice,

@@ -1,0 +1,304 @@
+-- What each finished first visit took, kept up to date by the database itself, so that parts
+-- prediction reads its evidence with indexed, set-based queries instead of walking the whole
+-- service history for every call. One row per first visit (a job with no parent that finished),
+-- and one row per part it used, its follow-ups' parts merged in.
+--
+-- Triggers keep both tables right whoever writes (a technician's report, an import, the demo):
+-- jobs, asset_event_parts and an asset's make or model are the inputs.
+
+-- Makes and models are typed many ways in real records ("OHD", "Overhead Door", "overhead door"):
+-- evidence is pooled by a key that ignores case, spaces and punctuation, and known aliases.
+CREATE TABLE make_aliases (
+    alias text PRIMARY KEY CHECK (alias ~ '^[a-z0-9]+$'),
+    make  text NOT NULL CHECK (make ~ '^[a-z0-9]+$')
+);
+INSERT INTO make_aliases (alias, make) VALUES
+    ('ohd', 'overheaddoor'),
+    ('overheaddoorcorp', 'overheaddoor'),
+    ('overheaddoorcorporation', 'overheaddoor'),
+    ('chi', 'chioverheaddoors'),
+    ('chioverhead', 'chioverheaddoors'),
+    ('clopaycorp', 'clopay'),
+    ('clopaybuildingproducts', 'clopay'),
+    ('liftmaster', 'liftmaster'),
+    ('chamberlaingroup', 'chamberlain'),
+    ('amarr', 'amarr'),
+    ('amarrgaragedoors', 'amarr'),
+    ('wayne', 'waynedalton'),
+    ('wd', 'waynedalton'),
+    ('carrierhvac', 'carrier'),
+    ('trane', 'trane'),
+    ('tranetechnologies', 'trane'),
+    ('lennoxinternational', 'lennox'),
+    ('goodmanmfg', 'goodman'),
+    ('vw', 'volkswagen'),
+    ('chevy', 'chevrolet'),
+    ('mercedes', 'mercedesbenz'),
+    ('mb', 'mercedesbenz');
+
+CREATE FUNCTION spelling_key(raw text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    RETURN regexp_replace(lower(raw), '[^a-z0-9]+', '', 'g');
+
+-- STABLE, not IMMUTABLE: it reads make_aliases, so it may not back an index.
+CREATE FUNCTION make_key(raw text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE STRICT
+    RETURN coalesce((SELECT m.make FROM make_aliases m WHERE m.alias = spelling_key(raw)), spelling_key(raw));
+
+CREATE TABLE visit_outcomes (
+    job_id              uuid PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    asset_id            uuid NOT NULL REFERENCES assets (id),
+    problem_code        text NOT NULL,
+    choice              text NOT NULL,  -- '' when the problem offers no choice
+    make_key            text NOT NULL,
+    model_key           text NOT NULL,
+    status              text NOT NULL,
+    took_s              integer,         -- on-site time of the first visit, when it was measured
+    finished_at         timestamptz NOT NULL,
+    needed_second_visit boolean NOT NULL
+);
+CREATE INDEX visit_outcomes_problem_idx ON visit_outcomes (problem_code, choice, make_key, model_key)
+    INCLUDE (status, took_s);
+CREATE INDEX visit_outcomes_asset_idx ON visit_outcomes (asset_id);
+
+CREATE TABLE visit_outcome_parts (
+    job_id       uuid NOT NULL REFERENCES visit_outcomes (job_id) ON DELETE CASCADE,
+    part_id      uuid NOT NULL REFERENCES parts (id),
+    quantity     integer NOT NULL,
+    follow_up    boolean NOT NULL,  -- a follow-up visit brought (some of) it
+    problem_code text NOT NULL,
+    choice       text NOT NULL,
+    make_key     text NOT NULL,
+    model_key    text NOT NULL,
+    PRIMARY KEY (job_id, part_id)
+);
+CREATE INDEX visit_outcome_parts_problem_idx ON visit_outcome_parts (problem_code, choice, make_key, model_key)
+    INCLUDE (job_id, part_id, quantity, follow_up);
+
+-- The indexes the history's joins need: a visit's follow-ups, and a job's asset events.
+CREATE INDEX jobs_parent_idx ON jobs (parent_job_id) WHERE parent_job_id IS NOT NULL;
+CREATE INDEX asset_events_job_idx ON asset_events (job_id) WHERE job_id IS NOT NULL;
+
+-- The first visit a job belongs to: itself, or the visit it follows up (follow-ups point at the
+-- first visit; an older follow-up of a follow-up is walked up).
+CREATE FUNCTION visit_root(of_job uuid) RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE STRICT
+    RETURN (
+        WITH RECURSIVE up (id, parent_job_id, depth) AS (
+            SELECT j.id, j.parent_job_id, 0 FROM jobs j WHERE j.id = of_job
+            UNION ALL
+            SELECT p.id, p.parent_job_id, up.depth + 1 FROM jobs p JOIN up ON p.id = up.parent_job_id
+            WHERE up.depth < 20
+        )
+        SELECT id FROM up WHERE parent_job_id IS NULL
+    );
+
+-- Running counts per problem, choice, make and model, so that the evidence for one call is a few
+-- hundred rows whatever the size of the history: visits (family ''), visits that used a family,
+-- and visits that used a part in a quantity. A follow-up "brought" a family when it fitted it.
+CREATE TABLE visit_family_counts (
+    problem_code   text NOT NULL,
+    choice         text NOT NULL,
+    make_key       text NOT NULL,
+    model_key      text NOT NULL,
+    family         text NOT NULL,  -- '' counts the visits themselves
+    jobs           integer NOT NULL,
+    follow_up_jobs integer NOT NULL,
+    PRIMARY KEY (problem_code, choice, make_key, model_key, family)
+);
+
+CREATE TABLE visit_part_counts (
+    problem_code text NOT NULL,
+    choice       text NOT NULL,
+    make_key     text NOT NULL,
+    model_key    text NOT NULL,
+    part_id      uuid NOT NULL REFERENCES parts (id) ON DELETE CASCADE,
+    quantity     integer NOT NULL,
+    jobs         integer NOT NULL,
+    PRIMARY KEY (problem_code, choice, make_key, model_key, part_id, quantity)
+);
+
+CREATE FUNCTION part_family(attributes jsonb, sku text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN coalesce(attributes ->> 'family', sku);
+
+-- Adds (sign 1) or takes away (sign -1) what these visits count. Rows are written in key order,
+-- so two transactions counting visits of the same models lock the same rows in the same order.
+CREATE FUNCTION count_visit_outcomes(roots uuid[], sign integer) RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO visit_family_counts AS c (problem_code, choice, make_key, model_key, family, jobs, follow_up_jobs)
+    SELECT x.problem_code, x.choice, x.make_key, x.model_key, x.family,
+           sign * count(*), sign * count(*) FILTER (WHERE x.follow_up)
+    FROM (
+        SELECT o.problem_code, o.choice, o.make_key, o.model_key, '' AS family, false AS follow_up
+        FROM visit_outcomes o WHERE o.job_id = ANY (roots)
+        UNION ALL
+        SELECT v.problem_code, v.choice, v.make_key, v.model_key, part_family(p.attributes, p.sku),
+               bool_or(v.follow_up)
+        FROM visit_outcome_parts v JOIN parts p ON p.id = v.part_id
+        WHERE v.job_id = ANY (roots)
+        GROUP BY v.job_id, v.problem_code, v.choice, v.make_key, v.model_key, part_family(p.attributes, p.sku)
+    ) x
+    GROUP BY x.problem_code, x.choice, x.make_key, x.model_key, x.family
+    ORDER BY x.problem_code, x.choice, x.make_key, x.model_key, x.family
+    ON CONFLICT (problem_code, choice, make_key, model_key, family)
+    DO UPDATE SET jobs = c.jobs + excluded.jobs, follow_up_jobs = c.follow_up_jobs + excluded.follow_up_jobs;
+
+    INSERT INTO visit_part_counts AS c (problem_code, choice, make_key, model_key, part_id, quantity, jobs)
+    SELECT v.problem_code, v.choice, v.make_key, v.model_key, v.part_id, v.quantity, sign * count(*)
+    FROM visit_outcome_parts v
+    WHERE v.job_id = ANY (roots)
+    GROUP BY v.problem_code, v.choice, v.make_key, v.model_key, v.part_id, v.quantity
+    ORDER BY v.problem_code, v.choice, v.make_key, v.model_key, v.part_id, v.quantity
+    ON CONFLICT (problem_code, choice, make_key, model_key, part_id, quantity)
+    DO UPDATE SET jobs = c.jobs + excluded.jobs;
+$$;
+
+CREATE FUNCTION refresh_visit_outcomes(roots uuid[]) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF roots IS NULL OR cardinality(roots) = 0 THEN
+        RETURN;
+    END IF;
+    -- Two transactions refreshing one visit (its follow-up and itself finishing together) take
+    -- turns; each then reads what the other committed.
+    PERFORM 1 FROM jobs WHERE id = ANY (roots) ORDER BY id FOR NO KEY UPDATE;
+    PERFORM count_visit_outcomes(roots, -1);
+    DELETE FROM visit_outcomes WHERE job_id = ANY (roots);
+    INSERT INTO visit_outcomes (job_id, asset_id, problem_code, choice, make_key, model_key, status, took_s,
+                                finished_at, needed_second_visit)
+    SELECT j.id, j.asset_id, j.problem_code, coalesce(j.customer_choice, ''), make_key(a.make),
+           spelling_key(a.model), j.status,
+           CASE WHEN j.finished_at > j.started_at
+                THEN least(extract(epoch FROM j.finished_at - j.started_at), 86400)::integer END,
+           j.finished_at,
+           EXISTS (SELECT 1 FROM jobs c WHERE c.parent_job_id = j.id)
+    FROM jobs j JOIN assets a ON a.id = j.asset_id
+    WHERE j.id = ANY (roots) AND j.parent_job_id IS NULL AND j.status IN ('completed', 'incomplete')
+      AND j.finished_at IS NOT NULL;
+
+    INSERT INTO visit_outcome_parts (job_id, part_id, quantity, follow_up, problem_code, choice, make_key,
+                                     model_key)
+    SELECT o.job_id, used.part_id, sum(used.quantity), bool_or(used.follow_up), o.problem_code, o.choice,
+           o.make_key, o.model_key
+    FROM visit_outcomes o
+    JOIN LATERAL (
+        SELECT ep.part_id, ep.quantity, false AS follow_up
+        FROM asset_events e JOIN asset_event_parts ep ON ep.asset_event_id = e.id
+        WHERE e.job_id = o.job_id
+        UNION ALL
+        SELECT ep.part_id, ep.quantity, true
+        FROM jobs c
+        JOIN asset_events e ON e.job_id = c.id
+        JOIN asset_event_parts ep ON ep.asset_event_id = e.id
+        WHERE c.parent_job_id = o.job_id
+    ) used ON true
+    WHERE o.job_id = ANY (roots)
+    GROUP BY o.job_id, used.part_id;
+    PERFORM count_visit_outcomes(roots, 1);
+END;
+$$;
+
+CREATE FUNCTION refresh_visit_outcomes_of_jobs(job_ids uuid[]) RETURNS void
+    LANGUAGE sql AS $$
+    SELECT refresh_visit_outcomes(array_agg(DISTINCT r.root))
+    FROM (SELECT visit_root(j) AS root FROM unnest(job_ids) AS j) r
+    WHERE r.root IS NOT NULL;
+$$;
+
+-- Statement-level triggers with transition tables: an import's one INSERT of 100,000 rows
+-- refreshes its visits in one set-based pass, not row by row.
+CREATE FUNCTION visit_outcomes_after_job_rows() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM refresh_visit_outcomes_of_jobs(
+            (SELECT array_agg(coalesce(n.parent_job_id, n.id)) FROM new_rows n
+             WHERE n.parent_job_id IS NOT NULL OR n.status IN ('completed', 'incomplete')));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM refresh_visit_outcomes_of_jobs(
+            (SELECT array_agg(x.id) FROM (
+                SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                WHERE (n.status, n.finished_at, n.started_at, n.problem_code, n.customer_choice, n.asset_id,
+                       n.parent_job_id)
+                      IS DISTINCT FROM
+                      (o.status, o.finished_at, o.started_at, o.problem_code, o.customer_choice, o.asset_id,
+                       o.parent_job_id)
+                UNION
+                SELECT o.parent_job_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                WHERE o.parent_job_id IS NOT NULL AND n.parent_job_id IS DISTINCT FROM o.parent_job_id
+            ) x));
+    ELSE
+        PERFORM refresh_visit_outcomes_of_jobs(
+            (SELECT array_agg(o.parent_job_id) FROM old_rows o WHERE o.parent_job_id IS NOT NULL));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER visit_outcomes_job_insert AFTER INSERT ON jobs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_job_rows();
+CREATE TRIGGER visit_outcomes_job_update AFTER UPDATE ON jobs
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_job_rows();
+CREATE TRIGGER visit_outcomes_job_delete AFTER DELETE ON jobs
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_job_rows();
+
+CREATE FUNCTION visit_outcomes_after_part_rows() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM refresh_visit_outcomes_of_jobs(
+            (SELECT array_agg(DISTINCT e.job_id) FROM old_rows o
+             JOIN asset_events e ON e.id = o.asset_event_id WHERE e.job_id IS NOT NULL));
+    ELSE
+        PERFORM refresh_visit_outcomes_of_jobs(
+            (SELECT array_agg(DISTINCT e.job_id) FROM new_rows n
+             JOIN asset_events e ON e.id = n.asset_event_id WHERE e.job_id IS NOT NULL));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER visit_outcomes_part_insert AFTER INSERT ON asset_event_parts
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_part_rows();
+CREATE TRIGGER visit_outcomes_part_update AFTER UPDATE ON asset_event_parts
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_part_rows();
+CREATE TRIGGER visit_outcomes_part_delete AFTER DELETE ON asset_event_parts
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_part_rows();
+
+-- An asset's make or model typed anew moves its visits to the new make and model's evidence.
+CREATE FUNCTION visit_outcomes_after_asset_rows() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM refresh_visit_outcomes((
+        SELECT array_agg(o.job_id) FROM visit_outcomes o
+        JOIN new_rows n ON n.id = o.asset_id JOIN old_rows p ON p.id = n.id
+        WHERE (n.make, n.model) IS DISTINCT FROM (p.make, p.model)));
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER visit_outcomes_asset_update AFTER UPDATE ON assets
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_asset_rows();
+
+-- A part moved to another family moves the counts of the visits that used it.
+CREATE FUNCTION visit_outcomes_after_parts_rows() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM refresh_visit_outcomes((
+        SELECT array_agg(DISTINCT v.job_id) FROM visit_outcome_parts v
+        JOIN new_rows n ON n.id = v.part_id JOIN old_rows p ON p.id = n.id
+        WHERE part_family(n.attributes, n.sku) IS DISTINCT FROM part_family(p.attributes, p.sku)));
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER visit_outcomes_parts_update AFTER UPDATE ON parts
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_parts_rows();
+
+-- The history already on record.
+SELECT refresh_visit_outcomes(array_agg(j.id)) FROM jobs j
+WHERE j.parent_job_id IS NULL AND j.status IN ('completed', 'incomplete');
