@@ -34,7 +34,7 @@ def test_predicted_parts_cover_most_visits_with_few_extra_parts_and_beat_the_bas
     assert row, out
     coverage, extra, base_coverage, base_extra = (float(g) for g in row.groups())
     # Measured at 0.2 over the visits that used a part, on seeds 3, 5 and 7 (December 2026):
-    # 87.3-89.9% covered with 0.35-0.40 extra parts each, against the baseline's 70.4-70.9% with
+    # 88.5-91.2% covered with 0.34-0.40 extra parts each, against the baseline's 70.4-70.9% with
     # 0.44-0.47. Spring sizes missing or mistyped on record, glass that depends on a rain sensor
     # nobody noted and faults with several causes (dispatch/demo_noise.py) keep it from the 95%
     # the clean history gave; the margins leave room for the day the demo is built on.
