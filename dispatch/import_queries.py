@@ -157,7 +157,21 @@ SELECT c.event_id, p.id, u.quantity
 FROM import_jobs c
 JOIN import_used_parts u ON u.file = 'jobs.csv' AND u.line = c.line
 JOIN parts p ON p.sku = u.sku
-WHERE EXISTS (SELECT 1 FROM asset_events e WHERE e.id = c.event_id)
+"""
+
+# A job's event some other writer stored first (ON CONFLICT skipped it) gets no parts from here.
+_KEEP_PARTS_OF_WRITTEN_JOB_EVENTS = """
+DELETE FROM import_used_parts u USING import_jobs c
+WHERE u.file = 'jobs.csv' AND u.line = c.line
+  AND NOT EXISTS (SELECT 1 FROM asset_events e WHERE e.id = c.event_id)
+"""
+
+_JOB_EVENTS_EXPECTED = "SELECT count(*) FROM import_jobs WHERE has_parts OR status = 'completed'"
+
+# The first visits the new jobs belong to (a follow-up is written pointing at its first visit).
+_REFRESH_VISIT_OUTCOMES = """
+SELECT refresh_visit_outcomes(array_agg(DISTINCT coalesce(j.parent_job_id, j.id)))
+FROM import_jobs c JOIN jobs j ON j.id = c.id
 """
 
 _SIMPLE_INSERTS = {
@@ -185,8 +199,10 @@ async def _insert(conn: Connection, name: str, accepted: int) -> int:
     if added < accepted:
         await conn.execute(_KEEP_WRITTEN_JOBS)
     await conn.execute(_INSERT_JOB_EVENTS)
-    await conn.execute(_INSERT_JOB_ASSET_EVENTS)
+    if await moved(conn, _INSERT_JOB_ASSET_EVENTS) < await conn.fetchval(_JOB_EVENTS_EXPECTED):
+        await conn.execute(_KEEP_PARTS_OF_WRITTEN_JOB_EVENTS)
     await conn.execute(_INSERT_JOB_EVENT_PARTS)
+    await conn.execute(_REFRESH_VISIT_OUTCOMES)
     return added
 
 

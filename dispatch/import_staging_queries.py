@@ -147,8 +147,13 @@ def _records(rows: list[tuple[int, Row]], columns: tuple[str, ...]) -> Iterable[
 # One import at a time: what is "already there" must not change under a running import.
 IMPORT_LOCK_KEY = 0x7472_696D_7074  # "trimpt"
 # The statements are few and large: compiling them costs more than it saves, and their hashes
-# and sorts should stay in memory.
-SESSION = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'"
+# and sorts should stay in memory. The visit outcomes that jobs and parts feed are refreshed once,
+# for everything written, instead of by each statement's trigger.
+SESSION = """
+SET LOCAL jit = off;
+SET LOCAL work_mem = '64MB';
+SET LOCAL truckroll.defer_visit_outcomes = on
+"""
 
 
 async def begin_staging(conn: Connection) -> None:
