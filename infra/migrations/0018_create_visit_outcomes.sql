@@ -4,7 +4,7 @@
 -- and one row per part it used, its follow-ups' parts merged in.
 --
 -- Triggers keep both tables right whoever writes (a technician's report, an import, the demo):
--- jobs, asset_event_parts and an asset's make or model are the inputs.
+-- jobs, asset events and their parts, an asset's make or model and a part's family are the inputs.
 
 -- Makes and models are typed many ways in real records ("OHD", "Overhead Door", "overhead door"):
 -- evidence is pooled by a key that ignores case, spaces and punctuation, and known aliases.
@@ -46,8 +46,9 @@ CREATE FUNCTION make_key(raw text) RETURNS text
     RETURN coalesce((SELECT m.make FROM make_aliases m WHERE m.alias = spelling_key(raw)), spelling_key(raw));
 
 CREATE TABLE visit_outcomes (
-    job_id              uuid PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
-    asset_id            uuid NOT NULL REFERENCES assets (id),
+    -- No foreign keys: the rows are derived, written in bulk, and taken back by the triggers below.
+    job_id              uuid PRIMARY KEY,
+    asset_id            uuid NOT NULL,
     problem_code        text NOT NULL,
     choice              text NOT NULL,  -- '' when the problem offers no choice
     make_key            text NOT NULL,
@@ -62,8 +63,8 @@ CREATE INDEX visit_outcomes_problem_idx ON visit_outcomes (problem_code, choice,
 CREATE INDEX visit_outcomes_asset_idx ON visit_outcomes (asset_id);
 
 CREATE TABLE visit_outcome_parts (
-    job_id       uuid NOT NULL REFERENCES visit_outcomes (job_id) ON DELETE CASCADE,
-    part_id      uuid NOT NULL REFERENCES parts (id),
+    job_id       uuid NOT NULL,
+    part_id      uuid NOT NULL,
     quantity     integer NOT NULL,
     follow_up    boolean NOT NULL,  -- a follow-up visit brought (some of) it
     problem_code text NOT NULL,
@@ -112,7 +113,7 @@ CREATE TABLE visit_part_counts (
     choice       text NOT NULL,
     make_key     text NOT NULL,
     model_key    text NOT NULL,
-    part_id      uuid NOT NULL REFERENCES parts (id) ON DELETE CASCADE,
+    part_id      uuid NOT NULL,
     quantity     integer NOT NULL,
     jobs         integer NOT NULL,
     PRIMARY KEY (problem_code, choice, make_key, model_key, part_id, quantity)
@@ -131,12 +132,13 @@ CREATE FUNCTION count_visit_outcomes(roots uuid[], sign integer) RETURNS void
            sign * count(*), sign * count(*) FILTER (WHERE x.follow_up)
     FROM (
         SELECT o.problem_code, o.choice, o.make_key, o.model_key, '' AS family, false AS follow_up
-        FROM visit_outcomes o WHERE o.job_id = ANY (roots)
+        FROM unnest(roots) AS r (id) JOIN visit_outcomes o ON o.job_id = r.id
         UNION ALL
         SELECT v.problem_code, v.choice, v.make_key, v.model_key, part_family(p.attributes, p.sku),
                bool_or(v.follow_up)
-        FROM visit_outcome_parts v JOIN parts p ON p.id = v.part_id
-        WHERE v.job_id = ANY (roots)
+        FROM unnest(roots) AS r (id)
+        JOIN visit_outcome_parts v ON v.job_id = r.id
+        JOIN parts p ON p.id = v.part_id
         GROUP BY v.job_id, v.problem_code, v.choice, v.make_key, v.model_key, part_family(p.attributes, p.sku)
     ) x
     GROUP BY x.problem_code, x.choice, x.make_key, x.model_key, x.family
@@ -146,25 +148,26 @@ CREATE FUNCTION count_visit_outcomes(roots uuid[], sign integer) RETURNS void
 
     INSERT INTO visit_part_counts AS c (problem_code, choice, make_key, model_key, part_id, quantity, jobs)
     SELECT v.problem_code, v.choice, v.make_key, v.model_key, v.part_id, v.quantity, sign * count(*)
-    FROM visit_outcome_parts v
-    WHERE v.job_id = ANY (roots)
+    FROM unnest(roots) AS r (id) JOIN visit_outcome_parts v ON v.job_id = r.id
     GROUP BY v.problem_code, v.choice, v.make_key, v.model_key, v.part_id, v.quantity
     ORDER BY v.problem_code, v.choice, v.make_key, v.model_key, v.part_id, v.quantity
     ON CONFLICT (problem_code, choice, make_key, model_key, part_id, quantity)
     DO UPDATE SET jobs = c.jobs + excluded.jobs;
 $$;
 
+-- work_mem: an import's refresh sorts and hashes a whole history at once.
 CREATE FUNCTION refresh_visit_outcomes(roots uuid[]) RETURNS void
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET work_mem = '64MB' AS $$
 BEGIN
     IF roots IS NULL OR cardinality(roots) = 0 THEN
         RETURN;
     END IF;
     -- Two transactions refreshing one visit (its follow-up and itself finishing together) take
     -- turns; each then reads what the other committed.
-    PERFORM 1 FROM jobs WHERE id = ANY (roots) ORDER BY id FOR NO KEY UPDATE;
+    PERFORM 1 FROM unnest(roots) AS r (id) JOIN jobs j ON j.id = r.id ORDER BY j.id FOR NO KEY UPDATE OF j;
     PERFORM count_visit_outcomes(roots, -1);
-    DELETE FROM visit_outcomes WHERE job_id = ANY (roots);
+    DELETE FROM visit_outcome_parts v USING unnest(roots) AS r (id) WHERE v.job_id = r.id;
+    DELETE FROM visit_outcomes o USING unnest(roots) AS r (id) WHERE o.job_id = r.id;
     INSERT INTO visit_outcomes (job_id, asset_id, problem_code, choice, make_key, model_key, status, took_s,
                                 finished_at, needed_second_visit)
     SELECT j.id, j.asset_id, j.problem_code, coalesce(j.customer_choice, ''), make_key(a.make),
@@ -173,31 +176,42 @@ BEGIN
                 THEN least(extract(epoch FROM j.finished_at - j.started_at), 86400)::integer END,
            j.finished_at,
            EXISTS (SELECT 1 FROM jobs c WHERE c.parent_job_id = j.id)
-    FROM jobs j JOIN assets a ON a.id = j.asset_id
-    WHERE j.id = ANY (roots) AND j.parent_job_id IS NULL AND j.status IN ('completed', 'incomplete')
+    FROM unnest(roots) AS r (id)
+    JOIN jobs j ON j.id = r.id
+    JOIN assets a ON a.id = j.asset_id
+    WHERE j.parent_job_id IS NULL AND j.status IN ('completed', 'incomplete')
       AND j.finished_at IS NOT NULL;
 
+    -- Set-based, driven by the roots: one pass whether one visit finished or an import wrote 100,000.
+    -- Roots are joined from unnest() rather than tested with = ANY: a filter over a big array is a
+    -- linear search per row, where a join probes an index or a hash once per root.
     INSERT INTO visit_outcome_parts (job_id, part_id, quantity, follow_up, problem_code, choice, make_key,
                                      model_key)
     SELECT o.job_id, used.part_id, sum(used.quantity), bool_or(used.follow_up), o.problem_code, o.choice,
            o.make_key, o.model_key
-    FROM visit_outcomes o
-    JOIN LATERAL (
-        SELECT ep.part_id, ep.quantity, false AS follow_up
-        FROM asset_events e JOIN asset_event_parts ep ON ep.asset_event_id = e.id
-        WHERE e.job_id = o.job_id
+    FROM (
+        SELECT e.job_id AS root, ep.part_id, ep.quantity, false AS follow_up
+        FROM unnest(roots) AS r (id)
+        JOIN asset_events e ON e.job_id = r.id
+        JOIN asset_event_parts ep ON ep.asset_event_id = e.id
         UNION ALL
-        SELECT ep.part_id, ep.quantity, true
-        FROM jobs c
+        SELECT c.parent_job_id, ep.part_id, ep.quantity, true
+        FROM unnest(roots) AS r (id)
+        JOIN jobs c ON c.parent_job_id = r.id
         JOIN asset_events e ON e.job_id = c.id
         JOIN asset_event_parts ep ON ep.asset_event_id = e.id
-        WHERE c.parent_job_id = o.job_id
-    ) used ON true
-    WHERE o.job_id = ANY (roots)
+    ) used
+    JOIN visit_outcomes o ON o.job_id = used.root
     GROUP BY o.job_id, used.part_id;
     PERFORM count_visit_outcomes(roots, 1);
 END;
 $$;
+
+-- A bulk writer (the import) sets truckroll.defer_visit_outcomes for its transaction and calls
+-- refresh_visit_outcomes_of_jobs once for everything it wrote, instead of once per statement.
+CREATE FUNCTION visit_outcomes_deferred() RETURNS boolean
+    LANGUAGE sql STABLE
+    RETURN coalesce(current_setting('truckroll.defer_visit_outcomes', true), '') = 'on';
 
 CREATE FUNCTION refresh_visit_outcomes_of_jobs(job_ids uuid[]) RETURNS void
     LANGUAGE sql AS $$
@@ -211,6 +225,9 @@ $$;
 CREATE FUNCTION visit_outcomes_after_job_rows() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
+    IF visit_outcomes_deferred() THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         PERFORM refresh_visit_outcomes_of_jobs(
             (SELECT array_agg(coalesce(n.parent_job_id, n.id)) FROM new_rows n
@@ -229,6 +246,10 @@ BEGIN
                 WHERE o.parent_job_id IS NOT NULL AND n.parent_job_id IS DISTINCT FROM o.parent_job_id
             ) x));
     ELSE
+        -- A deleted first visit is taken back from the counts; a deleted follow-up's first visit
+        -- is counted again without it.
+        PERFORM refresh_visit_outcomes(
+            (SELECT array_agg(o.id) FROM old_rows o WHERE o.parent_job_id IS NULL));
         PERFORM refresh_visit_outcomes_of_jobs(
             (SELECT array_agg(o.parent_job_id) FROM old_rows o WHERE o.parent_job_id IS NOT NULL));
     END IF;
@@ -247,6 +268,9 @@ CREATE TRIGGER visit_outcomes_job_delete AFTER DELETE ON jobs
 CREATE FUNCTION visit_outcomes_after_part_rows() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
+    IF visit_outcomes_deferred() THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         PERFORM refresh_visit_outcomes_of_jobs(
             (SELECT array_agg(DISTINCT e.job_id) FROM old_rows o
@@ -267,10 +291,43 @@ CREATE TRIGGER visit_outcomes_part_update AFTER UPDATE ON asset_event_parts
 CREATE TRIGGER visit_outcomes_part_delete AFTER DELETE ON asset_event_parts
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_part_rows();
 
+-- An event deleted (its parts go with it) or moved to another job changes what those jobs used.
+CREATE FUNCTION visit_outcomes_after_event_rows() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF visit_outcomes_deferred() THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        PERFORM refresh_visit_outcomes_of_jobs(
+            (SELECT array_agg(DISTINCT o.job_id) FROM old_rows o WHERE o.job_id IS NOT NULL));
+    ELSE
+        PERFORM refresh_visit_outcomes_of_jobs(
+            (SELECT array_agg(DISTINCT x.job_id) FROM (
+                SELECT o.job_id FROM old_rows o JOIN new_rows n ON n.id = o.id
+                WHERE n.job_id IS DISTINCT FROM o.job_id
+                UNION
+                SELECT n.job_id FROM old_rows o JOIN new_rows n ON n.id = o.id
+                WHERE n.job_id IS DISTINCT FROM o.job_id
+            ) x WHERE x.job_id IS NOT NULL));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER visit_outcomes_event_update AFTER UPDATE ON asset_events
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_event_rows();
+CREATE TRIGGER visit_outcomes_event_delete AFTER DELETE ON asset_events
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_event_rows();
+
 -- An asset's make or model typed anew moves its visits to the new make and model's evidence.
 CREATE FUNCTION visit_outcomes_after_asset_rows() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
+    IF visit_outcomes_deferred() THEN
+        RETURN NULL;
+    END IF;
     PERFORM refresh_visit_outcomes((
         SELECT array_agg(o.job_id) FROM visit_outcomes o
         JOIN new_rows n ON n.id = o.asset_id JOIN old_rows p ON p.id = n.id
@@ -287,6 +344,9 @@ CREATE TRIGGER visit_outcomes_asset_update AFTER UPDATE ON assets
 CREATE FUNCTION visit_outcomes_after_parts_rows() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
+    IF visit_outcomes_deferred() THEN
+        RETURN NULL;
+    END IF;
     PERFORM refresh_visit_outcomes((
         SELECT array_agg(DISTINCT v.job_id) FROM visit_outcome_parts v
         JOIN new_rows n ON n.id = v.part_id JOIN old_rows p ON p.id = n.id

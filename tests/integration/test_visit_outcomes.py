@@ -173,3 +173,33 @@ async def test_the_running_counts_equal_a_replay_of_every_visit_on_the_demo(
             assert (counts.fleet.jobs, counts.fleet.family_jobs) == (fleet.jobs, fleet.family_jobs)
     finally:
         await conn.close()
+
+
+async def test_a_bulk_writer_defers_the_counts_and_refreshes_them_once(conn: Connection) -> None:
+    site = await insert_site(conn)
+    door = await insert_asset(conn, site)
+    spring = await insert_part(conn, sku="SPR-T5")
+    async with conn.transaction():
+        await conn.execute("SET LOCAL truckroll.defer_visit_outcomes = on")
+        jobs = [await _job(conn, site, door, at=T0 + timedelta(days=d)) for d in range(3)]
+        for job in jobs:
+            await _fitted(conn, door, job, {spring: 2})
+        assert (await _counts(conn)).fleet.jobs == 0
+        await conn.execute("SELECT refresh_visit_outcomes_of_jobs($1::uuid[])", jobs)
+
+    assert (await _counts(conn)).model.part_quantities == {spring: {2: 3}}
+
+
+async def test_a_deleted_first_visit_is_taken_back_from_the_counts(conn: Connection) -> None:
+    site = await insert_site(conn)
+    door = await insert_asset(conn, site)
+    spring = await insert_part(conn, sku="SPR-T6")
+    job = await _job(conn, site, door)
+    await _fitted(conn, door, job, {spring: 1})
+
+    await conn.execute("DELETE FROM asset_events WHERE job_id = $1", job)
+    assert (await _counts(conn)).model.part_jobs == {}
+    await conn.execute("DELETE FROM jobs WHERE id = $1", job)
+
+    counts = await _counts(conn)
+    assert (counts.fleet.jobs, counts.model.jobs) == (0, 0)
