@@ -18,6 +18,9 @@ STAGING_TABLES = """
 CREATE TEMP TABLE import_rejections (
     file text NOT NULL, line integer NOT NULL, key text, reason text NOT NULL
 ) ON COMMIT DROP;
+-- Every join between staged rows can probe an index, so no plan turns quadratic when the row
+-- estimates are off (rejections, for one, grow after they were analyzed).
+CREATE INDEX ON import_rejections (file, key);
 CREATE TEMP TABLE import_parts (
     line integer NOT NULL, sku text NOT NULL, name text NOT NULL, unit_cost_cents integer NOT NULL,
     sold_in_multiples_of smallint NOT NULL, family text
@@ -38,6 +41,7 @@ CREATE TEMP TABLE import_occupancies (
     line integer NOT NULL, site_external_id text NOT NULL, customer_external_id text NOT NULL,
     started_at timestamptz NOT NULL, ended_at timestamptz
 ) ON COMMIT DROP;
+CREATE INDEX ON import_occupancies (site_external_id, started_at);
 CREATE TEMP TABLE import_assets (
     line integer NOT NULL, external_id text NOT NULL, site_external_id text NOT NULL, kind text NOT NULL,
     make text NOT NULL, model text NOT NULL, serial text, installed_at timestamptz,
@@ -49,6 +53,7 @@ CREATE TEMP TABLE import_asset_events (
     asset_external_id text NOT NULL, kind text NOT NULL,
     occurred_at timestamptz NOT NULL, problem_code text, summary text NOT NULL
 ) ON COMMIT DROP;
+CREATE INDEX ON import_asset_events (line);
 CREATE TEMP TABLE import_jobs (
     id uuid NOT NULL DEFAULT gen_random_uuid(), event_id uuid NOT NULL DEFAULT gen_random_uuid(),
     line integer NOT NULL, external_id text NOT NULL, asset_external_id text NOT NULL,
@@ -56,10 +61,13 @@ CREATE TEMP TABLE import_jobs (
     finished_at timestamptz NOT NULL, status text NOT NULL, follow_up_of text, root_of text,
     summary text NOT NULL, has_parts boolean NOT NULL
 ) ON COMMIT DROP;
+CREATE INDEX ON import_jobs (external_id);
+CREATE INDEX ON import_jobs (line);
 -- Parts used by an asset event or a job, by the file and line that lists them.
 CREATE TEMP TABLE import_used_parts (
     file text NOT NULL, line integer NOT NULL, sku text NOT NULL, quantity smallint NOT NULL
 ) ON COMMIT DROP;
+CREATE INDEX ON import_used_parts (file, line);
 """
 
 # file: (staging table, its columns after `line`, in the order of the CREATE above)
