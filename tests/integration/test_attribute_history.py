@@ -182,3 +182,37 @@ async def test_a_staff_edit_enters_the_history_and_the_record_before_it_can_stil
         {"springs": 1},
         {"springs": 2, "spring_size": "218"},
     ]
+
+
+async def test_a_visit_reported_late_enters_the_history_at_its_time_without_overwriting_a_later_edit(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    spring = await spring_catalogue(conn)
+    door = await insert_asset(conn, await insert_site(conn), attributes={"springs": 2})
+    await conn.execute("UPDATE assets SET installed_at = $1", INSTALLED)
+    edited = await client.patch(
+        f"/assets/{door}",
+        json={"attributes": {"springs": 2, "spring_size": "225"}},
+        headers=dispatcher.headers,
+    )
+    assert edited.status_code == 200, edited.text
+    # A 2024 visit that fitted 2 × SPR-218, written down only now.
+    posted = await client.post(
+        f"/assets/{door}/events",
+        json={
+            "kind": "replace",
+            "occurred_at": "2024-05-02T10:00:00Z",
+            "parts": [{"part_id": str(spring), "quantity": 2}],
+        },
+        headers=dispatcher.headers,
+    )
+    assert posted.status_code == 201, posted.text
+
+    record = (await client.get(f"/assets/{door}", headers=dispatcher.headers)).json()
+    # The edit came after the visit: it stands. In 2024 the record named no size: no disagreement.
+    assert record["attributes"] == {"springs": 2, "spring_size": "225"}
+    assert "disagreements" not in record
+    after_visit = datetime(2024, 6, 1, tzinfo=UTC)
+    assert await attribute_queries.attributes_before(conn, [(door, after_visit)]) == [
+        {"springs": 2, "spring_size": "218"}
+    ]
