@@ -15,7 +15,7 @@ and the disagreement kept for someone to look at.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 import msgspec
@@ -35,8 +35,6 @@ from assets.models import (
     AttributeValue,
 )
 from infra.db import Connection
-
-_TICK = timedelta(microseconds=1)  # timestamptz's resolution
 
 
 def _same(a: AttributeValue | None, b: AttributeValue | None) -> bool:
@@ -195,12 +193,3 @@ async def attribute_history(conn: Connection, asset_id: AssetId) -> AttributeHis
         changes=await attribute_queries.list_changes(conn, asset_id),
         disagreements=await attribute_queries.list_disagreements(conn, asset_id),
     )
-
-
-async def attributes_at(conn: Connection, asset_id: AssetId, at: datetime) -> dict[str, AttributeValue]:
-    """The record as it stood at `at` (changes made at that very moment included)."""
-    if await asset_queries.get_asset(conn, asset_id) is None:
-        raise AssetNotFoundError
-    # attributes_before excludes its moment; the next representable instant includes it.
-    [found] = await attribute_queries.attributes_before(conn, [(asset_id, at + _TICK)])
-    return found
