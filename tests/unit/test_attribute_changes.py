@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from assets.attribute_history import changed_keys
+from assets.models import AttributeValue
 
 
 def test_a_key_added_changed_or_removed_is_a_change_and_an_equal_one_is_not() -> None:
-    before = {"springs": 2, "spring_size": "218", "insulated": True}
-    after = {"springs": 2, "spring_size": "225", "weight_lb": 150}
+    before: dict[str, AttributeValue] = {"springs": 2, "spring_size": "218", "insulated": True}
+    after: dict[str, AttributeValue] = {"springs": 2, "spring_size": "225", "weight_lb": 150}
     assert changed_keys(before, after) == [("insulated", None), ("spring_size", "225"), ("weight_lb", 150)]
 
 
