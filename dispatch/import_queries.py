@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,17 +254,19 @@ async def write_import(conn: Connection, parsed: Parsed) -> ImportReport:
 
 
 async def _checked_files(directory: Path) -> AsyncIterator[tuple[str, Parsed]]:
-    """Each file checked on a thread while the database works on the one before it: reading
-    and checking then costs no time of its own. A malformed file raises here, after earlier
-    files were written, and the caller's transaction rolls them back."""
+    """The files checked one after the other on a thread of their own, running ahead of the
+    database, which writes each as soon as it is checked: reading then costs little time of
+    its own. A malformed file raises here, after earlier files were written, and the caller's
+    transaction rolls them back."""
     names = present_files(directory)
     loop = asyncio.get_running_loop()
-    pending = loop.run_in_executor(None, check_file, directory, names[0])
-    for name, following in zip(names, [*names[1:], None], strict=True):
-        checked = await pending
-        if following is not None:
-            pending = loop.run_in_executor(None, check_file, directory, following)
-        yield name, checked
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-check")
+    try:
+        checks = [loop.run_in_executor(reader, check_file, directory, name) for name in names]
+        for name, check in zip(names, checks, strict=True):
+            yield name, await check
+    finally:
+        reader.shutdown(wait=False, cancel_futures=True)
 
 
 async def import_directory(conn: Connection, directory: Path) -> ImportReport:

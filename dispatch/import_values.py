@@ -95,10 +95,12 @@ def part_list(value: str, column: str) -> list[tuple[str, int]]:
     parts: list[tuple[str, int]] = []
     if not value:
         return parts
-    for item in filter(None, (p.strip() for p in value.split(";"))):
-        sku, sep, quantity = item.partition(":")
+    for item in value.split(";"):
+        sku, sep, quantity = item.strip().partition(":")
         if not sep:
-            raise ValueError(f"{column}: {item!r} is not SKU:quantity")
+            if not sku:
+                continue  # `A:1;;B:2` or a trailing `;`
+            raise ValueError(f"{column}: {sku!r} is not SKU:quantity")
         parts.append((sku.strip(), whole(quantity.strip(), column, 1, 100)))
     return parts
 

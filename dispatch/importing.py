@@ -123,7 +123,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             raise MalformedFileError(f"{name}:{line}: more values than columns")
         if not values:
             continue  # a blank line
-        row = dict(zip(header, (v.strip() for v in values), strict=False))
+        row = dict(zip(header, map(str.strip, values), strict=False))
         for column in header[len(values) :]:
             row[column] = ""
         yield line, row
@@ -269,16 +269,22 @@ CHECKERS: dict[str, Callable[[dict[str, str]], Row]] = {
 }
 
 
-def _same_row_key(name: str, row: Row) -> tuple[str, object]:
-    """What makes two lines of a file the same record, and how to name it in a rejection."""
+def _same_row(name: str, row: Row) -> object:
+    """What makes two lines of a file the same record."""
     if name in KEYS:
-        return f"{KEYS[name]} {row[KEYS[name]]}", row[KEYS[name]]
+        return row[KEYS[name]]
     if name == "fitments.csv":
         conditions = row["conditions"]
         assert isinstance(conditions, dict)
-        same = (row["sku"], row["asset_kind"], row["make"], row["model"], tuple(sorted(conditions.items())))
-        return "the same fitment", same
-    return "the same occupancy", (row["site_external_id"], row["customer_external_id"], row["started_at"])
+        return (row["sku"], row["asset_kind"], row["make"], row["model"], tuple(sorted(conditions.items())))
+    return (row["site_external_id"], row["customer_external_id"], row["started_at"])
+
+
+def _same_row_label(name: str, row: Row) -> str:
+    """How a rejection names the record a line repeats."""
+    if name in KEYS:
+        return f"{KEYS[name]} {row[KEYS[name]]}"
+    return "the same fitment" if name == "fitments.csv" else "the same occupancy"
 
 
 def _nul_column(raw: dict[str, str]) -> str | None:
@@ -294,16 +300,18 @@ def check_file(directory: Path, name: str) -> Parsed:
     first_line: dict[object, int] = {}
     key_column = KEYS.get(name)
     has_nul = b"\x00" in path.read_bytes()
+    check = CHECKERS[name]
     for line, raw in read_rows(path):
         key = raw.get(key_column) if key_column else None
         try:
             column = _nul_column(raw) if has_nul else None
             if column is not None:
                 raise ValueError(f"{column}: contains a NUL byte (\\x00), which a text field cannot hold")
-            row = CHECKERS[name](raw)
-            label, same = _same_row_key(name, row)
+            row = check(raw)
+            same = _same_row(name, row)
             if same in first_line:
-                raise ValueError(f"{label}: already on line {first_line[same]} of this file")
+                earlier = first_line[same]
+                raise ValueError(f"{_same_row_label(name, row)}: already on line {earlier} of this file")
         except ValueError as exc:
             # A duplicate's key names the accepted first line, so it is no parent to point at.
             parsed.rejected.append(Rejection(name, line, str(exc), key if key not in first_line else None))
