@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from assets.parts_evidence import EvidenceBook, Visit
-from assets.parts_prediction import Fitting, UsageCounts, predict_parts
+from assets.parts_prediction import Fitting, PartRef, UsageCounts, predict_parts
 
 FittingsFor = Callable[[Visit], Sequence[Fitting]]
 
@@ -145,9 +145,13 @@ def backtest(
     thresholds: Sequence[float],
     *,
     progress: Callable[[int], None] | None = None,
+    carry: bool = False,
+    neighbours: Mapping[UUID, Sequence[PartRef]] | None = None,
 ) -> list[BacktestResult]:
     """`fittings`: the fitment rules' parts for a visit (as its asset's record stood just before
-    it), or a mapping by asset when the record is taken as it is today."""
+    it), or a mapping by asset when the record is taken as it is today. With `carry`, the
+    thresholds are costs of an extra line and a line is carried while its carry value is above
+    the threshold (parts_carry); otherwise they are probabilities."""
     fittings_for = _fittings_from(fittings)
     book = EvidenceBook(usual_families=usual_families)
     overall = _Tallies()
@@ -161,12 +165,15 @@ def backtest(
                 problem_code=visit.problem_code,
                 choice=visit.choice,
                 fittings=fittings_for(visit),
+                neighbours=neighbours or {},
             )
         )
         used: dict[UUID, int] = {}
         for part, quantity in visit.parts:
             used[part.part_id] = used.get(part.part_id, 0) + quantity
-        model = _judge({p.part.part_id: (p.probability, p.quantity) for p in predicted}, used)
+        model = _judge(
+            {p.part.part_id: (p.carry_value if carry else p.probability, p.quantity) for p in predicted}, used
+        )
         base = _baseline_offer(book.fleet.get((visit.problem_code, visit.choice or "")))
         baseline = _judge(base, used)
         problem = by_problem.setdefault(visit.problem_code, _Tallies())

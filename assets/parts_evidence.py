@@ -70,6 +70,7 @@ class EvidenceBook:
         problem_code: str,
         choice: str | None,
         fittings: Sequence[Fitting],
+        neighbours: Mapping[UUID, Sequence[PartRef]] | None = None,
     ) -> Evidence:
         key = choice or ""
         return Evidence(
@@ -80,4 +81,5 @@ class EvidenceBook:
             fittings=fittings,
             parts=self.parts,
             make_model=f"{make} {model}".strip() or "this kind of asset",
+            neighbours=neighbours or {},
         )

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from asyncpg import Record
 
+from assets import part_neighbours
 from assets.parts_evidence import Visit
 from assets.parts_prediction import Fitting, OwnUse, PartRef, UsageCounts
 from infra.db import Connection
@@ -54,6 +55,15 @@ async def fittings(conn: Connection, asset_ids: Sequence[UUID] | None = None) ->
         rule = ", ".join(f"{k} = {v}" for k, v in sorted(conditions.items()))
         found.setdefault(r["asset_id"], []).append(Fitting(part=_part(r), quantity=r["quantity"], rule=rule))
     return found
+
+
+async def size_neighbours(conn: Connection, asset_kind: str) -> dict[UUID, list[PartRef]]:
+    rows = await conn.fetch(
+        f"SELECT f.asset_kind, f.conditions, {_PART} FROM fitments f JOIN parts p ON p.id = f.part_id"
+        " WHERE f.asset_kind = $1 AND f.make IS NULL",
+        asset_kind,
+    )
+    return part_neighbours.size_neighbours((_part(r), r["asset_kind"], r["conditions"] or {}) for r in rows)
 
 
 async def usual_families(conn: Connection) -> dict[tuple[str, str], frozenset[str]]:

@@ -240,6 +240,7 @@ async def predicted_parts(
             fittings=fittings,
             parts=counts.parts,
             make_model=f"{make} {model}".strip() or "this kind of asset",
+            neighbours=await prediction_queries.size_neighbours(conn, asset.kind) if asset else {},
         )
     )
 
@@ -336,6 +337,7 @@ async def take_call(
             (PartId(p.part.part_id), p.quantity, p.probability, PartSource.PREDICTED, list(p.reasons))
             for p in parts
         ],
+        carried={p.part.part_id for p in parts if p.carry},
     )
     await job_queries.update_job(conn, job.id, {"duration_source": source.value, "duration_reason": reason})
     await job_queries.insert_job_event(
@@ -369,6 +371,7 @@ async def predict_new_jobs(conn: Connection) -> int:
                 (PartId(p.part.part_id), p.quantity, p.probability, PartSource.PREDICTED, list(p.reasons))
                 for p in predicted
             ],
+            carried={p.part.part_id for p in predicted if p.carry},
         )
         problem = await intake_queries.problem(conn, job.problem_code)
         if problem is None:
@@ -403,7 +406,7 @@ async def repredict_parts(
     await job_queries.replace_predicted_parts(
         conn,
         job.id,
-        [(PartId(p.part.part_id), p.quantity, p.probability, list(p.reasons)) for p in predicted],
+        [(PartId(p.part.part_id), p.quantity, p.probability, list(p.reasons), p.carry) for p in predicted],
     )
     await job_queries.update_job(conn, job.id, {})
     await job_queries.insert_job_event(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,7 +67,8 @@ def event_from_row(row: Record) -> JobEvent:
 async def parts_of(conn: Connection, job_ids: Sequence[UUID]) -> dict[UUID, list[JobPart]]:
     rows = await conn.fetch(
         """
-        SELECT jp.job_id, jp.part_id, p.sku, p.name, jp.quantity, jp.probability, jp.source, jp.reasons
+        SELECT jp.job_id, jp.part_id, p.sku, p.name, jp.quantity, jp.probability, jp.source, jp.reasons,
+               jp.carry
         FROM job_parts jp JOIN parts p ON p.id = jp.part_id
         WHERE jp.job_id = ANY($1::uuid[])
         ORDER BY jp.probability DESC, p.sku
@@ -85,6 +86,7 @@ async def parts_of(conn: Connection, job_ids: Sequence[UUID]) -> dict[UUID, list
                 probability=r["probability"],
                 source=PartSource(r["source"]),
                 reasons=list(r["reasons"]),
+                carry=r["carry"],
             )
         )
     return parts
@@ -152,15 +154,23 @@ async def insert_job(conn: Connection, values: dict[str, Any]) -> JobId:
 
 
 async def replace_job_parts(
-    conn: Connection, job_id: UUID, parts: Sequence[tuple[PartId, int, float, PartSource, list[str]]]
+    conn: Connection,
+    job_id: UUID,
+    parts: Sequence[tuple[PartId, int, float, PartSource, list[str]]],
+    *,
+    carried: Collection[UUID] = (),
 ) -> None:
+    """`carried`: the predicted parts chosen for the van; parts named by hand always are."""
     await conn.execute("DELETE FROM job_parts WHERE job_id = $1", job_id)
     await conn.executemany(
         """
-        INSERT INTO job_parts (job_id, part_id, quantity, probability, source, reasons)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO job_parts (job_id, part_id, quantity, probability, source, reasons, carry)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
         """,
-        [(job_id, part_id, q, p, source.value, reasons) for part_id, q, p, source, reasons in parts],
+        [
+            (job_id, part_id, q, p, source.value, reasons, source is PartSource.MANUAL or part_id in carried)
+            for part_id, q, p, source, reasons in parts
+        ],
     )
 
 
@@ -273,17 +283,17 @@ async def part_multiples(conn: Connection, part_ids: Sequence[UUID]) -> dict[UUI
 
 
 async def replace_predicted_parts(
-    conn: Connection, job_id: UUID, parts: Sequence[tuple[PartId, int, float, list[str]]]
+    conn: Connection, job_id: UUID, parts: Sequence[tuple[PartId, int, float, list[str], bool]]
 ) -> None:
     """New predictions replace old ones; parts a dispatcher set by hand stay as they are."""
     await conn.execute("DELETE FROM job_parts WHERE job_id = $1 AND source = 'predicted'", job_id)
     await conn.executemany(
         """
-        INSERT INTO job_parts (job_id, part_id, quantity, probability, source, reasons)
-        VALUES ($1, $2, $3, $4, 'predicted', $5)
+        INSERT INTO job_parts (job_id, part_id, quantity, probability, source, reasons, carry)
+        VALUES ($1, $2, $3, $4, 'predicted', $5, $6)
         ON CONFLICT (job_id, part_id) DO NOTHING
         """,
-        [(job_id, part_id, q, p, reasons) for part_id, q, p, reasons in parts],
+        [(job_id, part_id, q, p, reasons, carry) for part_id, q, p, reasons, carry in parts],
     )
 
 

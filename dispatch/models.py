@@ -129,6 +129,7 @@ class JobPart(msgspec.Struct, frozen=True, kw_only=True):
     probability: float
     source: PartSource
     reasons: list[str]
+    carry: bool = True  # on the van for this job: named by hand, or chosen by the prediction
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import tempfile
 import time
@@ -180,6 +181,7 @@ async def bench(directory: Path, calls: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the figures
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sites", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)

@@ -148,10 +148,13 @@ async def test_the_new_owner_reports_a_broken_spring_and_is_never_asked_about_th
     assert (job["duration_s"], job["duration_source"]) == (4500, "catalogue")
     top = job["parts"][0]
     assert (top["sku"], top["quantity"], top["source"]) == ("SPR-218", 2, "predicted")
-    assert top["reasons"] == [
+    assert top["reasons"][:2] == [
         "replaced 2 × SPR-218 on this asset in 2019-11",
         "fits this asset (spring_size = 218, springs = 2): 2 × SPR-218",
     ]
+    # The springs go on the van, and the reasons say how often that covers the spring.
+    assert top["carry"] is True
+    assert top["reasons"][2].startswith("to carry: with it the van has the torsion spring ")
     assert "SPR-234" not in {p["sku"] for p in job["parts"]}
     assert intake["asset"]["attributes"]["spring_size"] == "218"
     # What Ben's job shows names nobody who lived there before him.

@@ -218,3 +218,47 @@ async def test_a_job_s_parts_are_predicted_again_and_hand_set_ones_stay(
     await client.post(f"/jobs/{job['id']}/cancel", json={"reason": "sold"}, headers=dispatcher.headers)
     done = await client.post(f"/jobs/{job['id']}/parts/prediction", headers=dispatcher.headers)
     assert done.status_code == 409
+
+
+async def test_intake_puts_on_the_van_what_makes_the_visit_likely_to_finish_and_not_a_rare_extra(
+    client: Client, dispatcher: Auth, conn: Connection
+) -> None:
+    _, door = await door_site(conn)
+    new_part = "INSERT INTO parts (sku, name, attributes) VALUES ($1, $1, $2) RETURNING id"
+    spring = await conn.fetchval(new_part, "SPR-218", {"family": "torsion_spring"})
+    bearing = await conn.fetchval(new_part, "BRG-END", {"family": "end_bearing"})
+    # Twenty past spring visits on other Clopay Classic doors: every one took springs, two of them
+    # an end bearing as well (10%: worth 0.105 of coverage for 0.9 of an extra line, 0.117 a line).
+    other_site = await insert_site(conn, address_line="14 Oak Street")
+    for n in range(20):
+        other = await insert_asset(conn, other_site, make="clopay", model="Classic")
+        job = await conn.fetchval(
+            """
+            INSERT INTO jobs (site_id, asset_id, problem_code, duration_s, window_start_at, window_end_at,
+                              status, started_at, finished_at)
+            VALUES ($1, $2, 'broken_spring', 3600, '2024-01-02T08:00Z', '2024-01-02T10:00Z', 'completed',
+                    '2024-01-02T08:00Z', '2024-01-02T09:00Z')
+            RETURNING id
+            """,
+            other_site,
+            other,
+        )
+        event = await conn.fetchval(
+            "INSERT INTO asset_events (asset_id, job_id, kind, occurred_at)"
+            " VALUES ($1, $2, 'replace', '2024-01-02T09:00Z') RETURNING id",
+            other,
+            job,
+        )
+        used = [(spring, 2)] + ([(bearing, 2)] if n < 2 else [])
+        await conn.executemany(
+            "INSERT INTO asset_event_parts VALUES ($1, $2, $3)", [(event, p, q) for p, q in used]
+        )
+
+    response = await client.post("/jobs/intake", json=body(asset_id=str(door)), headers=dispatcher.headers)
+
+    assert response.status_code == 201, response.text
+    parts = {p["sku"]: p for p in response.json()["job"]["parts"]}
+    assert parts["SPR-218"]["carry"] is True
+    assert parts["SPR-218"]["reasons"][-1].startswith("to carry: with it the van has the torsion spring")
+    assert parts["BRG-END"]["carry"] is False
+    assert not any(r.startswith("to carry") for r in parts["BRG-END"]["reasons"])

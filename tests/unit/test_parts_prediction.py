@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -80,6 +81,7 @@ def test_the_asset_history_and_its_fitment_agreeing_give_one_confident_spring_pa
     assert spring.reasons == (
         "replaced 2 × SPR-218 on this asset in 2019-11",
         "fits this asset (spring_size = 218, springs = 2): 2 × SPR-218",
+        "to carry: with it the van has the torsion spring 100% of the time",
     )
 
 
@@ -107,7 +109,10 @@ def test_without_a_fitment_the_model_history_names_the_part() -> None:
     )
     cable = predict_parts(evidence(fleet=fleet, model=model))[0]
     assert cable.part.sku == "CAB-7"
-    assert cable.reasons == ("used in 8 of 20 such jobs on Clopay Classic Steel 4050",)
+    assert cable.reasons == (
+        "used in 8 of 20 such jobs on Clopay Classic Steel 4050",
+        "to carry: with it the van has the lift cable 100% of the time",
+    )
 
 
 def test_parts_sold_in_pairs_come_in_pairs() -> None:
@@ -167,3 +172,37 @@ def test_the_backtest_predicts_each_visit_only_from_the_ones_before_it() -> None
     assert (result.model.visits, result.model.covered, result.model.extra_lines) == (6, 6, 0)
     # The baseline knows nothing before the first visit and carries nothing then.
     assert result.baseline.covered == 5
+
+
+def test_a_spring_size_read_off_the_weight_chart_brings_its_neighbour_sizes_but_one_on_record_does_not() -> (
+    None
+):
+    fleet = UsageCounts(jobs=100, family_jobs={"torsion_spring": 96})
+    near = {SPR_218.part_id: [SPR_225]}
+    by_weight = [Fitting(part=SPR_218, quantity=2, rule="springs = 2, weight_lb = 181..220")]
+    on_record = [Fitting(part=SPR_218, quantity=2, rule="spring_size = 218, springs = 2")]
+
+    guessed = predict_parts(replace(evidence(fleet=fleet, fittings=by_weight), neighbours=near))
+    recorded = predict_parts(replace(evidence(fleet=fleet, fittings=on_record), neighbours=near))
+
+    # Votes: fitment 3 for .218, neighbours 1 for .225: shares 3/4 and 1/4 of p = 97/102.
+    assert {p.part.sku: p.probability for p in guessed} == {
+        "SPR-218": pytest.approx(round(97 / 102 * 3 / 4, 3)),
+        "SPR-225": pytest.approx(round(97 / 102 / 4, 3)),
+    }
+    assert guessed[1].reasons[0] == (
+        "one size from SPR-218, which a range on record gives (springs = 2, weight_lb = 181..220), not a size"
+    )
+    assert [p.part.sku for p in recorded] == ["SPR-218"]
+
+
+def test_the_likelier_spring_size_is_carried_at_a_higher_cost_of_a_line_than_the_other() -> None:
+    fleet = UsageCounts(jobs=100, family_jobs={"torsion_spring": 96})
+    by_weight = [Fitting(part=SPR_218, quantity=2, rule="springs = 2, weight_lb = 181..220")]
+
+    guessed = predict_parts(
+        replace(evidence(fleet=fleet, fittings=by_weight), neighbours={SPR_218.part_id: [SPR_225]})
+    )
+
+    values = {p.part.sku: p.carry_value for p in guessed}
+    assert values["SPR-218"] > values["SPR-225"] > 0
