@@ -8,8 +8,9 @@ that name one of its rows find it in the database, whether this run or an earlie
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,18 +223,19 @@ async def _check(conn: Connection, name: str) -> int:
     return present
 
 
-async def _write_files(conn: Connection, files: AsyncIterator[tuple[str, Parsed]]) -> ImportReport:
+async def _write_files(conn: Connection, files: AsyncGenerator[tuple[str, Parsed]]) -> ImportReport:
     """Stage, check and write each file in turn, inside the caller's transaction."""
     await begin_staging(conn)
     report = ImportReport()
-    async for name, checked in files:
-        await stage_file(conn, name, checked)
-        present = await _check(conn, name)
-        table, _ = STAGING[name]
-        # The table name comes from this package's constants.
-        accepted: int = await conn.fetchval(f"SELECT count(*) FROM {table}")
-        added = await _insert(conn, name, accepted)
-        report.files[name] = FileReport(added=added, present=present + accepted - added)
+    async with aclosing(files):
+        async for name, checked in files:
+            await stage_file(conn, name, checked)
+            present = await _check(conn, name)
+            table, _ = STAGING[name]
+            # The table name comes from this package's constants.
+            accepted: int = await conn.fetchval(f"SELECT count(*) FROM {table}")
+            added = await _insert(conn, name, accepted)
+            report.files[name] = FileReport(added=added, present=present + accepted - added)
     order = list(LAYOUT)
     rejected = await conn.fetch("SELECT file, line, reason FROM import_rejections")
     report.rejected = sorted(
@@ -246,14 +248,14 @@ async def _write_files(conn: Connection, files: AsyncIterator[tuple[str, Parsed]
 async def write_import(conn: Connection, parsed: Parsed) -> ImportReport:
     """Check and write every file of a parsed directory, inside the caller's transaction."""
 
-    async def files() -> AsyncIterator[tuple[str, Parsed]]:
+    async def files() -> AsyncGenerator[tuple[str, Parsed]]:
         for name, rows in parsed.rows.items():
             yield name, Parsed({name: rows}, [r for r in parsed.rejected if r.file == name])
 
     return await _write_files(conn, files())
 
 
-async def _checked_files(directory: Path) -> AsyncIterator[tuple[str, Parsed]]:
+async def _checked_files(directory: Path) -> AsyncGenerator[tuple[str, Parsed]]:
     """The files checked one after the other on a thread of their own, running ahead of the
     database, which writes each as soon as it is checked: reading then costs little time of
     its own. A malformed file raises here, after earlier files were written, and the caller's
@@ -261,11 +263,13 @@ async def _checked_files(directory: Path) -> AsyncIterator[tuple[str, Parsed]]:
     names = present_files(directory)
     loop = asyncio.get_running_loop()
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-check")
+    checks = [loop.run_in_executor(reader, check_file, directory, name) for name in names]
     try:
-        checks = [loop.run_in_executor(reader, check_file, directory, name) for name in names]
         for name, check in zip(names, checks, strict=True):
             yield name, await check
     finally:
+        for check in checks:
+            check.cancel()  # after a failure, nobody waits for the rest
         reader.shutdown(wait=False, cancel_futures=True)
 
 

@@ -260,3 +260,16 @@ def test_a_removal_retires_its_asset_and_a_second_run_leaves_it_retired(
         empty_dsn, "SELECT removed_at = '2023-02-01T10:00:00-06:00' FROM assets WHERE external_id = 'A-9001'"
     )
     assert removed == [(True,)]
+
+
+def test_a_malformed_last_file_takes_back_the_files_written_before_it(
+    empty_dsn: str,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Files are written while the next is read: the last one's error must still leave nothing.
+    code, err = import_example_with(tmp_path, capsys, jobs='W-5,A-9001,"broken_spring\n')
+
+    assert code == 2
+    assert "jobs.csv:3: not valid CSV" in err
+    assert fetch(empty_dsn, "SELECT (SELECT count(*) FROM parts) + (SELECT count(*) FROM assets)") == [(0,)]
