@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import itertools
 import logging
 import os
 import signal
@@ -217,6 +218,40 @@ def _backtest_lines(results: Sequence[BacktestResult], thresholds: Sequence[floa
     return lines
 
 
+# Costs of an extra line on the van at which the carried set is judged; the product carries at
+# CARRY_COST (assets/parts_prediction.py).
+CARRY_COSTS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
+
+
+def _baseline_at(extra: float, results: Sequence[BacktestResult]) -> float:
+    """The baseline's coverage at this many extra parts per visit, read off its curve."""
+    curve = sorted((r.baseline_used_parts.extra_per_visit, r.baseline_used_parts.coverage) for r in results)
+    if extra <= curve[0][0]:
+        return curve[0][1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(curve):
+        if x0 <= extra <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (extra - x0) / (x1 - x0)
+    return curve[-1][1]
+
+
+def _carry_lines(carried: Sequence[BacktestResult], results: Sequence[BacktestResult]) -> list[str]:
+    from assets.parts_prediction import CARRY_COST
+
+    lines = [
+        "",
+        f"What the van carries, by the cost of an extra line (the product carries at {CARRY_COST:.2f};"
+        " visits that used a part):",
+        "     cost  coverage  extra parts/visit   baseline coverage at the same extra parts",
+    ]
+    for r in carried:
+        score = r.model_used_parts
+        baseline = _baseline_at(score.extra_per_visit, results)
+        lines.append(
+            f"{r.threshold:>9.2f}  {score.coverage:>8.1%}  {score.extra_per_visit:>17.2f}   {baseline:>41.1%}"
+        )
+    return lines
+
+
 def _progress(total: int) -> Callable[[int], None]:
     def report(done: int) -> None:
         if done and done % 20_000 == 0:
@@ -236,6 +271,7 @@ async def _backtest(dsn: str, thresholds: Sequence[float]) -> list[str]:
         moments = [(v.asset_id, v.finished_at) for v in visits]
         found = dict(zip(moments, await attribute_queries.fittings_before(conn, moments), strict=True))
         usual = await prediction_queries.usual_families(conn)
+        neighbours = await prediction_queries.size_neighbours(conn, None)
     if not visits:
         return ["No finished first visits to replay."]
     every = sorted({*thresholds, *CURVE_THRESHOLDS})
@@ -245,8 +281,17 @@ async def _backtest(dsn: str, thresholds: Sequence[float]) -> list[str]:
         usual,
         every,
         progress=_progress(len(visits)),
+        neighbours=neighbours,
     )
-    return _backtest_lines(results, thresholds)
+    carried = backtest(
+        visits,
+        lambda v: found.get((v.asset_id, v.finished_at), ()),
+        usual,
+        CARRY_COSTS,
+        carry=True,
+        neighbours=neighbours,
+    )
+    return _backtest_lines(results, thresholds) + _carry_lines(carried, results)
 
 
 def cmd_backtest_parts(settings: Settings, args: argparse.Namespace) -> int:
