@@ -198,9 +198,10 @@ def predict_parts(evidence: Evidence) -> list[PredictedPart]:
             if fetched:
                 why = [*why, f"{fetched} past job(s) had to come back for a {family.replace('_', ' ')}"]
             if carry[pid] >= CARRY_COST:
+                words = family.replace("_", " ")
                 why = [
                     *why,
-                    f"to carry: with it the van has the {family.replace('_', ' ')} {covers:.0%} of the time",
+                    f"to carry: with it the van has the right {words} on {covers:.0%} of such visits",
                 ]
             predicted.append(
                 PredictedPart(

@@ -154,7 +154,7 @@ async def test_the_new_owner_reports_a_broken_spring_and_is_never_asked_about_th
     ]
     # The springs go on the van, and the reasons say how often that covers the spring.
     assert top["carry"] is True
-    assert top["reasons"][2].startswith("to carry: with it the van has the torsion spring ")
+    assert top["reasons"][2].startswith("to carry: with it the van has the right torsion spring on ")
     assert "SPR-234" not in {p["sku"] for p in job["parts"]}
     assert intake["asset"]["attributes"]["spring_size"] == "218"
     # What Ben's job shows names nobody who lived there before him.

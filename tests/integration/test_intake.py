@@ -259,6 +259,8 @@ async def test_intake_puts_on_the_van_what_makes_the_visit_likely_to_finish_and_
     assert response.status_code == 201, response.text
     parts = {p["sku"]: p for p in response.json()["job"]["parts"]}
     assert parts["SPR-218"]["carry"] is True
-    assert parts["SPR-218"]["reasons"][-1].startswith("to carry: with it the van has the torsion spring")
+    assert parts["SPR-218"]["reasons"][-1].startswith(
+        "to carry: with it the van has the right torsion spring on "
+    )
     assert parts["BRG-END"]["carry"] is False
     assert not any(r.startswith("to carry") for r in parts["BRG-END"]["reasons"])

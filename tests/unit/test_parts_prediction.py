@@ -81,7 +81,7 @@ def test_the_asset_history_and_its_fitment_agreeing_give_one_confident_spring_pa
     assert spring.reasons == (
         "replaced 2 × SPR-218 on this asset in 2019-11",
         "fits this asset (spring_size = 218, springs = 2): 2 × SPR-218",
-        "to carry: with it the van has the torsion spring 100% of the time",
+        "to carry: with it the van has the right torsion spring on 100% of such visits",
     )
 
 
@@ -111,7 +111,7 @@ def test_without_a_fitment_the_model_history_names_the_part() -> None:
     assert cable.part.sku == "CAB-7"
     assert cable.reasons == (
         "used in 8 of 20 such jobs on Clopay Classic Steel 4050",
-        "to carry: with it the van has the lift cable 100% of the time",
+        "to carry: with it the van has the right lift cable on 100% of such visits",
     )
 
 
