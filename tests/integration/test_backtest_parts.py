@@ -42,6 +42,14 @@ def test_predicted_parts_cover_most_visits_with_few_extra_parts_and_beat_the_bas
     assert extra <= 0.5
     assert coverage >= base_coverage + 12
     assert extra <= base_extra
+    # What the van carries at the product's cost of a line, against the baseline at as many extra
+    # parts: on seed 7 (December 2026) 90.7% with 0.45 extra parts, the baseline 70.4% there.
+    carried = re.search(r"^\s+0\.20\s+([\d.]+)%\s+([\d.]+)\s+([\d.]+)%$", out, re.MULTILINE)
+    assert carried, out
+    coverage, extra, base_same = (float(g) for g in carried.groups())
+    assert coverage >= 85.0
+    assert extra <= 0.7
+    assert coverage >= base_same + 12
 
 
 # Two two-spring doors, installed in 2019, each with a spring visit in 2020; door B's record had its
