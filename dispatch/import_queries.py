@@ -1,5 +1,7 @@
-"""Writing an import: every file's staged rows in one statement each, keyed by external id (parts
-by SKU) and inserted only if new, so a second run adds nothing and changes nothing.
+"""Running an import: each file is checked (`importing`), staged with COPY
+(`import_staging_queries`), held to the rules set-wise (`import_rules_queries`) and written here in
+one statement per table, keyed by external id (parts by SKU) and inserted only if new, so a second
+run adds nothing and changes nothing.
 
 Files are written in the order of the layout: once a file is written, the rows of later files
 that name one of its rows find it in the database, whether this run or an earlier one wrote it.
@@ -243,16 +245,6 @@ async def _write_files(conn: Connection, files: AsyncGenerator[tuple[str, Parsed
         key=lambda r: (order.index(r.file), r.line),
     )
     return report
-
-
-async def write_import(conn: Connection, parsed: Parsed) -> ImportReport:
-    """Check and write every file of a parsed directory, inside the caller's transaction."""
-
-    async def files() -> AsyncGenerator[tuple[str, Parsed]]:
-        for name, rows in parsed.rows.items():
-            yield name, Parsed({name: rows}, [r for r in parsed.rejected if r.file == name])
-
-    return await _write_files(conn, files())
 
 
 async def _checked_files(directory: Path) -> AsyncGenerator[tuple[str, Parsed]]:
