@@ -1,7 +1,7 @@
 """`truckroll import DIR`: an existing installed base, from one CSV file per table.
 
-Every file is read and checked before anything is written: a file that cannot be read as the
-documented layout (missing columns, not CSV) stops the whole import with nothing written. A row
+A file that cannot be read as the documented layout (missing columns, not CSV) stops the whole
+import with nothing written, even when files before it were already staged and written. A row
 that breaks a rule is rejected with its file, line and reason, and rows that depend on it (the
 assets of a rejected site) are rejected too; the rest is written in one transaction. Rows are
 keyed by external ids (parts by SKU), so running the same import again changes nothing.
