@@ -170,8 +170,9 @@ BEGIN
     DELETE FROM visit_outcomes o USING unnest(roots) AS r (id) WHERE o.job_id = r.id;
     INSERT INTO visit_outcomes (job_id, asset_id, problem_code, choice, make_key, model_key, status, took_s,
                                 finished_at, needed_second_visit)
-    SELECT j.id, j.asset_id, j.problem_code, coalesce(j.customer_choice, ''), make_key(a.make),
-           spelling_key(a.model), j.status,
+    -- make_key() as a join, not a call per row: an import's refresh spells out 170,000 makes.
+    SELECT j.id, j.asset_id, j.problem_code, coalesce(j.customer_choice, ''),
+           coalesce(m.make, spelling_key(a.make)), spelling_key(a.model), j.status,
            CASE WHEN j.finished_at > j.started_at
                 THEN least(extract(epoch FROM j.finished_at - j.started_at), 86400)::integer END,
            j.finished_at,
@@ -179,6 +180,7 @@ BEGIN
     FROM unnest(roots) AS r (id)
     JOIN jobs j ON j.id = r.id
     JOIN assets a ON a.id = j.asset_id
+    LEFT JOIN make_aliases m ON m.alias = spelling_key(a.make)
     WHERE j.parent_job_id IS NULL AND j.status IN ('completed', 'incomplete')
       AND j.finished_at IS NOT NULL;
 
