@@ -82,7 +82,7 @@ async def fittings_before(conn: Connection, moments: Sequence[tuple[UUID, dateti
         FROM unnest($1::uuid[], $2::jsonb[]) WITH ORDINALITY AS v(asset_id, attributes, n)
         JOIN assets a ON a.id = v.asset_id
         JOIN fitments f ON f.asset_kind = a.kind
-                       AND (f.make IS NULL OR f.make = a.make) AND (f.model IS NULL OR f.model = a.model)
+                       AND fitment_names(f.make, f.model, a.make, a.model)
                        AND fitment_holds(v.attributes, f.conditions)
         JOIN parts p ON p.id = f.part_id
         ORDER BY v.n, p.sku
@@ -189,7 +189,7 @@ async def implied_attributes(
             FROM fitted fd
             JOIN fitments f ON f.part_id = fd.part_id
             JOIN assets a ON a.id = $1 AND f.asset_kind = a.kind
-                         AND (f.make IS NULL OR f.make = a.make) AND (f.model IS NULL OR f.model = a.model)
+                         AND fitment_names(f.make, f.model, a.make, a.model)
         ),
         counted AS (
             SELECT r.* FROM rules r

@@ -40,8 +40,7 @@ async def fittings(conn: Connection, asset_ids: Sequence[UUID] | None = None) ->
         SELECT a.id AS asset_id, f.quantity, f.conditions, {_PART}
         FROM assets a
         JOIN fitments f ON f.asset_kind = a.kind
-                       AND (f.make IS NULL OR make_key(f.make) = make_key(a.make))
-                       AND (f.model IS NULL OR spelling_key(f.model) = spelling_key(a.model))
+                       AND fitment_names(f.make, f.model, a.make, a.model)
                        AND fitment_holds(a.attributes, f.conditions)
         JOIN parts p ON p.id = f.part_id
         WHERE $1::uuid[] IS NULL OR a.id = ANY($1::uuid[])

@@ -45,6 +45,13 @@ CREATE FUNCTION make_key(raw text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE STRICT
     RETURN coalesce((SELECT m.make FROM make_aliases m WHERE m.alias = spelling_key(raw)), spelling_key(raw));
 
+-- A fitment rule names a make (and model) or none; it applies to an asset typed any of the ways
+-- its make is typed. The one place this rule is written.
+CREATE FUNCTION fitment_names(rule_make text, rule_model text, make text, model text) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (rule_make IS NULL OR make_key(rule_make) = make_key(make))
+       AND (rule_model IS NULL OR spelling_key(rule_model) = spelling_key(model));
+
 CREATE TABLE visit_outcomes (
     -- No foreign keys: the rows are derived, written in bulk, and taken back by the triggers below.
     job_id              uuid PRIMARY KEY,

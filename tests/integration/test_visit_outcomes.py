@@ -12,7 +12,7 @@ from assets.parts_prediction import UsageCounts
 from infra.db import Connection, connect
 from tests.conftest import Cluster, clone_demo
 from tests.demo_template import DemoWorld
-from tests.factories_assets import insert_asset, insert_part, insert_site
+from tests.factories_assets import insert_asset, insert_fitment, insert_part, insert_site
 
 T0 = datetime(2024, 3, 4, 9, tzinfo=UTC)
 
@@ -203,3 +203,20 @@ async def test_a_deleted_first_visit_is_taken_back_from_the_counts(conn: Connect
 
     counts = await _counts(conn)
     assert (counts.fleet.jobs, counts.model.jobs) == (0, 0)
+
+
+async def test_a_fitment_for_a_make_applies_to_the_asset_whichever_way_its_make_is_typed(
+    conn: Connection,
+) -> None:
+    site = await insert_site(conn)
+    board = await insert_part(conn, sku="BRD-41")
+    await insert_fitment(conn, board, make="Overhead Door", model="Legacy 850", conditions={})
+    typed = [
+        await insert_asset(conn, site, make=make, model=" legacy-850") for make in ("OHD", "overhead door")
+    ]
+    other = await insert_asset(conn, site, make="Genie", model="Legacy 850")
+
+    found = await prediction_queries.fittings(conn, [*typed, other])
+
+    assert [[f.part.sku for f in found.get(asset, [])] for asset in typed] == [["BRD-41"], ["BRD-41"]]
+    assert other not in found
