@@ -229,50 +229,41 @@ CREATE FUNCTION refresh_visit_outcomes_of_jobs(job_ids uuid[]) RETURNS void
     WHERE r.root IS NOT NULL;
 $$;
 
--- Statement-level triggers with transition tables: an import's one INSERT of 100,000 rows
--- refreshes its visits in one set-based pass, not row by row.
-CREATE FUNCTION visit_outcomes_after_job_rows() RETURNS trigger
+-- Jobs are written all day (ETAs, plans, statuses): row triggers whose WHEN clause lets
+-- through only a change that can alter a finished visit, so an ETA update or an import's deferred
+-- insert costs one comparison and captures nothing.
+CREATE FUNCTION visit_outcomes_after_job_row() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
-    IF visit_outcomes_deferred() THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        PERFORM refresh_visit_outcomes_of_jobs(
-            (SELECT array_agg(coalesce(n.parent_job_id, n.id)) FROM new_rows n
-             WHERE n.parent_job_id IS NOT NULL OR n.status IN ('completed', 'incomplete')));
-    ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM refresh_visit_outcomes_of_jobs(
-            (SELECT array_agg(x.id) FROM (
-                SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-                WHERE (n.status, n.finished_at, n.started_at, n.problem_code, n.customer_choice, n.asset_id,
-                       n.parent_job_id)
-                      IS DISTINCT FROM
-                      (o.status, o.finished_at, o.started_at, o.problem_code, o.customer_choice, o.asset_id,
-                       o.parent_job_id)
-                UNION
-                SELECT o.parent_job_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-                WHERE o.parent_job_id IS NOT NULL AND n.parent_job_id IS DISTINCT FROM o.parent_job_id
-            ) x));
-    ELSE
+    IF TG_OP = 'DELETE' THEN
         -- A deleted first visit is taken back from the counts; a deleted follow-up's first visit
         -- is counted again without it.
-        PERFORM refresh_visit_outcomes(
-            (SELECT array_agg(o.id) FROM old_rows o WHERE o.parent_job_id IS NULL));
-        PERFORM refresh_visit_outcomes_of_jobs(
-            (SELECT array_agg(o.parent_job_id) FROM old_rows o WHERE o.parent_job_id IS NOT NULL));
+        PERFORM refresh_visit_outcomes(CASE WHEN OLD.parent_job_id IS NULL THEN ARRAY[OLD.id] END);
+        PERFORM refresh_visit_outcomes_of_jobs(array_remove(ARRAY[OLD.parent_job_id], NULL));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM refresh_visit_outcomes_of_jobs(array_remove(ARRAY[NEW.id, OLD.parent_job_id], NULL));
+    ELSE
+        PERFORM refresh_visit_outcomes_of_jobs(ARRAY[NEW.id]);
     END IF;
     RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER visit_outcomes_job_insert AFTER INSERT ON jobs
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_job_rows();
-CREATE TRIGGER visit_outcomes_job_update AFTER UPDATE ON jobs
-    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_job_rows();
-CREATE TRIGGER visit_outcomes_job_delete AFTER DELETE ON jobs
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_job_rows();
+CREATE TRIGGER visit_outcomes_job_insert AFTER INSERT ON jobs FOR EACH ROW
+    WHEN ((NEW.parent_job_id IS NOT NULL OR NEW.status IN ('completed', 'incomplete'))
+          AND NOT visit_outcomes_deferred())
+    EXECUTE FUNCTION visit_outcomes_after_job_row();
+CREATE TRIGGER visit_outcomes_job_update AFTER UPDATE ON jobs FOR EACH ROW
+    WHEN ((NEW.status, NEW.finished_at, NEW.started_at, NEW.problem_code, NEW.customer_choice, NEW.asset_id,
+           NEW.parent_job_id)
+          IS DISTINCT FROM
+          (OLD.status, OLD.finished_at, OLD.started_at, OLD.problem_code, OLD.customer_choice, OLD.asset_id,
+           OLD.parent_job_id)
+          AND NOT visit_outcomes_deferred())
+    EXECUTE FUNCTION visit_outcomes_after_job_row();
+CREATE TRIGGER visit_outcomes_job_delete AFTER DELETE ON jobs FOR EACH ROW
+    WHEN (NOT visit_outcomes_deferred())
+    EXECUTE FUNCTION visit_outcomes_after_job_row();
 
 CREATE FUNCTION visit_outcomes_after_part_rows() RETURNS trigger
     LANGUAGE plpgsql AS $$
@@ -293,8 +284,20 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER visit_outcomes_part_insert AFTER INSERT ON asset_event_parts
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_part_rows();
+-- Parts are written a few at a time by a report, in bulk by an import (which defers): a row
+-- trigger captures nothing when the WHEN clause says no.
+CREATE FUNCTION visit_outcomes_after_part_row() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM refresh_visit_outcomes_of_jobs(
+        array_remove(ARRAY[(SELECT e.job_id FROM asset_events e WHERE e.id = NEW.asset_event_id)], NULL));
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER visit_outcomes_part_insert AFTER INSERT ON asset_event_parts FOR EACH ROW
+    WHEN (NOT visit_outcomes_deferred()) EXECUTE FUNCTION visit_outcomes_after_part_row();
+-- Rare writes (a correction, a deletion) are refreshed per statement, set-wise.
 CREATE TRIGGER visit_outcomes_part_update AFTER UPDATE ON asset_event_parts
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_part_rows();
 CREATE TRIGGER visit_outcomes_part_delete AFTER DELETE ON asset_event_parts
