@@ -33,7 +33,7 @@ async def part_refs(conn: Connection) -> dict[UUID, PartRef]:
     return {r["part_id"]: _part(r) for r in rows}
 
 
-async def fittings(conn: Connection, asset_ids: Sequence[UUID] | None = None) -> dict[UUID, list[Fitting]]:
+async def fittings(conn: Connection, asset_ids: Sequence[UUID]) -> dict[UUID, list[Fitting]]:
     """Fitment rules that hold for each asset: kind, make and model if set, every condition."""
     rows = await conn.fetch(
         f"""
@@ -43,10 +43,10 @@ async def fittings(conn: Connection, asset_ids: Sequence[UUID] | None = None) ->
                        AND fitment_names(f.make, f.model, a.make, a.model)
                        AND fitment_holds(a.attributes, f.conditions)
         JOIN parts p ON p.id = f.part_id
-        WHERE $1::uuid[] IS NULL OR a.id = ANY($1::uuid[])
+        WHERE a.id = ANY($1::uuid[])
         ORDER BY a.id, p.sku
         """,
-        None if asset_ids is None else list(asset_ids),
+        list(asset_ids),
     )
     found: dict[UUID, list[Fitting]] = {}
     for r in rows:
