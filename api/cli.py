@@ -223,15 +223,14 @@ def _backtest_lines(results: Sequence[BacktestResult], thresholds: Sequence[floa
 CARRY_COSTS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
 
 
-def _baseline_at(extra: float, results: Sequence[BacktestResult]) -> float:
-    """The baseline's coverage at this many extra parts per visit, read off its curve."""
+def _baseline_at(extra: float, results: Sequence[BacktestResult]) -> float | None:
+    """The baseline's coverage at this many extra parts per visit, read off its curve; None past
+    its ends, where reading it would flatter one side."""
     curve = sorted((r.baseline_used_parts.extra_per_visit, r.baseline_used_parts.coverage) for r in results)
-    if extra <= curve[0][0]:
-        return curve[0][1]
     for (x0, y0), (x1, y1) in itertools.pairwise(curve):
         if x0 <= extra <= x1:
             return y0 if x1 == x0 else y0 + (y1 - y0) * (extra - x0) / (x1 - x0)
-    return curve[-1][1]
+    return None
 
 
 def _carry_lines(carried: Sequence[BacktestResult], results: Sequence[BacktestResult]) -> list[str]:
@@ -246,8 +245,9 @@ def _carry_lines(carried: Sequence[BacktestResult], results: Sequence[BacktestRe
     for r in carried:
         score = r.model_used_parts
         baseline = _baseline_at(score.extra_per_visit, results)
+        shown = "n/a" if baseline is None else f"{baseline:.1%}"
         lines.append(
-            f"{r.threshold:>9.2f}  {score.coverage:>8.1%}  {score.extra_per_visit:>17.2f}   {baseline:>41.1%}"
+            f"{r.threshold:>9.2f}  {score.coverage:>8.1%}  {score.extra_per_visit:>17.2f}   {shown:>41}"
         )
     return lines
 

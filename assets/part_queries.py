@@ -141,8 +141,7 @@ async def list_fitting_parts(conn: Connection, asset_id: AssetId) -> list[Fittin
             FROM assets a
             JOIN fitments f
               ON f.asset_kind = a.kind
-             AND (f.make IS NULL OR f.make = a.make)
-             AND (f.model IS NULL OR f.model = a.model)
+             AND fitment_names(f.make, f.model, a.make, a.model)
              AND fitment_holds(a.attributes, f.conditions)
             JOIN parts p ON p.id = f.part_id
             WHERE a.id = $1

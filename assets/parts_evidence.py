@@ -1,7 +1,8 @@
 """Evidence for parts prediction, accumulated from past visits in time order.
 
-The backtest adds visits one by one and asks before each; a live intake adds every past visit
-of the problem and asks once. Both get their `Evidence` from here, so they cannot drift apart.
+The backtest adds visits one by one and asks before each. A live intake reads the same counts
+from the database, which keeps them as visits finish (`prediction_queries.problem_counts`); a
+test replays the demo's history through this book and checks the two agree.
 """
 
 from __future__ import annotations

@@ -187,7 +187,12 @@ def predict_parts(evidence: Evidence) -> list[PredictedPart]:
         fetched = evidence.model.second_visit_jobs.get(family, 0)
         vote_total = sum(votes.values())
         carry = carry_values(p_family, [Option(pid, vote / vote_total) for pid, vote in votes.items()])
-        carried_share = sum(votes[pid] for pid, value in carry.items() if value >= CARRY_COST) / vote_total
+        # Only lines that are listed can be carried: a rare option is neither.
+        listed = {pid for pid, vote in votes.items() if p_family * vote / vote_total >= MIN_PROBABILITY}
+        carried_share = (
+            sum(votes[pid] for pid, value in carry.items() if value >= CARRY_COST and pid in listed)
+            / vote_total
+        )
         covers = (1 - p_family) + p_family * carried_share
         for pid, vote in votes.items():
             probability = p_family * vote / vote_total

@@ -60,7 +60,7 @@ async def size_neighbours(conn: Connection, asset_kind: str | None) -> dict[UUID
     """Parts a size either side of each other, for one kind of asset (or every kind)."""
     rows = await conn.fetch(
         f"SELECT f.asset_kind, f.conditions, {_PART} FROM fitments f JOIN parts p ON p.id = f.part_id"
-        " WHERE ($1::text IS NULL OR f.asset_kind = $1) AND f.make IS NULL",
+        " WHERE ($1::text IS NULL OR f.asset_kind = $1) AND f.make IS NULL ORDER BY p.sku",
         asset_kind,
     )
     return part_neighbours.size_neighbours((_part(r), r["asset_kind"], r["conditions"] or {}) for r in rows)

@@ -1,9 +1,10 @@
 """Live job events for the board (and later the tracking page), from any API process.
 
-PostgreSQL notifies `truckroll_events` after each committed job event; one listener per process
-wakes every open stream, and each stream reads the events after the last id it sent, from the
-table. A wake-up is only a hint: a stream also polls now and then, so a lost notification or a
-reconnecting listener delays an event but never drops it, and `Last-Event-ID` resumes exactly.
+PostgreSQL notifies `truckroll_events` after each statement that wrote job events, once it is
+committed; one listener per process wakes every open stream, and each stream reads the events
+after the last id it sent, from the table. A wake-up is only a hint: a stream also polls now and
+then, so a lost notification or a reconnecting listener delays an event but never drops it, and
+`Last-Event-ID` resumes exactly.
 """
 
 from __future__ import annotations

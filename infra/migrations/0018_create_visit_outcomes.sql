@@ -74,6 +74,9 @@ CREATE TABLE visit_outcome_parts (
     part_id      uuid NOT NULL,
     quantity     integer NOT NULL,
     follow_up    boolean NOT NULL,  -- a follow-up visit brought (some of) it
+    -- The family as counted: taking a visit back must take back what was added, even after the
+    -- part moved to another family.
+    family       text NOT NULL,
     problem_code text NOT NULL,
     choice       text NOT NULL,
     make_key     text NOT NULL,
@@ -87,8 +90,9 @@ CREATE INDEX visit_outcome_parts_problem_idx ON visit_outcome_parts (problem_cod
 CREATE INDEX jobs_parent_idx ON jobs (parent_job_id) WHERE parent_job_id IS NOT NULL;
 CREATE INDEX asset_events_job_idx ON asset_events (job_id) WHERE job_id IS NOT NULL;
 
--- The first visit a job belongs to: itself, or the visit it follows up (follow-ups point at the
--- first visit; an older follow-up of a follow-up is walked up).
+-- The first visit a job belongs to: itself, or the visit it follows up. Follow-ups point at the
+-- first visit (the report and the import write them so; older chains are flattened below); the
+-- walk up is for a chain written some other way.
 CREATE FUNCTION visit_root(of_job uuid) RETURNS uuid
     LANGUAGE sql STABLE PARALLEL SAFE STRICT
     RETURN (
@@ -141,12 +145,10 @@ CREATE FUNCTION count_visit_outcomes(roots uuid[], sign integer) RETURNS void
         SELECT o.problem_code, o.choice, o.make_key, o.model_key, '' AS family, false AS follow_up
         FROM unnest(roots) AS r (id) JOIN visit_outcomes o ON o.job_id = r.id
         UNION ALL
-        SELECT v.problem_code, v.choice, v.make_key, v.model_key, part_family(p.attributes, p.sku),
-               bool_or(v.follow_up)
+        SELECT v.problem_code, v.choice, v.make_key, v.model_key, v.family, bool_or(v.follow_up)
         FROM unnest(roots) AS r (id)
         JOIN visit_outcome_parts v ON v.job_id = r.id
-        JOIN parts p ON p.id = v.part_id
-        GROUP BY v.job_id, v.problem_code, v.choice, v.make_key, v.model_key, part_family(p.attributes, p.sku)
+        GROUP BY v.job_id, v.problem_code, v.choice, v.make_key, v.model_key, v.family
     ) x
     GROUP BY x.problem_code, x.choice, x.make_key, x.model_key, x.family
     ORDER BY x.problem_code, x.choice, x.make_key, x.model_key, x.family
@@ -172,6 +174,10 @@ BEGIN
     -- Two transactions refreshing one visit (its follow-up and itself finishing together) take
     -- turns; each then reads what the other committed.
     PERFORM 1 FROM unnest(roots) AS r (id) JOIN jobs j ON j.id = r.id ORDER BY j.id FOR NO KEY UPDATE OF j;
+    -- Their assets before any count: an edit of the asset (its make) takes the asset first and then
+    -- the counts, so a refresh must too, or a report and an edit of one door deadlock.
+    PERFORM 1 FROM unnest(roots) AS r (id) JOIN jobs j ON j.id = r.id JOIN assets a ON a.id = j.asset_id
+    ORDER BY a.id FOR NO KEY UPDATE OF a;
     PERFORM count_visit_outcomes(roots, -1);
     DELETE FROM visit_outcome_parts v USING unnest(roots) AS r (id) WHERE v.job_id = r.id;
     DELETE FROM visit_outcomes o USING unnest(roots) AS r (id) WHERE o.job_id = r.id;
@@ -194,10 +200,10 @@ BEGIN
     -- Set-based, driven by the roots: one pass whether one visit finished or an import wrote 100,000.
     -- Roots are joined from unnest() rather than tested with = ANY: a filter over a big array is a
     -- linear search per row, where a join probes an index or a hash once per root.
-    INSERT INTO visit_outcome_parts (job_id, part_id, quantity, follow_up, problem_code, choice, make_key,
-                                     model_key)
-    SELECT o.job_id, used.part_id, sum(used.quantity), bool_or(used.follow_up), o.problem_code, o.choice,
-           o.make_key, o.model_key
+    INSERT INTO visit_outcome_parts (job_id, part_id, quantity, follow_up, family, problem_code, choice,
+                                     make_key, model_key)
+    SELECT o.job_id, used.part_id, sum(used.quantity), bool_or(used.follow_up), part_family(p.attributes, p.sku),
+           o.problem_code, o.choice, o.make_key, o.model_key
     FROM (
         SELECT e.job_id AS root, ep.part_id, ep.quantity, false AS follow_up
         FROM unnest(roots) AS r (id)
@@ -211,7 +217,8 @@ BEGIN
         JOIN asset_event_parts ep ON ep.asset_event_id = e.id
     ) used
     JOIN visit_outcomes o ON o.job_id = used.root
-    GROUP BY o.job_id, used.part_id;
+    JOIN parts p ON p.id = used.part_id
+    GROUP BY o.job_id, used.part_id, p.attributes, p.sku;
     PERFORM count_visit_outcomes(roots, 1);
 END;
 $$;
@@ -241,6 +248,9 @@ BEGIN
         PERFORM refresh_visit_outcomes(CASE WHEN OLD.parent_job_id IS NULL THEN ARRAY[OLD.id] END);
         PERFORM refresh_visit_outcomes_of_jobs(array_remove(ARRAY[OLD.parent_job_id], NULL));
     ELSIF TG_OP = 'UPDATE' THEN
+        -- A first visit that became a follow-up is no first visit any more: take it back.
+        PERFORM refresh_visit_outcomes(
+            CASE WHEN OLD.parent_job_id IS NULL AND NEW.parent_job_id IS NOT NULL THEN ARRAY[OLD.id] END);
         PERFORM refresh_visit_outcomes_of_jobs(array_remove(ARRAY[NEW.id, OLD.parent_job_id], NULL));
     ELSE
         PERFORM refresh_visit_outcomes_of_jobs(ARRAY[NEW.id]);
@@ -253,12 +263,16 @@ CREATE TRIGGER visit_outcomes_job_insert AFTER INSERT ON jobs FOR EACH ROW
     WHEN ((NEW.parent_job_id IS NOT NULL OR NEW.status IN ('completed', 'incomplete'))
           AND NOT visit_outcomes_deferred())
     EXECUTE FUNCTION visit_outcomes_after_job_row();
+-- A job's day (scheduled, dispatched, en route, on site) changes no finished visit: only a
+-- change to or from a finished status, a change of a finished job, or a new parent does.
 CREATE TRIGGER visit_outcomes_job_update AFTER UPDATE ON jobs FOR EACH ROW
-    WHEN ((NEW.status, NEW.finished_at, NEW.started_at, NEW.problem_code, NEW.customer_choice, NEW.asset_id,
-           NEW.parent_job_id)
-          IS DISTINCT FROM
-          (OLD.status, OLD.finished_at, OLD.started_at, OLD.problem_code, OLD.customer_choice, OLD.asset_id,
-           OLD.parent_job_id)
+    WHEN ((NEW.parent_job_id IS DISTINCT FROM OLD.parent_job_id
+           OR ((NEW.status IN ('completed', 'incomplete') OR OLD.status IN ('completed', 'incomplete'))
+               AND (NEW.status, NEW.finished_at, NEW.started_at, NEW.problem_code, NEW.customer_choice,
+                    NEW.asset_id)
+                   IS DISTINCT FROM
+                   (OLD.status, OLD.finished_at, OLD.started_at, OLD.problem_code, OLD.customer_choice,
+                    OLD.asset_id)))
           AND NOT visit_outcomes_deferred())
     EXECUTE FUNCTION visit_outcomes_after_job_row();
 CREATE TRIGGER visit_outcomes_job_delete AFTER DELETE ON jobs FOR EACH ROW
@@ -276,9 +290,11 @@ BEGIN
             (SELECT array_agg(DISTINCT e.job_id) FROM old_rows o
              JOIN asset_events e ON e.id = o.asset_event_id WHERE e.job_id IS NOT NULL));
     ELSE
+        -- A line moved to another event changes the job it left as well as the one it joined.
         PERFORM refresh_visit_outcomes_of_jobs(
-            (SELECT array_agg(DISTINCT e.job_id) FROM new_rows n
-             JOIN asset_events e ON e.id = n.asset_event_id WHERE e.job_id IS NOT NULL));
+            (SELECT array_agg(DISTINCT e.job_id)
+             FROM (SELECT asset_event_id FROM new_rows UNION SELECT asset_event_id FROM old_rows) x
+             JOIN asset_events e ON e.id = x.asset_event_id WHERE e.job_id IS NOT NULL));
     END IF;
     RETURN NULL;
 END;
@@ -299,7 +315,7 @@ CREATE TRIGGER visit_outcomes_part_insert AFTER INSERT ON asset_event_parts FOR 
     WHEN (NOT visit_outcomes_deferred()) EXECUTE FUNCTION visit_outcomes_after_part_row();
 -- Rare writes (a correction, a deletion) are refreshed per statement, set-wise.
 CREATE TRIGGER visit_outcomes_part_update AFTER UPDATE ON asset_event_parts
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_part_rows();
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_part_rows();
 CREATE TRIGGER visit_outcomes_part_delete AFTER DELETE ON asset_event_parts
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_part_rows();
 
@@ -370,6 +386,11 @@ $$;
 CREATE TRIGGER visit_outcomes_parts_update AFTER UPDATE ON parts
     REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION visit_outcomes_after_parts_rows();
+
+-- Follow-ups of follow-ups written before follow-ups pointed at the first visit.
+UPDATE jobs j SET parent_job_id = visit_root(j.parent_job_id)
+WHERE j.parent_job_id IS NOT NULL
+  AND EXISTS (SELECT 1 FROM jobs p WHERE p.id = j.parent_job_id AND p.parent_job_id IS NOT NULL);
 
 -- The history already on record.
 SELECT refresh_visit_outcomes(array_agg(j.id)) FROM jobs j

@@ -220,3 +220,43 @@ async def test_a_fitment_for_a_make_applies_to_the_asset_whichever_way_its_make_
 
     assert [[f.part.sku for f in found.get(asset, [])] for asset in typed] == [["BRD-41"], ["BRD-41"]]
     assert other not in found
+
+
+async def test_a_part_moved_to_another_family_moves_the_counts_of_the_visits_that_used_it(
+    conn: Connection,
+) -> None:
+    site = await insert_site(conn)
+    door = await insert_asset(conn, site)
+    spring = await insert_part(conn, sku="SPR-T7")
+    await conn.execute('UPDATE parts SET attributes = \'{"family": "spring"}\' WHERE id = $1', spring)
+    await _fitted(conn, door, await _job(conn, site, door), {spring: 2})
+
+    await conn.execute('UPDATE parts SET attributes = \'{"family": "torsion_spring"}\' WHERE id = $1', spring)
+    assert (await _counts(conn)).fleet.family_jobs == {"torsion_spring": 1}
+    # Counting the visit again later (its door's model typed anew) takes back what was counted.
+    await conn.execute("UPDATE assets SET model = 'Classic XL' WHERE id = $1", door)
+
+    assert (await _counts(conn, model="Classic XL")).model.family_jobs == {"torsion_spring": 1}
+    assert await conn.fetchval("SELECT count(*) FROM visit_family_counts WHERE jobs < 0") == 0
+    assert (await _counts(conn)).fleet.family_jobs == {"torsion_spring": 1}
+
+
+async def test_a_first_visit_that_becomes_a_follow_up_is_counted_once_as_part_of_the_other(
+    conn: Connection,
+) -> None:
+    site = await insert_site(conn)
+    door = await insert_asset(conn, site)
+    spring = await insert_part(conn, sku="SPR-T8")
+    cable = await insert_part(conn, sku="CAB-T8")
+    first = await _job(conn, site, door)
+    await _fitted(conn, door, first, {spring: 2})
+    second = await _job(conn, site, door, at=T0 + timedelta(days=1))
+    await _fitted(conn, door, second, {cable: 1}, at=T0 + timedelta(days=1))
+    assert (await _counts(conn)).fleet.jobs == 2
+
+    await conn.execute("UPDATE jobs SET parent_job_id = $1 WHERE id = $2", first, second)
+
+    counts = await _counts(conn)
+    assert (counts.fleet.jobs, counts.model.jobs) == (1, 1)
+    assert counts.model.part_jobs == {spring: 1, cable: 1}
+    assert counts.model.second_visit_jobs == {"CAB-T8": 1}
