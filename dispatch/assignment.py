@@ -104,7 +104,7 @@ async def context(conn: Connection, job: Job, routing: TravelTimes | None) -> Co
         required_skills=job.required_skills,
         territory_id=place.territory_id,
         timezone=place.timezone,
-        parts=[NeededPart(p.part_id, p.sku, p.name, p.quantity, p.probability) for p in job.parts],
+        parts=[NeededPart(p.part_id, p.sku, p.name, p.quantity, p.probability, p.carry) for p in job.parts],
         asset_label=asset_label,
         excluded=frozenset(t for t, kind in preferences.items() if kind == "excluded"),
         preferred=frozenset(t for t, kind in preferences.items() if kind == "preferred"),

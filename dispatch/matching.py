@@ -52,7 +52,6 @@ class MatchSettings:
     reach_km: float = 15.0  # how far outside their territory a technician may be sent
     arrival_window_s: int = 1800  # the arrival window a customer is promised
     risk_horizon_s: int = 3600  # slack under this counts as risk
-    detour_min_probability: float = 0.5  # parts at least this likely are worth fetching
     depot_pickup_s: int = 600
 
 
@@ -63,6 +62,7 @@ class NeededPart:
     name: str
     quantity: int
     probability: float
+    carry: bool  # chosen for the van (a part named by hand, or the prediction's carry set)
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,8 @@ class Matcher:
         probability = np.array([p.probability for p in parts], dtype=np.float64)
         share = np.minimum(1.0, held / quantity)
         coverage = share @ probability / max(probability.sum(), 1e-9)
-        short = (probability >= self.settings.detour_min_probability)[None, :] & (held < quantity)
+        # A part the van should carry and lacks may be fetched at a depot on the way.
+        short = np.array([p.carry for p in parts], dtype=bool)[None, :] & (held < quantity)
         return coverage, short, held
 
     async def choose(
@@ -473,7 +474,7 @@ class Matcher:
         zone = ZoneInfo(job.timezone)
         held = vans.get(tech.id, {})
         depot = depots[int(choice.depot[row])] if choice.depot[row] >= 0 else None
-        likely = [p for p in job.parts if p.probability >= self.settings.detour_min_probability]
+        likely = [p for p in job.parts if p.carry]
         on_van = [p.sku for p in job.parts if held.get(p.part_id, 0) >= p.quantity]
         fetched = [p.sku for p in likely if p.sku not in on_van] if depot is not None else []
         missing = [p.sku for p in job.parts if p.sku not in on_van and p.sku not in fetched]

@@ -79,7 +79,8 @@ async def offer(
         territory_id=place.territory_id,
         timezone=place.timezone,
         parts=[
-            NeededPart(p.part.part_id, p.part.sku, p.part.name, p.quantity, p.probability) for p in predicted
+            NeededPart(p.part.part_id, p.part.sku, p.part.name, p.quantity, p.probability, p.carry)
+            for p in predicted
         ],
         asset_label="this " + call.asset.kind.replace("_", " ") if call.asset else "this asset",
         excluded=frozenset(t for t, kind in preferences.items() if kind == "excluded"),

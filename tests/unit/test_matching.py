@@ -83,7 +83,7 @@ async def test_a_job_can_start_at_the_last_second_of_its_window_but_not_after() 
 
 
 async def test_a_near_technician_fetching_the_part_beats_a_far_one_carrying_it() -> None:
-    spring = NeededPart(SPRING, "SPR-218", "Torsion spring 218", 2, 0.9)
+    spring = NeededPart(SPRING, "SPR-218", "Torsion spring 218", 2, 0.9, carry=True)
     near = tech("Near", (0.1, 0.0))  # 100 s from the job, no springs on the van
     far = tech("Far", (1.5, 0.0))  # 1500 s from the job, carries them
     # A depot 0.05 off Near's way: 100 + 100 s there, 600 s to pick up, 100 s on: +700 s (11.7 min)
@@ -164,9 +164,24 @@ async def test_each_excluded_technician_is_counted_under_the_first_rule_broken()
     }
 
 
+async def test_a_depot_detour_fetches_what_the_van_should_carry_not_whatever_is_likely() -> None:
+    # The cable is one visit in three, not chosen for the van; the spring is. A depot holds both.
+    cable = NeededPart(uuid.uuid4(), "CAB-7", "Lift cables", 1, 0.35, carry=False)
+    spring = NeededPart(SPRING, "SPR-218", "Torsion spring 218", 2, 0.45, carry=True)
+    near = tech("Near", (0.1, 0.0))
+    depot = DepotRow(uuid.uuid4(), "North depot", TERRITORY, (0.05, 0.05), {SPRING: 4, cable.part_id: 4})
+
+    ranking = await ranked(job(parts=[cable, spring]), [near], [day_of(near)], depots=[depot])
+
+    (only,) = ranking.candidates
+    assert only.parts.detour is not None
+    assert only.parts.detour.skus == ["SPR-218"]
+    assert only.parts.missing == ["CAB-7"]
+
+
 async def test_the_reason_reads_like_a_dispatcher_would_say_it() -> None:
     ann = tech("Ann", (0.72, 0.0))  # 720 s = 12 min away
-    spring = NeededPart(SPRING, "SPR-218", "Torsion spring 218", 2, 0.9)
+    spring = NeededPart(SPRING, "SPR-218", "Torsion spring 218", 2, 0.9, carry=True)
     ranking = await ranked(job(parts=[spring]), [ann], [day_of(ann)], vans={ann.id: {SPRING: 2}})
     # Arrives 8:12, told 8:10-8:40 (rounded down to 5 minutes, a 30-minute window).
     assert ranking.candidates[0].reason == "12 min away, carries Torsion spring 218, arrives 8:10–8:40"
