@@ -268,7 +268,7 @@ async def _backtest(dsn: str, thresholds: Sequence[float]) -> list[str]:
         visits = await prediction_queries.visits(conn)
         # Each visit is judged with its asset's record as it stood just before it, so a value
         # typed in later cannot help an earlier prediction.
-        moments = [(v.asset_id, v.finished_at) for v in visits]
+        moments = [(v.asset_id, v.judged_at) for v in visits]
         found = dict(zip(moments, await attribute_queries.fittings_before(conn, moments), strict=True))
         usual = await prediction_queries.usual_families(conn)
         neighbours = await prediction_queries.size_neighbours(conn, None)
@@ -277,7 +277,7 @@ async def _backtest(dsn: str, thresholds: Sequence[float]) -> list[str]:
     every = sorted({*thresholds, *CURVE_THRESHOLDS})
     results = backtest(
         visits,
-        lambda v: found.get((v.asset_id, v.finished_at), ()),
+        lambda v: found.get((v.asset_id, v.judged_at), ()),
         usual,
         every,
         progress=_progress(len(visits)),
@@ -285,7 +285,7 @@ async def _backtest(dsn: str, thresholds: Sequence[float]) -> list[str]:
     )
     carried = backtest(
         visits,
-        lambda v: found.get((v.asset_id, v.finished_at), ()),
+        lambda v: found.get((v.asset_id, v.judged_at), ()),
         usual,
         CARRY_COSTS,
         carry=True,

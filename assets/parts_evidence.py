@@ -29,6 +29,13 @@ class Visit:
     parts: Sequence[tuple[PartRef, int]]
     needed_second_visit: bool = False
     second_visit_families: frozenset[str] = frozenset()
+    started_at: datetime | None = None  # on site, when the visit was timed
+
+    @property
+    def judged_at(self) -> datetime:
+        """The moment the visit's prediction is judged as of: the record as it stood before the
+        technician arrived, so an edit made during the visit cannot help it."""
+        return self.started_at or self.finished_at
 
 
 def _count(counts: UsageCounts, visit: Visit) -> None:

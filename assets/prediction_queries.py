@@ -147,7 +147,7 @@ async def visits(conn: Connection, *, problem_code: str | None = None) -> list[V
     rows = await conn.fetch(
         """
         SELECT o.job_id, o.asset_id, o.make_key, o.model_key, o.problem_code, o.choice, o.finished_at,
-               o.needed_second_visit,
+               o.finished_at - make_interval(secs => o.took_s) AS started_at, o.needed_second_visit,
                coalesce(array_agg(v.part_id ORDER BY v.part_id) FILTER (WHERE v.part_id IS NOT NULL), '{}')
                    AS part_ids,
                coalesce(array_agg(v.quantity ORDER BY v.part_id) FILTER (WHERE v.part_id IS NOT NULL), '{}')
@@ -172,6 +172,7 @@ async def visits(conn: Connection, *, problem_code: str | None = None) -> list[V
             finished_at=r["finished_at"],
             parts=[(parts[pid], q) for pid, q in zip(r["part_ids"], r["quantities"], strict=True)],
             needed_second_visit=r["needed_second_visit"],
+            started_at=r["started_at"],
             second_visit_families=frozenset(
                 parts[pid].family
                 for pid, follow_up in zip(r["part_ids"], r["follow_ups"], strict=True)

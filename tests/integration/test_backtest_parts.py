@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 
 from api.cli import database, main
-from assets import attribute_history
+from assets import attribute_history, attribute_queries, prediction_queries
 from assets.models import AssetId
 from infra.db import Connection, connect
 from infra.settings import Settings
@@ -208,3 +208,35 @@ def test_notices_about_the_local_database_go_to_stderr_not_among_the_results(
     assert captured.out == "result postgresql:///truckroll\n"
     assert "Starting local PostgreSQL" in captured.err
     assert "Stopping local PostgreSQL" in captured.err
+
+
+async def test_a_visit_is_judged_with_the_record_as_it_stood_when_the_technician_arrived(
+    conn: Connection,
+) -> None:
+    # The office typed the door's spring size in while the technician was on site (9:00-11:00).
+    site = await insert_site(conn)
+    spring: UUID = await conn.fetchval(
+        """INSERT INTO parts (sku, name, attributes) VALUES ('SPR-218', 'Torsion spring .218',
+           '{"family": "torsion_spring"}') RETURNING id"""
+    )
+    await insert_fitment(conn, spring, conditions={"spring_size": "218", "springs": 2}, quantity=2)
+    door = await insert_asset(conn, site, attributes={"springs": 2, "spring_size": "218"})
+    finished = MARCH + timedelta(hours=2)
+    await _visit(conn, site, door, finished, {spring: 2})
+    await conn.executemany(
+        "INSERT INTO asset_attribute_changes (asset_id, key, value, valid_from, source)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        [
+            (door, "springs", 2, datetime(2019, 1, 1, tzinfo=UTC), "import"),
+            (door, "spring_size", "218", finished - timedelta(hours=1), "manual"),
+        ],
+    )
+
+    (visit,) = await prediction_queries.visits(conn)
+
+    assert visit.judged_at == finished - timedelta(hours=2)
+    as_judged, at_the_end = await attribute_queries.fittings_before(
+        conn, [(door, visit.judged_at), (door, visit.finished_at)]
+    )
+    assert as_judged == []
+    assert [f.part.sku for f in at_the_end] == ["SPR-218"]
