@@ -27,7 +27,6 @@ from pathlib import Path
 
 from dispatch.demo_catalogue import (
     DOOR_MODELS,
-    FITMENTS,
     HVAC_MODELS,
     LAT_RANGE,
     LON_RANGE,
@@ -38,12 +37,12 @@ from dispatch.demo_catalogue import (
     VEHICLE_MODELS,
     DemoModel,
     DemoProblem,
-    family_of,
 )
 from dispatch.import_queries import ImportReport, import_directory
 from dispatch.importing import LAYOUT
 from infra.db import connect
 from tests.bench.common import scratch_database
+from tests.bench.messy_world import catalogue
 
 ROWS_PER_SITE = 14  # about: 1.3 customers and occupancies, 2 assets and installs, 6.5 jobs
 MODELS: dict[str, tuple[DemoModel, ...]] = {
@@ -234,25 +233,7 @@ def _job(
 def generate(directory: Path, rows: int, seed: int) -> int:
     rng = random.Random(seed)
     base = Base()
-    for part in PARTS:
-        base.add(
-            "parts.csv",
-            sku=part.sku,
-            name=part.name,
-            unit_cost_cents=part.unit_cost_cents,
-            sold_in_multiples_of=part.sold_in_multiples_of,
-            family=family_of(part.sku),
-        )
-    for fitment in FITMENTS:
-        base.add(
-            "fitments.csv",
-            sku=fitment.sku,
-            asset_kind=fitment.asset_kind,
-            make=fitment.make,
-            model=fitment.model,
-            conditions=fitment.conditions,
-            quantity=fitment.quantity,
-        )
+    catalogue(base)  # the parts and fitment rules the messy base imports too
     # Each seed numbers its rows from its own block, so bases of different seeds can be imported
     # into one database, one on top of the other.
     first = seed * 10_000_000

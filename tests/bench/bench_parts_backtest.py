@@ -18,13 +18,14 @@ import cProfile
 import pstats
 import random
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from api.cli import CURVE_THRESHOLDS, DEFAULT_THRESHOLDS
 from assets import attribute_queries, prediction_queries
 from assets.models import AttributeValue
-from assets.parts_backtest import backtest
+from assets.parts_backtest import FittingsFor, backtest
 from assets.parts_evidence import Visit
 from assets.parts_prediction import Fitting, PartRef
 from infra.db import connect
@@ -185,9 +186,13 @@ async def _write_base(
     return written
 
 
-def _replay(visits: list[Visit], fittings: object, usual: dict[tuple[str, str], frozenset[str]]) -> float:
+def _replay(
+    visits: list[Visit],
+    fittings: FittingsFor | Mapping[UUID, Sequence[Fitting]],
+    usual: dict[tuple[str, str], frozenset[str]],
+) -> float:
     started = time.perf_counter()
-    backtest(visits, fittings, usual, THRESHOLDS)  # type: ignore[arg-type]
+    backtest(visits, fittings, usual, THRESHOLDS)
     return time.perf_counter() - started
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from dispatch.demo_catalogue import AttributeValue, DemoModel
@@ -40,6 +41,12 @@ class Base:
 
     def add(self, file: str, /, **values: object) -> None:
         self.rows[file].append({column: cell(v) for column, v in values.items()})
+
+
+class RowSink(Protocol):
+    """Anything that takes rows of the import layout by file and column."""
+
+    def add(self, file: str, /, **values: object) -> None: ...
 
 
 def cell(value: object) -> str:

@@ -26,7 +26,7 @@ from dispatch.demo_catalogue import (
     fitting_part,
 )
 from dispatch.demo_noise import Noise, faults
-from tests.bench.messy_files import TZ, Asset, Base, attributes_text, parts_text
+from tests.bench.messy_files import TZ, Asset, Base, RowSink, attributes_text, parts_text
 
 HISTORY_FROM = date(2014, 12, 1)
 HISTORY_TO = date(2026, 11, 30)
@@ -77,7 +77,7 @@ def moment_between(rng: random.Random, start: date, end: date) -> datetime:
     return local(start + timedelta(days=rng.randint(0, max(0, (end - start).days))), rng.uniform(8, 16))
 
 
-def catalogue(base: Base) -> None:
+def catalogue(base: RowSink) -> None:
     for part in PARTS:
         base.add(
             "parts.csv",
