@@ -2,7 +2,8 @@
 
 Plain data, so the generator stays a function of (seed, day) and a test can read the same facts
 the data was built from. Door spring sizes follow the usual rule of thumb (heavier door per
-spring -> thicker wire); glass part numbers and capacitor ratings are realistic, not a supplier's.
+spring -> thicker wire); glass part numbers and capacitor ratings are realistic, not a supplier's;
+furnace filters come in the common residential sizes, each as often as builders fit its return.
 """
 
 from __future__ import annotations
