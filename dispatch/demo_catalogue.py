@@ -2,7 +2,8 @@
 
 Plain data, so the generator stays a function of (seed, day) and a test can read the same facts
 the data was built from. Door spring sizes follow the usual rule of thumb (heavier door per
-spring -> thicker wire); glass part numbers and capacitor ratings are realistic, not a supplier's.
+spring -> thicker wire); glass part numbers and capacitor ratings are realistic, not a supplier's;
+furnace filters come in the common residential sizes, each as often as builders fit its return.
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ class DemoPart:
     unit_cost_cents: int
     sold_in_multiples_of: int = 1
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    # Parts added after the demo was first published take their ids and stock from a stream of
+    # their own (demo_company), so adding one leaves every other draw of the company as it was.
+    own_stream: bool = False
 
 
 SPRING_SIZES = ("207", "218", "225", "234", "243", "250")
@@ -125,6 +129,27 @@ GLASS = tuple(
     for years, number, cost in generations
     for rain in (False, True)
 )
+# Furnace filters by face and depth, with the share of installations whose return takes each. The
+# size is the return grille's or the filter rack's, not the unit's: any furnace can sit behind any
+# of them. Builders fit 1-inch racks, 16x25 and 20x25 most of all; a media cabinet (4-inch) came
+# with about one install in six, or later as an upgrade.
+FILTER_SIZES = (
+    ("16x25x1", 0.27),
+    ("20x25x1", 0.22),
+    ("16x20x1", 0.13),
+    ("20x20x1", 0.12),
+    ("14x25x1", 0.08),
+    ("16x25x4", 0.10),
+    ("20x25x4", 0.08),
+)
+# A 1-inch rack upgraded to a media cabinet takes the cabinet that fits its return.
+MEDIA_UPGRADE = {
+    "16x25x1": "16x25x4",
+    "20x25x1": "20x25x4",
+    "16x20x1": "16x25x4",
+    "20x20x1": "20x25x4",
+    "14x25x1": "16x25x4",
+}
 # Run capacitors by rating (uF, compressor/fan): a condenser takes the one on its label.
 CAPACITORS = ("30/5", "35/5", "40/5", "45/5")
 
@@ -166,7 +191,16 @@ PARTS: tuple[DemoPart, ...] = (
     DemoPart("CON-1P30", "Contactor, single pole 30 A", 2200),
     DemoPart("IGN-HSI", "Hot surface igniter", 4100),
     DemoPart("FLS-01", "Flame sensor", 1800),
-    DemoPart("FLT-16x25", "Pleated air filter 16x25x1", 900),
+    *(
+        DemoPart(
+            f"FLT-{size}",
+            f"Media filter {size}, MERV 11" if size.endswith("x4") else f"Pleated air filter {size}, MERV 8",
+            3800 if size.endswith("x4") else 700 + 100 * (size.startswith("20x25")),
+            # The first filter stood for them all until the sizes came in.
+            own_stream=size != FILTER_SIZES[0][0],
+        )
+        for size, _ in FILTER_SIZES
+    ),
 )
 
 
@@ -324,7 +358,10 @@ FITMENTS: tuple[DemoFitment, ...] = (
     DemoFitment("CON-1P30", "hvac_unit", 1, conditions={"type": "air_conditioner"}),
     DemoFitment("IGN-HSI", "hvac_unit", 1, conditions={"type": "furnace"}),
     DemoFitment("FLS-01", "hvac_unit", 1, conditions={"type": "furnace"}),
-    DemoFitment("FLT-16x25", "hvac_unit", 1),
+    *(
+        DemoFitment(f"FLT-{size}", "hvac_unit", 1, conditions={"filter_size": size})
+        for size, _ in FILTER_SIZES
+    ),
 )
 
 
@@ -493,7 +530,7 @@ PROBLEMS: tuple[DemoProblem, ...] = (
         "hvac_unit",
         "Yearly tune-up",
         0.35,
-        {None: DemoVariant({"hvac": 1}, 60 * 60, (PartUse("FLT-16x25", 0.97),), "maintenance")},
+        {None: DemoVariant({"hvac": 1}, 60 * 60, (PartUse("fitment:FLT-", 0.97),), "maintenance")},
     ),
 )
 
@@ -551,17 +588,27 @@ SKILL_PROFILES = (
     SkillProfile(
         "hvac lead",
         {"hvac": 4, "hvac_refrigerant": 3, "electrical": 3},
-        (("CAP-45-5", 2), ("CAP-35-5", 2), ("CON-1P30", 2), ("IGN-HSI", 1), ("FLS-01", 2), ("FLT-16x25", 6)),
+        (
+            ("CAP-45-5", 2),
+            ("CAP-35-5", 2),
+            ("CON-1P30", 2),
+            ("IGN-HSI", 1),
+            ("FLS-01", 2),
+            ("FLT-16x25x1", 6),
+            ("FLT-20x25x1", 4),
+            ("FLT-16x20x1", 2),
+            ("FLT-20x20x1", 2),
+        ),
     ),
     SkillProfile(
         "hvac technician",
         {"hvac": 2, "hvac_refrigerant": 1},
-        (("CAP-45-5", 1), ("CON-1P30", 1), ("FLS-01", 1), ("FLT-16x25", 6)),
+        (("CAP-45-5", 1), ("CON-1P30", 1), ("FLS-01", 1), ("FLT-16x25x1", 6), ("FLT-20x25x1", 4)),
     ),
     SkillProfile(
         "all-rounder",
         {"garage_door": 2, "garage_door_springs": 2, "hvac": 2, "appliance": 3, "electrical": 2},
-        (("SPR-218", 2), ("CAB-7", 1), ("FLT-16x25", 4), ("CAP-45-5", 1)),
+        (("SPR-218", 2), ("CAB-7", 1), ("FLT-16x25x1", 4), ("CAP-45-5", 1), ("FLT-20x25x1", 2)),
     ),
 )
 # Fifteen technicians per territory: the profile of each, in the same order in both.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import timedelta
 
@@ -22,6 +23,13 @@ from dispatch.demo_state import (
     local,
 )
 
+OWN_STREAM = frozenset(part.sku for part in PARTS if part.own_stream)
+
+
+def part_rng(b: Builder, sku: str) -> random.Random:
+    """The generator a part's ids and stock are drawn from (see DemoPart.own_stream)."""
+    return b.stream(f"part:{sku}") if sku in OWN_STREAM else b.rng
+
 
 def company(b: Builder) -> None:
     for territory in TERRITORIES:
@@ -29,7 +37,7 @@ def company(b: Builder) -> None:
         b.territory_ids.append(territory_id)
         b.world.add("territories", territory_id, territory.name, TIMEZONE)
     for part in PARTS:
-        part_id = b.new_id()
+        part_id = b.new_id(part_rng(b, part.sku))
         b.part_ids[part.sku] = part_id
         b.world.add(
             "parts",
@@ -43,7 +51,7 @@ def company(b: Builder) -> None:
     for fit in FITMENTS:
         b.world.add(
             "fitments",
-            b.new_id(),
+            b.new_id(part_rng(b, fit.sku)),
             b.part_ids[fit.sku],
             fit.asset_kind,
             fit.make,
@@ -66,7 +74,8 @@ def company(b: Builder) -> None:
         )
         for part in PARTS:
             high = 6 if part.sku.startswith("GLS-") else 30
-            b.world.add("stock_levels", depot_id, b.part_ids[part.sku], b.rng.randint(2, high))
+            level = part_rng(b, part.sku).randint(2, high)
+            b.world.add("stock_levels", depot_id, b.part_ids[part.sku], level)
 
 
 def technicians(b: Builder) -> None:
@@ -100,7 +109,8 @@ def technicians(b: Builder) -> None:
             b.world.add("stock_locations", van_id, "van", f"Van of {name}", None, tech.id, None, None)
             for sku, quantity in profile.van:
                 # Vans are restocked unevenly: sometimes a bin is short or empty.
-                held = max(0, quantity - (b.rng.randint(0, quantity) if b.rng.random() < 0.25 else 0))
+                rng = part_rng(b, sku)
+                held = max(0, quantity - (rng.randint(0, quantity) if rng.random() < 0.25 else 0))
                 b.world.add("stock_levels", van_id, b.part_ids[sku], held)
                 if held:
                     tech.van.add(sku)

@@ -19,6 +19,7 @@ from dispatch.demo_catalogue import (
     AttributeValue,
     DemoProblem,
     DemoVariant,
+    family_of,
 )
 from dispatch.demo_noise import Habit, Noise, faults
 from dispatch.demo_state import (
@@ -69,7 +70,7 @@ class History:
     record: dict[uuid.UUID, dict[str, AttributeValue]]
 
 
-def true_state(h: History, asset: Asset) -> None:
+def true_state(b: Builder, h: History, asset: Asset) -> None:
     truth = dict(asset.attributes)
     kind = asset.model.kind
     if kind == "garage_door":
@@ -77,8 +78,11 @@ def true_state(h: History, asset: Asset) -> None:
         asset.true_spring_size = str(truth["spring_size"])
     elif kind == "vehicle_glass":
         truth = h.noise.vehicle_truth(truth)
+    side = b.stream(f"asset:{asset.id}")
+    if kind == "hvac_unit":
+        truth["filter_size"] = h.noise.installed_filter(side)
     h.truth[asset.id] = truth
-    h.record[asset.id] = h.noise.record_of(kind, truth)
+    h.record[asset.id] = h.noise.record_of(kind, truth, side)
 
 
 def simulate_history(b: Builder) -> None:
@@ -89,7 +93,7 @@ def simulate_history(b: Builder) -> None:
         if not site.simulated:
             continue
         for asset in site.assets:
-            true_state(h, asset)
+            true_state(b, h, asset)
             start = max(
                 asset.installed_at + timedelta(days=30), datetime.combine(HISTORY_FROM, time(12), UTC)
             )
@@ -116,12 +120,20 @@ def past_visit(b: Builder, h: History, asset: Asset, problem: DemoProblem, day: 
     habit = h.habits[tech.id] if tech else Habit({})
     model = asset.model
     truth = h.truth[asset.id]
-    used = h.noise.visit(model.kind, model.make, model.model, truth, problem, variant, habit).used
+    side = b.stream(f"asset:{asset.id}")
+    outcome = h.noise.visit(model.kind, model.make, model.model, truth, problem, variant, habit, side)
+    used = outcome.used
     h.noise.update_record(h.record[asset.id], truth, used)
+    if outcome.rack_changed:
+        h.noise.record_rack_change(h.record[asset.id], truth, side)
     window_start = local(day, b.rng.choice((8, 10, 12, 14)))
     customer = site.occupant_at(window_start)
     parent: uuid.UUID | None = None
-    missing = [sku for sku, _ in used if tech is not None and sku not in tech.van]
+    # Nobody comes back for a filter: without the size on the van, the technician picks one up
+    # at a supply house on the way or fits the spare the customer keeps.
+    missing = [
+        sku for sku, _ in used if tech is not None and sku not in tech.van and family_of(sku) != "air_filter"
+    ]
     if missing and b.rng.random() < 0.5:
         # The first visit found the fault but not the part; the follow-up brought it.
         first_start = window_start + timedelta(minutes=b.rng.randint(0, 90))

@@ -7,10 +7,14 @@ HVAC and glass company's records showed: spring sizes missing or mistyped and se
 after a replacement, installers who did not follow the weight chart, single-spring doors
 converted to two, technicians adding a cable or rollers at their own call, opener and HVAC
 faults with one outcome among several part families, glass that depends on the year and a rain
-sensor nobody wrote down, makes typed several ways, paper-era visits whose parts were lost.
+sensor nobody wrote down, makes typed several ways, paper-era visits whose parts were lost,
+furnace filter sizes seldom on record and sometimes typed another way, racks upgraded to a
+media cabinet while the record still names the 1-inch filter.
 
 Pure and seeded: the caller's `random.Random` drives every draw, and each draw is counted so the
-rates actually injected can be printed beside the figures they affect.
+rates actually injected can be printed beside the figures they affect. The filters came later:
+their draws come from each asset's own generator (`side`), so adding them left every other draw,
+and every figure and test built on them, as it was.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from dispatch.demo_catalogue import (
+    FILTER_SIZES,
+    MEDIA_UPGRADE,
     SPRING_SIZES,
     AttributeValue,
     DemoProblem,
@@ -44,6 +50,11 @@ class NoiseRates:
     vehicle_year_missing: float = 0.15
     rain_sensor_missing: float = 0.7
     capacitor_missing: float = 0.4
+    # Few records name the filter: it is behind a grille nobody opens when the unit is written up.
+    filter_size_missing: float = 0.45
+    filter_size_typo: float = 0.06  # of the sizes that are recorded
+    media_upgrade: float = 0.03  # per tune-up of a unit with a 1-inch rack: a media cabinet is sold
+    record_updated_after_rack_change: float = 0.35
     paper_parts_lost: float = 0.35
     parts_lost: float = 0.03  # after the paper era
     # How often, on average, a technician adds each part beside a new spring at their own call;
@@ -108,6 +119,7 @@ class Outcome:
 
     used: list[PartLine]
     converted: bool = False
+    rack_changed: bool = False  # a 1-inch filter rack was replaced by a media cabinet
 
 
 @dataclass
@@ -117,10 +129,10 @@ class Noise:
     drawn: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
 
-    def draw(self, kind: str, probability: float) -> bool:
-        """One chance of a kind of noise, counted."""
+    def draw(self, kind: str, probability: float, rng: random.Random | None = None) -> bool:
+        """One chance of a kind of noise, counted; drawn from `rng` when given (an asset's own)."""
         self.drawn[kind] += 1
-        hit = self.rng.random() < probability
+        hit = (rng or self.rng).random() < probability
         self.injected[kind] += hit
         return hit
 
@@ -138,6 +150,10 @@ class Noise:
         index = SPRING_SIZES.index(chart)
         step = self.rng.choice((-1, 1)) if 0 < index < len(SPRING_SIZES) - 1 else (1 if index == 0 else -1)
         return SPRING_SIZES[index + step]
+
+    def installed_filter(self, side: random.Random) -> str:
+        """The filter size of a new installation's return, drawn from the asset's own generator."""
+        return side.choices([s for s, _ in FILTER_SIZES], [w for _, w in FILTER_SIZES])[0]
 
     def habit(self) -> Habit:
         # Spread so some technicians often add a part and others never do.
@@ -166,8 +182,23 @@ class Noise:
             return size[0] + size[2] + size[1]
         return self.rng.choice([s for s in SPRING_NEIGHBOURS[size] if s != size])
 
-    def record_of(self, kind: str, truth: Attributes) -> Attributes:
-        """What the records say of an asset whose true attributes are `truth`."""
+    def filter_size_as_typed(self, size: str, side: random.Random) -> str | None:
+        if self.draw("filter_size_missing", self.rates.filter_size_missing, side):
+            return None
+        if not self.draw("filter_size_typo", self.rates.filter_size_typo, side):
+            return size
+        width, height, depth = size.split("x")
+        way = side.random()
+        if way < 1 / 3:
+            return f"{height}x{width}x{depth}"  # read off the frame the other way round
+        if way < 2 / 3:
+            return f"{width}x{height}"  # the depth left out
+        # The size of another unit, or one the customer bought that nearly fitted.
+        return side.choice([s for s, _ in FILTER_SIZES if s != size and s.endswith(f"x{depth}")])
+
+    def record_of(self, kind: str, truth: Attributes, side: random.Random | None = None) -> Attributes:
+        """What the records say of an asset whose true attributes are `truth`; `side`, the asset's
+        own generator, draws the filter's noise."""
         record = dict(truth)
         if kind == "garage_door":
             size = self.spring_size_as_typed(str(truth["spring_size"]))
@@ -179,12 +210,13 @@ class Noise:
                 record.pop("year", None)
             if self.draw("rain_sensor_missing", self.rates.rain_sensor_missing):
                 record.pop("rain_sensor", None)
-        elif (
-            kind == "hvac_unit"
-            and "capacitor" in truth
-            and self.draw("capacitor_missing", self.rates.capacitor_missing)
-        ):
-            record.pop("capacitor")
+        elif kind == "hvac_unit":
+            if "capacitor" in truth and self.draw("capacitor_missing", self.rates.capacitor_missing):
+                record.pop("capacitor")
+            if "filter_size" in truth:
+                size = self.filter_size_as_typed(str(record.pop("filter_size")), side or self.rng)
+                if size is not None:
+                    record["filter_size"] = size
         return record
 
     def update_record(self, record: Attributes, truth: Attributes, used: list[PartLine]) -> None:
@@ -195,6 +227,11 @@ class Noise:
         if self.draw("record_updated_after_replace", self.rates.record_updated_after_replace):
             for key in changed:
                 record[key] = truth[key]
+
+    def record_rack_change(self, record: Attributes, truth: Attributes, side: random.Random) -> None:
+        """A media cabinet fitted: the office sometimes puts its size on record."""
+        if self.draw("record_updated_after_rack_change", self.rates.record_updated_after_rack_change, side):
+            record["filter_size"] = truth["filter_size"]
 
     def parts_as_recorded(self, used: list[PartLine], day: date) -> list[PartLine]:
         if not used:
@@ -216,8 +253,10 @@ class Noise:
         problem: DemoProblem,
         variant: DemoVariant,
         habit: Habit,
+        side: random.Random | None = None,
     ) -> Outcome:
-        """What the visit really fitted, from the true state; `truth` changes when the asset does."""
+        """What the visit really fitted, from the true state; `truth` changes when the asset does.
+        `side`, the asset's own generator, draws whether its filter rack changes."""
         outcome = Outcome([])
         uses = variant.parts
         if problem.code in ONE_OUTCOME_PROBLEMS:
@@ -227,6 +266,8 @@ class Noise:
                 continue  # beside the spring, what is added is the technician's call (below)
             if problem.code not in ONE_OUTCOME_PROBLEMS and self.rng.random() >= use.probability:
                 continue
+            if use.part == "fitment:FLT-":
+                outcome.rack_changed = self._media_upgrade(truth, side or self.rng)
             line = self._part(kind, make, model, truth, use)
             if line is None:
                 continue
@@ -247,6 +288,14 @@ class Noise:
                     if found is not None:
                         outcome.used.append(found)
         return outcome
+
+    def _media_upgrade(self, truth: Attributes, side: random.Random) -> bool:
+        """A tune-up sells a media cabinet to a 1-inch rack now and then; it takes 4-inch filters."""
+        upgrade = MEDIA_UPGRADE.get(str(truth.get("filter_size")))
+        if upgrade is None or not self.draw("media_upgrade", self.rates.media_upgrade, side):
+            return False
+        truth["filter_size"] = upgrade
+        return True
 
     def _one_cause(self, uses: tuple[PartUse, ...]) -> tuple[PartUse, ...]:
         weights = [u.probability for u in uses]

@@ -146,7 +146,9 @@ class Builder:
     """The seeded generator and everything built so far; the demo_* modules add to it in order."""
 
     def __init__(self, seed: int, today: date, now: datetime) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
+        self.streams: dict[str, random.Random] = {}
         self.today = today
         self.now = now
         self.world = DemoWorld()
@@ -158,8 +160,15 @@ class Builder:
         self.used_names: set[str] = set()
         self.job_seq = 0
 
-    def new_id(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+    def new_id(self, rng: random.Random | None = None) -> uuid.UUID:
+        return uuid.UUID(int=(rng or self.rng).getrandbits(128), version=4)
+
+    def stream(self, key: str) -> random.Random:
+        """A generator of its own for `key`, from the seed: what draws from it leaves `rng` alone."""
+        found = self.streams.get(key)
+        if found is None:
+            found = self.streams[key] = random.Random(f"{self.seed}:{key}")
+        return found
 
     def point_in(self, territory: int) -> tuple[float, float]:
         lon_lo, lon_hi = (

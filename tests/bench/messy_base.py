@@ -47,8 +47,11 @@ def summary(base: Base, seconds: float) -> list[str]:
     lines.append("the records against the truth, after the history:")
     for what in ("door size missing", "door size wrong", "door spring count wrong"):
         lines.append(f"  {what:<38} {facts[what]:>8,} / {doors:<8,} {facts[what] / max(1, doors):6.1%}")
-    for kind, part in (("garage_door", "spring"), ("vehicle_glass", "glass"), ("hvac_unit", "capacitor")):
-        misses, cases = facts[f"fitment misses:{kind}"], facts[f"fitment cases:{kind}"]
+    units = base.facts["assets:hvac_unit"]
+    for what in ("filter size missing", "filter size wrong", "filter rack changed"):
+        lines.append(f"  {what:<38} {facts[what]:>8,} / {units:<8,} {facts[what] / max(1, units):6.1%}")
+    for prefix, part in (("SPR-", "spring"), ("GLS-", "glass"), ("CAP-", "capacitor"), ("FLT-", "filter")):
+        misses, cases = facts[f"fitment misses:{prefix}"], facts[f"fitment cases:{prefix}"]
         what = f"{part} by fitment not the true one"
         lines.append(f"  {what:<38} {misses:>8,} / {cases:<8,} {misses / max(1, cases):6.1%}")
     return lines

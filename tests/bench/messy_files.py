@@ -27,12 +27,15 @@ class Asset:
     recorded_make: str
     installed_at: datetime
     leaves_at: datetime | None  # a car leaves with its owner; its record stays
+    side: random.Random  # the asset's own generator, for noise added after the rest (demo_noise)
+    rack_changed: bool = False  # its filter rack became a media cabinet at a visit
 
 
 @dataclass
 class Base:
     rng: random.Random
     noise: Noise
+    seed: int = 0
     rows: dict[str, list[dict[str, str]]] = field(default_factory=lambda: {name: [] for name in LAYOUT})
     truth_assets: list[list[str]] = field(default_factory=list)
     truth_visits: list[list[str]] = field(default_factory=list)

@@ -140,14 +140,19 @@ def add_asset(
 ) -> Asset:
     rng, noise = base.rng, base.noise
     number = len(base.truth_assets) + 1
+    external_id = f"A{number:07d}"
+    side = random.Random(f"{base.seed}:{external_id}")
+    if model.kind == "hvac_unit":
+        truth["filter_size"] = noise.installed_filter(side)
     asset = Asset(
-        f"A{number:07d}",
+        external_id,
         model,
         truth,
-        noise.record_of(model.kind, truth),
+        noise.record_of(model.kind, truth, side),
         noise.make_as_typed(model.make),
         installed_at,
         leaves_at,
+        side,
     )
     by_us = model.kind != "vehicle_glass" and rng.random() < 0.5
     if by_us:
@@ -207,14 +212,21 @@ def record_against_truth(base: Base, asset: Asset) -> None:
         base.facts["door size missing"] += recorded is None
         base.facts["door size wrong"] += recorded is not None and recorded != asset.truth["spring_size"]
         base.facts["door spring count wrong"] += asset.record["springs"] != asset.truth["springs"]
-    prefix = {"garage_door": "SPR-", "vehicle_glass": "GLS-", "hvac_unit": "CAP-"}.get(kind)
-    if prefix and (kind != "hvac_unit" or "capacitor" in asset.truth):
+    if kind == "hvac_unit":
+        recorded = asset.record.get("filter_size")
+        base.facts["filter size missing"] += recorded is None
+        base.facts["filter size wrong"] += recorded is not None and recorded != asset.truth["filter_size"]
+        base.facts["filter rack changed"] += bool(asset.rack_changed)
+    prefixes = {"garage_door": ("SPR-",), "vehicle_glass": ("GLS-",), "hvac_unit": ("CAP-", "FLT-")}
+    for prefix in prefixes.get(kind, ()):
+        if prefix == "CAP-" and "capacitor" not in asset.truth:
+            continue
         model = asset.model
         truth = fitting_part(kind, model.make, model.model, asset.truth, prefix)
         # The make as typed: a fitment names the make as the catalogue spells it.
         record = fitting_part(kind, asset.recorded_make, model.model, asset.record, prefix)
-        base.facts[f"fitment cases:{kind}"] += 1
-        base.facts[f"fitment misses:{kind}"] += record != truth
+        base.facts[f"fitment cases:{prefix}"] += 1
+        base.facts[f"fitment misses:{prefix}"] += record != truth
 
 
 def furnish(base: Base, site_id: str, spans: list[tuple[datetime, datetime | None]]) -> None:
@@ -289,9 +301,19 @@ def visit(base: Base, asset: Asset, problem: DemoProblem, day: date) -> None:
     variant = problem.variants[choice]
     model = asset.model
     outcome = noise.visit(
-        model.kind, model.make, model.model, asset.truth, problem, variant, rng.choice(base.habits)
+        model.kind,
+        model.make,
+        model.model,
+        asset.truth,
+        problem,
+        variant,
+        rng.choice(base.habits),
+        asset.side,
     )
     needed = outcome.used
+    if outcome.rack_changed:
+        asset.rack_changed = True
+        noise.record_rack_change(asset.record, asset.truth, asset.side)
     ordered = fitting_part(model.kind, model.make, model.model, asset.record, "GLS-")
     lacking = [
         sku
@@ -375,7 +397,7 @@ def site(base: Base, number: int) -> None:
 
 def generate(sites: int, seed: int) -> Base:
     rng = random.Random(seed)
-    base = Base(rng, Noise(rng))
+    base = Base(rng, Noise(rng), seed)
     base.habits = [base.noise.habit() for _ in range(TECHNICIANS)]
     catalogue(base)
     for number in range(1, sites + 1):

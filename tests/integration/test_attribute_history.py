@@ -147,6 +147,49 @@ async def test_a_part_attribute_says_which_asset_attribute_it_implies(
     assert record["attributes"] == {"glass_number": "FW04567"}
 
 
+async def test_a_media_filter_fitted_behind_a_stale_1_inch_record_corrects_it_and_is_flagged(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    # The demo's filter rules: each size fits the units whose record names that size.
+    filters = {}
+    for size in ("16x25x1", "16x25x4"):
+        filters[size] = await conn.fetchval(
+            'INSERT INTO parts (sku, name, attributes) VALUES ($1, $2, \'{"family": "air_filter"}\')'
+            " RETURNING id",
+            f"FLT-{size}",
+            f"Air filter {size}",
+        )
+        await insert_fitment(conn, filters[size], asset_kind="hvac_unit", conditions={"filter_size": size})
+    furnace = await insert_asset(
+        conn,
+        await insert_site(conn),
+        kind="hvac_unit",
+        make="Lennox",
+        model="ML180",
+        attributes={"type": "furnace", "filter_size": "16x25x1"},
+    )
+    # The rack became a media cabinet last year; the tune-up fits the 4-inch filter it takes.
+    posted = await client.post(
+        f"/assets/{furnace}/events",
+        json={
+            "kind": "maintenance",
+            "occurred_at": "2024-10-02T10:00:00Z",
+            "parts": [{"part_id": str(filters["16x25x4"]), "quantity": 1}],
+        },
+        headers=dispatcher.headers,
+    )
+    assert posted.status_code == 201, posted.text
+    record = (await client.get(f"/assets/{furnace}", headers=dispatcher.headers)).json()
+    assert record["attributes"] == {"type": "furnace", "filter_size": "16x25x4"}
+    [flag] = record["disagreements"]
+    assert (flag["key"], flag["recorded_value"], flag["fitted_value"], flag["sku"]) == (
+        "filter_size",
+        "16x25x1",
+        "16x25x4",
+        "FLT-16x25x4",
+    )
+
+
 async def test_a_staff_edit_enters_the_history_and_the_record_before_it_can_still_be_read(
     client: Client, conn: Connection, dispatcher: Auth
 ) -> None:

@@ -34,22 +34,24 @@ def test_predicted_parts_cover_most_visits_with_few_extra_parts_and_beat_the_bas
     assert row, out
     coverage, extra, base_coverage, base_extra = (float(g) for g in row.groups())
     # Measured at 0.2 over the visits that used a part, on seeds 3, 5 and 7 (December 2026):
-    # 88.5-91.2% covered with 0.34-0.40 extra parts each, against the baseline's 70.4-70.9% with
-    # 0.44-0.47. Spring sizes missing or mistyped on record, glass that depends on a rain sensor
-    # nobody noted and faults with several causes (dispatch/demo_noise.py) keep it from the 95%
-    # the clean history gave; the margins leave room for the day the demo is built on.
-    assert coverage >= 85.0
-    assert extra <= 0.5
-    assert coverage >= base_coverage + 12
+    # 84.3-86.1% covered with 0.40-0.48 extra parts each, against the baseline's 37.7-43.1% with
+    # 0.68-0.73. Spring sizes missing or mistyped on record, glass that depends on a rain sensor
+    # nobody noted, faults with several causes and furnace filters of seven sizes, nearly half of
+    # them not on record (dispatch/demo_noise.py), keep it from the 95% the clean history gave;
+    # the margins leave room for the day the demo is built on.
+    assert coverage >= 82.0
+    assert extra <= 0.55
+    assert coverage >= base_coverage + 35
     assert extra <= base_extra
     # What the van carries at the product's cost of a line, against the baseline at as many extra
-    # parts: on seed 7 (December 2026) 90.7% with 0.45 extra parts, the baseline 70.4% there.
+    # parts: on seeds 3, 5 and 7 (December 2026) 89.2-89.6% with 0.59-0.65 extra parts, the
+    # baseline 36.0-41.1% there.
     carried = re.search(r"^\s+0\.20\s+([\d.]+)%\s+([\d.]+)\s+([\d.]+)%$", out, re.MULTILINE)
     assert carried, out
     coverage, extra, base_same = (float(g) for g in carried.groups())
-    assert coverage >= 85.0
-    assert extra <= 0.7
-    assert coverage >= base_same + 12
+    assert coverage >= 86.0
+    assert extra <= 0.75
+    assert coverage >= base_same + 40
 
 
 # Two two-spring doors, installed in 2019, each with a spring visit in 2020; door B's record had its

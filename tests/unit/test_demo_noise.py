@@ -74,3 +74,53 @@ def test_every_draw_is_counted_so_the_rates_injected_can_be_printed() -> None:
     assert "Overhead Door" not in typed
     assert "OHD" in typed
     assert noise.summary() == [("make_typed_otherwise", 100, 100)]
+
+
+def test_a_filter_size_on_record_is_missing_turned_round_without_its_depth_or_another_size() -> None:
+    noise = Noise(random.Random(1), NoiseRates(filter_size_missing=0, filter_size_typo=1))
+    side = random.Random(2)
+    typed = {noise.filter_size_as_typed("16x25x1", side) for _ in range(300)}
+    # Another size is one of the same depth: a customer's filter that nearly fitted.
+    assert typed == {"25x16x1", "16x25", "20x25x1", "16x20x1", "20x20x1", "14x25x1"}
+    missing = Noise(random.Random(1), NoiseRates(filter_size_missing=1))
+    assert missing.record_of("hvac_unit", {"type": "furnace", "filter_size": "20x25x1"}, side) == {
+        "type": "furnace"
+    }
+
+
+def test_a_tune_up_that_sells_a_media_cabinet_fits_the_4_inch_filter_for_that_return() -> None:
+    noise = Noise(random.Random(1), NoiseRates(media_upgrade=1))
+    problem = PROBLEM_CODES["annual_maintenance"]
+    truth: dict[str, str | int | float | bool] = {"type": "furnace", "filter_size": "20x20x1"}
+    outcome = None
+    while not outcome or not outcome.used:  # the filter is fitted at 97%
+        outcome = noise.visit(
+            "hvac_unit", "Lennox", "ML180", truth, problem, problem.variants[None], NO_HABIT, random.Random(2)
+        )
+    # A 20x20 return takes the 20x25 cabinet; a 4-inch rack stays as it is at the next tune-up.
+    assert outcome.rack_changed
+    assert outcome.used == [("FLT-20x25x4", 1)]
+    assert truth["filter_size"] == "20x25x4"
+    again = noise.visit(
+        "hvac_unit", "Lennox", "ML180", truth, problem, problem.variants[None], NO_HABIT, random.Random(2)
+    )
+    assert not again.rack_changed
+
+
+def test_the_filters_draw_from_the_assets_own_generator_and_leave_the_shared_one_alone() -> None:
+    # The filters came after the rest of the noise: the same draws from the shared generator must
+    # happen, in the same order, with or without a filter on the unit.
+    problem = PROBLEM_CODES["annual_maintenance"]
+    states = []
+    for truth in ({"type": "furnace"}, {"type": "furnace", "filter_size": "16x25x1"}):
+        rng = random.Random(5)
+        noise = Noise(rng, NoiseRates(media_upgrade=0.5))
+        side = random.Random(9)
+        record = noise.record_of("hvac_unit", dict(truth), side)
+        for _ in range(20):
+            noise.visit(
+                "hvac_unit", "Trane", "S9V2", dict(truth), problem, problem.variants[None], NO_HABIT, side
+            )
+        noise.record_of("hvac_unit", record, side)
+        states.append(rng.getstate())
+    assert states[0] == states[1]

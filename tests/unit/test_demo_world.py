@@ -8,7 +8,14 @@ from uuid import UUID
 
 import pytest
 
-from dispatch.demo_catalogue import DOOR_MODELS, FITMENTS, PROBLEM_CODES, spring_size_for
+from dispatch.demo_catalogue import (
+    DOOR_MODELS,
+    FILTER_SIZES,
+    FITMENTS,
+    PROBLEM_CODES,
+    fitting_part,
+    spring_size_for,
+)
 from dispatch.demo_state import COLUMNS, TZ, DemoWorld
 from dispatch.demo_world import build_world
 
@@ -167,6 +174,25 @@ def test_records_have_the_mess_of_a_real_companys(world: DemoWorld) -> None:
         assert low <= lost < high, paper
 
 
+def test_tune_ups_fit_filters_of_many_sizes_and_most_units_have_none_on_record(world: DemoWorld) -> None:
+    """The filter is the return's, drawn per installation (16x25x1 27%, 20x25x1 22%, five other
+    sizes 8-13%); 45% of units go on record without it, and only a media cabinet sold at a
+    tune-up may put one on record later."""
+    parts = {r[0]: str(r[1]) for r in world.rows["parts"]}
+    tune_ups = {e["id"] for e in records(world, "asset_events") if e["problem_code"] == "annual_maintenance"}
+    fitted = Counter(
+        parts[part_id] for event_id, part_id, _ in world.rows["asset_event_parts"] if event_id in tune_ups
+    )
+    assert set(fitted) <= {p for p in parts.values() if p.startswith("FLT-")}
+    assert len(fitted) == 7
+    # No size serves more than about a third of the tune-ups: the most common parts per problem
+    # cannot cover them all with one filter.
+    assert max(fitted.values()) / fitted.total() < 0.35
+    units = [a for a in records(world, "assets") if a["kind"] == "hvac_unit"]
+    missing = sum("filter_size" not in u["attributes"] for u in units) / len(units)  # type: ignore[operator]
+    assert 0.35 < missing < 0.55
+
+
 def test_first_visits_that_lacked_a_part_have_a_linked_follow_up(world: DemoWorld) -> None:
     jobs = {j["id"]: j for j in records(world, "jobs")}
     follow_ups = [j for j in jobs.values() if j["parent_job_id"] is not None]
@@ -205,6 +231,19 @@ def test_the_windshield_story_needs_replacement_skills_and_calibration(world: De
     assert job["customer_choice"] == "replace"
     assert job["required_skills"] == {"auto_glass_replace": 2, "adas_calibration": 2}
     assert job["window_start_at"].astimezone(TZ).date() == TODAY + timedelta(days=1)  # type: ignore[attr-defined]
+
+
+def test_each_filter_fits_one_size_and_a_fitted_filter_names_it() -> None:
+    # A fitted FLT-20x25x1 says the unit takes 20x25x1: the rule's one equal-value condition.
+    filters = [f for f in FITMENTS if f.sku.startswith("FLT-")]
+    assert {f.sku: f.conditions for f in filters} == {
+        f"FLT-{size}": {"filter_size": size} for size, _ in FILTER_SIZES
+    }
+    assert fitting_part("hvac_unit", "Trane", "S9V2", {"filter_size": "20x25x1"}, "FLT-") == (
+        "FLT-20x25x1",
+        1,
+    )
+    assert fitting_part("hvac_unit", "Trane", "S9V2", {"filter_size": "25x20x1"}, "FLT-") is None
 
 
 def test_the_catalogue_is_consistent() -> None:
