@@ -118,7 +118,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
                 conn, today=now_of(app.state).date(), retention_days=settings.position_retention_days
             )
         app.state.fleet_cache = FleetCache()
-        app.state.event_hub = EventHub()
+        app.state.event_hub = EventHub(gap_ranges_max=settings.stream_gap_ranges_max)
         app.state.position_intake = PositionIntake(app.state.pool, app.state.routing)
         app.state.plan_runner = PlanRunner(app.state.pool, routing=app.state.routing)
         background = [

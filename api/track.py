@@ -20,12 +20,12 @@ from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
 from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
 from dispatch.accounts import Principal, Role
-from dispatch.event_stream import stream
+from dispatch.event_stream import parse_event_id, stream
 from dispatch.models import JobStatus
 from dispatch.slots import SlotOffer
 from dispatch.tracking import resolve_tracking_token
 from dispatch.tracking_view import CUSTOMER_EVENTS, TrackingView
-from infra.errors import ConflictError, InvalidError, NotFoundError
+from infra.errors import ConflictError, NotFoundError
 from infra.settings import Settings
 
 PAGE = resources.files("api").joinpath("static/track.html").read_text()
@@ -110,11 +110,10 @@ class TrackController(Controller):
     ) -> ServerSentEvent:
         """Each change of the customer's job as it happens (what changed, not who or why)."""
         job_id = await _job(conn, token)
-        start = await tracking_queries.last_event_id(conn, job_id)
-        if last_event_id is not None:
-            if not last_event_id.strip().isdigit():
-                raise InvalidError("Last-Event-ID: an event id is a whole number", field="Last-Event-ID")
-            start = int(last_event_id)
+        if last_event_id is None:
+            start = await tracking_queries.last_event_id(conn, job_id)
+        else:
+            start = parse_event_id(last_event_id)
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             yield ServerSentEventMessage(data=None, comment="listening", retry=3000)

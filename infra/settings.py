@@ -51,6 +51,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_subject: str = "mailto:dispatch@example.com"
     push_allow_insecure: bool = False
     push_timeout_s: float = 10.0  # a push service slower than this is retried later
+    # Live streams (SSE). Each process follows which event ids are held by transactions still
+    # open, as ranges, for all its streams: at most this many (past it the oldest are given up,
+    # with a warning).
+    stream_gap_ranges_max: int = 1000
 
 
 def default_data_dir() -> Path:
@@ -110,6 +114,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_subject=env.get("TRUCKROLL_VAPID_SUBJECT") or "mailto:dispatch@example.com",
         push_allow_insecure=env.get("TRUCKROLL_PUSH_ALLOW_INSECURE", "") in ("1", "true", "yes"),
         push_timeout_s=_float(env, "TRUCKROLL_PUSH_TIMEOUT_S", 10.0),
+        stream_gap_ranges_max=_int(env, "TRUCKROLL_STREAM_GAP_RANGES_MAX", 1000),
     )
 
 
