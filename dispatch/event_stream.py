@@ -206,17 +206,20 @@ async def stream(
     territory_id: UUID | None,
     job_id: UUID | None = None,
     poll_s: float = 15.0,
+    ended: asyncio.Event | None = None,
+    link_hash: bytes | None = None,
     batch: int = 500,
 ) -> AsyncIterator[JobEvent]:
     """Events after `after` (no later than the newest event), then each new one as it commits,
-    until the hub drains."""
+    until the hub drains or `ended` is set. A stream followed through a tracking link sends
+    nothing written after the link stopped working, even before `ended` tells it so."""
     loop = asyncio.get_running_loop()
     last = after
     missing: tuple[IdRange, ...] | None = None  # ids at or below `last` that may still commit
     sent: set[int] = set()  # what was sent from `missing`
     since: float | None = None
     with hub.waiter() as woken:
-        while not hub.draining:
+        while not _over(hub, ended):
             woken.clear()
             seen = await hub.seen(pool, wake=hub.wakes, since=since)
             if missing is None:
@@ -232,9 +235,10 @@ async def stream(
                     territory_id=territory_id,
                     job_id=job_id,
                     limit=batch,
+                    link_hash=link_hash,
                 )
             for event in events:
-                if hub.draining:
+                if _over(hub, ended):
                     return
                 yield event
             # Read through `mark`: what was missing up to there is what `seen` still misses; past
@@ -248,9 +252,25 @@ async def stream(
             if full:
                 continue
             try:
-                await asyncio.wait_for(woken.wait(), poll_s)
+                await asyncio.wait_for(_woken(woken, ended), poll_s)
             except TimeoutError:
                 since = loop.time() - POLL_FRESH_S
+
+
+def _over(hub: EventHub, ended: asyncio.Event | None) -> bool:
+    return hub.draining or (ended is not None and ended.is_set())
+
+
+async def _woken(woken: asyncio.Event, ended: asyncio.Event | None) -> None:
+    if ended is None:
+        await woken.wait()
+        return
+    waits = {asyncio.ensure_future(woken.wait()), asyncio.ensure_future(ended.wait())}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def _upto(ranges: Sequence[IdRange], mark: int) -> tuple[IdRange, ...]:

@@ -80,6 +80,9 @@ def _events_sql(joins: str, where: str) -> str:
             WHERE true {where}
         ) e
         WHERE e.id <> ALL($5::bigint[])
+          AND ($8::bytea IS NULL OR EXISTS (
+              SELECT FROM tracking_tokens t
+              WHERE t.token_hash = $8 AND t.revoked_at IS NULL AND t.expires_at > now()))
         ORDER BY e.id LIMIT $6
     """
 
@@ -101,9 +104,11 @@ async def stream_events(
     territory_id: UUID | None,
     job_id: UUID | None,
     limit: int,
+    link_hash: bytes | None = None,
 ) -> list[JobEvent]:
     """The stream's events with ids in (after, upto] or in `missing`, except those in `skip`,
-    oldest first: one job's, one territory's, or all."""
+    oldest first: one job's, one territory's, or all; none once the tracking link with this hash
+    (if any) is revoked or expired."""
     if job_id is not None:
         sql, key = _OF_JOB, job_id
     elif territory_id is not None:
@@ -111,6 +116,6 @@ async def stream_events(
     else:
         sql, key = _OF_ALL, None
     rows = await conn.fetch(
-        sql, after, upto, [r.lo for r in missing], [r.hi for r in missing], list(skip), limit, key
+        sql, after, upto, [r.lo for r in missing], [r.hi for r in missing], list(skip), limit, key, link_hash
     )
     return [event_from_row(r) for r in rows]

@@ -1,6 +1,6 @@
 """The live streams (tracking page, board) against what an anonymous caller can send them: a busy
-history between a job's events, resume ids out of range; and transactions committing out of
-order. Real HTTP (uvicorn on loopback), real PostgreSQL."""
+history between a job's events, resume ids out of range, a link revoked while its page is open;
+and transactions committing out of order. Real HTTP (uvicorn on loopback), real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ import msgspec
 import pytest
 from litestar import Litestar
 
+from api.app import create_app
 from dispatch.event_stream import GAP_MIN_AGE_S, EventHub
 from dispatch.stream_queries import IdRange
 from dispatch.tracking import create_link
 from infra.db import Connection, connect, create_pool
+from infra.settings import Settings
 from tests.conftest import Auth
 from tests.factories_matching import at, job, north, site, territory
 from tests.live_server import serving
@@ -247,6 +249,38 @@ async def test_events_committed_out_of_order_all_reach_the_streams(
     assert [quick_on_page.id, held_on_page.id] == [quick, held]
     assert [quick_on_board.id, note_on_board.id, held_on_board.id] == [quick, note, held]
     assert msgspec.json.decode(held_on_page.data or "") == {"status": None}
+
+
+async def test_revoking_a_link_ends_the_stream_open_on_it(
+    settings: Settings, dsn: str, tracked: Tracked, dispatcher: Auth
+) -> None:
+    # The page stays open after the dispatcher revokes the link (sent to the wrong person): its
+    # stream must end, and the browser's reconnection finds the link gone.
+    app = create_app(msgspec.structs.replace(settings, track_link_check_s=0.2), dsn=dsn)
+    url = f"/track/{tracked.token}/events"
+    async with api(app) as http, http.stream("GET", url) as response:
+        assert response.status_code == 200
+        reader = Reader(response)
+        await asyncio.sleep(0.3)
+        revoked = await http.delete(f"/jobs/{tracked.job_id}/tracking-links", headers=dispatcher.headers)
+        assert revoked.json() == {"revoked": 1}
+        await event(dsn, tracked.job_id, "status")  # what the holder must no longer hear
+        assert await reader.next(timeout_s=5) is None
+        assert (await http.get(url)).status_code == 404
+
+
+async def test_a_link_expiring_ends_the_stream_open_on_it(
+    settings: Settings, conn: Connection, dsn: str, tracked: Tracked
+) -> None:
+    app = create_app(msgspec.structs.replace(settings, track_link_check_s=0.2), dsn=dsn)
+    async with api(app) as http, http.stream("GET", f"/track/{tracked.token}/events") as response:
+        reader = Reader(response)
+        await asyncio.sleep(0.3)
+        await conn.execute(
+            "UPDATE tracking_tokens SET created_at = now() - interval '2 days',"
+            " expires_at = now() - interval '1 second'"
+        )
+        assert await reader.next(timeout_s=5) is None
 
 
 async def test_a_process_follows_uncommitted_ids_as_a_bounded_number_of_ranges(

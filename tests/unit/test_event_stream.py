@@ -25,8 +25,10 @@ def test_anything_else_is_malformed_and_names_the_header(sent: str) -> None:
     assert raised.value.field == "Last-Event-ID"
 
 
-def test_the_gap_ranges_followed_have_a_default_and_a_floor(tmp_path: Path) -> None:
+def test_stream_limits_have_defaults_and_refuse_a_busy_loop(tmp_path: Path) -> None:
     settings = load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path)})
-    assert settings.stream_gap_ranges_max == 1000
+    assert (settings.stream_gap_ranges_max, settings.track_link_check_s) == (1000, 2.0)
+    with pytest.raises(SettingsError, match=r"TRUCKROLL_TRACK_LINK_CHECK_S must be at least 0\.1"):
+        load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path), "TRUCKROLL_TRACK_LINK_CHECK_S": "0"})
     with pytest.raises(SettingsError, match="TRUCKROLL_STREAM_GAP_RANGES_MAX must be at least 1"):
         load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path), "TRUCKROLL_STREAM_GAP_RANGES_MAX": "0"})
