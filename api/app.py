@@ -55,6 +55,7 @@ from dispatch.plan_runs import PlanRunner
 from dispatch.position_intake import PositionIntake
 from dispatch.positions import maintain_partitions
 from dispatch.risk_watch import watch
+from dispatch.tracking import LinkWatch
 from dispatch.travel import OsrmTravel
 from infra.db import create_pool
 from infra.settings import Settings, load_settings
@@ -118,7 +119,8 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
                 conn, today=now_of(app.state).date(), retention_days=settings.position_retention_days
             )
         app.state.fleet_cache = FleetCache()
-        app.state.event_hub = EventHub()
+        app.state.event_hub = EventHub(gap_ranges_max=settings.stream_gap_ranges_max)
+        app.state.link_watch = LinkWatch(app.state.pool, every_s=settings.track_link_check_s)
         app.state.position_intake = PositionIntake(app.state.pool, app.state.routing)
         app.state.plan_runner = PlanRunner(app.state.pool, routing=app.state.routing)
         background = [

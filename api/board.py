@@ -19,7 +19,7 @@ from api.deps import CLOSING, EVENT_STREAM, Caller, Db
 from api.matching import now_of
 from dispatch import board, board_queries, job_queries
 from dispatch.board import Board
-from dispatch.event_stream import stream
+from dispatch.event_stream import MAX_EVENT_ID, parse_event_id, stream
 from infra.db import acquire
 from infra.errors import InvalidError
 
@@ -60,16 +60,14 @@ class BoardController(Controller):
         last_event_id: Annotated[
             str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event.")
         ] = None,
-        after: Annotated[int | None, QueryParameter(ge=0, description="Start after this event id.")] = None,
+        after: Annotated[
+            int | None, QueryParameter(ge=0, le=MAX_EVENT_ID, description="Start after this event id.")
+        ] = None,
     ) -> ServerSentEvent:
         """Every job event as it commits, from whichever API process: `id` is the event's id, so a
         reconnecting client sends Last-Event-ID and misses nothing."""
         territory = _territory(principal.territory_id, territory_id)
-        start = after
-        if last_event_id is not None:
-            if not last_event_id.strip().isdigit():
-                raise InvalidError("Last-Event-ID: an event id is a whole number", field="Last-Event-ID")
-            start = int(last_event_id)
+        start = after if last_event_id is None else parse_event_id(last_event_id)
         if start is None:
             async with acquire(state.pool) as conn:
                 start = await board_queries.latest_event_id(conn)

@@ -20,12 +20,12 @@ from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
 from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
 from dispatch.accounts import Principal, Role
-from dispatch.event_stream import stream
+from dispatch.event_stream import parse_event_id, stream
 from dispatch.models import JobStatus
 from dispatch.slots import SlotOffer
-from dispatch.tracking import resolve_tracking_token
+from dispatch.tracking import LinkWatch, resolve_tracking_token, token_hash
 from dispatch.tracking_view import CUSTOMER_EVENTS, TrackingView
-from infra.errors import ConflictError, InvalidError, NotFoundError
+from infra.errors import ConflictError, NotFoundError
 from infra.settings import Settings
 
 PAGE = resources.files("api").joinpath("static/track.html").read_text()
@@ -108,24 +108,38 @@ class TrackController(Controller):
         token: FromPath[str],
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> ServerSentEvent:
-        """Each change of the customer's job as it happens (what changed, not who or why)."""
+        """Each change of the customer's job as it happens (what changed, not who or why). The
+        stream ends within seconds of the link being revoked or expiring."""
         job_id = await _job(conn, token)
-        start = await tracking_queries.last_event_id(conn, job_id)
-        if last_event_id is not None:
-            if not last_event_id.strip().isdigit():
-                raise InvalidError("Last-Event-ID: an event id is a whole number", field="Last-Event-ID")
-            start = int(last_event_id)
+        if last_event_id is None:
+            start = await tracking_queries.last_event_id(conn, job_id)
+        else:
+            start = parse_event_id(last_event_id)
+        watch: LinkWatch = state.link_watch
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             yield ServerSentEventMessage(data=None, comment="listening", retry=3000)
-            async for event in stream(
-                state.pool, state.event_hub, after=start, territory_id=None, job_id=job_id
-            ):
-                if event.kind in CUSTOMER_EVENTS:
-                    status = event.to_status.value if event.to_status else None
-                    yield ServerSentEventMessage(
-                        data=msgspec.json.encode({"status": status}).decode(), event="job_event", id=event.id
-                    )
+            async with watch.watching(token) as gone:
+                async for event in stream(
+                    state.pool,
+                    state.event_hub,
+                    after=start,
+                    territory_id=None,
+                    job_id=job_id,
+                    ended=gone,
+                    link_hash=token_hash(token),
+                ):
+                    if event.kind in CUSTOMER_EVENTS:
+                        status = event.to_status.value if event.to_status else None
+                        yield ServerSentEventMessage(
+                            data=msgspec.json.encode({"status": status}).decode(),
+                            event="job_event",
+                            id=event.id,
+                        )
+                if gone.is_set():
+                    # The browser comes back after `retry` and gets 404, which stops it.
+                    yield ServerSentEventMessage(data=None, comment="this tracking link has expired")
+                    return
             yield CLOSING  # the process is shutting down
 
         return ServerSentEvent(messages())

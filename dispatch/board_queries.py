@@ -2,47 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
 from asyncpg import Record
 
-from dispatch.job_queries import event_from_row
-from dispatch.models import JobEvent
 from infra.db import Connection
-
-_EVENT_COLUMNS = """
-    e.id, e.job_id, e.kind, e.from_status, e.to_status, e.actor_user_id, e.actor, e.reason, e.data,
-    e.client_at, e.occurred_at
-"""
-
-
-async def events_after(
-    conn: Connection,
-    after: int,
-    *,
-    also: Sequence[int] = (),
-    territory_id: UUID | None,
-    job_id: UUID | None,
-    limit: int = 500,
-) -> list[JobEvent]:
-    rows = await conn.fetch(
-        f"""
-        SELECT {_EVENT_COLUMNS}
-        FROM job_events e JOIN jobs j ON j.id = e.job_id JOIN sites s ON s.id = j.site_id
-        WHERE (e.id > $1 OR e.id = ANY($2::bigint[]))
-          AND ($3::uuid IS NULL OR s.territory_id = $3)
-          AND ($4::uuid IS NULL OR e.job_id = $4)
-        ORDER BY e.id LIMIT $5
-        """,
-        after,
-        list(also),
-        territory_id,
-        job_id,
-        limit,
-    )
-    return [event_from_row(r) for r in rows]
 
 
 async def latest_event_id(conn: Connection) -> int:

@@ -6,14 +6,23 @@ hash needs no constant-time comparison.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import asyncpg
+
 from dispatch.models import JobId
-from infra.db import Connection
+from infra.db import Connection, Pool, acquire
+from infra.errors import DatabaseUnavailableError
+
+log = logging.getLogger("truckroll.tracking")
 
 TOKEN_BYTES = 32
 # The link keeps working a day after the promised window, for the feedback and the receipt.
@@ -73,3 +82,64 @@ async def resolve_tracking_token(conn: Connection, token: str) -> JobId | None:
         token_hash(token),
     )
     return job_id
+
+
+async def live_links(conn: Connection, hashes: list[bytes]) -> set[bytes]:
+    """Which of these links still work (neither revoked nor expired)."""
+    rows = await conn.fetch(
+        """
+        SELECT token_hash FROM tracking_tokens
+        WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL AND expires_at > now()
+        """,
+        hashes,
+    )
+    return {bytes(r["token_hash"]) for r in rows}
+
+
+class LinkWatch:
+    """Tells the live streams of a process when their link stops working (revoked, or expired),
+    within `every_s`: one query for all the links the process has streams open on, not one per
+    stream. Revoking a link writes no job event, so no stream would otherwise hear of it."""
+
+    def __init__(self, pool: Pool, *, every_s: float) -> None:
+        self._pool = pool
+        self._every_s = every_s
+        self._watched: dict[bytes, set[asyncio.Event]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def watching(self, token: str) -> AsyncIterator[asyncio.Event]:
+        """An event set once the link no longer works."""
+        key, gone = token_hash(token), asyncio.Event()
+        self._watched.setdefault(key, set()).add(gone)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        try:
+            yield gone
+        finally:
+            streams = self._watched.get(key, set())
+            streams.discard(gone)
+            if not streams:
+                self._watched.pop(key, None)
+            if not self._watched and self._task is not None:
+                self._task.cancel()  # nothing left to watch; the next stream starts it again
+                self._task = None
+
+    async def _run(self) -> None:
+        while self._watched:
+            await asyncio.sleep(self._every_s)
+            try:
+                async with acquire(self._pool) as conn:
+                    live = await live_links(conn, list(self._watched))
+            except (
+                DatabaseUnavailableError,
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+            ) as error:
+                log.warning("cannot check the open tracking links (%s); trying again", error)
+                continue
+            for key, streams in list(self._watched.items()):
+                if key not in live:
+                    for gone in streams:
+                        gone.set()

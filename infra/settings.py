@@ -51,6 +51,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_subject: str = "mailto:dispatch@example.com"
     push_allow_insecure: bool = False
     push_timeout_s: float = 10.0  # a push service slower than this is retried later
+    # Live streams (SSE). Each process follows which event ids are held by transactions still
+    # open, as ranges, for all its streams: at most this many (past it the oldest are given up,
+    # with a warning). An open tracking stream ends at most this many seconds after its link is
+    # revoked or expires.
+    stream_gap_ranges_max: int = 1000
+    track_link_check_s: float = 2.0
 
 
 def default_data_dir() -> Path:
@@ -110,6 +116,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_subject=env.get("TRUCKROLL_VAPID_SUBJECT") or "mailto:dispatch@example.com",
         push_allow_insecure=env.get("TRUCKROLL_PUSH_ALLOW_INSECURE", "") in ("1", "true", "yes"),
         push_timeout_s=_float(env, "TRUCKROLL_PUSH_TIMEOUT_S", 10.0),
+        stream_gap_ranges_max=_int(env, "TRUCKROLL_STREAM_GAP_RANGES_MAX", 1000),
+        track_link_check_s=_link_check_s(env),
     )
 
 
@@ -144,6 +152,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise SettingsError(f"{name} must not be negative, got {value}")
     return value
+
+
+def _link_check_s(env: Mapping[str, str]) -> float:
+    every_s = _float(env, "TRUCKROLL_TRACK_LINK_CHECK_S", 2.0)
+    if every_s < 0.1:  # a busy loop of queries otherwise
+        raise SettingsError(f"TRUCKROLL_TRACK_LINK_CHECK_S must be at least 0.1, got {every_s}")
+    return every_s
 
 
 def _persistent_secret(data_dir: Path) -> str:
