@@ -382,7 +382,10 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
     pool = await create_pool(dsn, min_size=1, max_size=3)
     try:
         async with Sender(
-            settings.vapid_private_key, settings.vapid_subject, timeout_s=settings.push_timeout_s
+            settings.vapid_private_key,
+            settings.vapid_subject,
+            timeout_s=settings.push_timeout_s,
+            response_max_bytes=settings.push_response_max_bytes,
         ) as sender:
             if once:
                 tally = await run_once(pool, sender, WorkerSettings(lease_s=lease_s))

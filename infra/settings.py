@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_subject: str = "mailto:dispatch@example.com"
     push_allow_insecure: bool = False
     push_timeout_s: float = 10.0  # a push service slower than this is retried later
+    # The push worker against a hostile push service (an endpoint is the subscriber's choice):
+    # how much of an answer's body it reads (the rest is dropped with the connection).
+    push_response_max_bytes: int = 4096
 
 
 def default_data_dir() -> Path:
@@ -110,6 +113,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_subject=env.get("TRUCKROLL_VAPID_SUBJECT") or "mailto:dispatch@example.com",
         push_allow_insecure=env.get("TRUCKROLL_PUSH_ALLOW_INSECURE", "") in ("1", "true", "yes"),
         push_timeout_s=_float(env, "TRUCKROLL_PUSH_TIMEOUT_S", 10.0),
+        push_response_max_bytes=_int(env, "TRUCKROLL_PUSH_RESPONSE_MAX_BYTES", 4096, minimum=0),
     )
 
 
