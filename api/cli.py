@@ -387,8 +387,9 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
             timeout_s=settings.push_timeout_s,
             response_max_bytes=settings.push_response_max_bytes,
         ) as sender:
+            worker = WorkerSettings(lease_s=lease_s, max_delay_s=settings.push_max_delay_s)
             if once:
-                tally = await run_once(pool, sender, WorkerSettings(lease_s=lease_s))
+                tally = await run_once(pool, sender, worker)
                 print(
                     f"sent {tally.sent}, retrying {tally.retried}, gone {tally.gone}, failed {tally.failed}"
                 )
@@ -399,7 +400,7 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(sig, stop.set)
-                await run(pool, sender, WorkerSettings(lease_s=lease_s), stop=stop, dsn=dsn)
+                await run(pool, sender, worker, stop=stop, dsn=dsn)
                 print("worker stopped: batches in hand were finished", flush=True)
     finally:
         await pool.close()

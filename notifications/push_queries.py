@@ -136,5 +136,6 @@ async def record_attempts(
     )
 
 
-async def forget_subscription(conn: Connection, endpoint: str) -> None:
-    await conn.execute("DELETE FROM push_subscriptions WHERE endpoint = $1", endpoint)
+async def forget_subscriptions(conn: Connection, endpoints: Sequence[str]) -> None:
+    if endpoints:
+        await conn.execute("DELETE FROM push_subscriptions WHERE endpoint = ANY($1::text[])", list(endpoints))

@@ -12,7 +12,8 @@ import base64
 import functools
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import http_ece
@@ -195,7 +196,7 @@ class Sender:
         async with request as response:
             await _drain(response, self.response_max_bytes)
             return PushResult(
-                status=response.status, retry_after_s=_seconds(response.headers.get("Retry-After"))
+                status=response.status, retry_after_s=retry_after_s(response.headers.get("Retry-After"))
             )
 
     def describe(self, error: Exception) -> str:
@@ -219,10 +220,20 @@ async def _drain(response: Response, max_bytes: int) -> None:
         left -= len(chunk)
 
 
-def _seconds(value: str | None) -> float | None:
+def retry_after_s(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as the push service sent it: whole seconds, or an HTTP date (RFC 9110 10.2.3);
+    None for anything else. Unbounded: the worker decides how long it is willing to wait."""
     if value is None:
         return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        # Digits only: float() would take "1e12", "inf" and "nan" too. More than 12 digits (over
+        # 30,000 years) only means "very long", and the worker caps the wait anyway.
+        return float(int(value)) if len(value) <= 12 else 1e12
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

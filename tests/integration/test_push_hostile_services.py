@@ -1,6 +1,6 @@
 """Push services that answer like an attacker's, against `truckroll worker` itself: a browser's
 endpoint is the subscriber's choice, so whoever holds a tracking link chooses a server the worker
-talks to. Whatever that server answers costs the worker little."""
+talks to. Whatever that server answers costs the worker little and fails only its own delivery."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 from uuid import UUID
 
 import httpx
@@ -41,8 +43,85 @@ def hostile() -> Iterator[str]:
         service.wait()
 
 
+async def counts(base: str) -> dict[str, int]:
+    async with httpx.AsyncClient() as client:
+        answer: dict[str, int] = (await client.get(f"{base}/counts")).json()
+        return answer
+
+
 async def a_job(conn: Connection) -> UUID:
     return await job(conn, await site(conn, await territory(conn), north(1)), (8, 12))
+
+
+async def test_an_absurd_retry_after_delays_its_own_delivery_and_no_honest_push_goes_twice(
+    conn: Connection, dsn: str, tmp_path: Path, hostile: str
+) -> None:
+    job_id = await a_job(conn)
+    keys = Browser().keys()
+    honest = [f"/push/ok/{i}" for i in range(20)]
+    # Each a way to say "later" that no clock can hold, or that is not a number of seconds at all.
+    absurd = ["1e12", "inf", "nan", "-1", "9" * 30, "Fri, 31 Dec 9999 23:59:59 GMT"]
+    hostile_paths = [f"/push/retry/{quote(value, safe='')}/{i}" for i, value in enumerate(absurd)]
+    for path in honest + hostile_paths:
+        await subscribe(conn, job_id, hostile + path, keys)
+    await queue(conn, job_id)
+
+    assert await asyncio.to_thread(worker(dsn, tmp_path, "--once").wait) == 0
+    # Straight away again: what was recorded as sent is not sent again, what waits is not yet due.
+    assert await asyncio.to_thread(worker(dsn, tmp_path, "--once").wait) == 0
+
+    arrived = await counts(hostile)
+    assert [arrived.get(path, 0) for path in honest] == [1] * 20
+    assert [arrived.get(path, 0) for path in hostile_paths] == [1] * 6
+    rows = await conn.fetch(
+        "SELECT endpoint, status, attempts, next_attempt_at - now() AS wait FROM push_deliveries"
+    )
+    by_path = {r["endpoint"].removeprefix(hostile): r for r in rows}
+    assert {by_path[p]["status"] for p in honest} == {"sent"}
+    for path in hostile_paths:
+        assert by_path[path]["status"] == "pending"
+        assert by_path[path]["attempts"] == 1
+        # Honoured up to TRUCKROLL_PUSH_MAX_DELAY_S (an hour); "nan" and "-1" are no Retry-After,
+        # so our own backoff (1-2 s for a first attempt) applies.
+        assert timedelta(0) < by_path[path]["wait"] <= timedelta(hours=1)
+
+
+async def test_an_attempt_the_database_refuses_to_record_fails_alone(
+    conn: Connection, dsn: str, tmp_path: Path, hostile: str
+) -> None:
+    job_id = await a_job(conn)
+    keys = Browser().keys()
+    for path in ["/push/ok/refused"] + [f"/push/ok/{i}" for i in range(4)]:
+        await subscribe(conn, job_id, hostile + path, keys)
+    await queue(conn, job_id)
+    # Whatever makes one row's record fail (here a trigger, standing for any value the database
+    # refuses): the batch's other outcomes must still be written.
+    await conn.execute(
+        """
+        CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.endpoint LIKE '%/refused' AND NEW.attempts > OLD.attempts THEN
+                RAISE EXCEPTION 'refused';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER refuse BEFORE UPDATE ON push_deliveries FOR EACH ROW EXECUTE FUNCTION refuse();
+        """
+    )
+    assert await asyncio.to_thread(worker(dsn, tmp_path, "--once").wait) == 0
+    rows = {
+        r["endpoint"].rsplit("/", 1)[1]: r
+        for r in await conn.fetch(
+            "SELECT endpoint, status, attempts, leased_until > now() AS leased FROM push_deliveries"
+        )
+    }
+    assert [rows[str(i)]["status"] for i in range(4)] == ["sent"] * 4
+    # Unrecorded, it stays leased, and is sent again when the lease runs out.
+    assert (rows["refused"]["status"], rows["refused"]["attempts"], rows["refused"]["leased"]) == (
+        "pending",
+        0,
+        True,
+    )
 
 
 def peak_rss_mb(process: subprocess.Popen[bytes]) -> float:
