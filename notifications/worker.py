@@ -10,7 +10,8 @@ within the same limit; 404 and 410 mean the browser unsubscribed, so the subscri
 The endpoints are the subscribers' choice, so one batch may hold an attacker's push service next
 to honest ones: whatever one delivery does (a body without end, an absurd Retry-After, a key that
 does not encrypt, an outcome the database refuses) fails that delivery alone, and every other
-delivery of the batch is recorded as sent once.
+delivery of the batch is recorded as sent once. Nor can a flood of one recipient's deliveries
+hold back the others': each batch is shared out among recipients (push_queries.claim_deliveries).
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class WorkerSettings:
     # Batches in flight at once: while one waits on the database (claiming, recording), the other
     # encrypts and sends, so the worker's one core is not idle between phases.
     lanes: int = 2
+    # Messages handed to delivery per batch sent, in statements of `batch` messages. Handing over
+    # is cheap next to sending, and the claim shares each batch out fairly only among what has
+    # been handed over: a technician's message written behind hundreds of one job's then reaches
+    # the next batch, not the one after that job's last.
+    hand_over_rounds: int = 10
 
 
 def backoff(attempt: int, settings: WorkerSettings, rng: random.Random | None = None) -> float:
@@ -104,8 +110,12 @@ Outcome = tuple[int, str, int | None, str | None, datetime | None]
 async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tally:
     """Hand over new messages, then send one batch of due deliveries."""
     tally = Tally()
-    async with pool.acquire() as conn, conn.transaction():
-        tally.handed = await push_queries.expand_outbox(cast(Connection, conn))
+    for _ in range(settings.hand_over_rounds):
+        async with pool.acquire() as conn, conn.transaction():
+            handed = await push_queries.expand_outbox(cast(Connection, conn), limit=settings.batch)
+        tally.handed += handed
+        if handed < settings.batch:
+            break
     async with pool.acquire() as conn, conn.transaction():
         claimed = await push_queries.claim_deliveries(
             cast(Connection, conn), limit=settings.batch, lease_s=settings.lease_s

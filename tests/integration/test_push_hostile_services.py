@@ -1,11 +1,13 @@
 """Push services that answer like an attacker's, against `truckroll worker` itself: a browser's
 endpoint is the subscriber's choice, so whoever holds a tracking link chooses a server the worker
-talks to. Whatever that server answers costs the worker little and fails only its own delivery."""
+talks to. Whatever that server answers costs the worker little and fails only its own delivery;
+and a job flooded with deliveries holds no one else's back."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +21,7 @@ import httpx
 import pytest
 
 from infra.db import Connection
-from tests.factories_matching import job, north, site, territory
+from tests.factories_matching import job, north, site, technician, territory
 from tests.integration.test_push import Browser
 from tests.integration.test_push_worker_faults import queue, subscribe, worker
 from tests.live_server import free_port
@@ -47,6 +49,11 @@ async def counts(base: str) -> dict[str, int]:
     async with httpx.AsyncClient() as client:
         answer: dict[str, int] = (await client.get(f"{base}/counts")).json()
         return answer
+
+
+async def arrivals(base: str) -> list[tuple[str, float]]:
+    async with httpx.AsyncClient() as client:
+        return [(path, at) for path, at in (await client.get(f"{base}/arrivals")).json()]
 
 
 async def a_job(conn: Connection) -> UUID:
@@ -156,3 +163,61 @@ async def test_endless_and_huge_answers_cost_the_worker_a_few_kilobytes_each(
     # The status is all a push needs: each was accepted, and its body left unread.
     statuses = await conn.fetch("SELECT status, last_error FROM push_deliveries")
     assert [(r["status"], r["last_error"]) for r in statuses] == [("sent", None)] * len(paths)
+
+
+@pytest.mark.parametrize(
+    ("subscriptions", "messages"),
+    [(2000, 1), (1, 600)],
+    ids=["a job with 2,000 subscriptions", "a job with 600 messages"],
+)
+async def test_a_technicians_message_is_not_held_back_by_a_flooded_job(
+    conn: Connection, dsn: str, tmp_path: Path, hostile: str, subscriptions: int, messages: int
+) -> None:
+    metro = await territory(conn)
+    flooded = await job(conn, await site(conn, metro, north(1)), (8, 12))
+    keys = Browser().keys()
+    await conn.executemany(
+        "INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
+        [
+            (flooded, f"{hostile}/push/ok/flood-{i}", keys["p256dh"], keys["auth"])
+            for i in range(subscriptions)
+        ],
+    )
+    for _ in range(messages):
+        await queue(conn, flooded)
+    ann = await technician(conn, metro, "Ann Springs", north(2))
+    login = await conn.fetchval(
+        "INSERT INTO users (email, password_hash, role, technician_id) VALUES ('ann@example.com', 'x',"
+        " 'technician', $1) RETURNING id",
+        ann,
+    )
+    await conn.execute(
+        "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
+        login,
+        f"{hostile}/push/ok/ann",
+        keys["p256dh"],
+        keys["auth"],
+    )
+    # Written last, behind the whole flood.
+    await conn.execute(
+        "INSERT INTO outbox (kind, audience, job_id, technician_id, payload)"
+        " VALUES ('job_assigned', 'technician', $1, $2, '{}')",
+        flooded,
+        ann,
+    )
+    delivering = worker(dsn, tmp_path)
+    try:
+        for _ in range(600):
+            if (await counts(hostile)).get("/push/ok/ann"):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        delivering.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(delivering.wait, 30)
+    pushes = await arrivals(hostile)
+    ann_at = [at for path, at in pushes if path == "/push/ok/ann"]
+    assert ann_at, "the technician's message never arrived"
+    ahead = sum(1 for path, at in pushes if "/flood-" in path and at < ann_at[0])
+    # Two lanes may each have a batch of 200 in flight before hers is claimed; first come, first
+    # served, she waited for all 2,000 (or 600).
+    assert ahead < 400, f"{ahead} of the flooded job's pushes went before the technician's"

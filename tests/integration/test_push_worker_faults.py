@@ -20,6 +20,7 @@ from uuid import UUID
 import pytest
 
 from infra.db import Connection
+from notifications import push_queries
 from tests.factories_matching import job, north, site, territory
 from tests.integration.test_push import KEYS, Browser
 
@@ -151,4 +152,23 @@ async def test_a_subscription_that_cannot_be_encrypted_to_fails_alone(
     assert rows[bad]["status"] == "pending"
     assert rows[bad]["attempts"] == 1
     assert rows[bad]["last_error"].startswith("could not encrypt")
+    assert len(SlowPushService.received) == 1
+
+
+async def test_a_subscription_deleted_after_its_message_was_handed_over_is_not_sent_to(
+    conn: Connection, dsn: str, tmp_path: Path, slow_service: str
+) -> None:
+    job_id = await job(conn, await site(conn, await territory(conn), north(1)), (8, 12))
+    keys = Browser().keys()
+    for name in ("kept", "left"):
+        await subscribe(conn, job_id, f"{slow_service}/push/{name}", keys)
+    await queue(conn, job_id)
+    assert await push_queries.expand_outbox(conn) == 1
+    await conn.execute("DELETE FROM push_subscriptions WHERE endpoint LIKE '%/left'")
+    assert worker(dsn, tmp_path, "--once").wait() == 0
+    rows = await conn.fetch("SELECT endpoint, status FROM push_deliveries ORDER BY endpoint")
+    assert [(r["endpoint"].rsplit("/", 1)[1], r["status"]) for r in rows] == [
+        ("kept", "sent"),
+        ("left", "gone"),
+    ]
     assert len(SlowPushService.received) == 1
