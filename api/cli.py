@@ -407,6 +407,15 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from notifications.worker import shortest_lease_s
+
+    shortest = shortest_lease_s(settings.push_timeout_s)
+    if not shortest <= args.lease_s <= 86400:  # a day at most: a dead worker's batch waits that long
+        raise SettingsError(
+            f"--lease-s {args.lease_s:g} must be from {shortest:g} to 86400: TRUCKROLL_PUSH_TIMEOUT_S"
+            f" is {settings.push_timeout_s:g} s, a batch may take that long to send (and a second"
+            " more to record), and a lease that runs out first lets another worker send it again"
+        )
     with database(settings) as dsn:
         if not args.skip_migrations:
             asyncio.run(_migrate(dsn))
@@ -599,7 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--lease-s",
         type=float,
         default=30.0,
-        help="how long a claimed delivery is this worker's alone (seconds)",
+        help="how long a claimed delivery is this worker's alone (seconds; default 30, at least"
+        " TRUCKROLL_PUSH_TIMEOUT_S + 1)",
     )
     worker.add_argument(
         "--skip-migrations",

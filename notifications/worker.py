@@ -36,6 +36,8 @@ from notifications.webpush import SEND_ERRORS, Sender, Subscription
 
 log = logging.getLogger("truckroll.push")
 CHANNEL = "truckroll_outbox"  # notified on each write to the outbox (migration 0017)
+# What a batch needs besides its sends (encrypting it, recording it) must fit in its lease too.
+LEASE_MARGIN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,21 @@ class WorkerSettings:
     # been handed over: a technician's message written behind hundreds of one job's then reaches
     # the next batch, not the one after that job's last.
     hand_over_rounds: int = 10
+
+
+def shortest_lease_s(send_timeout_s: float) -> float:
+    """A claimed batch is this worker's for its lease; its sends may take the whole send timeout
+    (waiting for a connection included), so a lease that runs out first hands a batch still being
+    sent to another worker, which sends it again (200 deliveries became 470 sends)."""
+    return send_timeout_s + LEASE_MARGIN_S
+
+
+def _check_lease(settings: WorkerSettings, sender: Sender) -> None:
+    if not settings.lease_s >= shortest_lease_s(sender.timeout_s):
+        raise ValueError(
+            f"a lease of {settings.lease_s:g} s is shorter than a batch may take to send"
+            f" ({shortest_lease_s(sender.timeout_s):g} s with a send timeout of {sender.timeout_s:g} s)"
+        )
 
 
 def backoff(attempt: int, settings: WorkerSettings, rng: random.Random | None = None) -> float:
@@ -109,6 +126,7 @@ Outcome = tuple[int, str, int | None, str | None, datetime | None]
 
 async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tally:
     """Hand over new messages, then send one batch of due deliveries."""
+    _check_lease(settings, sender)
     tally = Tally()
     for _ in range(settings.hand_over_rounds):
         async with pool.acquire() as conn, conn.transaction():
@@ -214,6 +232,7 @@ async def run(
 ) -> None:
     """Deliver until stopped, `settings.lanes` batches at a time; with `dsn`, idle lanes wake as
     soon as a message is written."""
+    _check_lease(settings, sender)
     written = asyncio.Event()
     listening = asyncio.create_task(listen(dsn, CHANNEL, written.set)) if dsn else None
     try:

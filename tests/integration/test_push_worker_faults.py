@@ -57,13 +57,15 @@ def worker(
     dsn: str, data_dir: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     env = {
-        **(env or {}),
         **os.environ,
         "DATABASE_URL": dsn,
         "TRUCKROLL_DATA_DIR": str(data_dir),
         "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
         "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
         "TRUCKROLL_LOG_LEVEL": "WARNING",
+        # A lease of 8 s, so a test can wait for it to run out, needs sends of at most 7 s.
+        "TRUCKROLL_PUSH_TIMEOUT_S": "5",
+        **(env or {}),
     }
     return subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--lease-s", "8", *args], env=env)
 
