@@ -91,12 +91,11 @@ async def claim_deliveries(conn: Connection, *, limit: int, lease_s: float) -> l
     them goes out in the next batch. Recipients are found through an index, one step each, so a
     claim reads about `limit` recipients and rows, not the whole backlog.
     """
-    # Claims take turns (they take milliseconds): each then sees the others' leases, where two
-    # at once would pick the same rows and the second would skip them all.
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK_KEY)
-    # The planner cannot tell how few rows the recursive scans yield, and would compile the
-    # statement (~15 ms) for each claim of a millisecond or two.
-    await conn.execute("SET LOCAL jit = off")
+    # Claims take turns (they take a millisecond or two): each then sees the others' leases,
+    # where two at once would pick the same rows and the second would skip them all. And JIT is
+    # off: the planner cannot tell how few rows the recursive scans yield, and would compile the
+    # statement (~15 ms) for each claim.
+    await conn.execute("SELECT pg_advisory_xact_lock($1), set_config('jit', 'off', true)", CLAIM_LOCK_KEY)
     picked: list[int] = [
         r["id"]
         for r in await conn.fetch(
