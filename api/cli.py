@@ -382,10 +382,14 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
     pool = await create_pool(dsn, min_size=1, max_size=3)
     try:
         async with Sender(
-            settings.vapid_private_key, settings.vapid_subject, timeout_s=settings.push_timeout_s
+            settings.vapid_private_key,
+            settings.vapid_subject,
+            timeout_s=settings.push_timeout_s,
+            response_max_bytes=settings.push_response_max_bytes,
         ) as sender:
+            worker = WorkerSettings(lease_s=lease_s, max_delay_s=settings.push_max_delay_s)
             if once:
-                tally = await run_once(pool, sender, WorkerSettings(lease_s=lease_s))
+                tally = await run_once(pool, sender, worker)
                 print(
                     f"sent {tally.sent}, retrying {tally.retried}, gone {tally.gone}, failed {tally.failed}"
                 )
@@ -396,13 +400,22 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(sig, stop.set)
-                await run(pool, sender, WorkerSettings(lease_s=lease_s), stop=stop, dsn=dsn)
+                await run(pool, sender, worker, stop=stop, dsn=dsn)
                 print("worker stopped: batches in hand were finished", flush=True)
     finally:
         await pool.close()
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from notifications.worker import shortest_lease_s
+
+    shortest = shortest_lease_s(settings.push_timeout_s)
+    if not shortest <= args.lease_s <= 86400:  # a day at most: a dead worker's batch waits that long
+        raise SettingsError(
+            f"--lease-s {args.lease_s:g} must be from {shortest:g} to 86400: TRUCKROLL_PUSH_TIMEOUT_S"
+            f" is {settings.push_timeout_s:g} s, a batch may take that long to send (and a second"
+            " more to record), and a lease that runs out first lets another worker send it again"
+        )
     with database(settings) as dsn:
         if not args.skip_migrations:
             asyncio.run(_migrate(dsn))
@@ -595,7 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--lease-s",
         type=float,
         default=30.0,
-        help="how long a claimed delivery is this worker's alone (seconds)",
+        help="how long a claimed delivery is this worker's alone (seconds; default 30, at least"
+        " TRUCKROLL_PUSH_TIMEOUT_S + 1)",
     )
     worker.add_argument(
         "--skip-migrations",

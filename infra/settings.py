@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -57,6 +58,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # revoked or expires.
     stream_gap_ranges_max: int = 1000
     track_link_check_s: float = 2.0
+    # The push worker against a hostile push service (an endpoint is the subscriber's choice):
+    # how much of an answer's body it reads (the rest is dropped with the connection), and the
+    # longest it waits before a retry, whatever Retry-After says.
+    push_response_max_bytes: int = 4096
+    push_max_delay_s: float = 3600.0
 
 
 def default_data_dir() -> Path:
@@ -118,6 +124,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         push_timeout_s=_float(env, "TRUCKROLL_PUSH_TIMEOUT_S", 10.0),
         stream_gap_ranges_max=_int(env, "TRUCKROLL_STREAM_GAP_RANGES_MAX", 1000),
         track_link_check_s=_link_check_s(env),
+        push_response_max_bytes=_int(env, "TRUCKROLL_PUSH_RESPONSE_MAX_BYTES", 4096, minimum=0),
+        push_max_delay_s=_float(env, "TRUCKROLL_PUSH_MAX_DELAY_S", 3600.0, maximum=28 * 86400.0),
     )
 
 
@@ -141,7 +149,7 @@ def _weights(raw: str) -> dict[str, float]:
     return weights
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, maximum: float = math.inf) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -149,8 +157,12 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a finite number, got {raw!r}")
     if value < 0:
         raise SettingsError(f"{name} must not be negative, got {value}")
+    if value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum:g}, got {value:g}")
     return value
 
 

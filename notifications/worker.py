@@ -4,8 +4,14 @@ Several workers may run: messages and deliveries are claimed with FOR UPDATE SKI
 claimed delivery is leased, so one killed mid-batch leaves its rows to the others once the lease
 runs out (at worst one in-flight message is sent twice, and its Topic collapses the copies).
 Sending happens outside any transaction, so a slow push service holds no database rows. Failed
-sends back off exponentially with jitter up to a limit; 429 waits as long as Retry-After says;
-404 and 410 mean the browser unsubscribed, so the subscription is deleted.
+sends back off exponentially with jitter up to a limit; 429 waits as long as Retry-After says,
+within the same limit; 404 and 410 mean the browser unsubscribed, so the subscription is deleted.
+
+The endpoints are the subscribers' choice, so one batch may hold an attacker's push service next
+to honest ones: whatever one delivery does (a body without end, an absurd Retry-After, a key that
+does not encrypt, an outcome the database refuses) fails that delivery alone, and every other
+delivery of the batch is recorded as sent once. Nor can a flood of one recipient's deliveries
+hold back the others': each batch is shared out among recipients (push_queries.claim_deliveries).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+import asyncpg
 import msgspec
 from asyncpg import Record
 
@@ -29,6 +36,8 @@ from notifications.webpush import SEND_ERRORS, Sender, Subscription
 
 log = logging.getLogger("truckroll.push")
 CHANNEL = "truckroll_outbox"  # notified on each write to the outbox (migration 0017)
+# What a batch needs besides its sends (encrypting it, recording it) must fit in its lease too.
+LEASE_MARGIN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,8 @@ class WorkerSettings:
     lease_s: float = 30.0
     max_attempts: int = 8
     base_backoff_s: float = 2.0
-    max_backoff_s: float = 3600.0
+    # The longest a delivery waits for its next attempt, whatever a push service's Retry-After says.
+    max_delay_s: float = 3600.0
     # With nothing to do a lane waits this long, or less when a message is written (the worker
     # listens on the outbox's channel); the wait only bounds how late a retry that fell due
     # without a write, or a message written while the listener was down, is picked up.
@@ -45,12 +55,50 @@ class WorkerSettings:
     # Batches in flight at once: while one waits on the database (claiming, recording), the other
     # encrypts and sends, so the worker's one core is not idle between phases.
     lanes: int = 2
+    # Messages handed to delivery per batch sent, in statements of `batch` messages. Handing over
+    # is cheap next to sending, and the claim shares each batch out fairly only among what has
+    # been handed over: a technician's message written behind hundreds of one job's then reaches
+    # the next batch, not the one after that job's last.
+    hand_over_rounds: int = 10
+
+
+def shortest_lease_s(send_timeout_s: float) -> float:
+    """A claimed batch is this worker's for its lease; its sends may take the whole send timeout
+    (waiting for a connection included), so a lease that runs out first hands a batch still being
+    sent to another worker, which sends it again (200 deliveries became 470 sends)."""
+    return send_timeout_s + LEASE_MARGIN_S
+
+
+def _check_lease(settings: WorkerSettings, sender: Sender) -> None:
+    if not settings.lease_s >= shortest_lease_s(sender.timeout_s):
+        raise ValueError(
+            f"a lease of {settings.lease_s:g} s is shorter than a batch may take to send"
+            f" ({shortest_lease_s(sender.timeout_s):g} s with a send timeout of {sender.timeout_s:g} s)"
+        )
 
 
 def backoff(attempt: int, settings: WorkerSettings, rng: random.Random | None = None) -> float:
     """Exponential with full jitter: attempt 1 waits up to base, 2 up to 2 x base, ..."""
-    ceiling = min(settings.max_backoff_s, settings.base_backoff_s * 2 ** (attempt - 1))
+    ceiling = min(settings.max_delay_s, settings.base_backoff_s * 2.0 ** min(attempt - 1, 64))
     return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def next_step(
+    attempt: int, code: int | None, retry_after_s: float | None, settings: WorkerSettings
+) -> tuple[str, float | None]:
+    """The delivery's status after this attempt, and how long until the next one if any."""
+    if code is not None and 200 <= code < 300:
+        return "sent", None
+    if code in (404, 410):
+        return "gone", None
+    if (code is None or code == 429 or code >= 500) and attempt < settings.max_attempts:
+        wait = backoff(attempt, settings)
+        if code == 429 and retry_after_s is not None:
+            # Never sooner than our own backoff, never later than our limit: "Retry-After: 1e12"
+            # once overflowed the clock and failed the whole batch's record.
+            wait = max(wait, retry_after_s)
+        return "pending", min(wait, settings.max_delay_s)
+    return "failed", None
 
 
 @dataclass
@@ -61,12 +109,31 @@ class Tally:
     gone: int = 0
     failed: int = 0
 
+    def count(self, status: str) -> None:
+        if status == "sent":
+            self.sent += 1
+        elif status == "gone":
+            self.gone += 1
+        elif status == "pending":
+            self.retried += 1
+        else:
+            self.failed += 1
+
+
+# (delivery, status, HTTP status, error, next attempt at), as push_queries.record_attempts takes it.
+Outcome = tuple[int, str, int | None, str | None, datetime | None]
+
 
 async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tally:
     """Hand over new messages, then send one batch of due deliveries."""
+    _check_lease(settings, sender)
     tally = Tally()
-    async with pool.acquire() as conn, conn.transaction():
-        tally.handed = await push_queries.expand_outbox(cast(Connection, conn))
+    for _ in range(settings.hand_over_rounds):
+        async with pool.acquire() as conn, conn.transaction():
+            handed = await push_queries.expand_outbox(cast(Connection, conn), limit=settings.batch)
+        tally.handed += handed
+        if handed < settings.batch:
+            break
     async with pool.acquire() as conn, conn.transaction():
         claimed = await push_queries.claim_deliveries(
             cast(Connection, conn), limit=settings.batch, lease_s=settings.lease_s
@@ -77,41 +144,55 @@ async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tall
     results = await asyncio.gather(
         *(_deliver(row, body, sender) for row, body in zip(claimed, bodies, strict=True))
     )
-    outcomes: list[tuple[int, str, int | None, str | None, datetime | None]] = []
-    async with pool.acquire() as conn, conn.transaction():
-        for row, (code, error, retry_after) in zip(claimed, results, strict=True):
-            attempt = row["attempts"] + 1
-            now = datetime.now(UTC)
-            if code is not None and 200 <= code < 300:
-                status, next_at = "sent", None
-                tally.sent += 1
-            elif code in (404, 410):
-                status, next_at = "gone", None
-                await push_queries.forget_subscription(cast(Connection, conn), row["endpoint"])
-                tally.gone += 1
-            elif (code is None or code == 429 or code >= 500) and attempt < settings.max_attempts:
-                wait = retry_after if code == 429 and retry_after is not None else backoff(attempt, settings)
-                status, next_at = "pending", now + timedelta(seconds=wait)
-                tally.retried += 1
-            else:
-                status, next_at = "failed", None
-                tally.failed += 1
-            outcomes.append((row["id"], status, code, error, next_at))
-        await push_queries.record_attempts(cast(Connection, conn), outcomes)
+    now = datetime.now(UTC)
+    outcomes: list[Outcome] = []
+    gone: dict[int, str] = {}  # delivery -> the endpoint whose subscription ends
+    for row, (code, error, retry_after) in zip(claimed, results, strict=True):
+        status, wait_s = next_step(row["attempts"] + 1, code, retry_after, settings)
+        tally.count(status)
+        if status == "gone":
+            gone[row["id"]] = row["endpoint"]
+        next_at = None if wait_s is None else now + timedelta(seconds=wait_s)
+        outcomes.append((row["id"], status, code, error, next_at))
+    await _record(pool, outcomes, gone)
     return tally
 
 
+async def _record(pool: Pool, outcomes: list[Outcome], gone: dict[int, str]) -> None:
+    """The batch's outcomes in one transaction; if the database refuses it, each on its own, so
+    a row it refuses leaves the others recorded (that row is sent again once its lease runs out)."""
+    async with pool.acquire() as acquired:
+        conn = cast(Connection, acquired)
+        try:
+            async with conn.transaction():
+                await push_queries.record_attempts(conn, outcomes)
+                await push_queries.forget_subscriptions(conn, list(gone.values()))
+        except asyncpg.PostgresError:
+            log.exception("could not record a batch of %d push attempts; recording each alone", len(outcomes))
+        else:
+            return
+        for outcome in outcomes:
+            try:
+                async with conn.transaction():
+                    await push_queries.record_attempts(conn, [outcome])
+                    if outcome[0] in gone:
+                        await push_queries.forget_subscriptions(conn, [gone[outcome[0]]])
+            except asyncpg.PostgresError:
+                log.exception("could not record the attempt of push delivery %s", outcome[0])
+
+
 def _encrypt_all(rows: list[Record]) -> list[bytes | str]:
-    """Each row's encrypted body, or why it could not be encrypted (one bad row fails alone)."""
+    """Each row's encrypted body, or why it could not be made (one bad row fails alone)."""
     bodies: list[bytes | str] = []
     for row in rows:
-        payload = msgspec.json.encode(
-            render(row["kind"], row["payload"], row["job_id"], row["timezone"], row["audience"])
-        )
         try:
+            payload = msgspec.json.encode(
+                render(row["kind"], row["payload"], row["job_id"], row["timezone"], row["audience"])
+            )
             bodies.append(Sender.encrypt(Subscription(row["endpoint"], row["p256dh"], row["auth"]), payload))
-        except Exception as error:  # a malformed key in one stored subscription
-            bodies.append(f"could not encrypt: {type(error).__name__}: {error}"[:500])
+        # A malformed key in one stored subscription, a payload that does not render: that row alone.
+        except Exception as error:
+            bodies.append(_line(f"could not encrypt: {type(error).__name__}: {error}"))
     return bodies
 
 
@@ -129,8 +210,16 @@ async def _deliver(
             urgency=row["urgency"],
         )
     except SEND_ERRORS as error:
-        return None, sender.describe(error)[:500], None
+        return None, _line(sender.describe(error)), None
+    except Exception as error:  # whatever else one endpoint provokes must not fail the batch's other sends
+        log.exception("push delivery %s failed unexpectedly", row["id"])
+        return None, _line(f"{type(error).__name__}: {error}"), None
     return result.status, None, result.retry_after_s
+
+
+def _line(error: str) -> str:
+    """An error as the attempts log keeps it: bounded, and without the NUL that text columns refuse."""
+    return error.replace("\x00", "")[:500]
 
 
 async def run(
@@ -143,6 +232,7 @@ async def run(
 ) -> None:
     """Deliver until stopped, `settings.lanes` batches at a time; with `dsn`, idle lanes wake as
     soon as a message is written."""
+    _check_lease(settings, sender)
     written = asyncio.Event()
     listening = asyncio.create_task(listen(dsn, CHANNEL, written.set)) if dsn else None
     try:

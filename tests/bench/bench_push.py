@@ -36,7 +36,7 @@ from infra.settings import Settings
 from notifications.webpush import Sender, generate_vapid_keys
 from notifications.worker import WorkerSettings, run
 from tests.bench import http_load
-from tests.bench.common import SECRET, percentiles, scratch_database
+from tests.bench.common import SECRET, percentiles, scratch_database, wait_for_service
 from tests.live_server import free_port, serving
 
 KEYS = generate_vapid_keys()
@@ -281,12 +281,7 @@ async def main() -> None:
     endpoint = f"http://127.0.0.1:{port}"
     probe = httpx.AsyncClient(base_url=endpoint)
     try:
-        for _ in range(100):
-            try:
-                await probe.get("/stats")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
+        await wait_for_service(f"{endpoint}/stats")
         async with scratch_database() as dsn:
             conn = await connect(dsn)
             w = await world(conn)

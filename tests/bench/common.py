@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import jwt
 import numpy as np
 
@@ -38,6 +40,17 @@ async def scratch_database() -> AsyncIterator[str]:
     finally:
         pg.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+async def wait_for_service(url: str) -> None:
+    """Until a service just started in another process answers `url` (5 s at most)."""
+    async with httpx.AsyncClient() as probe:
+        for _ in range(100):
+            try:
+                await probe.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
 
 
 def percentiles(samples_s: Sequence[float]) -> str:

@@ -446,6 +446,8 @@ async def main() -> None:
             "TRUCKROLL_VAPID_PRIVATE_KEY": keys.private_key,
             "TRUCKROLL_VAPID_PUBLIC_KEY": keys.public_key,
             "TRUCKROLL_PUSH_ALLOW_INSECURE": "1",
+            # The workers' 5 s lease (a killed one's rows return quickly) needs sends of at most 4 s.
+            "TRUCKROLL_PUSH_TIMEOUT_S": "4",
         }
         push_port = free_port()
         push_base = f"http://127.0.0.1:{push_port}"

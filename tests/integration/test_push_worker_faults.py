@@ -20,6 +20,7 @@ from uuid import UUID
 import pytest
 
 from infra.db import Connection
+from notifications import push_queries
 from tests.factories_matching import job, north, site, territory
 from tests.integration.test_push import KEYS, Browser
 
@@ -56,13 +57,15 @@ def worker(
     dsn: str, data_dir: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
     env = {
-        **(env or {}),
         **os.environ,
         "DATABASE_URL": dsn,
         "TRUCKROLL_DATA_DIR": str(data_dir),
         "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
         "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
         "TRUCKROLL_LOG_LEVEL": "WARNING",
+        # A lease of 8 s, so a test can wait for it to run out, needs sends of at most 7 s.
+        "TRUCKROLL_PUSH_TIMEOUT_S": "5",
+        **(env or {}),
     }
     return subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--lease-s", "8", *args], env=env)
 
@@ -151,4 +154,23 @@ async def test_a_subscription_that_cannot_be_encrypted_to_fails_alone(
     assert rows[bad]["status"] == "pending"
     assert rows[bad]["attempts"] == 1
     assert rows[bad]["last_error"].startswith("could not encrypt")
+    assert len(SlowPushService.received) == 1
+
+
+async def test_a_subscription_deleted_after_its_message_was_handed_over_is_not_sent_to(
+    conn: Connection, dsn: str, tmp_path: Path, slow_service: str
+) -> None:
+    job_id = await job(conn, await site(conn, await territory(conn), north(1)), (8, 12))
+    keys = Browser().keys()
+    for name in ("kept", "left"):
+        await subscribe(conn, job_id, f"{slow_service}/push/{name}", keys)
+    await queue(conn, job_id)
+    assert await push_queries.expand_outbox(conn) == 1
+    await conn.execute("DELETE FROM push_subscriptions WHERE endpoint LIKE '%/left'")
+    assert worker(dsn, tmp_path, "--once").wait() == 0
+    rows = await conn.fetch("SELECT endpoint, status FROM push_deliveries ORDER BY endpoint")
+    assert [(r["endpoint"].rsplit("/", 1)[1], r["status"]) for r in rows] == [
+        ("kept", "sent"),
+        ("left", "gone"),
+    ]
     assert len(SlowPushService.received) == 1
