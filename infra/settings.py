@@ -51,6 +51,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_subject: str = "mailto:dispatch@example.com"
     push_allow_insecure: bool = False
     push_timeout_s: float = 10.0  # a push service slower than this is retried later
+    # One tracking link must not fan out or churn without end: the Web Push subscriptions kept
+    # per job and per user (a new one past the cap replaces that job's or user's oldest, so a
+    # customer with a new phone is never locked out), and the changes (reschedules and cancels)
+    # a customer may ask for per job within the window (429 with Retry-After past it).
+    push_subscriptions_per_job: int = 5
+    push_subscriptions_per_user: int = 5
+    tracking_changes_per_job: int = 5
+    tracking_change_window_s: int = 24 * 3600
 
 
 def default_data_dir() -> Path:
@@ -110,6 +118,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_subject=env.get("TRUCKROLL_VAPID_SUBJECT") or "mailto:dispatch@example.com",
         push_allow_insecure=env.get("TRUCKROLL_PUSH_ALLOW_INSECURE", "") in ("1", "true", "yes"),
         push_timeout_s=_float(env, "TRUCKROLL_PUSH_TIMEOUT_S", 10.0),
+        push_subscriptions_per_job=_int(env, "TRUCKROLL_PUSH_SUBSCRIPTIONS_PER_JOB", 5),
+        push_subscriptions_per_user=_int(env, "TRUCKROLL_PUSH_SUBSCRIPTIONS_PER_USER", 5),
+        tracking_changes_per_job=_int(env, "TRUCKROLL_TRACKING_CHANGES_PER_JOB", 5),
+        tracking_change_window_s=_int(env, "TRUCKROLL_TRACKING_CHANGE_WINDOW_S", 24 * 3600, minimum=60),
     )
 
 
