@@ -46,6 +46,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
 from api.matching import match_settings, now_of
 from api.openapi_errors import document_errors, numbers_any_of
+from api.scope import within_territory
 from api.shutdown import drain_streams_on_signals
 from api.strict_body import check_request_strictly
 from api.strict_query import learn_query_names
@@ -176,6 +177,8 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             "page": Provide(provide_page, sync_to_thread=False),
         },
         before_request=check_request_strictly,
+        # A dispatcher bound to a territory reaches no other territory's record by its id.
+        guards=[within_territory],
         middleware=[PROMETHEUS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[jwt_auth.on_app_init],

@@ -11,7 +11,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from api.auth import STAFF
-from api.deps import Db, Page, Paging, changes_of, page_of
+from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets import attribute_history, catalog, history, installed
 from assets.models import (
     Asset,
@@ -29,6 +29,8 @@ from assets.models import (
     RawAttributes,
     SiteId,
 )
+from dispatch import scope
+from dispatch.scope import Record
 
 Make = Annotated[str, msgspec.Meta(max_length=100)]
 Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -82,7 +84,8 @@ class AssetController(Controller):
     guards = [STAFF]
 
     @post()
-    async def create_asset(self, conn: Db, data: JSONBody[AssetCreate]) -> Asset:
+    async def create_asset(self, conn: Db, principal: Caller, data: JSONBody[AssetCreate]) -> Asset:
+        await scope.require_reference(conn, principal, Record.SITE, data.site_id, field="site_id")
         return await installed.create_asset(
             conn,
             external_id=data.external_id,
@@ -108,10 +111,14 @@ class AssetController(Controller):
 
     @post("/{asset_id:uuid}/events")
     async def record_asset_event(
-        self, conn: Db, asset_id: FromPath[UUID], data: JSONBody[AssetEventCreate]
+        self, conn: Db, principal: Caller, asset_id: FromPath[UUID], data: JSONBody[AssetEventCreate]
     ) -> AssetEvent:
         """Add to the asset's service history, with the parts used; what they imply about the asset
         (a spring's wire size) is set on its record, and a record that said otherwise is flagged."""
+        await scope.require_reference(conn, principal, Record.JOB, data.job_id, field="job_id")
+        await scope.require_reference(
+            conn, principal, Record.TECHNICIAN, data.technician_id, field="technician_id"
+        )
         event = await history.record_event(
             conn,
             AssetId(asset_id),

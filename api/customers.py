@@ -8,10 +8,11 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import STAFF
-from api.deps import Db, Page, Paging, changes_of, page_of
+from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets import queries
 from assets.errors import CustomerNotFoundError
 from assets.models import Customer, CustomerId, Email, ExternalId, Name, Phone
+from dispatch import scope
 
 Notes = Annotated[str, msgspec.Meta(max_length=4000)]
 
@@ -51,12 +52,20 @@ class CustomerController(Controller):
     async def list_customers(
         self,
         conn: Db,
+        principal: Caller,
         page: Paging,
         q: Annotated[
             str | None, QueryParameter(max_length=200, description="Part of the name or email.")
         ] = None,
     ) -> Page[Customer]:
-        rows = await queries.list_customers(conn, search=q, limit=page.limit + 1, offset=page.offset)
+        """A dispatcher bound to a territory gets its customers, and those not yet at any site."""
+        rows = await queries.list_customers(
+            conn,
+            search=q,
+            territory_id=scope.territory_of(principal),
+            limit=page.limit + 1,
+            offset=page.offset,
+        )
         return page_of(rows, page)
 
     @get("/{customer_id:uuid}")

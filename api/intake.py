@@ -15,7 +15,8 @@ from api.auth import ADMIN, ANY_USER, STAFF
 from api.deps import Caller, Db
 from api.jobs import versioned
 from assets.models import Asset, AwareDatetime, Code, ExternalId, Latitude, Longitude, Name
-from dispatch import intake, intake_queries
+from dispatch import intake, intake_queries, scope
+from dispatch.accounts import Principal
 from dispatch.geocoding import geocoder_from_settings
 from dispatch.intake_queries import Problem, Variant
 from dispatch.models import DurationS, Job, Priority, SkillCode, SkillLevel
@@ -49,7 +50,7 @@ class IntakeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     external_id: ExternalId | None = None
 
 
-def intake_request(data: IntakeIn) -> intake.IntakeRequest:
+def intake_request(data: IntakeIn, principal: Principal) -> intake.IntakeRequest:
     if (data.latitude is None) != (data.longitude is None):
         raise InvalidError("longitude: send latitude and longitude together", field="longitude")
     return intake.IntakeRequest(
@@ -68,6 +69,7 @@ def intake_request(data: IntakeIn) -> intake.IntakeRequest:
         customer_id=data.customer_id,
         priority=data.priority,
         external_id=data.external_id,
+        territory_id=scope.territory_of(principal),
     )
 
 
@@ -110,7 +112,7 @@ class IntakeController(Controller):
         result = await intake.take_call(
             conn,
             principal,
-            intake_request(data),
+            intake_request(data, principal),
             geocoder=geocoder_from_settings(settings.geocoder, settings.geocoder_user_agent),
         )
         out = IntakeOut(job=result.job, matched_by=result.matched_by, asset=result.asset)

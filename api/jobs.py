@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from api.auth import ANY_USER, STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.models import AwareDatetime, Code, ExternalId
-from dispatch import intake, job_queries, jobs, tracking
+from dispatch import intake, job_queries, jobs, scope, tracking
 from dispatch.job_queries import JobFilters
 from dispatch.models import DurationS, Job, JobEvent, JobPart, JobStatus, Priority, SkillCode, SkillLevel
 from infra.errors import InvalidError
@@ -154,7 +154,9 @@ class JobController(Controller):
             ),
         ] = None,
     ) -> Page[Job]:
-        """Jobs in window order. A technician only ever gets their own."""
+        """Jobs in window order. A technician only ever gets their own; a dispatcher bound to a
+        territory, its jobs."""
+        territory_id = scope.list_filter(principal, territory_id)
         window = None
         if day is not None:
             zone = "UTC"

@@ -18,7 +18,7 @@ from prometheus_client import Gauge
 from api.auth import STAFF
 from api.deps import Caller, Db
 from api.matching import now_of
-from dispatch import jobs, metrics, metrics_queries
+from dispatch import jobs, metrics, metrics_queries, scope
 from dispatch.metrics import MaintenanceDue, ServiceMetrics
 from infra.db import Pool, acquire
 from infra.errors import ConflictError, DatabaseUnavailableError, InvalidError
@@ -69,10 +69,12 @@ class MetricsController(Controller):
         start = since or end - timedelta(days=30)
         if start >= end:
             raise InvalidError("from: the period must start before it ends", field="from")
-        if principal.territory_id is not None and territory_id not in (None, principal.territory_id):
-            raise InvalidError("territory_id: you dispatch another territory", field="territory_id")
         return await metrics.service_metrics(
-            conn, start, end, territory_id=territory_id or principal.territory_id, technician_id=technician_id
+            conn,
+            start,
+            end,
+            territory_id=scope.list_filter(principal, territory_id),
+            technician_id=technician_id,
         )
 
     @get("/maintenance/due")
@@ -92,7 +94,10 @@ class MetricsController(Controller):
         suggested job where the catalogue has a maintenance visit for it."""
         today: date = now_of(state).date()
         return await metrics.maintenance_due(
-            conn, territory_id=territory_id or principal.territory_id, today=today, within_days=within_days
+            conn,
+            territory_id=scope.list_filter(principal, territory_id),
+            today=today,
+            within_days=within_days,
         )
 
     @post("/jobs/{job_id:uuid}/rating", status_code=200)

@@ -16,7 +16,7 @@ from api.deps import Caller, Db, Page, Paging, page_of
 from api.jobs import IfMatch, parse_if_match, versioned
 from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
-from dispatch import overrides, work_queries
+from dispatch import overrides, scope, work_queries
 from dispatch.assignment import Assignment
 from dispatch.models import Job, JobEvent
 
@@ -179,13 +179,14 @@ class AuditController(Controller):
         until: Annotated[datetime | None, QueryParameter(name="to", description="Before this time.")] = None,
         territory_id: FromQuery[UUID | None] = None,
     ) -> Page[JobEvent]:
-        """Every override and cancellation, newest first, by whom and why."""
+        """Every override and cancellation, newest first, by whom and why (for a dispatcher bound to
+        a territory, of its jobs)."""
         rows = await work_queries.overrides(
             conn,
             actor=actor,
             since=since,
             until=until,
-            territory_id=territory_id or principal.territory_id,
+            territory_id=scope.list_filter(principal, territory_id),
             limit=page.limit + 1,
             offset=page.offset,
         )

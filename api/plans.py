@@ -17,7 +17,7 @@ from api.auth import STAFF
 from api.deps import Caller, Db
 from api.idempotency import IdempotencyKey, idempotent
 from api.matching import now_of
-from dispatch import day_planning, job_queries, plan_queries
+from dispatch import day_planning, job_queries, plan_queries, scope
 from dispatch.accounts import Principal
 from dispatch.plan_runs import PlanRunner
 from infra.db import Connection
@@ -175,13 +175,13 @@ async def _zone(conn: Connection, territory_id: UUID) -> str:
 
 
 def _own(principal: Principal, territory_id: UUID) -> None:
-    if principal.territory_id is not None and principal.territory_id != territory_id:
-        raise InvalidError("territory_id: you dispatch another territory", field="territory_id")
+    scope.placing(principal, territory_id)
 
 
 async def _visible(conn: Connection, principal: Principal, plan_id: UUID) -> Any:
     row = await plan_queries.get_plan(conn, plan_id)
-    if row is None or (principal.territory_id is not None and row["territory_id"] != principal.territory_id):
+    own = scope.territory_of(principal)
+    if row is None or (own is not None and row["territory_id"] != own):
         raise NotFoundError("No such plan.")
     return row
 

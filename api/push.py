@@ -57,7 +57,8 @@ class PushController(Controller):
     async def subscribe(
         self, conn: Db, principal: Caller, state: State, data: JSONBody[PushSubscriptionIn]
     ) -> Subscribed:
-        """This browser gets the signed-in user's messages (new jobs, changed routes, risks)."""
+        """This browser gets the signed-in user's messages (new jobs, changed routes, risks). A user
+        keeps TRUCKROLL_PUSH_SUBSCRIPTIONS_PER_USER browsers; a new one past that replaces the oldest."""
         sub = check_subscription(
             data.endpoint, data.keys.p256dh, data.keys.auth, allow_insecure=state.settings.push_allow_insecure
         )
@@ -68,6 +69,7 @@ class PushController(Controller):
             endpoint=sub.endpoint,
             p256dh=sub.p256dh,
             auth=sub.auth,
+            keep=state.settings.push_subscriptions_per_user,
         )
         return Subscribed(id=subscription_id)
 
@@ -85,7 +87,9 @@ class TrackSubscriptionController(Controller):
     async def subscribe(
         self, conn: Db, state: State, token: FromPath[str], data: JSONBody[PushSubscriptionIn]
     ) -> Subscribed:
-        """The customer's browser subscribes to news of their job, with the tracking link's token."""
+        """The customer's browser subscribes to news of their job, with the tracking link's token.
+        A job keeps TRUCKROLL_PUSH_SUBSCRIPTIONS_PER_JOB browsers; a new one past that replaces the
+        oldest (a customer with a new phone is never turned away, and one link never reaches more)."""
         job_id = await resolve_tracking_token(conn, token)
         if job_id is None:
             raise NotFoundError("this tracking link is unknown or has expired")
@@ -93,7 +97,13 @@ class TrackSubscriptionController(Controller):
             data.endpoint, data.keys.p256dh, data.keys.auth, allow_insecure=state.settings.push_allow_insecure
         )
         subscription_id = await push_queries.subscribe(
-            conn, job_id=job_id, user_id=None, endpoint=sub.endpoint, p256dh=sub.p256dh, auth=sub.auth
+            conn,
+            job_id=job_id,
+            user_id=None,
+            endpoint=sub.endpoint,
+            p256dh=sub.p256dh,
+            auth=sub.auth,
+            keep=state.settings.push_subscriptions_per_job,
         )
         return Subscribed(id=subscription_id)
 

@@ -10,7 +10,8 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import STAFF
-from api.deps import Db, Page, Paging, changes_of, page_of
+from api.deps import Caller, Db, Page, Paging, changes_of, page_of
+from api.scope import refuse_move
 from assets import history, installed, sites
 from assets.models import (
     Asset,
@@ -24,6 +25,8 @@ from assets.models import (
     Site,
     SiteId,
 )
+from dispatch import scope
+from dispatch.scope import Record
 
 AddressLine = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=r"\S")]
 City = Annotated[str, msgspec.Meta(max_length=200)]
@@ -67,11 +70,12 @@ class SiteController(Controller):
     guards = [STAFF]
 
     @post()
-    async def create_site(self, conn: Db, data: JSONBody[SiteCreate]) -> Site:
+    async def create_site(self, conn: Db, principal: Caller, data: JSONBody[SiteCreate]) -> Site:
+        """A dispatcher bound to a territory creates sites in it (theirs when none is named)."""
         return await sites.create_site(
             conn,
             external_id=data.external_id,
-            territory_id=data.territory_id,
+            territory_id=scope.placing(principal, data.territory_id),
             address_line=data.address_line,
             city=data.city,
             postal_code=data.postal_code,
@@ -85,6 +89,7 @@ class SiteController(Controller):
     async def list_sites(
         self,
         conn: Db,
+        principal: Caller,
         page: Paging,
         territory_id: Annotated[
             UUID | None, QueryParameter(description="Only this territory's sites.")
@@ -97,7 +102,11 @@ class SiteController(Controller):
         ] = None,
     ) -> Page[Site]:
         rows = await sites.search_sites(
-            conn, territory_id=territory_id, address=q, limit=page.limit + 1, offset=page.offset
+            conn,
+            territory_id=scope.list_filter(principal, territory_id),
+            address=q,
+            limit=page.limit + 1,
+            offset=page.offset,
         )
         return page_of(rows, page)
 
@@ -107,13 +116,26 @@ class SiteController(Controller):
         return await sites.get_site(conn, SiteId(site_id))
 
     @patch("/{site_id:uuid}")
-    async def update_site(self, conn: Db, site_id: FromPath[UUID], data: JSONBody[SiteUpdate]) -> Site:
-        return await sites.update_site(conn, SiteId(site_id), changes_of(data))
+    async def update_site(
+        self, conn: Db, principal: Caller, site_id: FromPath[UUID], data: JSONBody[SiteUpdate]
+    ) -> Site:
+        """Moving a site to another territory (its jobs, assets and history go with it) is an
+        admin's act: 403 for a dispatcher."""
+        changes = changes_of(data)
+        if "territory_id" in changes:
+            site = await sites.get_site(conn, SiteId(site_id))
+            wanted = data.territory_id if isinstance(data.territory_id, UUID) else None
+            if scope.moves_territory(principal, site.territory_id, wanted):
+                raise refuse_move("a site")
+        return await sites.update_site(conn, SiteId(site_id), changes)
 
     @post("/{site_id:uuid}/occupancies")
-    async def move_in(self, conn: Db, site_id: FromPath[UUID], data: JSONBody[MoveIn]) -> Occupancy:
+    async def move_in(
+        self, conn: Db, principal: Caller, site_id: FromPath[UUID], data: JSONBody[MoveIn]
+    ) -> Occupancy:
         """A new customer moves in: the previous occupancy ends at started_at; the site, its assets
         and their history stay."""
+        await scope.require_reference(conn, principal, Record.CUSTOMER, data.customer_id, field="customer_id")
         return await sites.move_in(conn, SiteId(site_id), CustomerId(data.customer_id), data.started_at)
 
     @get("/{site_id:uuid}/occupancies")

@@ -14,7 +14,7 @@ from api.deps import Caller, Db
 from api.intake import IntakeIn, intake_request
 from api.matching import match_settings, now_of
 from assets.models import Code
-from dispatch import slots
+from dispatch import scope, slots
 from dispatch.geocoding import geocoder_from_settings
 from dispatch.intake import IntakeRequest
 from dispatch.slots import Booking, SlotOffer
@@ -29,6 +29,7 @@ class SlotController(Controller):
     async def list_slots(
         self,
         conn: Db,
+        principal: Caller,
         state: State,
         site_id: Annotated[UUID, QueryParameter(description="The site the job is at.")],
         problem_code: Annotated[Code, QueryParameter(description="The problem (see GET /problems).")],
@@ -48,7 +49,8 @@ class SlotController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200, description="How many windows.")] = 50,
     ) -> SlotOffer:
         """Arrival windows over the next days in which a qualified technician can still take the
-        job without breaking another promise, best first (cheapest for the fleet)."""
+        job without breaking another promise, best first (cheapest for the fleet). For a dispatcher
+        bound to a territory: its sites and its technicians."""
         settings: Settings = state.settings
         request = IntakeRequest(
             problem_code=problem_code,
@@ -58,6 +60,7 @@ class SlotController(Controller):
             window_end_at=now_of(state),
             site_id=site_id,
             asset_id=asset_id,
+            territory_id=scope.territory_of(principal),
         )
         return await slots.offer(
             conn,
@@ -69,6 +72,7 @@ class SlotController(Controller):
             days=days or settings.slot_days,
             length_s=length_s or settings.slot_length_s,
             limit=limit,
+            technicians=await scope.technicians_in_scope(conn, principal),
         )
 
     @post("/book", guards=[STAFF], status_code=201)
@@ -79,7 +83,7 @@ class SlotController(Controller):
         return await slots.book(
             conn,
             principal,
-            intake_request(data),
+            intake_request(data, principal),
             match_settings(settings),
             geocoder=geocoder_from_settings(settings.geocoder, settings.geocoder_user_agent),
             routing=state.routing,

@@ -13,7 +13,7 @@ from api.auth import ANY_USER, STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.errors import PartNotFoundError
 from assets.models import Latitude, Longitude, Name
-from dispatch import stock_queries, technician_queries, technicians
+from dispatch import scope, stock_queries, technician_queries, technicians
 from dispatch.errors import DepotNotFoundError
 from dispatch.models import StockLevel, StockLocation, StockLocationKind
 from dispatch.stock_queries import Holding
@@ -143,7 +143,8 @@ class DepotController(Controller):
     guards = [STAFF]
 
     @post()
-    async def create_depot(self, conn: Db, data: JSONBody[DepotCreate]) -> StockLocation:
+    async def create_depot(self, conn: Db, principal: Caller, data: JSONBody[DepotCreate]) -> StockLocation:
+        scope.placing(principal, data.territory_id)
         if not await technician_queries.territory_exists(conn, data.territory_id):
             raise InvalidError("territory_id: no territory with this id", field="territory_id")
         return await stock_queries.insert_depot(
@@ -156,9 +157,11 @@ class DepotController(Controller):
 
     @get()
     async def list_depots(
-        self, conn: Db, page: Paging, territory_id: FromQuery[UUID | None] = None
+        self, conn: Db, principal: Caller, page: Paging, territory_id: FromQuery[UUID | None] = None
     ) -> Page[StockLocation]:
-        rows = await stock_queries.list_depots(conn, territory_id, limit=page.limit + 1, offset=page.offset)
+        rows = await stock_queries.list_depots(
+            conn, scope.list_filter(principal, territory_id), limit=page.limit + 1, offset=page.offset
+        )
         return page_of(rows, page)
 
     @get("/{depot_id:uuid}")
@@ -185,11 +188,16 @@ class AvailabilityController(Controller):
 
     @get()
     async def availability(
-        self, conn: Db, part_id: FromPath[UUID], territory_id: FromQuery[UUID | None] = None
+        self,
+        conn: Db,
+        principal: Caller,
+        part_id: FromPath[UUID],
+        territory_id: FromQuery[UUID | None] = None,
     ) -> list[Holding]:
-        """Vans and depots that hold the part (depots first), optionally in one territory."""
+        """Vans and depots that hold the part (depots first), optionally in one territory (for a
+        dispatcher bound to one, always theirs)."""
         await _part(conn, part_id)
-        return await stock_queries.holdings(conn, part_id, territory_id)
+        return await stock_queries.holdings(conn, part_id, scope.list_filter(principal, territory_id))
 
 
 ROUTES = [VanStockController, StockLocationController, DepotController, AvailabilityController]

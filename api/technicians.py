@@ -12,13 +12,15 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import ANY_USER, STAFF, TECHNICIAN
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
+from api.scope import refuse_move
+from assets.errors import CustomerNotFoundError
 from assets.models import AwareDatetime, Email, ExternalId, Latitude, Longitude, Name, Phone
-from dispatch import shift_queries, shifts, technician_queries, technicians
+from dispatch import scope, shift_queries, shifts, technician_queries, technicians
 from dispatch.accounts import Role
 from dispatch.errors import ShiftNotFoundError, TechnicianNotFoundError
 from dispatch.models import Shift, SkillCode, SkillLevel, Technician
 from dispatch.technician_queries import Preference
-from infra.errors import InvalidError, NotFoundError
+from infra.errors import InvalidError
 
 Skills = Annotated[
     dict[SkillCode, SkillLevel], msgspec.Meta(max_length=30, description="skill code -> level 1..5")
@@ -104,8 +106,12 @@ class TechnicianController(Controller):
     tags = ["technicians"]
 
     @post(guards=[STAFF])
-    async def create_technician(self, conn: Db, data: JSONBody[TechnicianCreate]) -> Technician:
-        """A technician, with their van (stock starts empty)."""
+    async def create_technician(
+        self, conn: Db, principal: Caller, data: JSONBody[TechnicianCreate]
+    ) -> Technician:
+        """A technician, with their van (stock starts empty); a dispatcher bound to a territory
+        hires into theirs only."""
+        scope.placing(principal, data.territory_id)
         values = msgspec.structs.asdict(data)
         skills = values.pop("skills")
         return await technicians.create_technician(conn, values, skills)
@@ -114,6 +120,7 @@ class TechnicianController(Controller):
     async def list_technicians(
         self,
         conn: Db,
+        principal: Caller,
         page: Paging,
         territory_id: FromQuery[UUID | None] = None,
         skill: Annotated[str | None, QueryParameter(max_length=64, description="Holds this skill...")] = None,
@@ -122,7 +129,7 @@ class TechnicianController(Controller):
     ) -> Page[Technician]:
         rows = await technician_queries.list_technicians(
             conn,
-            territory_id=territory_id,
+            territory_id=scope.list_filter(principal, territory_id),
             skill=skill,
             min_level=min_level,
             active=active,
@@ -144,10 +151,15 @@ class TechnicianController(Controller):
 
     @patch("/{technician_id:uuid}", guards=[STAFF])
     async def update_technician(
-        self, conn: Db, technician_id: FromPath[UUID], data: JSONBody[TechnicianUpdate]
+        self, conn: Db, principal: Caller, technician_id: FromPath[UUID], data: JSONBody[TechnicianUpdate]
     ) -> Technician:
-        """Skills, when given, replace the whole set. `active: false` takes them off dispatch."""
+        """Skills, when given, replace the whole set. `active: false` takes them off dispatch.
+        Moving a technician to another territory is an admin's act: 403 for a dispatcher."""
         changes = changes_of(data)
+        if isinstance(data.territory_id, UUID):
+            current = await technicians.visible_technician(conn, principal, technician_id)
+            if scope.moves_territory(principal, current.territory_id, data.territory_id):
+                raise refuse_move("a technician")
         skills = changes.pop("skills", None)
         return await technicians.update_technician(
             conn,
@@ -230,33 +242,43 @@ class PreferenceController(Controller):
     guards = [STAFF]
 
     @get()
-    async def list_preferences(self, conn: Db, customer_id: FromPath[UUID]) -> list[Preference]:
-        """Technicians the customer asked for again, or asked never to be sent."""
+    async def list_preferences(
+        self, conn: Db, principal: Caller, customer_id: FromPath[UUID]
+    ) -> list[Preference]:
+        """Technicians the customer asked for again, or asked never to be sent (for a dispatcher
+        bound to a territory, its technicians)."""
         if not await technician_queries.customer_exists(conn, customer_id):
-            raise NotFoundError("customer_id: no customer with this id", field="customer_id")
-        return await technician_queries.list_preferences(conn, customer_id)
+            raise CustomerNotFoundError
+        return await technician_queries.list_preferences(
+            conn, customer_id, territory_id=scope.territory_of(principal)
+        )
 
     @put("/{technician_id:uuid}")
     async def set_preference(
         self,
         conn: Db,
+        principal: Caller,
         customer_id: FromPath[UUID],
         technician_id: FromPath[UUID],
         data: JSONBody[PreferenceIn],
     ) -> list[Preference]:
         if not await technician_queries.customer_exists(conn, customer_id):
-            raise NotFoundError("customer_id: no customer with this id", field="customer_id")
+            raise CustomerNotFoundError
         if await technician_queries.get_technician(conn, technician_id) is None:
-            raise NotFoundError("technician_id: no technician with this id", field="technician_id")
+            raise TechnicianNotFoundError
         await technician_queries.upsert_preference(
             conn, customer_id, technician_id, data.preference, data.reason
         )
-        return await technician_queries.list_preferences(conn, customer_id)
+        return await technician_queries.list_preferences(
+            conn, customer_id, territory_id=scope.territory_of(principal)
+        )
 
     @delete("/{technician_id:uuid}")
     async def delete_preference(
         self, conn: Db, customer_id: FromPath[UUID], technician_id: FromPath[UUID]
     ) -> None:
+        if not await technician_queries.customer_exists(conn, customer_id):
+            raise CustomerNotFoundError
         if not await technician_queries.delete_preference(conn, customer_id, technician_id):
             raise TechnicianNotFoundError
 

@@ -11,9 +11,9 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from api.auth import ADMIN, ANY_USER, STAFF
-from api.deps import Db, Page, Paging, changes_of, page_of
+from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.models import Name
-from dispatch import territory_queries
+from dispatch import scope, territory_queries
 from dispatch.errors import TerritoryNotFoundError
 from dispatch.models import Territory
 from dispatch.territory_queries import Skill
@@ -70,8 +70,11 @@ class TerritoryController(Controller):
         return await territory_queries.insert_territory(conn, msgspec.structs.asdict(data))
 
     @get()
-    async def list_territories(self, conn: Db, page: Paging) -> Page[Territory]:
-        rows = await territory_queries.list_territories(conn, limit=page.limit + 1, offset=page.offset)
+    async def list_territories(self, conn: Db, principal: Caller, page: Paging) -> Page[Territory]:
+        """A dispatcher bound to a territory sees that one."""
+        rows = await territory_queries.list_territories(
+            conn, only=scope.territory_of(principal), limit=page.limit + 1, offset=page.offset
+        )
         return page_of(rows, page)
 
     @get("/{territory_id:uuid}")

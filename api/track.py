@@ -3,7 +3,9 @@ stream, and what they may do (cancel before dispatch, rate after the visit)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from importlib import resources
 from typing import Annotated, Any
 from uuid import UUID
@@ -11,6 +13,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
+from litestar.exceptions import TooManyRequestsException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -25,6 +28,7 @@ from dispatch.models import JobStatus
 from dispatch.slots import SlotOffer
 from dispatch.tracking import LinkWatch, resolve_tracking_token, token_hash
 from dispatch.tracking_view import CUSTOMER_EVENTS, TrackingView
+from infra.db import acquire
 from infra.errors import ConflictError, NotFoundError
 from infra.settings import Settings
 
@@ -57,6 +61,36 @@ async def _job(conn: Any, token: str) -> UUID:
     job_id = await resolve_tracking_token(conn, token)
     if job_id is None:
         raise NotFoundError("this tracking link is unknown or has expired")
+    return job_id
+
+
+# A change is taken in a transaction of its own (the database answers 503 when down; past the
+# limit, 429), so it counts whether the change then succeeds or not.
+CHANGE_ERRORS = [429, 503]
+
+
+async def _take_change(state: State, token: str, kind: str) -> UUID:
+    """The link's job, with one of its changes taken: a reschedule moves a technician's day and
+    queues messages, and one that cannot be made still costs a search of the fleet."""
+    settings: Settings = state.settings
+    now = now_of(state)
+    async with acquire(state.pool) as conn, conn.transaction():
+        job_id = await _job(conn, token)
+        free_at = await tracking_queries.take_change(
+            conn,
+            job_id,
+            kind,
+            now=now,
+            limit=settings.tracking_changes_per_job,
+            window=timedelta(seconds=settings.tracking_change_window_s),
+        )
+    if free_at is not None:
+        wait_s = max(1, math.ceil((free_at - now).total_seconds()))
+        raise TooManyRequestsException(
+            f"this visit has been changed {settings.tracking_changes_per_job} times lately;"
+            " please call us, or try again later",
+            headers={"Retry-After": str(wait_s)},
+        )
     return job_id
 
 
@@ -144,24 +178,27 @@ class TrackController(Controller):
 
         return ServerSentEvent(messages())
 
-    @post("/cancel", opt={"public": True}, status_code=200)
-    async def cancel(self, conn: Db, token: FromPath[str], data: JSONBody[CancelIn]) -> TrackingView:
-        """Cancel the visit while the policy allows: before the technician is dispatched."""
-        job_id = await _job(conn, token)
-        job = await jobs.get_job(conn, CUSTOMER, job_id, for_update=True)
-        if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED):
-            raise ConflictError(
-                "the technician is already on their way; please call us to change the visit", field="status"
+    @post("/cancel", opt={"public": True, "more_errors": CHANGE_ERRORS}, status_code=200)
+    async def cancel(self, state: State, token: FromPath[str], data: JSONBody[CancelIn]) -> TrackingView:
+        """Cancel the visit while the policy allows: before the technician is dispatched. Counts
+        as one of the job's changes (429 with Retry-After past TRUCKROLL_TRACKING_CHANGES_PER_JOB)."""
+        job_id = await _take_change(state, token, "cancel")
+        async with acquire(state.pool) as conn, conn.transaction():
+            job = await jobs.get_job(conn, CUSTOMER, job_id, for_update=True)
+            if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED):
+                raise ConflictError(
+                    "the technician is already on their way; please call us to change the visit",
+                    field="status",
+                )
+            await jobs.cancel_job(
+                conn,
+                CUSTOMER,
+                job_id,
+                reason=data.reason or "cancelled by the customer",
+                expected_version=None,
+                actor="customer",
             )
-        await jobs.cancel_job(
-            conn,
-            CUSTOMER,
-            job_id,
-            reason=data.reason or "cancelled by the customer",
-            expected_version=None,
-            actor="customer",
-        )
-        return await tracking_view.view(conn, job_id)
+            return await tracking_view.view(conn, job_id)
 
     @get("/slots", opt={"public": True})
     async def slots(self, conn: Db, state: State, token: FromPath[str]) -> SlotOffer:
@@ -179,26 +216,29 @@ class TrackController(Controller):
             limit=12,
         )
 
-    @post("/reschedule", opt={"public": True}, status_code=200)
+    @post("/reschedule", opt={"public": True, "more_errors": CHANGE_ERRORS}, status_code=200)
     async def reschedule(
-        self, conn: Db, state: State, token: FromPath[str], data: JSONBody[RescheduleIn]
+        self, state: State, token: FromPath[str], data: JSONBody[RescheduleIn]
     ) -> TrackingView:
         """Move the visit to another window before dispatch; 409 (and nothing changed) when nobody
-        can come then any more."""
-        job_id = await _job(conn, token)
-        await slots.reschedule(
-            conn,
-            CUSTOMER,
-            job_id,
-            data.window_start_at,
-            data.window_end_at,
-            match_settings(state.settings),
-            routing=state.routing,
-            now=now_of(state),
-            actor="customer",
-        )
+        can come then any more. Each try counts as one of the job's changes, made or not (429 with
+        Retry-After past TRUCKROLL_TRACKING_CHANGES_PER_JOB within the window)."""
+        job_id = await _take_change(state, token, "reschedule")
+        async with acquire(state.pool) as conn, conn.transaction():
+            await slots.reschedule(
+                conn,
+                CUSTOMER,
+                job_id,
+                data.window_start_at,
+                data.window_end_at,
+                match_settings(state.settings),
+                routing=state.routing,
+                now=now_of(state),
+                actor="customer",
+            )
+            view = await tracking_view.view(conn, job_id)
         state.fleet_cache.invalidate()
-        return await tracking_view.view(conn, job_id)
+        return view
 
     @post("/rating", opt={"public": True}, status_code=200)
     async def rate(self, conn: Db, token: FromPath[str], data: JSONBody[RatingIn]) -> TrackingView:

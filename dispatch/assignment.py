@@ -14,7 +14,7 @@ import msgspec
 
 from assets import asset_queries
 from assets.models import AssetId
-from dispatch import job_queries, jobs, route_queries
+from dispatch import job_queries, jobs, route_queries, scope
 from dispatch.accounts import Principal
 from dispatch.days import build_days
 from dispatch.eligibility import Exclusion
@@ -208,6 +208,7 @@ async def candidates(
     limit: int,
     cache: FleetCache | None = None,
 ) -> Ranking:
+    """Candidates for a dispatcher bound to a territory are its technicians only."""
     job = await jobs.get_job(conn, principal, job_id)
     if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED):
         raise ConflictError(
@@ -215,7 +216,8 @@ async def candidates(
             field="status",
         )
     ctx = await context(conn, job, routing)
-    return await rank(conn, ctx, settings, now=now, limit=limit, cache=cache)
+    only = await scope.technicians_in_scope(conn, principal)
+    return await rank(conn, ctx, settings, now=now, limit=limit, only=only, cache=cache)
 
 
 def why_not(ranking: Ranking, name: str) -> str:
@@ -237,8 +239,12 @@ async def assign(
     expected_version: int | None = None,
     cache: FleetCache | None = None,
 ) -> Assignment:
-    """Put a new job on the named technician's day, or the best candidate's (technician_id None)."""
+    """Put a new job on the named technician's day, or the best candidate's (technician_id None);
+    a dispatcher bound to a territory gives it to that territory's technicians only."""
     job = await jobs.get_job(conn, principal, job_id, for_update=True)
+    await scope.require_reference(
+        conn, principal, scope.Record.TECHNICIAN, technician_id, field="technician_id"
+    )
     jobs.check_version(job, expected_version, required=False)
     if job.status is not JobStatus.NEW:
         whom = f" to technician {job.technician_id}" if job.technician_id else ""
@@ -251,7 +257,8 @@ async def assign(
         order = [technician_id]
     else:
         # The order may come from the cached fleet; each try below re-reads the day under a lock.
-        ranking = await rank(conn, ctx, settings, now=now, limit=10_000, cache=cache)
+        only = await scope.technicians_in_scope(conn, principal)
+        ranking = await rank(conn, ctx, settings, now=now, limit=10_000, only=only, cache=cache)
         order = [c.technician_id for c in ranking.candidates]
         if not order:
             raise ConflictError(

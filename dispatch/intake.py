@@ -59,6 +59,8 @@ class IntakeRequest:
     customer_id: UUID | None = None
     priority: int = 3
     external_id: str | None = None
+    # A dispatcher bound to a territory finds its sites only: another's are not on record for them.
+    territory_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ async def _find_site(
     conn: Connection, request: IntakeRequest, geocoder: Geocoder | None
 ) -> tuple[SiteMatch, str]:
     if request.site_id is not None:
-        site = await intake_queries.get_site(conn, request.site_id)
+        site = await intake_queries.get_site(conn, request.site_id, request.territory_id)
         if site is None:
             raise InvalidError("site_id: no site with this id", field="site_id")
         return site, "site id"
@@ -153,7 +155,7 @@ async def _find_site(
         postal = normalize_postal_code(request.address.postal_code)
         matches = [
             s
-            for s in await intake_queries.sites_on_line(conn, line)
+            for s in await intake_queries.sites_on_line(conn, line, request.territory_id)
             if (not postal or s.address_key.split("|")[2] == postal)
             and (not city or s.address_key.split("|")[1] == city)
         ]
@@ -188,7 +190,7 @@ async def _find_site(
         raise InvalidError("send site_id, an address, or latitude and longitude", field="address")
     near = [
         (distance_m(point, (s.latitude, s.longitude)), s)
-        for s in await intake_queries.sites_near(conn, *point, 0.0005)
+        for s in await intake_queries.sites_near(conn, *point, 0.0005, request.territory_id)
     ]
     near = sorted((d, s) for d, s in near if d <= SAME_SITE_M)
     if not near:

@@ -76,33 +76,50 @@ async def problem(conn: Connection, code: str) -> Problem | None:
 _SITE = "s.id, s.address_line, s.city, s.postal_code, s.latitude, s.longitude, s.address_key"
 
 
-async def sites_on_line(conn: Connection, normalised_line: str) -> list[SiteMatch]:
-    """Sites whose normalised street line matches; the caller narrows by city or postal code."""
+async def sites_on_line(
+    conn: Connection, normalised_line: str, territory_id: UUID | None = None
+) -> list[SiteMatch]:
+    """Sites whose normalised street line matches (in the territory, when given); the caller
+    narrows by city or postal code."""
     rows = await conn.fetch(
-        f"SELECT {_SITE} FROM sites s WHERE split_part(s.address_key, '|', 1) = $1 ORDER BY s.created_at",
+        f"""
+        SELECT {_SITE} FROM sites s
+        WHERE split_part(s.address_key, '|', 1) = $1 AND ($2::uuid IS NULL OR s.territory_id = $2)
+        ORDER BY s.created_at
+        """,
         normalised_line,
+        territory_id,
     )
     return [SiteMatch(**dict(r)) for r in rows]
 
 
-async def sites_near(conn: Connection, latitude: float, longitude: float, degrees: float) -> list[SiteMatch]:
-    """Sites inside a small box around the point; the caller measures the true distance."""
+async def sites_near(
+    conn: Connection, latitude: float, longitude: float, degrees: float, territory_id: UUID | None = None
+) -> list[SiteMatch]:
+    """Sites inside a small box around the point (in the territory, when given); the caller
+    measures the true distance."""
     rows = await conn.fetch(
         f"""
         SELECT {_SITE} FROM sites s
         WHERE s.latitude BETWEEN $1::float8 - $3::float8 AND $1::float8 + $3::float8
           AND s.longitude BETWEEN $2::float8 - $4::float8 AND $2::float8 + $4::float8
+          AND ($5::uuid IS NULL OR s.territory_id = $5)
         """,
         latitude,
         longitude,
         degrees,
         degrees * 3,  # a degree of longitude shrinks toward the poles; the distance check is exact
+        territory_id,
     )
     return [SiteMatch(**dict(r)) for r in rows]
 
 
-async def get_site(conn: Connection, site_id: UUID) -> SiteMatch | None:
-    row = await conn.fetchrow(f"SELECT {_SITE} FROM sites s WHERE s.id = $1", site_id)
+async def get_site(conn: Connection, site_id: UUID, territory_id: UUID | None = None) -> SiteMatch | None:
+    row = await conn.fetchrow(
+        f"SELECT {_SITE} FROM sites s WHERE s.id = $1 AND ($2::uuid IS NULL OR s.territory_id = $2)",
+        site_id,
+        territory_id,
+    )
     return None if row is None else SiteMatch(**dict(row))
 
 

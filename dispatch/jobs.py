@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from assets.models import PartId
-from dispatch import job_queries
+from dispatch import job_queries, scope
 from dispatch.accounts import Principal
 from dispatch.errors import JobNotFoundError
 from dispatch.models import CANCELLABLE_STATUSES, OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource
@@ -88,6 +88,10 @@ async def _checked_parts(
 async def create_job(conn: Connection, principal: Principal, new: NewJob) -> Job:
     if not await job_queries.site_exists(conn, new.site_id):
         raise InvalidError("site_id: no site with this id", field="site_id")
+    await scope.require_reference(conn, principal, scope.Record.SITE, new.site_id, field="site_id")
+    await scope.require_reference(
+        conn, principal, scope.Record.CUSTOMER, new.customer_id, field="customer_id"
+    )
     if new.asset_id is not None:
         placed = await job_queries.asset_site(conn, new.asset_id)
         if placed is None or placed[0] != new.site_id:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import UUID
 
-from dispatch import assignment, job_queries, jobs, route_queries
+from dispatch import assignment, job_queries, jobs, route_queries, scope
 from dispatch.accounts import Principal
 from dispatch.assignment import Assignment
 from dispatch.matching import MatchSettings
@@ -95,6 +95,11 @@ async def reassign(
 ) -> Assignment:
     """Move a job not yet under way to another technician's day (back to scheduled)."""
     reason = _reason(reason)
+    # The job first, so another territory's job answers 404 whatever technician is named.
+    await jobs.get_job(conn, principal, job_id)
+    await scope.require_reference(
+        conn, principal, scope.Record.TECHNICIAN, technician_id, field="technician_id"
+    )
     job = await _locked_with_days(conn, principal, job_id, expected_version, technician_id)
     if job.status not in BEFORE_DEPARTURE and job.status is not S.NEW:
         raise ConflictError(

@@ -10,6 +10,7 @@ transaction; if nobody can take that window any more, nothing is kept.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
@@ -59,7 +60,9 @@ async def offer(
     days: int,
     length_s: int,
     limit: int,
+    technicians: Sequence[UUID] | None = None,
 ) -> SlotOffer:
+    """`technicians`: only these may take the windows offered (a bound dispatcher's territory)."""
     call = await intake.understand(conn, request, geocoder=geocoder)
     predicted = await intake.predicted_parts(
         conn, asset=call.asset, problem_code=call.problem.code, choice=call.variant.choice
@@ -87,7 +90,7 @@ async def offer(
         preferred=frozenset(t for t, kind in preferences.items() if kind == "preferred"),
         served=served,
     )
-    everyone = await route_queries.technicians(conn)
+    everyone = await route_queries.technicians(conn, technicians)
     kept, _ = screen_static(everyone, base, reach_km=settings.reach_km)
     first_day = now.astimezone(zone).date()
     horizon_end = datetime.combine(first_day + timedelta(days=days), time(0), zone)

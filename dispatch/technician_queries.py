@@ -139,14 +139,19 @@ async def upsert_preference(
     )
 
 
-async def list_preferences(conn: Connection, customer_id: UUID) -> list[Preference]:
+async def list_preferences(
+    conn: Connection, customer_id: UUID, *, territory_id: UUID | None = None
+) -> list[Preference]:
+    """`territory_id`: only about that territory's technicians."""
     rows = await conn.fetch(
         """
         SELECT p.customer_id, p.technician_id, t.name AS technician_name, p.preference, p.reason
         FROM customer_technician_preferences p JOIN technicians t ON t.id = p.technician_id
-        WHERE p.customer_id = $1 ORDER BY p.preference DESC, lower(t.name)
+        WHERE p.customer_id = $1 AND ($2::uuid IS NULL OR t.territory_id = $2)
+        ORDER BY p.preference DESC, lower(t.name)
         """,
         customer_id,
+        territory_id,
     )
     return [Preference(**dict(r)) for r in rows]
 

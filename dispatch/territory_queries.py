@@ -36,9 +36,17 @@ async def get_territory(conn: Connection, territory_id: UUID) -> Territory | Non
     return None if row is None else Territory(**dict(row))
 
 
-async def list_territories(conn: Connection, *, limit: int, offset: int) -> list[Territory]:
+async def list_territories(
+    conn: Connection, *, only: UUID | None = None, limit: int, offset: int
+) -> list[Territory]:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM territories ORDER BY lower(name), id LIMIT $1 OFFSET $2", limit, offset
+        f"""
+        SELECT {_COLUMNS} FROM territories WHERE $3::uuid IS NULL OR id = $3
+        ORDER BY lower(name), id LIMIT $1 OFFSET $2
+        """,
+        limit,
+        offset,
+        only,
     )
     return [Territory(**dict(r)) for r in rows]
 

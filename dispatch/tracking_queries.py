@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from asyncpg import Record
@@ -42,3 +43,29 @@ async def customer_events(conn: Connection, job_id: UUID) -> list[Record]:
 async def last_event_id(conn: Connection, job_id: UUID) -> int:
     last: int = await conn.fetchval("SELECT coalesce(max(id), 0) FROM job_events WHERE job_id = $1", job_id)
     return last
+
+
+async def take_change(
+    conn: Connection, job_id: UUID, kind: str, *, now: datetime, limit: int, window: timedelta
+) -> datetime | None:
+    """Record a change the customer asks for, when the job has one left in the window; else
+    (recording nothing) when the oldest change in the window leaves it. Each job's changes are
+    counted one request at a time, whichever API process takes them."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"tracking-change:{job_id}")
+    await conn.execute(
+        "DELETE FROM tracking_changes WHERE job_id = $1 AND asked_at <= $2", job_id, now - window
+    )
+    recent: list[datetime] = [
+        r["asked_at"]
+        for r in await conn.fetch(
+            "SELECT asked_at FROM tracking_changes WHERE job_id = $1 ORDER BY asked_at DESC LIMIT $2",
+            job_id,
+            limit,
+        )
+    ]
+    if len(recent) >= limit:
+        return recent[-1] + window
+    await conn.execute(
+        "INSERT INTO tracking_changes (job_id, kind, asked_at) VALUES ($1, $2, $3)", job_id, kind, now
+    )
+    return None

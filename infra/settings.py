@@ -63,6 +63,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # longest it waits before a retry, whatever Retry-After says.
     push_response_max_bytes: int = 4096
     push_max_delay_s: float = 3600.0
+    # One tracking link must not fan out or churn without end: the Web Push subscriptions kept
+    # per job and per user (a new one past the cap replaces that job's or user's oldest, so a
+    # customer with a new phone is never locked out), and the changes (reschedules and cancels)
+    # a customer may ask for per job within the window (429 with Retry-After past it).
+    push_subscriptions_per_job: int = 5
+    push_subscriptions_per_user: int = 5
+    tracking_changes_per_job: int = 5
+    tracking_change_window_s: int = 24 * 3600
 
 
 def default_data_dir() -> Path:
@@ -126,6 +134,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         track_link_check_s=_link_check_s(env),
         push_response_max_bytes=_int(env, "TRUCKROLL_PUSH_RESPONSE_MAX_BYTES", 4096, minimum=0),
         push_max_delay_s=_float(env, "TRUCKROLL_PUSH_MAX_DELAY_S", 3600.0, maximum=28 * 86400.0),
+        push_subscriptions_per_job=_int(env, "TRUCKROLL_PUSH_SUBSCRIPTIONS_PER_JOB", 5),
+        push_subscriptions_per_user=_int(env, "TRUCKROLL_PUSH_SUBSCRIPTIONS_PER_USER", 5),
+        tracking_changes_per_job=_int(env, "TRUCKROLL_TRACKING_CHANGES_PER_JOB", 5),
+        tracking_change_window_s=_int(env, "TRUCKROLL_TRACKING_CHANGE_WINDOW_S", 24 * 3600, minimum=60),
     )
 
 

@@ -13,10 +13,21 @@ from infra.db import Connection
 
 
 async def subscribe(
-    conn: Connection, *, job_id: UUID | None, user_id: UUID | None, endpoint: str, p256dh: str, auth: str
+    conn: Connection,
+    *,
+    job_id: UUID | None,
+    user_id: UUID | None,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    keep: int,
 ) -> UUID:
-    """Store the subscription, or refresh the keys of the same browser's."""
+    """Store the subscription, or refresh the keys of the same browser's; past `keep` of the
+    job's (or user's), the oldest go, so one link or login never fans a message out wider."""
     target = "job_id" if job_id is not None else "user_id"
+    owner = job_id if job_id is not None else user_id
+    # Two subscribes at once for one owner would each count the other out: one at a time.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"push:{target}:{owner}")
     subscription_id: UUID = await conn.fetchval(
         f"""
         INSERT INTO push_subscriptions (job_id, user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4, $5)
@@ -29,6 +40,17 @@ async def subscribe(
         endpoint,
         p256dh,
         auth,
+    )
+    await conn.execute(
+        f"""
+        DELETE FROM push_subscriptions WHERE id IN (
+            SELECT id FROM push_subscriptions WHERE {target} = $1
+            ORDER BY id = $3 DESC, created_at DESC, id DESC OFFSET $2
+        )
+        """,
+        owner,
+        keep,
+        subscription_id,
     )
     return subscription_id
 

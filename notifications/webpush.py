@@ -2,8 +2,8 @@
 
 Messages are encrypted with aes128gcm (RFC 8291) by http_ece and signed with VAPID (RFC 8292) by
 py_vapid, the libraries pywebpush is built on. A subscription's endpoint comes from the browser,
-so it must be https (a local http endpoint is allowed only when configured, for tests and
-development): the server would otherwise POST wherever a client asks.
+so it must be a public https host (notifications/endpoints.py): the server would otherwise POST
+wherever a client asks.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pyreqwest.exceptions import PyreqwestError
 from pyreqwest.response import Response
 
 from infra.errors import InvalidError
+from notifications.endpoints import check_endpoint
 
 VAPID_TTL_S = 12 * 3600
 # What a failed send raises: no answer in time, or no connection (refused, reset, DNS).
@@ -66,12 +67,7 @@ class Subscription:
 
 def check_subscription(endpoint: str, p256dh: str, auth: str, *, allow_insecure: bool) -> Subscription:
     """A PushSubscription as the browser gave it, or a 422 naming what is wrong."""
-    url = urlsplit(endpoint)
-    local = url.hostname in ("127.0.0.1", "localhost", "::1")
-    if url.scheme != "https" and not (allow_insecure and url.scheme == "http" and local):
-        raise InvalidError("endpoint: a push service endpoint is an https URL", field="endpoint")
-    if not url.hostname:
-        raise InvalidError("endpoint: no host in this URL", field="endpoint")
+    check_endpoint(endpoint, allow_insecure=allow_insecure)
     try:
         key, secret = _b64(p256dh), _b64(auth)
     except (ValueError, TypeError):
