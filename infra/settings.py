@@ -51,6 +51,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_subject: str = "mailto:dispatch@example.com"
     push_allow_insecure: bool = False
     push_timeout_s: float = 10.0  # a push service slower than this is retried later
+    # Sign-in and sessions. argon2 takes ~90 ms of CPU per check, so checks run on a few threads
+    # per process with a bounded queue (past it: 503), never on the event loop. Failed sign-ins
+    # back off per account and per client address (free failures, then 1 s doubling up to the
+    # cap, forgotten after a quiet spell), counted in PostgreSQL so all processes agree. A token
+    # stops working at most token_check_ttl_s after its user is deactivated, deleted, changes
+    # password or signs out.
+    login_verify_threads: int = 1
+    login_verify_queue: int = 16
+    login_free_failures_account: int = 5
+    login_free_failures_address: int = 20
+    login_backoff_max_s: int = 300
+    login_forget_after_s: int = 3600
+    password_min_length: int = 12
+    token_check_ttl_s: float = 5.0
 
 
 def default_data_dir() -> Path:
@@ -110,6 +124,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_subject=env.get("TRUCKROLL_VAPID_SUBJECT") or "mailto:dispatch@example.com",
         push_allow_insecure=env.get("TRUCKROLL_PUSH_ALLOW_INSECURE", "") in ("1", "true", "yes"),
         push_timeout_s=_float(env, "TRUCKROLL_PUSH_TIMEOUT_S", 10.0),
+        login_verify_threads=_int(env, "TRUCKROLL_LOGIN_VERIFY_THREADS", 1),
+        login_verify_queue=_int(env, "TRUCKROLL_LOGIN_VERIFY_QUEUE", 16, minimum=0),
+        login_free_failures_account=_int(env, "TRUCKROLL_LOGIN_FREE_FAILURES_ACCOUNT", 5, minimum=0),
+        login_free_failures_address=_int(env, "TRUCKROLL_LOGIN_FREE_FAILURES_ADDRESS", 20, minimum=0),
+        login_backoff_max_s=_int(env, "TRUCKROLL_LOGIN_BACKOFF_MAX_S", 300),
+        login_forget_after_s=_int(env, "TRUCKROLL_LOGIN_FORGET_AFTER_S", 3600),
+        password_min_length=_int(env, "TRUCKROLL_PASSWORD_MIN_LENGTH", 12, minimum=8),
+        token_check_ttl_s=_float(env, "TRUCKROLL_TOKEN_CHECK_TTL_S", 5.0),
     )
 
 
