@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from infra.db import connection, ensure_database, migrate
+from infra.db import connection, migrate
 from infra.errors import ConflictError, DomainError
 from infra.local_postgres import LocalPostgres, LocalPostgresError
 from infra.settings import Settings, SettingsError, load_settings
@@ -48,8 +48,8 @@ def database(settings: Settings) -> Iterator[str]:
         )
     pg.start()
     try:
-        asyncio.run(ensure_database(pg.dsn("postgres"), LOCAL_DATABASE))
-        yield pg.dsn(LOCAL_DATABASE)
+        # The superuser only sets up; the app works as a role that owns its schema and no more.
+        yield asyncio.run(pg.prepare_app_database(LOCAL_DATABASE))
     finally:
         if started_here:
             print("Stopping local PostgreSQL", file=sys.stderr, flush=True)
