@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -170,13 +171,41 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _persistent_secret(data_dir: Path) -> str:
     # Without a configured secret, tokens must still survive a restart of a zero-setup install,
-    # so the generated secret is kept beside the local database.
+    # so the generated secret is kept beside the local database, readable by this user only:
+    # whoever reads it can sign tokens for any role.
     path = data_dir / "jwt_secret"
+    data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_urlsafe(48)
-        path.write_text(secret)
-        path.chmod(0o600)
-        return secret
+        # Created private from the first byte (a chmod after writing leaves a window).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return _read_private_secret(path)
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as file:
+        file.write(secret)
+    return secret
+
+
+def _read_private_secret(path: Path) -> str:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as error:
+        raise SettingsError(f"cannot read the JWT secret file {path}: {error.strerror}") from None
+    with os.fdopen(fd) as file:
+        status = os.fstat(file.fileno())
+        if status.st_mode & 0o077:
+            if status.st_uid != os.geteuid():
+                raise SettingsError(
+                    f"the JWT secret file {path} is readable by other users (mode "
+                    f"{status.st_mode & 0o777:o}) and belongs to uid {status.st_uid}, not to us: "
+                    "chmod 600 it, or set TRUCKROLL_JWT_SECRET"
+                )
+            os.fchmod(file.fileno(), 0o600)
+            logging.getLogger("truckroll").warning(
+                "The JWT secret file %s was readable by other users (mode %o); it is now 0600. "
+                "Anyone who read it can sign tokens: delete it to make a new secret (this signs "
+                "everyone out).",
+                path,
+                status.st_mode & 0o777,
+            )
+        return file.read().strip()
