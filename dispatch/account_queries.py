@@ -102,16 +102,20 @@ async def save_counters(conn: Connection, counters: list[Counter]) -> None:
     )
 
 
-async def restart_waits(conn: Connection, keys: list[str]) -> None:
-    """A counted attempt failed: its wait runs from now, when the answer goes out, not from when
-    the attempt was counted (a slow check must not eat the wait)."""
+async def restart_waits(conn: Connection, waits: dict[str, float]) -> None:
+    """A counted attempt failed: its wait (seconds, by key) runs from now, when the answer goes
+    out, not from when the attempt was counted, so a slow check does not eat the wait. Never
+    shortens a longer wait another attempt set, and never adds up concurrent ones."""
+    keys = sorted(waits)
     await conn.execute(
         """
-        UPDATE login_throttle
-        SET blocked_until = greatest(blocked_until, clock_timestamp() + (blocked_until - last_attempt_at))
-        WHERE key = ANY($1::text[]) AND blocked_until > last_attempt_at
+        UPDATE login_throttle t
+        SET blocked_until = greatest(t.blocked_until, clock_timestamp() + make_interval(secs => w.wait_s))
+        FROM unnest($1::text[], $2::float8[]) AS w (key, wait_s)
+        WHERE t.key = w.key
         """,
-        sorted(set(keys)),
+        keys,
+        [waits[k] for k in keys],
     )
 
 

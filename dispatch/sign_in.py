@@ -172,7 +172,8 @@ async def _check_counted(
             wait = retry_after_s(counters, now)
             if wait is not None:
                 raise TooManyAttemptsError(wait)
-            await account_queries.save_counters(conn, [counted(c, now, gate.policy) for c in counters])
+            attempt = [counted(c, now, gate.policy) for c in counters]
+            await account_queries.save_counters(conn, attempt)
             await account_queries.delete_idle_counters(
                 conn, now - timedelta(seconds=gate.policy.forget_after_s)
             )
@@ -182,9 +183,10 @@ async def _check_counted(
     finally:
         if not submitted:
             gate.verifier.release()
-    if not correct:
+    waits = {c.key: (c.blocked_until - c.last_attempt_at).total_seconds() for c in attempt}
+    if not correct and any(waits.values()):
         async with acquire(pool) as conn:
-            await account_queries.restart_waits(conn, keys)
+            await account_queries.restart_waits(conn, {k: w for k, w in waits.items() if w})
     return found, correct
 
 

@@ -80,16 +80,11 @@ async def test_the_wait_grows_then_stops_at_the_cap_and_the_right_password_works
         for _ in range(3):
             wrong = await client.post("/auth/login", json=login("dee@example.com", "guess"))
             assert wrong.status_code == 401
-            waits.append(
-                await conn.fetchval(
-                    "SELECT extract(epoch FROM blocked_until - last_attempt_at)::int FROM login_throttle"
-                    " WHERE key = 'account:dee@example.com'"
-                )
-            )
+            # The wait runs from the failed answer, however long the check took.
             refused = await client.post("/auth/login", json=login("dee@example.com", PASSWORD))
             assert refused.status_code == 429
-            assert 1 <= int(refused.headers["Retry-After"]) <= waits[-1]
-            await asyncio.sleep(int(refused.headers["Retry-After"]) + 0.1)
+            waits.append(int(refused.headers["Retry-After"]))
+            await asyncio.sleep(waits[-1] + 0.1)
         # After failures 1, 2, 3: 1 s, 2 s, then 4 s capped at 2 s.
         assert waits == [1, 2, 2]
         assert (await client.post("/auth/login", json=login("dee@example.com", PASSWORD))).status_code == 200
