@@ -161,9 +161,7 @@ async def sign_out_everywhere(conn: Connection, user_id: UUID) -> None:
 async def _check_counted(
     pool: Pool, gate: SignInGate, keys: list[str], email: str, password: str
 ) -> tuple[account_queries.Credentials | None, bool]:
-    if not gate.verifier.claim():
-        raise VerifierBusyError("too many sign-ins in progress")
-    submitted = False
+    claimed = submitted = False
     try:
         async with acquire(pool) as conn, conn.transaction():
             locked = await account_queries.lock_counters(conn, keys)
@@ -172,6 +170,11 @@ async def _check_counted(
             wait = retry_after_s(counters, now)
             if wait is not None:
                 raise TooManyAttemptsError(wait)
+            # After the backoff (a throttled guesser hears 429 and how long to wait, whatever the
+            # load) and before counting (a busy process does not spend the user's attempt).
+            claimed = gate.verifier.claim()
+            if not claimed:
+                raise VerifierBusyError("too many sign-ins in progress")
             attempt = [counted(c, now, gate.policy) for c in counters]
             await account_queries.save_counters(conn, attempt)
             await account_queries.delete_idle_counters(
@@ -181,7 +184,7 @@ async def _check_counted(
         submitted = True
         correct = await gate.verifier.verify_claimed(found.password_hash if found else None, password)
     finally:
-        if not submitted:
+        if claimed and not submitted:
             gate.verifier.release()
     waits = {c.key: (c.blocked_until - c.last_attempt_at).total_seconds() for c in attempt}
     if not correct and any(waits.values()):
