@@ -39,6 +39,8 @@ ACCESS: dict[str, str] = {
     "GET /health": "public",
     "GET /ready": "public",
     "GET /metrics": "public",
+    "POST /auth/logout": "signed_in",
+    "POST /auth/password": "signed_in",
     "GET /customers": "staff",
     "POST /customers": "staff",
     "PATCH /customers/{customer_id}": "staff",
@@ -282,7 +284,19 @@ def _request(server: Server, operation: str, caller: str) -> int:
         # Only refusals are asked for here: an allowed stream answers 200 and stays open.
         with httpx.stream(method, url, params=query, headers=headers, timeout=10) as response:
             return response.status_code
-    return httpx.request(method, url, params=query, json=body, headers=headers, timeout=30).status_code
+    status = httpx.request(method, url, params=query, json=body, headers=headers, timeout=30).status_code
+    if operation == "POST /auth/logout":
+        # Signing out ends every token of the caller: the matrix's callers keep theirs.
+        asyncio.run(_execute(server.dsn, "UPDATE users SET token_version = 0"))
+    return status
+
+
+async def _execute(dsn: str, sql: str) -> None:
+    conn = await connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 @pytest.mark.parametrize("operation", sorted(ACCESS))
