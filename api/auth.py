@@ -17,6 +17,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, post
+from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -147,6 +148,10 @@ class AuthRoutes:
             make_logout_handler(self.versions),
             make_password_handler(self.versions, self.gate),
         ]
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.on_shutdown.append(self.gate.verifier.close)
+        return self.jwt_auth.on_app_init(app_config)
 
 
 def requires_role(*roles: Role) -> Any:

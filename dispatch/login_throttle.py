@@ -7,6 +7,7 @@ for longer than the cap: once the wait is over, the right password works.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from datetime import datetime, timedelta
 
@@ -33,7 +34,16 @@ def account_key(email: str) -> str:
 
 
 def address_key(address: str) -> str:
-    return "address:" + address
+    """IPv6 by its /64: one subscriber gets a whole /64 and could take a new address per guess."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "address:" + address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return "address:" + str(ip.ipv4_mapped)
+        return "address:" + str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return "address:" + str(ip)
 
 
 def wait_after(failures: int, free: int, cap_s: int) -> timedelta:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from dispatch.login_throttle import (
     Counter,
     ThrottlePolicy,
+    address_key,
     counted,
     fresh,
     given_back,
@@ -63,3 +64,12 @@ def test_a_success_gives_its_counted_attempt_back() -> None:
     back = given_back(after, NOW, POLICY)
     assert back.failures == 20
     assert back.blocked_until == NOW + timedelta(seconds=1)
+
+
+def test_an_ipv6_client_is_one_address_for_its_whole_slash_64() -> None:
+    assert (
+        address_key("2001:db8:1:2::1") == address_key("2001:db8:1:2:ffff::9") == "address:2001:db8:1:2::/64"
+    )
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.7") == address_key("192.0.2.7") == "address:192.0.2.7"
+    assert address_key("testclient") == "address:testclient"
