@@ -40,7 +40,7 @@ from api import (
     track,
     work,
 )
-from api.auth import build_jwt_auth, make_login_handler
+from api.auth import AuthRoutes
 from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
@@ -158,10 +158,10 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
                 await app.state.routing.close()
             await app.state.pool.close()
 
-    jwt_auth = build_jwt_auth(settings.jwt_secret, settings.jwt_ttl_s)
+    auth = AuthRoutes(settings)
     handlers: list[Any] = [
         HealthController,
-        make_login_handler(jwt_auth, settings.jwt_ttl_s),
+        *auth.route_handlers,
         metrics.PrometheusMetrics,
     ]
     for module in ROUTE_MODULES:
@@ -181,7 +181,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         guards=[within_territory],
         middleware=[PROMETHEUS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
-        on_app_init=[jwt_auth.on_app_init],
+        on_app_init=[auth.on_app_init],
         openapi_config=OpenAPIConfig(
             title="Truckroll",
             version="0.1.0",

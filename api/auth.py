@@ -1,8 +1,10 @@
 """Sign-in with signed JWTs, and role guards.
 
-The token carries the role, the technician record and the dispatcher's territory, so a request is
-authorised without a database round trip; a deactivated user keeps access until the token expires
-(TRUCKROLL_JWT_TTL_S, 12 h by default).
+The token carries the role, the technician record, the dispatcher's territory and the user's
+token version. Each request also checks that the user still exists, is active and is still at
+that version, through a per-process cache of TRUCKROLL_TOKEN_CHECK_TTL_S seconds: deactivating or
+deleting a user, changing their password, role or territory, or signing out stops their tokens
+within that time (dispatch/sessions.py).
 """
 
 from __future__ import annotations
@@ -15,31 +17,60 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, post
+from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+    TooManyRequestsException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
 
-from dispatch.accounts import Principal, Role, User, authenticate
-from infra.db import Connection
+from dispatch.accounts import MAX_PASSWORD_LENGTH, Principal, Role, User
+from dispatch.login_throttle import ThrottlePolicy
+from dispatch.sessions import TokenVersions
+from dispatch.sign_in import (
+    PasswordVerifier,
+    SignInGate,
+    TooManyAttemptsError,
+    VerifierBusyError,
+    change_password,
+    sign_in,
+    sign_out_everywhere,
+)
+from infra.db import acquire
+from infra.settings import Settings
 
 # Operational metrics carry no business data and are scraped from inside the network.
 PUBLIC_PATHS = ["/health", "/ready", "/schema", "/auth/login", "^/metrics$"]
 
 
-async def retrieve_principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-    extras = token.extras
-    try:
-        return Principal(
-            user_id=UUID(token.sub),
-            role=Role(extras["role"]),
-            technician_id=UUID(extras["technician_id"]) if extras.get("technician_id") else None,
-            territory_id=UUID(extras["territory_id"]) if extras.get("territory_id") else None,
-        )
-    except (KeyError, ValueError):
-        return None
+def principal_retriever(versions: TokenVersions) -> Any:
+    async def retrieve_principal(
+        token: Token, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> Principal | None:
+        extras = token.extras
+        try:
+            principal = Principal(
+                user_id=UUID(token.sub),
+                role=Role(extras["role"]),
+                technician_id=UUID(extras["technician_id"]) if extras.get("technician_id") else None,
+                territory_id=UUID(extras["territory_id"]) if extras.get("territory_id") else None,
+            )
+            # Tokens from before versions existed count as version 0, the version users start at.
+            version = int(extras.get("ver") or 0)
+        except (KeyError, ValueError, TypeError):
+            return None
+        if not await versions.is_current(connection.app.state.pool, principal.user_id, version):
+            return None
+        return principal
+
+    return retrieve_principal
 
 
 class VerifiedToken(Token):
@@ -87,15 +118,40 @@ class VerifiedToken(Token):
         return token
 
 
-def build_jwt_auth(secret: str, ttl_s: int) -> JWTAuth[Principal, Token]:
-    return JWTAuth[Principal, Token](
-        retrieve_user_handler=retrieve_principal,
-        token_cls=VerifiedToken,
-        token_secret=secret,
-        default_token_expiration=timedelta(seconds=ttl_s),
-        exclude=PUBLIC_PATHS,
-        exclude_opt_key="public",
-    )
+class AuthRoutes:
+    """The app's JWT middleware and the sign-in routes, sharing one token-version cache."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.versions = TokenVersions(settings.token_check_ttl_s)
+        self.jwt_auth = JWTAuth[Principal, Token](
+            retrieve_user_handler=principal_retriever(self.versions),
+            token_cls=VerifiedToken,
+            token_secret=settings.jwt_secret,
+            default_token_expiration=timedelta(seconds=settings.jwt_ttl_s),
+            exclude=PUBLIC_PATHS,
+            exclude_opt_key="public",
+        )
+        self.gate = SignInGate(
+            verifier=PasswordVerifier(
+                threads=settings.login_verify_threads, queue=settings.login_verify_queue
+            ),
+            policy=ThrottlePolicy(
+                free_failures_account=settings.login_free_failures_account,
+                free_failures_address=settings.login_free_failures_address,
+                backoff_max_s=settings.login_backoff_max_s,
+                forget_after_s=settings.login_forget_after_s,
+            ),
+            min_password_length=settings.password_min_length,
+        )
+        self.route_handlers = [
+            make_login_handler(self.jwt_auth, self.gate, settings.jwt_ttl_s),
+            make_logout_handler(self.versions),
+            make_password_handler(self.versions, self.gate),
+        ]
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.on_shutdown.append(self.gate.verifier.close)
+        return self.jwt_auth.on_app_init(app_config)
 
 
 def requires_role(*roles: Role) -> Any:
@@ -122,7 +178,7 @@ TECHNICIAN = requires_role(Role.TECHNICIAN)
 
 class LoginRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 
 
 class LoginResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,26 +188,58 @@ class LoginResponse(msgspec.Struct, frozen=True, kw_only=True):
     user: User
 
 
-def make_login_handler(jwt_auth: JWTAuth[Principal, Token], ttl_s: int) -> Any:
+class PasswordChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    new_password: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+
+
+def _client_address(request: Request[Any, Any, Any]) -> str:
+    # uvicorn puts the proxy's X-Forwarded-For here when the proxy is trusted (FORWARDED_ALLOW_IPS).
+    return request.client.host if request.client else "unknown"
+
+
+def _throttled(error: TooManyAttemptsError) -> TooManyRequestsException:
+    return TooManyRequestsException(
+        f"Too many failed sign-ins; try again in {error.retry_after_s} s.",
+        headers={"Retry-After": str(error.retry_after_s)},
+    )
+
+
+def _busy() -> ServiceUnavailableException:
+    return ServiceUnavailableException(
+        "Too many sign-ins in progress; try again in a second.", headers={"Retry-After": "1"}
+    )
+
+
+def make_login_handler(jwt_auth: JWTAuth[Principal, Token], gate: SignInGate, ttl_s: int) -> Any:
     @post(
         "/auth/login",
-        opt={"public": True, "errors": [400, 401, 503]},
+        opt={"public": True, "errors": [400, 401, 429, 503]},
         security=[{}],
         tags=["auth"],
         status_code=200,
         raises=[NotAuthorizedException],
     )
     async def login(
-        request: Request[Any, Any, Any], conn: NamedDependency[Connection], data: JSONBody[LoginRequest]
+        request: Request[Any, Any, Any], state: State, data: JSONBody[LoginRequest]
     ) -> LoginResponse:
-        """Exchange an email and password for a bearer token."""
-        user = await authenticate(conn, data.email, data.password)
-        if user is None:
+        """Exchange an email and password for a bearer token. Failed attempts back off per account
+        and per client address (429 with Retry-After); an unknown email is answered exactly as a
+        wrong password is."""
+        try:
+            signed = await sign_in(state.pool, gate, data.email, data.password, _client_address(request))
+        except TooManyAttemptsError as error:
+            raise _throttled(error) from None
+        except VerifierBusyError:
+            raise _busy() from None
+        if signed is None:
             raise NotAuthorizedException("Wrong email or password.")
+        user = signed.user
         extras = {
             "role": user.role.value,
             "technician_id": str(user.technician_id) if user.technician_id else None,
             "territory_id": str(user.territory_id) if user.territory_id else None,
+            "ver": signed.token_version,
         }
         token = jwt_auth.create_token(
             identifier=str(user.id), token_expiration=timedelta(seconds=ttl_s), token_extras=extras
@@ -159,3 +247,51 @@ def make_login_handler(jwt_auth: JWTAuth[Principal, Token], ttl_s: int) -> Any:
         return LoginResponse(access_token=token, expires_in_s=ttl_s, user=user)
 
     return login
+
+
+def make_logout_handler(versions: TokenVersions) -> Any:
+    @post("/auth/logout", guards=[ANY_USER], tags=["auth"], status_code=204, opt={"errors": [401, 503]})
+    async def logout(state: State, principal: NamedDependency[Principal]) -> None:
+        """Sign out everywhere: every token of this user stops working, on this device and on
+        every other (a token names only its user and version, so one session cannot be told from
+        another). Other API processes stop accepting them within TRUCKROLL_TOKEN_CHECK_TTL_S."""
+        async with acquire(state.pool) as conn, conn.transaction():
+            await sign_out_everywhere(conn, principal.user_id)
+        versions.forget(principal.user_id)
+
+    return logout
+
+
+def make_password_handler(versions: TokenVersions, gate: SignInGate) -> Any:
+    @post(
+        "/auth/password",
+        guards=[ANY_USER],
+        tags=["auth"],
+        status_code=204,
+        opt={"errors": [400, 401, 422, 429, 503]},
+    )
+    async def change_own_password(
+        request: Request[Any, Any, Any],
+        state: State,
+        principal: NamedDependency[Principal],
+        data: JSONBody[PasswordChange],
+    ) -> None:
+        """Change your own password, giving the current one. The new one must be at least
+        TRUCKROLL_PASSWORD_MIN_LENGTH characters and not a common password. Every session of the
+        user, this one included, is signed out: sign in again with the new password."""
+        try:
+            await change_password(
+                state.pool,
+                gate,
+                principal.user_id,
+                data.current_password,
+                data.new_password,
+                _client_address(request),
+            )
+        except TooManyAttemptsError as error:
+            raise _throttled(error) from None
+        except VerifierBusyError:
+            raise _busy() from None
+        versions.forget(principal.user_id)
+
+    return change_own_password

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from infra.db import connection, ensure_database, migrate
+from infra.db import connection, migrate
 from infra.errors import ConflictError, DomainError
 from infra.local_postgres import LocalPostgres, LocalPostgresError
 from infra.settings import Settings, SettingsError, load_settings
@@ -48,8 +48,8 @@ def database(settings: Settings) -> Iterator[str]:
         )
     pg.start()
     try:
-        asyncio.run(ensure_database(pg.dsn("postgres"), LOCAL_DATABASE))
-        yield pg.dsn(LOCAL_DATABASE)
+        # The superuser only sets up; the app works as a role that owns its schema and no more.
+        yield asyncio.run(pg.prepare_app_database(LOCAL_DATABASE))
     finally:
         if started_here:
             print("Stopping local PostgreSQL", file=sys.stderr, flush=True)
@@ -144,7 +144,7 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
-async def _create_user(dsn: str, args: argparse.Namespace, password: str) -> str:
+async def _create_user(dsn: str, args: argparse.Namespace, password: str, min_password_length: int) -> str:
     from dispatch.accounts import Role, create_user
 
     async with connection(dsn) as conn:
@@ -155,6 +155,7 @@ async def _create_user(dsn: str, args: argparse.Namespace, password: str) -> str
             role=Role(args.role),
             technician_id=args.technician_id,
             territory_id=args.territory_id,
+            min_password_length=min_password_length,
         )
     return f"Created {user.role} {user.email} ({user.id})"
 
@@ -163,7 +164,7 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     password = _read_password()
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
-        print(asyncio.run(_create_user(dsn, args, password)))
+        print(asyncio.run(_create_user(dsn, args, password, settings.password_min_length)))
     return 0
 
 

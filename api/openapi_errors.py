@@ -34,7 +34,8 @@ ERRORS = {
     412: "If-Match names an older version of the record: read it again.",
     422: "The values are well-formed but break a rule of the domain. `extra` names the field.",
     428: "This change needs an If-Match header with the record's version.",
-    429: "Too many requests of this kind for this record lately: try again after Retry-After seconds.",
+    429: "Too many requests of this kind lately (failed sign-ins for an account or from an address, a"
+    " customer's changes to a job): try again after Retry-After seconds.",
     503: "The database is unavailable; try again after Retry-After seconds.",
 }
 # What handlers are given rather than sent: none of it can be malformed by a client.

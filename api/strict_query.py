@@ -1,20 +1,36 @@
-"""Unknown query parameters are refused.
+"""Unknown query parameters are refused, and so is a number where a time is expected.
 
 A misspelt filter (`?teritory_id=...`) would otherwise be ignored and the caller would get the
 unfiltered list as if it were the filtered one. Each handler's known names are read once from the
 OpenAPI document, which lists every parameter it takes (its own and its dependencies').
+
+Query values are decoded laxly, so `?from=0.0` was read as a Unix time (1970) and answered 200;
+the document says a date-time string, and a number is refused as such.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIFormat
 from litestar.routes import HTTPRoute
 
 from api.errors import ErrorBody, ErrorDetail, error_response
 
 _KNOWN = "query_names"
+_TIMES = "query_times"
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def _is_time(schema: Any) -> bool:
+    if not isinstance(schema, Schema):
+        return False
+    return schema.format == OpenAPIFormat.DATE_TIME or any(
+        _is_time(s) for s in [*(schema.one_of or []), *(schema.any_of or [])]
+    )
 
 
 def learn_query_names(app: Litestar) -> None:
@@ -27,13 +43,17 @@ def learn_query_names(app: Litestar) -> None:
             continue
         for handler in route.route_handlers:
             names: set[str] = set()
+            times: set[str] = set()
             for method in handler.http_methods:
                 operation = getattr(item, method.lower(), None)
                 if operation is None:
                     break
-                names |= {p.name for p in operation.parameters or [] if getattr(p, "param_in", "") == "query"}
+                query = [p for p in operation.parameters or [] if getattr(p, "param_in", "") == "query"]
+                names |= {p.name for p in query}
+                times |= {p.name for p in query if _is_time(getattr(p, "schema", None))}
             else:
                 handler.opt[_KNOWN] = frozenset(names)
+                handler.opt[_TIMES] = frozenset(times)
 
 
 def check_query(request: Request[Any, Any, Any]) -> Response[ErrorBody] | None:
@@ -42,10 +62,26 @@ def check_query(request: Request[Any, Any, Any]) -> Response[ErrorBody] | None:
         return None
     unknown = sorted(set(request.query_params) - known)
     if not unknown:
-        return None
+        return _check_times(request)
     listed = ", ".join(repr(name) for name in unknown[:5])
     expected = ", ".join(sorted(known)) or "none"
     message = f"unknown query parameter {listed}; this endpoint takes: {expected}"
     return error_response(
         400, message, [ErrorDetail(name, "unknown query parameter", "query") for name in unknown[:5]]
+    )
+
+
+def _check_times(request: Request[Any, Any, Any]) -> Response[ErrorBody] | None:
+    numbers = [
+        name
+        for name in sorted(request.route_handler.opt.get(_TIMES, ()))
+        if any(_NUMBER.match(v) for v in request.query_params.getall(name, []))
+    ]
+    if not numbers:
+        return None
+    message = "give a date and time (ISO 8601, e.g. 2026-03-02T09:00:00+00:00), not a number"
+    return error_response(
+        400,
+        "; ".join(f"{name}: {message}" for name in numbers),
+        [ErrorDetail(name, message, "query") for name in numbers],
     )

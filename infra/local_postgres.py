@@ -3,6 +3,11 @@
 Uses the server binaries already on the machine. `initdb` refuses to run as root, so when we are
 root only the PostgreSQL binaries run as the `postgres` user; Python itself never changes user.
 The cluster listens on a Unix socket only, in a directory no one else can enter.
+
+The app itself connects as APP_ROLE, which owns the app database's `public` schema and what is
+in it, and nothing more: not a superuser, so a hole in a query cannot run programs on the host
+(COPY ... TO PROGRAM), read its files or touch other databases. Only setting the cluster up uses
+the superuser.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ INSTALL_HINT = (
 )
 
 SUPERUSER = "postgres"
+APP_ROLE = "truckroll"
 
 
 class LocalPostgresError(RuntimeError):
@@ -86,8 +92,35 @@ class LocalPostgres:
     def _run_as(self) -> str | None:
         return SUPERUSER if os.geteuid() == 0 else None
 
-    def dsn(self, database: str = "postgres") -> str:
-        return f"postgresql://{SUPERUSER}@/{quote(database)}?host={quote(str(self.socket_dir))}"
+    def dsn(self, database: str = "postgres", *, user: str = SUPERUSER) -> str:
+        return f"postgresql://{quote(user)}@/{quote(database)}?host={quote(str(self.socket_dir))}"
+
+    async def prepare_app_database(self, database: str) -> str:
+        """Create (or bring into line) the app role and its database; returns the app's DSN."""
+        from infra.db import connect  # the pool's codecs are not needed, only its connect
+
+        admin = await connect(self.dsn("postgres"))
+        try:
+            await admin.execute(_ENSURE_APP_ROLE)
+            if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
+                await admin.execute(f"CREATE DATABASE {_ident(database)}")
+            for shared in ("postgres", "template1"):
+                await admin.execute(f"REVOKE CONNECT, TEMPORARY ON DATABASE {shared} FROM PUBLIC")
+        finally:
+            await admin.close()
+        owner = await connect(self.dsn(database))
+        try:
+            await owner.execute(
+                f"""
+                REVOKE ALL ON DATABASE {_ident(database)} FROM PUBLIC;
+                GRANT CONNECT, TEMPORARY ON DATABASE {_ident(database)} TO {APP_ROLE};
+                ALTER SCHEMA public OWNER TO {APP_ROLE};
+                """
+            )
+            await owner.execute(_HAND_OVER_OBJECTS)
+        finally:
+            await owner.close()
+        return self.dsn(database, user=APP_ROLE)
 
     def _own(self, path: Path) -> None:
         if self._run_as is None:
@@ -205,6 +238,57 @@ class LocalPostgres:
     def stop(self) -> None:
         if self.is_running():
             self._run([str(self.bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.pgdata)])
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+_ENSURE_APP_ROLE = f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+        CREATE ROLE {APP_ROLE} LOGIN;
+    END IF;
+END
+$$;
+ALTER ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+"""
+
+# A database made before the app role existed holds objects the superuser created: the app role
+# takes them over (a table's indexes and the sequences it owns follow it).
+_HAND_OVER_OBJECTS = f"""
+DO $$
+DECLARE
+    item record;
+BEGIN
+    FOR item IN
+        SELECT c.oid::regclass AS name FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relowner <> '{APP_ROLE}'::regrole
+          AND (c.relkind IN ('r', 'p', 'v', 'm', 'f')
+               OR c.relkind = 'S' AND NOT EXISTS (
+                   SELECT 1 FROM pg_depend d
+                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
+               ))
+    LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO {APP_ROLE}', item.name);
+    END LOOP;
+    FOR item IN
+        SELECT p.oid::regprocedure AS name FROM pg_proc p
+        WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> '{APP_ROLE}'::regrole
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO {APP_ROLE}', item.name);
+    END LOOP;
+    FOR item IN
+        SELECT t.oid::regtype AS name FROM pg_type t
+        WHERE t.typnamespace = 'public'::regnamespace AND t.typowner <> '{APP_ROLE}'::regrole
+          AND t.typtype IN ('e', 'd', 'r', 'm') AND t.typelem = 0 AND t.typrelid = 0
+    LOOP
+        EXECUTE format('ALTER TYPE %s OWNER TO {APP_ROLE}', item.name);
+    END LOOP;
+END
+$$;
+"""
 
 
 def _quote_option(option: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import secrets
@@ -71,6 +72,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     push_subscriptions_per_user: int = 5
     tracking_changes_per_job: int = 5
     tracking_change_window_s: int = 24 * 3600
+    # Sign-in and sessions. argon2 takes ~90 ms of CPU per check, so checks run on a few threads
+    # per process with a bounded queue (past it: 503), never on the event loop. Failed sign-ins
+    # back off per account and per client address (free failures, then 1 s doubling up to the
+    # cap, forgotten after a quiet spell), counted in PostgreSQL so all processes agree. A token
+    # stops working at most token_check_ttl_s after its user is deactivated, deleted, changes
+    # password or signs out.
+    login_verify_threads: int = 1
+    login_verify_queue: int = 16
+    login_free_failures_account: int = 5
+    login_free_failures_address: int = 20
+    login_backoff_max_s: int = 300
+    login_forget_after_s: int = 3600
+    password_min_length: int = 12
+    token_check_ttl_s: float = 5.0
 
 
 def default_data_dir() -> Path:
@@ -138,6 +153,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         push_subscriptions_per_user=_int(env, "TRUCKROLL_PUSH_SUBSCRIPTIONS_PER_USER", 5),
         tracking_changes_per_job=_int(env, "TRUCKROLL_TRACKING_CHANGES_PER_JOB", 5),
         tracking_change_window_s=_int(env, "TRUCKROLL_TRACKING_CHANGE_WINDOW_S", 24 * 3600, minimum=60),
+        login_verify_threads=_int(env, "TRUCKROLL_LOGIN_VERIFY_THREADS", 1),
+        login_verify_queue=_int(env, "TRUCKROLL_LOGIN_VERIFY_QUEUE", 16, minimum=0),
+        login_free_failures_account=_int(env, "TRUCKROLL_LOGIN_FREE_FAILURES_ACCOUNT", 5, minimum=0),
+        login_free_failures_address=_int(env, "TRUCKROLL_LOGIN_FREE_FAILURES_ADDRESS", 20, minimum=0),
+        login_backoff_max_s=_int(env, "TRUCKROLL_LOGIN_BACKOFF_MAX_S", 300),
+        login_forget_after_s=_int(env, "TRUCKROLL_LOGIN_FORGET_AFTER_S", 3600),
+        password_min_length=_int(env, "TRUCKROLL_PASSWORD_MIN_LENGTH", 12, minimum=8),
+        token_check_ttl_s=_float(env, "TRUCKROLL_TOKEN_CHECK_TTL_S", 5.0),
     )
 
 
@@ -187,13 +210,41 @@ def _link_check_s(env: Mapping[str, str]) -> float:
 
 def _persistent_secret(data_dir: Path) -> str:
     # Without a configured secret, tokens must still survive a restart of a zero-setup install,
-    # so the generated secret is kept beside the local database.
+    # so the generated secret is kept beside the local database, readable by this user only:
+    # whoever reads it can sign tokens for any role.
     path = data_dir / "jwt_secret"
+    data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_urlsafe(48)
-        path.write_text(secret)
-        path.chmod(0o600)
-        return secret
+        # Created private from the first byte (a chmod after writing leaves a window).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return _read_private_secret(path)
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as file:
+        file.write(secret)
+    return secret
+
+
+def _read_private_secret(path: Path) -> str:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as error:
+        raise SettingsError(f"cannot read the JWT secret file {path}: {error.strerror}") from None
+    with os.fdopen(fd) as file:
+        status = os.fstat(file.fileno())
+        if status.st_mode & 0o077:
+            if status.st_uid != os.geteuid():
+                raise SettingsError(
+                    f"the JWT secret file {path} is readable by other users (mode "
+                    f"{status.st_mode & 0o777:o}) and belongs to uid {status.st_uid}, not to us: "
+                    "chmod 600 it, or set TRUCKROLL_JWT_SECRET"
+                )
+            os.fchmod(file.fileno(), 0o600)
+            logging.getLogger("truckroll").warning(
+                "The JWT secret file %s was readable by other users (mode %o); it is now 0600. "
+                "Anyone who read it can sign tokens: delete it to make a new secret (this signs "
+                "everyone out).",
+                path,
+                status.st_mode & 0o777,
+            )
+        return file.read().strip()

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from uuid import uuid4
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -10,6 +9,7 @@ from litestar.testing import AsyncTestClient
 from dispatch.accounts import Role, create_user
 from infra.db import Connection
 from tests.conftest import Auth, mint_token
+from tests.factories_assets import technician_user
 
 Client = AsyncTestClient[Litestar]
 
@@ -90,10 +90,8 @@ async def test_a_token_signed_with_another_secret_is_401(client: Client, dispatc
 
 
 async def test_a_technician_may_not_manage_customers(client: Client, conn: Connection) -> None:
-    token = mint_token(uuid4(), Role.TECHNICIAN, technician_id=uuid4())
-    response = await client.post(
-        "/customers", json={"name": "X"}, headers={"Authorization": f"Bearer {token}"}
-    )
+    technician = await technician_user(conn)
+    response = await client.post("/customers", json={"name": "X"}, headers=technician.headers)
     assert response.status_code == 403
     assert await conn.fetchval("SELECT count(*) FROM customers") == 0
 

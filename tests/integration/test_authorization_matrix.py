@@ -56,6 +56,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "GET /health": ("public", "public"),
     "GET /ready": ("public", "public"),
     "GET /metrics": ("public", "public"),
+    "POST /auth/logout": ("signed_in", "shared"),
+    "POST /auth/password": ("signed_in", "shared"),
     "GET /customers": ("staff", "listed"),
     "POST /customers": ("staff", "shared"),
     "PATCH /customers/{customer_id}": ("staff", "hidden"),
@@ -565,7 +567,11 @@ def _send(
     if body is None:
         body = _bodies(values).get(operation, {} if method in ("POST", "PUT", "PATCH") else None)
     headers = {**server.callers[caller], **asyncio.run(_if_match(server.dsn, operation, values))}
-    return httpx.request(method, url, params=params, json=body, headers=headers, timeout=60)
+    response = httpx.request(method, url, params=params, json=body, headers=headers, timeout=60)
+    if operation == "POST /auth/logout":
+        # Signing out ends every token of the caller: the matrix's callers keep theirs.
+        asyncio.run(_execute(server.dsn, "UPDATE users SET token_version = 0"))
+    return response
 
 
 def _request(server: Server, operation: str, caller: str) -> int:
@@ -577,6 +583,14 @@ def _request(server: Server, operation: str, caller: str) -> int:
         with httpx.stream(method, url, headers=server.callers[caller], timeout=10) as response:
             return response.status_code
     return _send(server, operation, caller).status_code
+
+
+async def _execute(dsn: str, sql: str) -> None:
+    conn = await connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 @pytest.mark.parametrize("operation", sorted(ACCESS))

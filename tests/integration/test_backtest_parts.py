@@ -192,18 +192,14 @@ class _StoppedCluster:
     def stop(self) -> None:
         pass
 
-    def dsn(self, database: str) -> str:
+    async def prepare_app_database(self, database: str) -> str:
         return f"postgresql:///{database}"
 
 
 def test_notices_about_the_local_database_go_to_stderr_not_among_the_results(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    async def exists(dsn: str, name: str) -> None:
-        del dsn, name
-
     monkeypatch.setattr("api.cli.LocalPostgres", _StoppedCluster)
-    monkeypatch.setattr("api.cli.ensure_database", exists)
     with database(Settings(data_dir=tmp_path, jwt_secret="x" * 32)) as dsn:
         print(f"result {dsn}")
     captured = capsys.readouterr()

@@ -53,7 +53,17 @@ def test_create_user_refuses_a_short_password_and_writes_nothing(
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["create-user", "boss@example.com", "--role", "admin"]) == 1
-    assert "at least 10 characters" in capsys.readouterr().err
+    assert "at least 12 characters" in capsys.readouterr().err
+    assert asyncio.run(_fetchval(empty_dsn, "SELECT count(*) FROM users")) == 0
+
+
+def test_create_user_refuses_a_common_password_and_writes_nothing(
+    empty_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Long enough, but among the first passwords any guesser tries.
+    monkeypatch.setattr("sys.stdin", io.StringIO("1qaz2wsx3edc\n"))
+    assert main(["create-user", "boss@example.com", "--role", "admin"]) == 1
+    assert "common passwords" in capsys.readouterr().err
     assert asyncio.run(_fetchval(empty_dsn, "SELECT count(*) FROM users")) == 0
 
 
