@@ -86,13 +86,13 @@ async def attacker(base: str, n: int, attackers: int, stop: asyncio.Event, statu
         await conn.close()
 
 
-def start_api(source: Path, dsn: str, port: int) -> subprocess.Popen[bytes]:
+def start_api(source: Path, dsn: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PYTHONPATH": str(source),
         "DATABASE_URL": dsn,
         "TRUCKROLL_JWT_SECRET": SECRET,
-        "TRUCKROLL_DATA_DIR": tempfile.mkdtemp(prefix="truckroll-bench-data-"),
+        "TRUCKROLL_DATA_DIR": data_dir,
         "TRUCKROLL_RISK_SCAN_S": "0",
         "TRUCKROLL_LOG_LEVEL": "WARNING",
     }
@@ -122,7 +122,8 @@ async def run(source: Path, attackers: int, seconds: float) -> None:
         await conn.close()
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_api(source, dsn, port)
+        data_dir = tempfile.TemporaryDirectory(prefix="truckroll-bench-data-")
+        server = start_api(source, dsn, port, data_dir.name)
         try:
             await wait_until_up(base)
             stop = asyncio.Event()
@@ -145,6 +146,7 @@ async def run(source: Path, attackers: int, seconds: float) -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            data_dir.cleanup()
     elapsed = seconds + 1
     print(f"source: {source}")
     print(f"/health, no attack:            {summary(quiet_samples)}")
