@@ -388,7 +388,11 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
             timeout_s=settings.push_timeout_s,
             response_max_bytes=settings.push_response_max_bytes,
         ) as sender:
-            worker = WorkerSettings(lease_s=lease_s, max_delay_s=settings.push_max_delay_s)
+            worker = WorkerSettings(
+                lease_s=lease_s,
+                max_delay_s=settings.push_max_delay_s,
+                allow_insecure=settings.push_allow_insecure,
+            )
             if once:
                 tally = await run_once(pool, sender, worker)
                 print(

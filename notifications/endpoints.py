@@ -135,3 +135,35 @@ def _is_loopback(address: IpAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback
+
+
+class EndpointGuard:
+    """`resolved_problem` for the worker, with each host's verdict kept for `ttl_s`: a batch of
+    200 pushes to one push service resolves its name once, not 200 times."""
+
+    def __init__(
+        self, *, allow_insecure: bool, ttl_s: float = 60.0, resolve: Resolver = resolve_host
+    ) -> None:
+        self.allow_insecure = allow_insecure
+        self.ttl_s = ttl_s
+        self._resolve = resolve
+        self._verdicts: dict[tuple[str, int | None], tuple[asyncio.Task[str | None], float]] = {}
+
+    async def problem(self, endpoint: str) -> str | None:
+        """Why a push may not be sent to this endpoint now, or None."""
+        problem = endpoint_problem(endpoint, allow_insecure=self.allow_insecure)
+        if problem is not None:
+            return problem
+        url = urlsplit(endpoint)
+        key = (url.hostname or "", url.port)
+        now = asyncio.get_running_loop().time()
+        cached = self._verdicts.get(key)
+        if cached is None or cached[1] <= now:
+            if len(self._verdicts) > 10_000:  # endpoints are anyone's choice: bounded
+                self._verdicts.clear()
+            task = asyncio.ensure_future(
+                resolved_problem(endpoint, allow_insecure=self.allow_insecure, resolve=self._resolve)
+            )
+            cached = (task, now + self.ttl_s)
+            self._verdicts[key] = cached
+        return await asyncio.shield(cached[0])

@@ -31,6 +31,7 @@ from asyncpg import Record
 from infra.db import Connection, Pool
 from infra.listen import listen
 from notifications import push_queries
+from notifications.endpoints import EndpointGuard
 from notifications.payloads import render
 from notifications.webpush import SEND_ERRORS, Sender, Subscription
 
@@ -60,6 +61,8 @@ class WorkerSettings:
     # been handed over: a technician's message written behind hundreds of one job's then reaches
     # the next batch, not the one after that job's last.
     hand_over_rounds: int = 10
+    # http, any port and loopback push services (the development setting); never a private address.
+    allow_insecure: bool = False
 
 
 def shortest_lease_s(send_timeout_s: float) -> float:
@@ -141,14 +144,17 @@ async def run_once(pool: Pool, sender: Sender, settings: WorkerSettings) -> Tall
     # Encrypting is most of a push's CPU: it runs on a thread, which overlaps the other lane's
     # sending and database work on the event loop (the ECDH in OpenSSL runs without the GIL).
     bodies = await asyncio.to_thread(_encrypt_all, claimed)
+    guard = _guards.setdefault(settings.allow_insecure, EndpointGuard(allow_insecure=settings.allow_insecure))
     results = await asyncio.gather(
-        *(_deliver(row, body, sender) for row, body in zip(claimed, bodies, strict=True))
+        *(_deliver(row, body, sender, guard) for row, body in zip(claimed, bodies, strict=True))
     )
     now = datetime.now(UTC)
     outcomes: list[Outcome] = []
     gone: dict[int, str] = {}  # delivery -> the endpoint whose subscription ends
-    for row, (code, error, retry_after) in zip(claimed, results, strict=True):
-        status, wait_s = next_step(row["attempts"] + 1, code, retry_after, settings)
+    for row, (code, error, retry_after, refused) in zip(claimed, results, strict=True):
+        status, wait_s = (
+            ("failed", None) if refused else next_step(row["attempts"] + 1, code, retry_after, settings)
+        )
         tally.count(status)
         if status == "gone":
             gone[row["id"]] = row["endpoint"]
@@ -196,11 +202,21 @@ def _encrypt_all(rows: list[Record]) -> list[bytes | str]:
     return bodies
 
 
+# One per process and setting, so that a host's verdict outlives the batch that asked for it.
+_guards: dict[bool, EndpointGuard] = {}
+
+
 async def _deliver(
-    row: Record, body: bytes | str, sender: Sender
-) -> tuple[int | None, str | None, float | None]:
+    row: Record, body: bytes | str, sender: Sender, guard: EndpointGuard
+) -> tuple[int | None, str | None, float | None, bool]:
+    """(HTTP status, error, Retry-After, refused): a refused endpoint is never tried again."""
     if isinstance(body, str):
-        return None, body, None
+        return None, body, None, False
+    # Rows written before the API checked endpoints, and public names that resolve to private
+    # addresses, are refused here rather than called into our own network.
+    problem = await guard.problem(row["endpoint"])
+    if problem is not None:
+        return None, _line(f"refused: {problem}"), None, True
     try:
         result = await sender.post(
             Subscription(row["endpoint"], row["p256dh"], row["auth"]),
@@ -210,11 +226,11 @@ async def _deliver(
             urgency=row["urgency"],
         )
     except SEND_ERRORS as error:
-        return None, _line(sender.describe(error)), None
+        return None, _line(sender.describe(error)), None, False
     except Exception as error:  # whatever else one endpoint provokes must not fail the batch's other sends
         log.exception("push delivery %s failed unexpectedly", row["id"])
-        return None, _line(f"{type(error).__name__}: {error}"), None
-    return result.status, None, result.retry_after_s
+        return None, _line(f"{type(error).__name__}: {error}"), None, False
+    return result.status, None, result.retry_after_s, False
 
 
 def _line(error: str) -> str:

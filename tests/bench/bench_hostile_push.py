@@ -84,6 +84,8 @@ async def start_worker(
         "TRUCKROLL_DATA_DIR": str(data_dir),
         "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
         "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
+        # The stand-in push service listens on this machine, over http.
+        "TRUCKROLL_PUSH_ALLOW_INSECURE": "1",
         "TRUCKROLL_PUSH_TIMEOUT_S": str(timeout_s),
         "TRUCKROLL_LOG_LEVEL": "CRITICAL",
     }

@@ -118,7 +118,7 @@ async def deliver(dsn: str, **overrides: Any) -> Any:
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
         async with Sender(KEYS.private_key, "mailto:ops@example.com") as sender:
-            return await run_once(pool, sender, WorkerSettings(**overrides))
+            return await run_once(pool, sender, WorkerSettings(**{"allow_insecure": True, **overrides}))
     finally:
         await pool.close()
 
@@ -337,7 +337,7 @@ async def test_an_idle_worker_sends_a_new_message_at_once_and_stops_at_once(
     pool = await create_pool(dsn, min_size=1, max_size=3)
     stop = asyncio.Event()
     # Resting far longer than the test may take: only the outbox's notification can wake it.
-    resting = WorkerSettings(idle_s=60)
+    resting = WorkerSettings(idle_s=60, allow_insecure=True)
     try:
         async with Sender(KEYS.private_key, "mailto:ops@example.com") as sender:
             working = asyncio.create_task(run(pool, sender, resting, stop=stop, dsn=dsn))
@@ -366,7 +366,9 @@ async def test_a_backlog_nobody_subscribed_to_is_handed_over_without_resting_bet
     stop = asyncio.Event()
     try:
         async with Sender(KEYS.private_key, "mailto:ops@example.com") as sender:
-            working = asyncio.create_task(run(pool, sender, WorkerSettings(idle_s=60), stop=stop, dsn=dsn))
+            working = asyncio.create_task(
+                run(pool, sender, WorkerSettings(idle_s=60, allow_insecure=True), stop=stop, dsn=dsn)
+            )
             await asyncio.sleep(0.5)  # resting
             await conn.execute(
                 "INSERT INTO outbox (kind, audience, job_id) SELECT 'arrived', 'customer', $1"
@@ -384,3 +386,25 @@ async def test_a_backlog_nobody_subscribed_to_is_handed_over_without_resting_bet
     finally:
         await pool.close()
     assert PushService.received == []
+
+
+async def test_a_stored_endpoint_on_a_private_address_is_never_called(
+    client: Client, conn: Connection, dsn: str, dispatcher: Auth, push_service: str
+) -> None:
+    # Written before the API checked endpoints (or straight into the table): the worker checks
+    # again, and the honest browser beside it still gets its push.
+    browser = Browser()
+    job_id, ann = await customer_subscribed(client, conn, dispatcher, push_service, browser)
+    await conn.execute(
+        """
+        INSERT INTO push_subscriptions (job_id, endpoint, p256dh, auth)
+        SELECT job_id, 'http://169.254.169.254/latest/meta-data', p256dh, auth FROM push_subscriptions
+        """
+    )
+    moved = await client.post(f"/jobs/{job_id}/status", json={"status": "en_route"}, headers=ann.headers)
+    assert moved.status_code == 200
+    tally = await deliver(dsn)
+    assert (tally.sent, tally.failed, tally.retried) == (1, 1, 0)
+    assert [push["path"] for push in PushService.received] == ["/push/browser-1"]
+    error = await conn.fetchval("SELECT last_error FROM push_deliveries WHERE status = 'failed'")
+    assert error == "refused: a push service is named by its host name, not an IP address"

@@ -62,6 +62,8 @@ def worker(
         "TRUCKROLL_DATA_DIR": str(data_dir),
         "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
         "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
+        # The stand-in push service listens on this machine, over http.
+        "TRUCKROLL_PUSH_ALLOW_INSECURE": "1",
         "TRUCKROLL_LOG_LEVEL": "WARNING",
         # A lease of 8 s, so a test can wait for it to run out, needs sends of at most 7 s.
         "TRUCKROLL_PUSH_TIMEOUT_S": "5",

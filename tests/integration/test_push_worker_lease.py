@@ -23,6 +23,8 @@ def run_worker(dsn: str, data_dir: Path, *args: str, timeout_s: str) -> subproce
         "TRUCKROLL_DATA_DIR": str(data_dir),
         "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
         "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
+        # The stand-in push service listens on this machine, over http.
+        "TRUCKROLL_PUSH_ALLOW_INSECURE": "1",
         "TRUCKROLL_PUSH_TIMEOUT_S": timeout_s,
     }
     command = [sys.executable, "-m", "api.cli", "worker", "--once", *args]
