@@ -44,6 +44,7 @@ from api.auth import build_jwt_auth, make_login_handler
 from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
+from api.http_edge import edge_middleware, learn_allowed_methods
 from api.matching import match_settings, now_of
 from api.openapi_errors import document_errors, numbers_any_of
 from api.shutdown import drain_streams_on_signals
@@ -174,7 +175,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             "page": Provide(provide_page, sync_to_thread=False),
         },
         before_request=check_request_strictly,
-        middleware=[PROMETHEUS.middleware],
+        middleware=[edge_middleware, PROMETHEUS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[jwt_auth.on_app_init],
         openapi_config=OpenAPIConfig(
@@ -199,6 +200,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
     document_errors(app)
     numbers_any_of(app.openapi_schema)
     learn_query_names(app)
+    learn_allowed_methods(app)
     return app
 
 
