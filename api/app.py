@@ -94,6 +94,9 @@ ROUTE_MODULES: Sequence[Any] = (
 )
 
 
+# At shutdown, how long the pool may wait for its connections to come back before closing them.
+POOL_CLOSE_S = 10.0
+
 # Request counts and latencies by route template (not raw path, so ids do not explode the series).
 PROMETHEUS = PrometheusConfig(
     app_name="truckroll", prefix="truckroll", group_path=True, exclude=["^/metrics$"]
@@ -154,7 +157,13 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             await app.state.plan_runner.close()
             if app.state.routing is not None:
                 await app.state.routing.close()
-            await app.state.pool.close()
+            try:
+                await asyncio.wait_for(app.state.pool.close(), POOL_CLOSE_S)
+            except TimeoutError:
+                # A connection still out after every request has ended is held by nothing that
+                # will give it back: a shutdown never waits on one.
+                logging.getLogger("truckroll.api").warning("closing the pool timed out; terminating it")
+                app.state.pool.terminate()
 
     jwt_auth = build_jwt_auth(settings.jwt_secret, settings.jwt_ttl_s)
     handlers: list[Any] = [

@@ -1,11 +1,14 @@
-"""What every request passes through, whatever its route: OPTIONS answered before any guard."""
+"""What every request passes through, whatever its route: OPTIONS answered before any guard, and
+connections a refused request left behind given back."""
 
 from __future__ import annotations
 
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.routes import HTTPRoute
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import release_held_connections
 
 _ALLOW = "allow"  # a route's OPTIONS handler's opt key: the Allow header of its route
 
@@ -35,6 +38,16 @@ def edge_middleware(app: ASGIApp) -> ASGIApp:
             )
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        await app(scope, receive, send)
+
+        async def release_then_send(message: Message) -> None:
+            # Before the answer leaves: a client that gets its 400 finds the connection back.
+            if message["type"] == "http.response.start":
+                await release_held_connections(scope)
+            await send(message)
+
+        try:
+            await app(scope, receive, release_then_send)
+        finally:
+            await release_held_connections(scope)  # also when no answer could be sent
 
     return edge

@@ -13,6 +13,7 @@ from api.auth import TECHNICIAN
 from api.matching import now_of
 from assets.models import AwareDatetime, Latitude, Longitude
 from dispatch.accounts import Principal
+from dispatch.errors import TechnicianNotFoundError
 from dispatch.position_intake import PositionIntake
 from dispatch.positions import Batch, Ping, PingsResult
 
@@ -45,7 +46,8 @@ class PositionController(Controller):
         # together with those of the requests arriving alongside (dispatch.position_intake).
         state = request.app.state
         principal = request.user
-        assert principal.technician_id is not None, "a technician token always names its technician"
+        if principal.technician_id is None:
+            raise TechnicianNotFoundError
         intake: PositionIntake = state.position_intake
         pings = [
             Ping(p.recorded_at, p.latitude, p.longitude, p.accuracy_m, p.speed_mps, p.heading_deg)
