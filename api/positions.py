@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 
 from api.auth import TECHNICIAN
 from api.matching import now_of
+from api.strict_body import real_column
 from assets.models import AwareDatetime, Latitude, Longitude
 from dispatch.accounts import Principal
 from dispatch.errors import TechnicianNotFoundError
@@ -22,9 +23,10 @@ class PingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     recorded_at: AwareDatetime
     latitude: Latitude
     longitude: Longitude
-    accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
-    speed_mps: Annotated[float, msgspec.Meta(ge=0, le=150)] | None = None
-    heading_deg: Annotated[float, msgspec.Meta(ge=0, lt=360)] | None = None
+    # Stored as `real`: bounded as the column will hold them (see real_column).
+    accuracy_m: Annotated[float, real_column(ge=0, le=100_000)] | None = None
+    speed_mps: Annotated[float, real_column(ge=0, le=150)] | None = None
+    heading_deg: Annotated[float, real_column(ge=0, lt=360)] | None = None
 
 
 class PingsIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import numpy as np
 from litestar import Request, Response
 
 from api.errors import ErrorBody, decode_error_response
@@ -49,3 +50,36 @@ async def check_body_strictly(request: Request[Any, Any, Any]) -> Response[Error
     except msgspec.DecodeError as exc:
         return decode_error_response(f"Malformed JSON: {exc}" if body else "A JSON body is required.")
     return None
+
+
+def real_column(
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    description: str | None = None,
+) -> msgspec.Meta:
+    """Bounds for a float stored in a `real` column, checked on the value the column will hold.
+
+    A real keeps a float32: 359.99999999999994 passes `< 360` as a double but is stored as
+    360.0, and 1e-46 passes `> 0` but is stored as 0.0, so the column's CHECK refused them
+    inside a write shared with other requests. Each bound here is the float32 nearest the
+    column's bound on its allowed side; a double within it rounds to a float32 within it too."""
+    low = _float32_from(gt, up=True, strictly=True) if gt is not None else None
+    if ge is not None:
+        low = _float32_from(ge, up=True, strictly=False)
+    high = _float32_from(lt, up=False, strictly=True) if lt is not None else None
+    if le is not None:
+        high = _float32_from(le, up=False, strictly=False)
+    return msgspec.Meta(ge=low, le=high, description=description)
+
+
+def _float32_from(bound: float, *, up: bool, strictly: bool) -> float:
+    """The float32 nearest `bound` on the allowed side: at or above it (`up`), or at or below;
+    never the bound itself when it is excluded."""
+    nearest = np.float32(bound)
+    outside = float(nearest) < bound if up else float(nearest) > bound
+    if outside or (strictly and float(nearest) == bound):
+        nearest = np.nextafter(nearest, np.float32(np.inf if up else -np.inf))
+    return float(nearest)
