@@ -48,7 +48,7 @@ from api.http_edge import edge_middleware, learn_allowed_methods
 from api.matching import match_settings, now_of
 from api.openapi_errors import document_errors, numbers_any_of
 from api.shutdown import drain_streams_on_signals
-from api.strict_body import check_request_strictly
+from api.strict_body import strict_request_check
 from api.strict_query import learn_query_names
 from dispatch.event_stream import EventHub
 from dispatch.fleet_cache import FleetCache, follow_changes
@@ -183,7 +183,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             "principal": Provide(provide_principal, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),
         },
-        before_request=check_request_strictly,
+        before_request=strict_request_check(json_depth_max=settings.json_depth_max),
         middleware=[edge_middleware, PROMETHEUS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[jwt_auth.on_app_init],

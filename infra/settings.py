@@ -51,6 +51,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_subject: str = "mailto:dispatch@example.com"
     push_allow_insecure: bool = False
     push_timeout_s: float = 10.0  # a push service slower than this is retried later
+    # Request edges: how deep a free-form JSON object (attributes, conditions) may nest. Decoding
+    # recursed once per level and ran out of stack past ~1,000 levels (a 500); no real record
+    # nests past a few.
+    json_depth_max: int = 32
 
 
 def default_data_dir() -> Path:
@@ -110,6 +114,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vapid_subject=env.get("TRUCKROLL_VAPID_SUBJECT") or "mailto:dispatch@example.com",
         push_allow_insecure=env.get("TRUCKROLL_PUSH_ALLOW_INSECURE", "") in ("1", "true", "yes"),
         push_timeout_s=_float(env, "TRUCKROLL_PUSH_TIMEOUT_S", 10.0),
+        json_depth_max=_int(env, "TRUCKROLL_JSON_DEPTH_MAX", 32, minimum=2),
     )
 
 
