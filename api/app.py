@@ -15,7 +15,6 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig
 
@@ -28,6 +27,7 @@ from api import (
     matching,
     metrics,
     overrides,
+    page_assets,
     parts,
     plans,
     positions,
@@ -44,7 +44,13 @@ from api.auth import build_jwt_auth, make_login_handler
 from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
-from api.http_edge import edge_middleware, learn_allowed_methods
+from api.http_edge import (
+    SwaggerDocs,
+    add_protections,
+    edge_middleware,
+    learn_allowed_methods,
+    redact_access_log,
+)
 from api.matching import match_settings, now_of
 from api.openapi_errors import document_errors, numbers_any_of
 from api.shutdown import drain_streams_on_signals
@@ -90,6 +96,7 @@ ROUTE_MODULES: Sequence[Any] = (
     positions,
     push,
     track,
+    page_assets,
     plans,
 )
 
@@ -175,6 +182,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         handlers.extend(module.ROUTES)
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_access_log()
     app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
@@ -184,6 +192,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             "page": Provide(provide_page, sync_to_thread=False),
         },
         before_request=strict_request_check(json_depth_max=settings.json_depth_max),
+        before_send=[add_protections],
         middleware=[edge_middleware, PROMETHEUS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[jwt_auth.on_app_init],
@@ -191,7 +200,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             title="Truckroll",
             version="0.1.0",
             description="Field-service dispatch: jobs, technicians, assets, parts, arrival tracking.",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[SwaggerDocs()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),

@@ -25,6 +25,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from api.http_edge import redact_tokens
 from infra.errors import (
     ConflictError,
     DatabaseUnavailableError,
@@ -261,7 +262,7 @@ def handle_group(request: Request[Any, Any, Any], exc: ExceptionGroup[Exception]
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, redact_tokens(request.url.path), exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error; it has been logged.")
 
 

@@ -140,6 +140,8 @@ ACCESS: dict[str, str] = {
     "POST /track/{token}/subscriptions": "public",
     "GET /t/{token}": "public",
     "GET /t/sw.js": "public",
+    "GET /static/track.js": "public",
+    "GET /static/track.css": "public",
     "POST /track/{token}/cancel": "public",
     "GET /track/{token}/events": "public",
     "POST /track/{token}/rating": "public",
