@@ -15,7 +15,6 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig
 
@@ -28,6 +27,7 @@ from api import (
     matching,
     metrics,
     overrides,
+    page_assets,
     parts,
     plans,
     positions,
@@ -44,11 +44,18 @@ from api.auth import AuthRoutes
 from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
+from api.http_edge import (
+    SwaggerDocs,
+    add_protections,
+    edge_middleware,
+    learn_allowed_methods,
+    redact_access_log,
+)
 from api.matching import match_settings, now_of
 from api.openapi_errors import document_errors, numbers_any_of
 from api.scope import within_territory
 from api.shutdown import drain_streams_on_signals
-from api.strict_body import check_request_strictly
+from api.strict_body import strict_request_check
 from api.strict_query import learn_query_names
 from dispatch.event_stream import EventHub
 from dispatch.fleet_cache import FleetCache, follow_changes
@@ -91,9 +98,13 @@ ROUTE_MODULES: Sequence[Any] = (
     positions,
     push,
     track,
+    page_assets,
     plans,
 )
 
+
+# At shutdown, how long the pool may wait for its connections to come back before closing them.
+POOL_CLOSE_S = 10.0
 
 # Request counts and latencies by route template (not raw path, so ids do not explode the series).
 PROMETHEUS = PrometheusConfig(
@@ -156,7 +167,13 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             await app.state.plan_runner.close()
             if app.state.routing is not None:
                 await app.state.routing.close()
-            await app.state.pool.close()
+            try:
+                await asyncio.wait_for(app.state.pool.close(), POOL_CLOSE_S)
+            except TimeoutError:
+                # A connection still out after every request has ended is held by nothing that
+                # will give it back: a shutdown never waits on one.
+                logging.getLogger("truckroll.api").warning("closing the pool timed out; terminating it")
+                app.state.pool.terminate()
 
     auth = AuthRoutes(settings)
     handlers: list[Any] = [
@@ -168,6 +185,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         handlers.extend(module.ROUTES)
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_access_log()
     app = Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
@@ -176,17 +194,18 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
             "principal": Provide(provide_principal, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),
         },
-        before_request=check_request_strictly,
+        before_request=strict_request_check(json_depth_max=settings.json_depth_max),
+        before_send=[add_protections],
         # A dispatcher bound to a territory reaches no other territory's record by its id.
         guards=[within_territory],
-        middleware=[PROMETHEUS.middleware],
+        middleware=[edge_middleware, PROMETHEUS.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[auth.on_app_init],
         openapi_config=OpenAPIConfig(
             title="Truckroll",
             version="0.1.0",
             description="Field-service dispatch: jobs, technicians, assets, parts, arrival tracking.",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[SwaggerDocs()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
@@ -204,6 +223,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
     document_errors(app)
     numbers_any_of(app.openapi_schema)
     learn_query_names(app)
+    learn_allowed_methods(app)
     return app
 
 

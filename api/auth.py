@@ -46,8 +46,9 @@ from dispatch.sign_in import (
 from infra.db import acquire
 from infra.settings import Settings
 
-# Operational metrics carry no business data and are scraped from inside the network.
-PUBLIC_PATHS = ["/health", "/ready", "/schema", "/auth/login", "^/metrics$"]
+# Operational metrics carry no business data and are scraped from inside the network. Anchored:
+# a pattern found anywhere in a path let `/problems/health` through without a token.
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema(?:/|$)", "^/auth/login$", "^/metrics$"]
 
 
 def principal_retriever(versions: TokenVersions) -> Any:
@@ -160,7 +161,8 @@ def requires_role(*roles: Role) -> Any:
     # Async on purpose: Litestar runs a plain function guard in a worker thread, a thread hop
     # on every request for a check that takes microseconds.
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = connection.user
+        # Not `connection.user`: it raises (a 500) where authentication did not run at all.
+        principal = connection.scope.get("user")
         if not isinstance(principal, Principal):
             raise NotAuthorizedException("Authentication required.")
         if principal.role not in allowed:

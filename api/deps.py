@@ -2,28 +2,68 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
+from contextlib import AsyncExitStack
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
+from anyio import CancelScope
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import QueryParameter
 from litestar.response import ServerSentEventMessage
+from litestar.types import Scope
 
 from dispatch.accounts import Principal
 from infra.db import Connection, Pool, acquire
 
 T = TypeVar("T")
+log = logging.getLogger("truckroll.api")
 
 
-async def provide_connection(state: State) -> AsyncGenerator[Connection, None]:
-    """The request owns the transaction: it commits when the handler returns, rolls back if it raises."""
+_HELD = "held_connections"  # in the request's scope state: what the edge closes after the answer
+
+
+class _AbandonedError(Exception):
+    """Thrown into a transaction whose request ended without running its handler."""
+
+
+async def provide_connection(state: State, scope: Scope) -> AsyncGenerator[Connection, None]:
+    """The request owns the transaction: it commits when the handler returns, rolls back if it raises.
+
+    Litestar opens this beside the request's other dependencies; when one of those refuses the
+    request (a page past its bounds), this generator is never resumed, and its connection stayed
+    idle in its transaction until the garbage collector came by, holding the pool and a
+    shutdown. So the connection is also registered with the request, and the edge
+    (api.http_edge) rolls it back and gives it back right after the answer."""
     pool: Pool = state.pool
-    async with acquire(pool) as conn, conn.transaction():
+    held = AsyncExitStack()
+    scope["state"].setdefault(_HELD, []).append(held)
+    try:
+        # A refusal beside it cancels this dependency; cancelled in the middle of its BEGIN, the
+        # connection went back to the pool with the server still in a transaction. The opening
+        # is short and always finished; the edge then closes what it opened.
+        with CancelScope(shield=True):
+            conn = await held.enter_async_context(acquire(pool))
+            await held.enter_async_context(conn.transaction())
         yield conn
+    except BaseException as error:
+        await held.__aexit__(type(error), error, error.__traceback__)
+        raise
+    await held.aclose()
+
+
+async def release_held_connections(scope: Scope) -> None:
+    """Roll back and give back what the request still holds (nothing, unless it was refused
+    before its handler ran); a stack closed already is empty and closes again as a no-op."""
+    for held in scope.get("state", {}).pop(_HELD, ()):
+        try:
+            await held.__aexit__(_AbandonedError, _AbandonedError(), None)
+        except Exception:  # the answer has left; a broken connection is the pool's to replace
+            log.warning("could not roll back a refused request's transaction", exc_info=True)
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -25,6 +25,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from api.http_edge import redact_tokens
 from infra.errors import (
     ConflictError,
     DatabaseUnavailableError,
@@ -123,39 +124,95 @@ def handle_domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[Error
 
 
 _KEY_IN_DETAIL = re.compile(r"Key \(([^)]+)\)=\((.*)\)")
+_CHECK_SUFFIX = re.compile(r"_check\d*$")
+_PARTITION = re.compile(r"_(?:\d{8}|default)$")
+
+# Rules over several fields, in the API's words (field, message). A rule over one field is named
+# by PostgreSQL after its table and column (`jobs_priority_check`) and told from that name.
+_RULES: dict[str, tuple[tuple[str, ...], str]] = {
+    "asset_attribute_changes_check": (("asset_event_id",), "a change from a visit names the visit"),
+    "assets_check": (("removed_at",), "must not be before installed_at"),
+    "fitments_check": (("make",), "a fitment for a model names its make"),
+    "jobs_check": (("window_end_at",), "must be after window_start_at"),
+    "jobs_check1": (("technician_id",), "a scheduled or started job has a technician"),
+    "jobs_check2": (("technician_id",), "a pinned job has a technician"),
+    "jobs_check3": (("pinned_start_at",), "only a pinned job has a pinned start"),
+    "push_subscriptions_check": (("job_id", "user_id"), "a subscription is for a job or for a user"),
+    "shift_breaks_check": (
+        ("latest_end_at",),
+        "the break must fit between earliest_start_at and latest_end_at",
+    ),
+    "shifts_check": (("ends_at",), "must be after starts_at"),
+    "shifts_check1": (("ends_at",), "a shift lasts at most 24 hours"),
+    "site_occupancies_check": (("ended_at",), "must be after started_at"),
+    "stock_locations_check": (("technician_id",), "a van belongs to a technician, a depot to nobody"),
+    "stock_locations_check1": (
+        ("latitude", "longitude", "territory_id"),
+        "a depot has a place and a territory",
+    ),
+    "tracking_tokens_check": (("expires_at",), "must be after the link is made"),
+    "users_check": (("technician_id",), "a technician login is linked to a technician record, and only it"),
+}
+
+
+def constraint_words(constraint: str, table: str) -> tuple[tuple[str, ...], str]:
+    """The fields a CHECK constraint is about and what it says, without the constraint's name:
+    the name is the schema's, not the API's."""
+    rule = _RULES.get(constraint)
+    if rule is not None:
+        return rule
+    table = _PARTITION.sub("", table)  # a daily partition carries its parent's constraints
+    column = _CHECK_SUFFIX.sub("", constraint).removeprefix(f"{table}_")
+    if column and column != _CHECK_SUFFIX.sub("", constraint):
+        return (column,), "the value is outside what this field accepts"
+    return (), "the values break a rule of this record"
+
+
+def _rule_response(status: int, fields: tuple[str, ...], message: str) -> Response[ErrorBody]:
+    named = ", ".join(fields)
+    return error_response(
+        status, f"{named}: {message}" if named else message, [ErrorDetail(f, message) for f in fields]
+    )
 
 
 def handle_integrity(
     _: Request[Any, Any, Any], exc: asyncpg.IntegrityConstraintViolationError
 ) -> Response[ErrorBody]:
     # The domain checks first; these are the races and the rules only the database can see.
+    # Answers name fields, never a constraint, table or index: those are the schema's words.
     detail_text = getattr(exc, "detail", None) or ""
     found = _KEY_IN_DETAIL.search(detail_text)
-    column = found.group(1) if found else (getattr(exc, "column_name", None) or "body")
+    column = found.group(1) if found else (getattr(exc, "column_name", None) or "")
     column = column.removeprefix("lower(").removesuffix("::text)").removesuffix(")")
+    fields: tuple[str, ...] = (column,) if column else ()
     if isinstance(exc, asyncpg.UniqueViolationError):
-        message = f"{column}: a record with this value already exists"
-        return error_response(HTTP_409_CONFLICT, message, [ErrorDetail(column, message)])
+        return _rule_response(HTTP_409_CONFLICT, fields, "a record with this value already exists")
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         if "is still referenced" in detail_text:
-            message = "it is still referenced by other records"
-            return error_response(HTTP_409_CONFLICT, message)
-        message = f"{column}: no such record"
-        return error_response(HTTP_422_UNPROCESSABLE_ENTITY, message, [ErrorDetail(column, message)])
+            return _rule_response(HTTP_409_CONFLICT, (), "it is still referenced by other records")
+        return _rule_response(HTTP_422_UNPROCESSABLE_ENTITY, fields, "no such record")
+    if isinstance(exc, asyncpg.NotNullViolationError):
+        return _rule_response(HTTP_422_UNPROCESSABLE_ENTITY, fields, "a value is required")
     if isinstance(exc, asyncpg.CheckViolationError):
-        constraint = getattr(exc, "constraint_name", "") or ""
-        message = f"the values break the rule {constraint or 'of this record'}"
-        return error_response(
-            HTTP_422_UNPROCESSABLE_ENTITY, message, [ErrorDetail(constraint or "body", message)]
-        )
-    message = str(exc).splitlines()[0] if str(exc) else "the values break a rule of the data"
-    return error_response(HTTP_422_UNPROCESSABLE_ENTITY, message)
+        constraint = getattr(exc, "constraint_name", None) or ""
+        fields, message = constraint_words(constraint, getattr(exc, "table_name", None) or "")
+        return _rule_response(HTTP_422_UNPROCESSABLE_ENTITY, fields, message)
+    return _rule_response(HTTP_422_UNPROCESSABLE_ENTITY, fields, "the values break a rule of the data")
 
 
 def handle_data_error(_: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[ErrorBody]:
     # Values the Structs let through but PostgreSQL cannot hold (e.g. a date past year 294276).
-    message = str(exc).splitlines()[0]
-    return error_response(HTTP_400_BAD_REQUEST, message)
+    # The driver names the query's argument by number ($3), which means nothing to a client:
+    # only why is kept.
+    first_line = str(exc).splitlines()[0] if str(exc) else ""
+    argument = _QUERY_ARGUMENT.match(first_line)
+    why = argument.group(1) if argument else first_line
+    column = getattr(exc, "column_name", None) or ""
+    message = "a value is outside what can be stored" + (f" ({why})" if why else "")
+    return _rule_response(HTTP_400_BAD_REQUEST, (column,) if column else (), message)
+
+
+_QUERY_ARGUMENT = re.compile(r"invalid input for query argument \$\d+: .*\(([^()]*)\)\s*$")
 
 
 def handle_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
@@ -189,9 +246,11 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Error
 
 
 def handle_group(request: Request[Any, Any, Any], exc: ExceptionGroup[Exception]) -> Response[ErrorBody]:
-    """Litestar resolves a handler's dependencies concurrently, so an error from one (the database
-    connection, most often) arrives wrapped in a group: answer for the first error inside."""
-    first: BaseException = exc
+    """Litestar groups errors in two places: dependencies resolved concurrently, and the cleanup
+    of a request that failed, where the connection's rollback can fail too (the database went
+    away mid-request) and the group is raised *from* the request's own error. Answer for that
+    error when there is one, else for the first error inside."""
+    first: BaseException = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
     while isinstance(first, BaseExceptionGroup) and first.exceptions:
         first = first.exceptions[0]
     for cls in type(first).__mro__:
@@ -203,7 +262,7 @@ def handle_group(request: Request[Any, Any, Any], exc: ExceptionGroup[Exception]
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, redact_tokens(request.url.path), exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error; it has been logged.")
 
 
@@ -215,12 +274,20 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DatabaseUnavailableError: handle_unavailable,
     asyncpg.DeadlockDetectedError: handle_transient,
     asyncpg.SerializationError: handle_transient,
-    asyncpg.OperatorInterventionError: handle_unavailable,  # shutting down, starting up
-    # The connection broke under a query in flight (seen when PostgreSQL restarts mid-request).
-    asyncpg.InternalClientError: handle_unavailable,
+    asyncpg.exceptions.LockNotAvailableError: handle_transient,
+    # Every failure of the database itself is a 503, whatever the request was doing.
+    asyncpg.OperatorInterventionError: handle_unavailable,  # shutting down, starting up, cancelled
     asyncpg.PostgresConnectionError: handle_unavailable,
     asyncpg.TooManyConnectionsError: handle_unavailable,
-    ConnectionRefusedError: handle_unavailable,
+    asyncpg.exceptions.InsufficientResourcesError: handle_unavailable,  # disk full, out of memory
+    asyncpg.exceptions.PostgresSystemError: handle_unavailable,  # I/O errors
+    asyncpg.exceptions.InternalServerError: handle_unavailable,
+    # The connection broke under a query in flight (seen when PostgreSQL restarts mid-request):
+    # the driver says it is closed, released, or in a state it cannot leave.
+    asyncpg.InterfaceError: handle_unavailable,
+    asyncpg.InternalClientError: handle_unavailable,
+    ConnectionError: handle_unavailable,
+    TimeoutError: handle_unavailable,  # a query past the pool's command timeout
     HTTPException: handle_http,
     ExceptionGroup: handle_group,
     HTTP_500_INTERNAL_SERVER_ERROR: handle_unexpected,

@@ -17,13 +17,15 @@ from api.auth import STAFF
 from api.deps import Caller, Db
 from api.idempotency import IdempotencyKey, idempotent
 from api.matching import now_of
+from api.strict_body import real_column
 from dispatch import day_planning, job_queries, plan_queries, scope
 from dispatch.accounts import Principal
 from dispatch.plan_runs import PlanRunner
 from infra.db import Connection
 from infra.errors import InvalidError, NotFoundError
 
-TimeLimit = Annotated[float, msgspec.Meta(gt=0, le=300, description="Seconds of search (at most 300).")]
+# Stored as `real`: bounded as the column will hold it (see real_column).
+TimeLimit = Annotated[float, real_column(gt=0, le=300, description="Seconds of search (at most 300).")]
 Seed = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1, description="The same seed gives the same plan.")]
 
 

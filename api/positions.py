@@ -11,8 +11,10 @@ from litestar.params import JSONBody
 
 from api.auth import TECHNICIAN
 from api.matching import now_of
+from api.strict_body import real_column
 from assets.models import AwareDatetime, Latitude, Longitude
 from dispatch.accounts import Principal
+from dispatch.errors import TechnicianNotFoundError
 from dispatch.position_intake import PositionIntake
 from dispatch.positions import Batch, Ping, PingsResult
 
@@ -21,9 +23,10 @@ class PingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     recorded_at: AwareDatetime
     latitude: Latitude
     longitude: Longitude
-    accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
-    speed_mps: Annotated[float, msgspec.Meta(ge=0, le=150)] | None = None
-    heading_deg: Annotated[float, msgspec.Meta(ge=0, lt=360)] | None = None
+    # Stored as `real`: bounded as the column will hold them (see real_column).
+    accuracy_m: Annotated[float, real_column(ge=0, le=100_000)] | None = None
+    speed_mps: Annotated[float, real_column(ge=0, le=150)] | None = None
+    heading_deg: Annotated[float, real_column(ge=0, lt=360)] | None = None
 
 
 class PingsIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -45,7 +48,8 @@ class PositionController(Controller):
         # together with those of the requests arriving alongside (dispatch.position_intake).
         state = request.app.state
         principal = request.user
-        assert principal.technician_id is not None, "a technician token always names its technician"
+        if principal.technician_id is None:
+            raise TechnicianNotFoundError
         intake: PositionIntake = state.position_intake
         pings = [
             Ping(p.recorded_at, p.latitude, p.longitude, p.accuracy_m, p.speed_mps, p.heading_deg)

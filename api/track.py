@@ -36,9 +36,10 @@ PAGE = resources.files("api").joinpath("static/track.html").read_text()
 WORKER = resources.files("api").joinpath("static/sw.js").read_text()
 GONE_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Link expired</title>
-<body style="font:16px system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem">
+<link rel="stylesheet" href="/static/track.css"><body><main>
 <h1>This link has expired</h1><p>This tracking link is no longer valid, or it was never ours.
-If you are expecting a visit, the message we sent you last has a fresh link, or call us.</p></body></html>"""
+If you are expecting a visit, the message we sent you last has a fresh link, or call us.</p>
+</main></body></html>"""
 # The customer acts through their link, never as a staff member: a fixed, unprivileged actor.
 CUSTOMER = Principal(user_id=UUID(int=0), role=Role.ADMIN)
 

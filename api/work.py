@@ -19,6 +19,7 @@ from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
 from dispatch import day_queries, job_work, jobs, shift_work, technician_day, technicians, work_queries
 from dispatch.accounts import Principal
+from dispatch.errors import TechnicianNotFoundError
 from dispatch.job_work import PartsUsedResult, StatusReport, StatusResult
 from dispatch.models import JobStatus
 from dispatch.shift_work import ReportResult
@@ -343,7 +344,9 @@ class DayController(Controller):
         ] = None,
     ) -> TechnicianDay:
         """The signed-in technician's route in order, with what they will find at each stop."""
-        assert principal.technician_id is not None, "a technician token always names its technician"
+        if principal.technician_id is None:
+            raise TechnicianNotFoundError
+        await technicians.visible_technician(conn, principal, principal.technician_id)
         return await technician_day.day_of(
             conn, principal.technician_id, day or await _today(conn, principal.technician_id, state)
         )

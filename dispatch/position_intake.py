@@ -4,7 +4,8 @@ Each request's pings are stored before it is answered, but requests that arrive 
 is under way wait for the next one and go in together: one read and one write for all of
 them. Under load this turns thousands of tiny statements a second into a few hundred larger
 ones (the database's cost is per statement far more than per row); when the API is quiet a
-request is written at once, alone, with no timer to wait for.
+request is written at once, alone, with no timer to wait for. What one request sent never fails
+the others written with it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import asyncpg
+
 from dispatch.positions import Batch, PingsResult, record_many
 from dispatch.travel import TravelTimes
-from infra.db import Pool, acquire
+from infra.db import UNREACHABLE, Pool, acquire
+from infra.errors import DatabaseUnavailableError
 
 FLUSHES = 2  # writes in flight at once: one can be judged while the other waits on the database
+# Failures of the database rather than of what a request sent: writing in halves cannot help.
+_UNAVAILABLE = (DatabaseUnavailableError, asyncpg.InterfaceError, asyncpg.InternalClientError, *UNREACHABLE)
 
 
 @dataclass
@@ -40,18 +46,30 @@ class PositionIntake:
     async def _flush(self) -> None:
         while self._waiting:
             taken, self._waiting = self._waiting, []
-            self.flushes += 1
-            try:
-                async with acquire(self.pool) as conn:
-                    results = await record_many(conn, [batch for batch, _ in taken], routing=self.routing)
-            except Exception as error:  # every request of the flush hears why, and answers for itself
-                for _, done in taken:
-                    if not done.done():
-                        done.set_exception(error)
-                continue
-            for (_, done), result in zip(taken, results, strict=True):
+            await self._write(taken)
+
+    async def _write(self, taken: list[tuple[Batch, asyncio.Future[PingsResult]]]) -> None:
+        """One write for all of `taken`. When it fails for something one request sent (a value
+        only the database refuses, a technician record that is gone), the requests are written
+        again in two halves, and so on down: only the request that caused it hears of it, for
+        about 2 log2(n) writes. A database that is away fails everyone at once."""
+        self.flushes += 1
+        try:
+            async with acquire(self.pool) as conn:
+                results = await record_many(conn, [batch for batch, _ in taken], routing=self.routing)
+        except Exception as error:
+            if len(taken) > 1 and not isinstance(error, _UNAVAILABLE):
+                half = len(taken) // 2
+                await self._write(taken[:half])
+                await self._write(taken[half:])
+                return
+            for _, done in taken:  # each request answers for itself
                 if not done.done():
-                    done.set_result(result)
+                    done.set_exception(error)
+            return
+        for (_, done), result in zip(taken, results, strict=True):
+            if not done.done():
+                done.set_result(result)
 
     async def close(self) -> None:
         """Let the writes under way finish (at shutdown)."""

@@ -17,6 +17,7 @@ import msgspec
 from asyncpg import Record
 
 from dispatch import eta_updates, position_queries, risk_queries
+from dispatch.errors import TechnicianNotFoundError
 from dispatch.travel import TravelTimes, haversine_m
 from infra.db import Connection
 from notifications.outbox import enqueue
@@ -155,7 +156,9 @@ def _judge_all(
     judged: list[_Judged] = []
     stored: list[tuple[object, ...]] = []
     for batch in batches:
-        tech = technicians[batch.technician_id]
+        tech = technicians.get(batch.technician_id)
+        if tech is None:  # a token naming a technician record that is gone
+            raise TechnicianNotFoundError
         before = tech.last
         verdicts = judge(batch.pings, before, batch.now)
         for v in verdicts:

@@ -86,6 +86,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_forget_after_s: int = 3600
     password_min_length: int = 12
     token_check_ttl_s: float = 5.0
+    # Request edges: how deep a free-form JSON object (attributes, conditions) may nest. Decoding
+    # recursed once per level and ran out of stack past ~1,000 levels (a 500); no real record
+    # nests past a few.
+    json_depth_max: int = 32
 
 
 def default_data_dir() -> Path:
@@ -161,6 +165,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         login_forget_after_s=_int(env, "TRUCKROLL_LOGIN_FORGET_AFTER_S", 3600),
         password_min_length=_int(env, "TRUCKROLL_PASSWORD_MIN_LENGTH", 12, minimum=8),
         token_check_ttl_s=_float(env, "TRUCKROLL_TOKEN_CHECK_TTL_S", 5.0),
+        json_depth_max=_int(env, "TRUCKROLL_JSON_DEPTH_MAX", 32, minimum=2),
     )
 
 

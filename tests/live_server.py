@@ -4,12 +4,17 @@ in flight together (the in-process test client hands them to the app one at a ti
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from litestar import Litestar
 
@@ -54,3 +59,33 @@ def serving_in_thread(app: Litestar) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def serve_command(
+    dsn: str, data_dir: Path, port: int, *, log_level: str = "WARNING", capture: bool = False
+) -> subprocess.Popen[bytes]:
+    """`truckroll serve` as an operator starts it, in a process of its own (for signals and logs)."""
+    from tests.conftest import JWT_SECRET
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "TRUCKROLL_DATA_DIR": str(data_dir),
+        "TRUCKROLL_JWT_SECRET": JWT_SECRET,
+        "TRUCKROLL_LOG_LEVEL": log_level,
+        "TRUCKROLL_RISK_SCAN_S": "0",
+    }
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--skip-migrations"]
+    output = subprocess.PIPE if capture else None
+    return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT if capture else None)
+
+
+async def wait_until_healthy(http: httpx.AsyncClient) -> None:
+    for _ in range(200):
+        try:
+            if (await http.get("/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the API did not come up")

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
 
 from api.app import create_app
 from infra.db import Connection
@@ -37,6 +37,15 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# Collects what the page's Content-Security-Policy refuses (an init script runs before the page
+# and is not itself subject to the policy).
+WATCH_POLICY = """
+window.policyViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.policyViolations.push(e.violatedDirective + " " + e.blockedURI));
+"""
 
 
 @pytest.fixture
@@ -82,19 +91,17 @@ async def test_the_page_shows_the_visit_follows_it_live_and_notifies_from_a_push
         try:
             context = await browser.new_context()
             await context.grant_permissions(["notifications"], origin=base)
+            await context.add_init_script(WATCH_POLICY)
             page = await context.new_page()
             await page.goto(f"{base}/t/{token}")
-            await page.wait_for_function(
-                "document.getElementById('status').textContent === 'Technician assigned'"
-            )
+            # Waited on by selector: the page's policy refuses the eval a waited-on function needs.
+            await expect(page.locator("#status")).to_have_text("Technician assigned")
             assert await page.text_content("#who") == "Your technician: Ann"
             assert await page.text_content("#for") == "Garage door spring replacement"
             # The dispatcher releases the job: the page hears it without reloading.
             moved = await api.post(f"/jobs/{job_id}/status", json={"status": "dispatched"})
             assert moved.status_code == 200
-            await page.wait_for_function(
-                "document.getElementById('status').textContent === 'Ready to go'", timeout=10_000
-            )
+            await expect(page.locator("#status")).to_have_text("Ready to go", timeout=10_000)
             # A push message reaches the page's service worker, which shows it.
             await page.evaluate("navigator.serviceWorker.ready")
             cdp = await context.new_cdp_session(page)
@@ -130,5 +137,7 @@ async def test_the_page_shows_the_visit_follows_it_live_and_notifies_from_a_push
                 if shown:
                     break
             assert shown == ["On the way: Ann is on the way."]
+            # All of it ran under the page's Content-Security-Policy, which refused nothing.
+            assert await page.evaluate("window.policyViolations") == []
         finally:
             await browser.close()

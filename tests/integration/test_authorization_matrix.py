@@ -159,6 +159,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "POST /track/{token}/subscriptions": ("public", "public"),
     "GET /t/{token}": ("public", "public"),
     "GET /t/sw.js": ("public", "public"),
+    "GET /static/track.js": ("public", "public"),
+    "GET /static/track.css": ("public", "public"),
     "POST /track/{token}/cancel": ("public", "public"),
     "GET /track/{token}/events": ("public", "public"),
     "POST /track/{token}/rating": ("public", "public"),

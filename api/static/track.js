@@ -1,0 +1,77 @@
+// The tracking page's script (served at /static/track.js: the page's security policy admits no inline script).
+const token = location.pathname.split("/").pop();
+const api = "/track/" + encodeURIComponent(token);
+const $ = (id) => document.getElementById(id);
+const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const words = { on_time: "on time", at_risk: "may be a little late", late: "running late" };
+
+function show(v) {
+  const title = { new: "Visit requested", scheduled: "Technician assigned", dispatched: "Ready to go",
+    en_route: "On the way", on_site: "Arrived", completed: "Done", incomplete: "We will come back",
+    cancelled: "Cancelled" };
+  $("status").textContent = title[v.status] || v.status;
+  $("status").dataset.status = v.status;
+  $("who").textContent = v.technician ? "Your technician: " + v.technician : "";
+  $("for").textContent = v.coming_for;
+  $("window").textContent = time(v.window_start_at) + "–" + time(v.window_end_at);
+  $("eta-line").hidden = !v.eta_at;
+  if (v.eta_at) {
+    $("eta").textContent = time(v.eta_at);
+    $("punctuality").textContent = words[v.punctuality] || "";
+    $("punctuality").className = v.punctuality || "";
+  }
+  $("distance-line").hidden = v.distance_km === null;
+  if (v.distance_km !== null) $("distance").textContent = v.distance_km;
+  $("timeline").replaceChildren(...v.timeline.map((e) => {
+    const li = document.createElement("li");
+    li.textContent = time(e.at) + " " + e.what;
+    return li;
+  }));
+  $("cancel").hidden = !v.can_cancel;
+  $("reschedule").hidden = !v.can_reschedule;
+  $("rate").hidden = !v.can_rate || v.rating !== null;
+}
+
+async function refresh() {
+  const response = await fetch(api);
+  if (response.ok) show(await response.json());
+}
+
+async function post(path, body) {
+  const response = await fetch(api + path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  $("message").textContent = response.ok ? "Thank you." : (await response.json()).detail;
+  refresh();
+}
+
+$("cancel").onclick = () => post("/cancel", { reason: "cancelled by the customer" });
+$("reschedule").onclick = async () => {
+  const offer = await (await fetch(api + "/slots")).json();
+  const day = (iso) => new Date(iso).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+  $("slots").replaceChildren(...(offer.slots || []).slice(0, 6).map((s) => {
+    const b = document.createElement("button");
+    b.textContent = day(s.window_start_at) + " " + time(s.window_start_at) + "–" + time(s.window_end_at);
+    b.onclick = () => { $("slots").replaceChildren(); post("/reschedule", { window_start_at: s.window_start_at, window_end_at: s.window_end_at }); };
+    return b;
+  }));
+  if (!offer.slots || !offer.slots.length) $("message").textContent = "No other time is free; please call us.";
+};
+document.querySelectorAll("#rate button").forEach((b) => { b.onclick = () => post("/rating", { stars: Number(b.dataset.stars) }); });
+
+$("notify").onclick = async () => {
+  try {
+    const registration = await navigator.serviceWorker.register("/t/sw.js");
+    const key = await (await fetch("/push/public-key")).json();
+    const raw = atob(key.public_key.replace(/-/g, "+").replace(/_/g, "/"));
+    const subscription = await registration.pushManager.subscribe({
+      userVisibleOnly: true, applicationServerKey: Uint8Array.from(raw, (c) => c.charCodeAt(0)) });
+    await post("/subscriptions", subscription.toJSON());
+  } catch (error) {
+    $("message").textContent = "Notifications are not available here: " + error.message;
+  }
+};
+
+refresh();
+const events = new EventSource(api + "/events");
+events.addEventListener("job_event", refresh);
+setInterval(refresh, 30000);
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/t/sw.js").catch(() => {});
