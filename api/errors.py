@@ -137,6 +137,7 @@ _RULES: dict[str, tuple[tuple[str, ...], str]] = {
     "jobs_check1": (("technician_id",), "a scheduled or started job has a technician"),
     "jobs_check2": (("technician_id",), "a pinned job has a technician"),
     "jobs_check3": (("pinned_start_at",), "only a pinned job has a pinned start"),
+    "push_deliveries_pending_has_recipient": (("recipient_id",), "a delivery still to send has a recipient"),
     "push_subscriptions_check": (("job_id", "user_id"), "a subscription is for a job or for a user"),
     "shift_breaks_check": (
         ("latest_end_at",),
