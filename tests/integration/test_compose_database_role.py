@@ -49,6 +49,7 @@ async def test_the_app_role_is_no_superuser_and_owns_its_schema(cluster: LocalPo
         role = await conn.fetchrow(
             "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
         )
+        assert role is not None
         assert tuple(role) == (False, False, False)
         await conn.execute("CREATE TABLE probe (id int)")  # it owns the schema: migrations run as it
         await conn.execute("SET session_replication_role = replica")  # the import's fast path
