@@ -25,6 +25,7 @@ from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_vi
 from dispatch.accounts import Principal, Role
 from dispatch.event_stream import parse_event_id, stream
 from dispatch.models import JobStatus
+from dispatch.offer_cache import RecentAnswers
 from dispatch.slots import SlotOffer
 from dispatch.tracking import LinkWatch, resolve_tracking_token, token_hash
 from dispatch.tracking_view import CUSTOMER_EVENTS, TrackingView
@@ -93,6 +94,15 @@ async def _take_change(state: State, token: str, kind: str) -> UUID:
             headers={"Retry-After": str(wait_s)},
         )
     return job_id
+
+
+def _recent_offers(state: State) -> RecentAnswers[SlotOffer]:
+    offers: RecentAnswers[SlotOffer] | None = getattr(state, "slot_offers", None)
+    if offers is None:
+        settings: Settings = state.settings
+        offers = RecentAnswers(ttl_s=settings.slot_offer_ttl_s)
+        state.slot_offers = offers
+    return offers
 
 
 class TrackPageController(Controller):
@@ -203,19 +213,26 @@ class TrackController(Controller):
 
     @get("/slots", opt={"public": True})
     async def slots(self, conn: Db, state: State, token: FromPath[str]) -> SlotOffer:
-        """Windows the customer could move their visit to (while it has not been dispatched)."""
+        """Windows the customer could move their visit to (while it has not been dispatched). The
+        answer is kept for TRUCKROLL_SLOT_OFFER_TTL_S seconds per visit: each is a search of the
+        fleet, and anyone with the link may ask in a loop."""
         job_id = await _job(conn, token)
         settings: Settings = state.settings
-        return await slots.offer_for_job(
-            conn,
-            job_id,
-            match_settings(settings),
-            routing=state.routing,
-            now=now_of(state),
-            days=settings.slot_days,
-            length_s=settings.slot_length_s,
-            limit=12,
-        )
+
+        async def offer() -> SlotOffer:
+            async with acquire(state.pool) as own:
+                return await slots.offer_for_job(
+                    own,
+                    job_id,
+                    match_settings(settings),
+                    routing=state.routing,
+                    now=now_of(state),
+                    days=settings.slot_days,
+                    length_s=settings.slot_length_s,
+                    limit=12,
+                )
+
+        return await _recent_offers(state).get(job_id, offer)
 
     @post("/reschedule", opt={"public": True, "more_errors": CHANGE_ERRORS}, status_code=200)
     async def reschedule(

@@ -72,6 +72,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     push_subscriptions_per_user: int = 5
     tracking_changes_per_job: int = 5
     tracking_change_window_s: int = 24 * 3600
+    # The windows offered on a tracking link are kept this long per visit (each is a search of
+    # the fleet, and anyone with the link may ask in a loop); a booking still checks its window.
+    slot_offer_ttl_s: float = 30.0
     # Sign-in and sessions. argon2 takes ~90 ms of CPU per check, so checks run on a few threads
     # per process with a bounded queue (past it: 503), never on the event loop. Failed sign-ins
     # back off per account and per client address (free failures, then 1 s doubling up to the
@@ -157,6 +160,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         push_subscriptions_per_user=_int(env, "TRUCKROLL_PUSH_SUBSCRIPTIONS_PER_USER", 5),
         tracking_changes_per_job=_int(env, "TRUCKROLL_TRACKING_CHANGES_PER_JOB", 5),
         tracking_change_window_s=_int(env, "TRUCKROLL_TRACKING_CHANGE_WINDOW_S", 24 * 3600, minimum=60),
+        slot_offer_ttl_s=_float(env, "TRUCKROLL_SLOT_OFFER_TTL_S", 30.0, maximum=3600.0),
         login_verify_threads=_int(env, "TRUCKROLL_LOGIN_VERIFY_THREADS", 1),
         login_verify_queue=_int(env, "TRUCKROLL_LOGIN_VERIFY_QUEUE", 16, minimum=0),
         login_free_failures_account=_int(env, "TRUCKROLL_LOGIN_FREE_FAILURES_ACCOUNT", 5, minimum=0),

@@ -5,6 +5,7 @@ process (429 with Retry-After past it, and nothing changes)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -177,3 +178,17 @@ async def test_a_refused_reschedule_counts_too(client: Client, conn: Connection,
     statuses = [(await client.post(f"/track/{token}/reschedule", json=nobody)).status_code for _ in range(4)]
     # Each try searched the fleet for a technician: three are allowed, the fourth is not.
     assert statuses == [409, 409, 409, 429]
+
+
+async def test_a_link_asking_for_windows_in_a_loop_costs_one_search(
+    client: Client, conn: Connection, dispatcher: Auth, app: Litestar
+) -> None:
+    # Each answer is a search of the fleet over the coming days; forty at once, and forty more
+    # after, are one search while the answer is kept.
+    _, _, token = await tracked(client, conn, dispatcher)
+    first = await asyncio.gather(*(client.get(f"/track/{token}/slots") for _ in range(40)))
+    again = [await client.get(f"/track/{token}/slots") for _ in range(40)]
+    answers = {r.text for r in first + again}
+    assert [r.status_code for r in first + again] == [200] * 80
+    assert len(answers) == 1
+    assert app.state.slot_offers.computed == 1
