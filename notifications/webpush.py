@@ -1,9 +1,10 @@
 """Web Push: VAPID keys, checking a browser's subscription, and sending one encrypted message.
 
-Messages are encrypted with aes128gcm (RFC 8291) by http_ece and signed with VAPID (RFC 8292) by
-py_vapid, the libraries pywebpush is built on. A subscription's endpoint comes from the browser,
-so it must be a public https host (notifications/endpoints.py): the server would otherwise POST
-wherever a client asks.
+Messages are encrypted with aes128gcm (RFC 8291) by pywebpush's WebPusher and signed with VAPID
+(RFC 8292) by py_vapid; our own client sends them (Sender.post), because its transport is
+hardened in ways pywebpush's is not. A subscription's endpoint comes from the browser, so it must
+be a public https host (notifications/endpoints.py): the server would otherwise POST wherever a
+client asks.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import http_ece
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02, b64urlencode
@@ -26,6 +27,9 @@ from pyreqwest.response import Response
 
 from infra.errors import InvalidError
 from notifications.endpoints import check_endpoint
+
+if TYPE_CHECKING:
+    from pywebpush import WebPusher
 
 VAPID_TTL_S = 12 * 3600
 # What a failed send raises: no answer in time, or no connection (refused, reset, DNS).
@@ -52,12 +56,6 @@ def _b64(value: str) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
-# Parsed once per browser, not once per message: a worker sends many messages to the same phones.
-@functools.lru_cache(maxsize=4096)
-def _receiver_key(p256dh: str) -> ec.EllipticCurvePublicKey:
-    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _b64(p256dh))
-
-
 @dataclass(frozen=True)
 class Subscription:
     endpoint: str
@@ -77,6 +75,27 @@ def check_subscription(endpoint: str, p256dh: str, auth: str, *, allow_insecure:
     if len(secret) != 16:
         raise InvalidError("keys.auth: the auth secret is 16 bytes", field="keys.auth")
     return Subscription(endpoint, p256dh, auth)
+
+
+# A WebPusher copies and decodes its subscription when it is made, so one is made per browser, not
+# per message: a worker sends many messages to the same phones. Keyed by the whole subscription,
+# so a browser whose keys changed gets a new one; bounded, least recently used first out.
+PUSHERS_CACHED = 4096
+
+
+@functools.lru_cache(maxsize=PUSHERS_CACHED)
+def pusher_for(subscription: Subscription) -> WebPusher:
+    # Imported on the first message, not at start-up: pywebpush imports aiohttp and requests,
+    # which are not used here, and they cost the API and every worker start 0.2-0.3 s.
+    from pywebpush import WebPusher
+
+    keys = {"p256dh": subscription.p256dh, "auth": subscription.auth}
+    pusher = WebPusher({"endpoint": subscription.endpoint, "keys": keys})
+    # It keeps the browser's key as bytes, which http_ece would parse (and check on the curve)
+    # again for every message; the parsed key is what http_ece takes as well.
+    point = _b64(subscription.p256dh)
+    pusher.receiver_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    return pusher
 
 
 @dataclass(frozen=True)
@@ -156,13 +175,8 @@ class Sender:
     def encrypt(subscription: Subscription, payload: bytes) -> bytes:
         """The aes128gcm body for this browser. Pure CPU and thread-safe, so a batch can be
         encrypted off the event loop while it sends the previous one."""
-        body: bytes = http_ece.encrypt(
-            payload,
-            private_key=ec.generate_private_key(ec.SECP256R1()),  # a fresh key per message (RFC 8291)
-            dh=_receiver_key(subscription.p256dh),
-            auth_secret=_b64(subscription.auth),
-            version="aes128gcm",
-        )
+        # WebPusher makes a fresh key per message (RFC 8291) and changes nothing on itself.
+        body: bytes = pusher_for(subscription).encode(payload, "aes128gcm")["body"]
         return body
 
     async def post(
