@@ -79,7 +79,6 @@ async def test_an_absurd_retry_after_delays_its_own_delivery_and_no_honest_push_
 
     arrived = await counts(hostile)
     assert [arrived.get(path, 0) for path in honest] == [1] * 20
-    assert [arrived.get(path, 0) for path in hostile_paths] == [1] * 6
     rows = await conn.fetch(
         "SELECT endpoint, status, attempts, next_attempt_at - now() AS wait FROM push_deliveries"
     )
@@ -87,9 +86,12 @@ async def test_an_absurd_retry_after_delays_its_own_delivery_and_no_honest_push_
     assert {by_path[p]["status"] for p in honest} == {"sent"}
     for path in hostile_paths:
         assert by_path[path]["status"] == "pending"
-        assert by_path[path]["attempts"] == 1
-        # Honoured up to TRUCKROLL_PUSH_MAX_DELAY_S (an hour); "nan" and "-1" are no Retry-After,
-        # so our own backoff (1-2 s for a first attempt) applies.
+        # Honoured up to TRUCKROLL_PUSH_MAX_DELAY_S (an hour). A value that is no Retry-After
+        # ("nan", "-1", ...) leaves our own backoff: 1-2 s after a first attempt, which a second
+        # worker starting on a busy machine may outlast, and then it tries once more.
+        tries = by_path[path]["attempts"]
+        assert arrived.get(path, 0) == tries
+        assert tries in (1, 2)
         assert timedelta(0) < by_path[path]["wait"] <= timedelta(hours=1)
 
 
