@@ -36,6 +36,7 @@ PAGE = resources.files("api").joinpath("static/track.html").read_text()
 WORKER = resources.files("api").joinpath("static/sw.js").read_text()
 GONE_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Link expired</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/track.css"><body><main>
 <h1>This link has expired</h1><p>This tracking link is no longer valid, or it was never ours.
 If you are expecting a visit, the message we sent you last has a fresh link, or call us.</p>
