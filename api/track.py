@@ -27,7 +27,7 @@ from dispatch.event_stream import parse_event_id, stream
 from dispatch.models import JobStatus
 from dispatch.slots import SlotOffer
 from dispatch.tracking import LinkWatch, resolve_tracking_token, token_hash
-from dispatch.tracking_view import CUSTOMER_EVENTS, TrackingView
+from dispatch.tracking_view import LIVE_EVENTS, TrackingView
 from infra.db import acquire
 from infra.errors import ConflictError, NotFoundError
 from infra.settings import Settings
@@ -144,8 +144,9 @@ class TrackController(Controller):
         token: FromPath[str],
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> ServerSentEvent:
-        """Each change of the customer's job as it happens (what changed, not who or why). The
-        stream ends within seconds of the link being revoked or expiring."""
+        """Each change of the customer's job as it happens (its status, or that its ETA moved by a
+        minute or more; not who or why), to read the page's data again. The stream ends within
+        seconds of the link being revoked or expiring."""
         job_id = await _job(conn, token)
         if last_event_id is None:
             start = await tracking_queries.last_event_id(conn, job_id)
@@ -165,7 +166,7 @@ class TrackController(Controller):
                     ended=gone,
                     link_hash=token_hash(token),
                 ):
-                    if event.kind in CUSTOMER_EVENTS:
+                    if event.kind in LIVE_EVENTS:
                         status = event.to_status.value if event.to_status else None
                         yield ServerSentEventMessage(
                             data=msgspec.json.encode({"status": status}).decode(),

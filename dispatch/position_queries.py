@@ -105,6 +105,11 @@ async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) 
     return rows
 
 
+# The customer's page follows its ETA through job events; one a minute of change at most keeps a
+# technician pinging every few seconds from writing one a ping (the page shows minutes).
+ETA_SHOWN_STEP_S = 60
+
+
 async def write(
     conn: Connection,
     pings: Sequence[tuple[object, ...]],
@@ -114,7 +119,9 @@ async def write(
     """One statement for a whole flush: insert (technician, recorded_at, lat, lon, accuracy,
     speed, heading, flagged) pings, ignoring repeats of a stored one; move each technician's
     latest fix to their (technician, recorded_at, lat, lon, accuracy, speed, heading), never
-    backwards; set the jobs' (id, eta, told) ETAs. The (technician, recorded_at) newly stored."""
+    backwards; set the jobs' (id, eta, told) ETAs, and record an `eta` job event for each one
+    that moved ETA_SHOWN_STEP_S or more from the one last recorded (which wakes the customer's
+    page). The (technician, recorded_at) newly stored."""
     inserted = await conn.fetch(
         """
         WITH stored AS (
@@ -139,12 +146,23 @@ async def write(
                               eta_told_at = CASE WHEN u.told THEN u.eta_at ELSE j.eta_told_at END
             FROM unnest($16::uuid[], $17::timestamptz[], $18::bool[]) AS u(id, eta_at, told)
             WHERE j.id = u.id
+            RETURNING j.id, u.eta_at
+        ), paged AS (
+            INSERT INTO job_events (job_id, kind, data)
+            SELECT t.id, 'eta', jsonb_build_object('eta_at', t.eta_at)
+            FROM timed t
+            LEFT JOIN LATERAL (
+                SELECT (e.data ->> 'eta_at')::timestamptz AS eta_at FROM job_events e
+                WHERE e.job_id = t.id AND e.kind = 'eta' ORDER BY e.id DESC LIMIT 1
+            ) said ON true
+            WHERE said.eta_at IS NULL OR abs(extract(epoch FROM t.eta_at - said.eta_at)) >= $19::int
         )
         SELECT technician_id, recorded_at FROM stored
         """,
         *_columns(pings, 8),
         *_columns(latest, 7),
         *_columns(etas, 3),
+        ETA_SHOWN_STEP_S,
     )
     return {(r["technician_id"], r["recorded_at"]) for r in inserted}
 

@@ -29,6 +29,9 @@ CUSTOMER_EVENTS = {
     "cancelled",
 }
 
+# What the page's stream also wakes it for, though the timeline has no line for it: the ETA moved.
+LIVE_EVENTS = CUSTOMER_EVENTS | {"eta"}
+
 
 class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime

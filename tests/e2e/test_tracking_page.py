@@ -23,6 +23,7 @@ from infra.db import Connection
 from infra.settings import Settings
 from notifications.webpush import generate_vapid_keys
 from tests.conftest import JWT_SECRET, Auth
+from tests.factories_dispatch import login_of
 from tests.factories_matching import at, job, north, site, technician, territory
 from tests.live_server import serving
 
@@ -182,3 +183,40 @@ async def test_a_finished_visit_offers_no_notifications_and_the_page_loads_witho
         await page.wait_for_load_state("networkidle")
         await page.screenshot(path=SHOTS / "finished.png")
         assert failed == []
+
+
+@NEEDS_CHROMIUM
+async def test_a_ping_that_moves_the_eta_shows_on_the_open_page_within_seconds(
+    app: Litestar, conn: Connection, dispatcher: Auth
+) -> None:
+    clock = {"now": at(8)}
+    app.state.clock = lambda: clock["now"]
+    tech, job_id = await anns_visit(conn)
+    await conn.execute("UPDATE jobs SET status = 'dispatched', eta_at = $2 WHERE id = $1", job_id, at(9.5))
+    ann = await login_of(conn, tech)
+    async with open_browser(app, dispatcher, job_id) as (base, api, browser, token):
+        set_off = await api.post(
+            f"/jobs/{job_id}/status",
+            json={"status": "en_route", "client_at": at(8).isoformat()},
+            headers=ann.headers,
+        )
+        assert set_off.status_code == 200, set_off.text
+        context = await browser.new_context()
+        await context.add_init_script(WATCH_POLICY)
+        page = await context.new_page()
+        await page.goto(f"{base}/t/{token}")
+        await expect(page.locator("#status")).to_have_text("On the way")
+        before = await page.text_content("#eta")
+        # Stuck 20 km out a quarter of an hour later: the ETA moves by tens of minutes.
+        clock["now"] = at(8.25)
+        ping = {"recorded_at": at(8.25).isoformat(), "latitude": north(20)[0], "longitude": north(20)[1]}
+        started = asyncio.get_running_loop().time()
+        moved = await api.post("/technicians/me/positions", json={"pings": [ping]}, headers=ann.headers)
+        assert moved.status_code == 200, moved.text
+        # Within two seconds, not at the page's 30-second re-read.
+        await expect(page.locator("#eta")).not_to_have_text(before or "", timeout=2_000)
+        await expect(page.locator("#distance")).to_have_text("20", timeout=2_000)
+        shown_s = asyncio.get_running_loop().time() - started
+        await page.screenshot(path=SHOTS / "eta-moved.png")
+        print(f"the page showed the new ETA {shown_s:.2f} s after the ping was sent")
+        assert await page.evaluate("window.policyViolations") == []
