@@ -108,6 +108,9 @@ async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) 
 # The customer's page follows its ETA through job events; one a minute of change at most keeps a
 # technician pinging every few seconds from writing one a ping (the page shows minutes).
 ETA_SHOWN_STEP_S = 60
+# A steady drive keeps the ETA still while the distance shrinks: the page hears of it every
+# 200 m of change (about every 15 s at 50 km/h), never of each ping.
+DISTANCE_SHOWN_STEP_M = 200.0
 
 
 async def write(
@@ -120,8 +123,9 @@ async def write(
     speed, heading, flagged) pings, ignoring repeats of a stored one; move each technician's
     latest fix to their (technician, recorded_at, lat, lon, accuracy, speed, heading), never
     backwards; set the jobs' (id, eta, told) ETAs, and record an `eta` job event for each one
-    that moved ETA_SHOWN_STEP_S or more from the one last recorded (which wakes the customer's
-    page). The (technician, recorded_at) newly stored."""
+    that moved ETA_SHOWN_STEP_S or more from the one last recorded, and a `position` job event
+    for each job driven to whose distance moved DISTANCE_SHOWN_STEP_M or more (either wakes the
+    customer's page). The (technician, recorded_at) newly stored."""
     inserted = await conn.fetch(
         """
         WITH stored AS (
@@ -156,6 +160,23 @@ async def write(
                 WHERE e.job_id = t.id AND e.kind = 'eta' ORDER BY e.id DESC LIMIT 1
             ) said ON true
             WHERE said.eta_at IS NULL OR abs(extract(epoch FROM t.eta_at - said.eta_at)) >= $19::int
+        ), approached AS (
+            INSERT INTO job_events (job_id, kind, data)
+            SELECT j.id, 'position', jsonb_build_object('distance_m', d.m)
+            FROM unnest($9::uuid[], $11::float8[], $12::float8[]) AS f(technician_id, latitude, longitude)
+            JOIN jobs j ON j.technician_id = f.technician_id AND j.status = 'en_route'
+            JOIN sites s ON s.id = j.site_id
+            CROSS JOIN LATERAL (
+                SELECT 2 * 6371008.8 * asin(least(1, sqrt(
+                    sin(radians(s.latitude - f.latitude) / 2) ^ 2
+                    + cos(radians(f.latitude)) * cos(radians(s.latitude))
+                      * sin(radians(s.longitude - f.longitude) / 2) ^ 2))) AS m
+            ) d
+            LEFT JOIN LATERAL (
+                SELECT (e.data ->> 'distance_m')::float8 AS m FROM job_events e
+                WHERE e.job_id = j.id AND e.kind = 'position' ORDER BY e.id DESC LIMIT 1
+            ) said ON true
+            WHERE said.m IS NULL OR abs(d.m - said.m) >= $20::float8
         )
         SELECT technician_id, recorded_at FROM stored
         """,
@@ -163,6 +184,7 @@ async def write(
         *_columns(latest, 7),
         *_columns(etas, 3),
         ETA_SHOWN_STEP_S,
+        DISTANCE_SHOWN_STEP_M,
     )
     return {(r["technician_id"], r["recorded_at"]) for r in inserted}
 

@@ -29,8 +29,9 @@ CUSTOMER_EVENTS = {
     "cancelled",
 }
 
-# What the page's stream also wakes it for, though the timeline has no line for it: the ETA moved.
-LIVE_EVENTS = CUSTOMER_EVENTS | {"eta"}
+# What the page's stream also wakes it for, though the timeline has no line for it: the ETA or
+# the technician's distance moved.
+LIVE_EVENTS = CUSTOMER_EVENTS | {"eta", "position"}
 
 
 class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):

@@ -217,6 +217,13 @@ async def test_a_ping_that_moves_the_eta_shows_on_the_open_page_within_seconds(
         await expect(page.locator("#eta")).not_to_have_text(before or "", timeout=2_000)
         await expect(page.locator("#distance")).to_have_text("20", timeout=2_000)
         shown_s = asyncio.get_running_loop().time() - started
+        # Half a kilometre closer 36 s later: the distance follows too.
+        clock["now"] = at(8.26)
+        lat, lon = north(19.5)
+        closer = {"recorded_at": at(8.26).isoformat(), "latitude": lat, "longitude": lon}
+        moved = await api.post("/technicians/me/positions", json={"pings": [closer]}, headers=ann.headers)
+        assert moved.status_code == 200, moved.text
+        await expect(page.locator("#distance")).to_have_text("19.5", timeout=2_000)
         await page.screenshot(path=SHOTS / "eta-moved.png")
         print(f"the page showed the new ETA {shown_s:.2f} s after the ping was sent")
         assert await page.evaluate("window.policyViolations") == []

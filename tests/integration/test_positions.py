@@ -305,3 +305,19 @@ async def test_the_customer_page_hears_of_an_eta_moved_by_a_minute_not_of_every_
         job_id,
     )
     assert [r["eta_at"] for r in said] == [first, third]
+
+
+async def test_the_customer_page_hears_of_the_technician_coming_closer_every_200_m_not_every_ping(
+    app: Litestar, client: Client, conn: Connection
+) -> None:
+    job_id, ping = await on_the_road(app, client, conn)
+    # A steady drive at about 50 km/h (a ping every 8.6 s), so the raw ETA hardly moves.
+    for i, km in enumerate((20, 19.9, 19.7, 19.6, 19.45)):
+        await ping(8.5 + i * 0.0024, km)
+    said = await conn.fetch(
+        "SELECT (data ->> 'distance_m')::float8 AS m FROM job_events"
+        " WHERE job_id = $1 AND kind = 'position' ORDER BY id",
+        job_id,
+    )
+    # 20 km (the first on the way), then 300 m and 250 m closer; not the 100 m steps between.
+    assert [round(r["m"] / 1000, 2) for r in said] == [20.0, 19.7, 19.45]
