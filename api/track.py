@@ -28,7 +28,7 @@ from dispatch.models import JobStatus
 from dispatch.offer_cache import RecentAnswers
 from dispatch.slots import SlotOffer
 from dispatch.tracking import LinkWatch, resolve_tracking_token, token_hash
-from dispatch.tracking_view import CUSTOMER_EVENTS, TrackingView
+from dispatch.tracking_view import LIVE_EVENTS, TrackingView
 from infra.db import acquire
 from infra.errors import ConflictError, NotFoundError
 from infra.settings import Settings
@@ -37,6 +37,7 @@ PAGE = resources.files("api").joinpath("static/track.html").read_text()
 WORKER = resources.files("api").joinpath("static/sw.js").read_text()
 GONE_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Link expired</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/track.css"><body><main>
 <h1>This link has expired</h1><p>This tracking link is no longer valid, or it was never ours.
 If you are expecting a visit, the message we sent you last has a fresh link, or call us.</p>
@@ -153,8 +154,9 @@ class TrackController(Controller):
         token: FromPath[str],
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> ServerSentEvent:
-        """Each change of the customer's job as it happens (what changed, not who or why). The
-        stream ends within seconds of the link being revoked or expiring."""
+        """Each change of the customer's job as it happens (its status, or that its ETA moved by a
+        minute or more; not who or why), to read the page's data again. The stream ends within
+        seconds of the link being revoked or expiring."""
         job_id = await _job(conn, token)
         if last_event_id is None:
             start = await tracking_queries.last_event_id(conn, job_id)
@@ -174,7 +176,7 @@ class TrackController(Controller):
                     ended=gone,
                     link_hash=token_hash(token),
                 ):
-                    if event.kind in CUSTOMER_EVENTS:
+                    if event.kind in LIVE_EVENTS:
                         status = event.to_status.value if event.to_status else None
                         yield ServerSentEventMessage(
                             data=msgspec.json.encode({"status": status}).decode(),

@@ -105,6 +105,14 @@ async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) 
     return rows
 
 
+# The customer's page follows its ETA through job events; one a minute of change at most keeps a
+# technician pinging every few seconds from writing one a ping (the page shows minutes).
+ETA_SHOWN_STEP_S = 60
+# A steady drive keeps the ETA still while the distance shrinks: the page hears of it every
+# 200 m of change (about every 15 s at 50 km/h), never of each ping.
+DISTANCE_SHOWN_STEP_M = 200.0
+
+
 async def write(
     conn: Connection,
     pings: Sequence[tuple[object, ...]],
@@ -114,7 +122,10 @@ async def write(
     """One statement for a whole flush: insert (technician, recorded_at, lat, lon, accuracy,
     speed, heading, flagged) pings, ignoring repeats of a stored one; move each technician's
     latest fix to their (technician, recorded_at, lat, lon, accuracy, speed, heading), never
-    backwards; set the jobs' (id, eta, told) ETAs. The (technician, recorded_at) newly stored."""
+    backwards; set the jobs' (id, eta, told) ETAs, and record an `eta` job event for each one
+    that moved ETA_SHOWN_STEP_S or more from the one last recorded, and a `position` job event
+    for each job driven to whose distance moved DISTANCE_SHOWN_STEP_M or more (either wakes the
+    customer's page). The (technician, recorded_at) newly stored."""
     inserted = await conn.fetch(
         """
         WITH stored AS (
@@ -139,12 +150,41 @@ async def write(
                               eta_told_at = CASE WHEN u.told THEN u.eta_at ELSE j.eta_told_at END
             FROM unnest($16::uuid[], $17::timestamptz[], $18::bool[]) AS u(id, eta_at, told)
             WHERE j.id = u.id
+            RETURNING j.id, u.eta_at
+        ), paged AS (
+            INSERT INTO job_events (job_id, kind, data)
+            SELECT t.id, 'eta', jsonb_build_object('eta_at', t.eta_at)
+            FROM timed t
+            LEFT JOIN LATERAL (
+                SELECT (e.data ->> 'eta_at')::timestamptz AS eta_at FROM job_events e
+                WHERE e.job_id = t.id AND e.kind = 'eta' ORDER BY e.id DESC LIMIT 1
+            ) said ON true
+            WHERE said.eta_at IS NULL OR abs(extract(epoch FROM t.eta_at - said.eta_at)) >= $19::int
+        ), approached AS (
+            INSERT INTO job_events (job_id, kind, data)
+            SELECT j.id, 'position', jsonb_build_object('distance_m', d.m)
+            FROM unnest($9::uuid[], $11::float8[], $12::float8[]) AS f(technician_id, latitude, longitude)
+            JOIN jobs j ON j.technician_id = f.technician_id AND j.status = 'en_route'
+            JOIN sites s ON s.id = j.site_id
+            CROSS JOIN LATERAL (
+                SELECT 2 * 6371008.8 * asin(least(1, sqrt(
+                    sin(radians(s.latitude - f.latitude) / 2) ^ 2
+                    + cos(radians(f.latitude)) * cos(radians(s.latitude))
+                      * sin(radians(s.longitude - f.longitude) / 2) ^ 2))) AS m
+            ) d
+            LEFT JOIN LATERAL (
+                SELECT (e.data ->> 'distance_m')::float8 AS m FROM job_events e
+                WHERE e.job_id = j.id AND e.kind = 'position' ORDER BY e.id DESC LIMIT 1
+            ) said ON true
+            WHERE said.m IS NULL OR abs(d.m - said.m) >= $20::float8
         )
         SELECT technician_id, recorded_at FROM stored
         """,
         *_columns(pings, 8),
         *_columns(latest, 7),
         *_columns(etas, 3),
+        ETA_SHOWN_STEP_S,
+        DISTANCE_SHOWN_STEP_M,
     )
     return {(r["technician_id"], r["recorded_at"]) for r in inserted}
 

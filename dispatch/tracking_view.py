@@ -29,6 +29,10 @@ CUSTOMER_EVENTS = {
     "cancelled",
 }
 
+# What the page's stream also wakes it for, though the timeline has no line for it: the ETA or
+# the technician's distance moved.
+LIVE_EVENTS = CUSTOMER_EVENTS | {"eta", "position"}
+
 
 class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
@@ -79,15 +83,20 @@ async def view(conn: Connection, job_id: UUID) -> TrackingView:
             distance_m((row["tech_lat"], row["tech_lon"]), (row["latitude"], row["longitude"])) / 1000, 1
         )
     eta = row["eta_at"] if status in (JobStatus.SCHEDULED, JobStatus.DISPATCHED, JobStatus.EN_ROUTE) else None
-    timeline = [
-        TimelineEntry(
+    timeline: list[TimelineEntry] = []
+    for e in await tracking_queries.customer_events(conn, job_id):
+        if e["kind"] not in CUSTOMER_EVENTS:
+            continue
+        entry = TimelineEntry(
             at=e["occurred_at"],
             status=JobStatus(e["to_status"]) if e["to_status"] else None,
             what=_what(e["kind"], e["to_status"]),
         )
-        for e in await tracking_queries.customer_events(conn, job_id)
-        if e["kind"] in CUSTOMER_EVENTS
-    ]
+        # One step of the visit is one line: a job taken in by intake records both its creation
+        # and the intake, and a reassignment is still "Technician assigned" to the customer.
+        if entry.status is not None and timeline and timeline[-1].status is entry.status:
+            continue
+        timeline.append(entry)
     return TrackingView(
         job_id=job_id,
         status=status,

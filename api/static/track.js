@@ -30,6 +30,8 @@ function show(v) {
   $("cancel").hidden = !v.can_cancel;
   $("reschedule").hidden = !v.can_reschedule;
   $("rate").hidden = !v.can_rate || v.rating !== null;
+  // Nothing is left to be told of once the visit is over.
+  $("notify").hidden = ["completed", "incomplete", "cancelled"].includes(v.status);
 }
 
 async function refresh() {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -116,9 +117,11 @@ async def test_a_technician_on_shift_who_goes_quiet_is_checked_on(conn: Connecti
     assert [c["name"] for c in alert["payload"]["candidates"]] == ["Bob Doors"]
 
 
-async def test_pings_on_the_road_move_the_eta_and_tell_the_customer_only_what_is_news(
-    app: Litestar, client: Client, conn: Connection, dispatcher: Auth
-) -> None:
+async def on_the_road(
+    app: Litestar, client: Client, conn: Connection
+) -> tuple[UUID, Callable[[float, float], Awaitable[None]]]:
+    """Ann, 20 km out at 8:30, has set off to a job due 8-10 that was planned for 9:00; `ping(hour,
+    km)` is her phone at that hour, that many km from the customer (and the clock then)."""
     clock = {"now": at(8.5)}
     app.state.clock = lambda: clock["now"]
     metro = await territory(conn)
@@ -132,6 +135,14 @@ async def test_pings_on_the_road_move_the_eta_and_tell_the_customer_only_what_is
         clock["now"] = at(hour)
         response = await client.post("/technicians/me/positions", json=body((hour, km)), headers=ann.headers)
         assert response.status_code == 200, response.text
+
+    return job_id, ping
+
+
+async def test_pings_on_the_road_move_the_eta_and_tell_the_customer_only_what_is_news(
+    app: Litestar, client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, ping = await on_the_road(app, client, conn)
 
     # 20 km out at 8:30: 20 x 1.3 at 35 km/h + 2 min = 46.6 min, so 9:16.6. Told 9:00: news.
     await ping(8.5, 20)
@@ -270,3 +281,43 @@ async def test_a_started_api_keeps_what_it_loaded_out_of_the_collectors_full_pas
     # Full collections walking every module and route mid-request were the pings' p99.
     assert (await client.get("/health")).status_code == 200
     assert gc.get_freeze_count() > 10_000
+
+
+async def test_the_customer_page_hears_of_an_eta_moved_by_a_minute_not_of_every_ping(
+    app: Litestar, client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, ping = await on_the_road(app, client, conn)
+
+    async def eta_after(hour: float) -> datetime:
+        await ping(hour, 20)
+        eta: datetime = await conn.fetchval("SELECT eta_at FROM jobs WHERE id = $1", job_id)
+        return eta
+
+    # Standing 20 km out, the raw ETA is always 46.6 min away; each step is smoothed halfway.
+    first = await eta_after(8.5)  # 9:16.6, the first ETA on the way: the page hears of it
+    second = await eta_after(8.525)  # raw 9:18.1, smoothed 9:17.35: 45 s moved, written, not news
+    third = await eta_after(8.55)  # raw 9:19.6, smoothed 9:18.5: 1.9 min from what the page heard
+    assert (second - first).total_seconds() == pytest.approx(45, abs=1)
+    assert (third - first).total_seconds() == pytest.approx(112.5, abs=1)
+    said = await conn.fetch(
+        "SELECT (data ->> 'eta_at')::timestamptz AS eta_at FROM job_events"
+        " WHERE job_id = $1 AND kind = 'eta' ORDER BY id",
+        job_id,
+    )
+    assert [r["eta_at"] for r in said] == [first, third]
+
+
+async def test_the_customer_page_hears_of_the_technician_coming_closer_every_200_m_not_every_ping(
+    app: Litestar, client: Client, conn: Connection
+) -> None:
+    job_id, ping = await on_the_road(app, client, conn)
+    # A steady drive at about 50 km/h (a ping every 8.6 s), so the raw ETA hardly moves.
+    for i, km in enumerate((20, 19.9, 19.7, 19.6, 19.45)):
+        await ping(8.5 + i * 0.0024, km)
+    said = await conn.fetch(
+        "SELECT (data ->> 'distance_m')::float8 AS m FROM job_events"
+        " WHERE job_id = $1 AND kind = 'position' ORDER BY id",
+        job_id,
+    )
+    # 20 km (the first on the way), then 300 m and 250 m closer; not the 100 m steps between.
+    assert [round(r["m"] / 1000, 2) for r in said] == [20.0, 19.7, 19.45]

@@ -14,6 +14,7 @@ from infra.db import Connection
 from tests.conftest import Auth
 from tests.factories_dispatch import login_of
 from tests.factories_matching import at, job, north, site, technician, territory
+from tests.integration.test_intake import body, door_site
 
 Client = AsyncTestClient[Litestar]
 
@@ -178,3 +179,22 @@ async def test_the_customer_moves_the_visit_to_a_window_offered_and_it_is_rematc
         await conn.fetchval("SELECT window_start_at FROM jobs WHERE id = $1", job_id)
         == row["window_start_at"]
     )
+
+
+async def test_a_job_taken_in_by_intake_shows_its_request_once_and_every_page_has_an_icon(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    await door_site(conn)
+    taken = await client.post("/jobs/intake", json=body(), headers=dispatcher.headers)
+    assert taken.status_code == 201, taken.text
+    job_id = taken.json()["job"]["id"]
+    link = await client.post(f"/jobs/{job_id}/tracking-links", headers=dispatcher.headers)
+    # Intake records the job's creation and the intake itself: the customer asked once.
+    timeline = [e["what"] for e in (await view(client, link.json()["token"]))["timeline"]]
+    assert timeline == ["Visit requested"]
+    # Browsers ask for /favicon.ico on every page, linked or not.
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        icon = await client.get(path)
+        assert icon.status_code == 200, path
+        assert icon.headers["content-type"].startswith("image/svg+xml")
+        assert icon.text.startswith("<svg")
