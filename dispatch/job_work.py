@@ -161,16 +161,21 @@ async def report_status(
             )
         changes |= {"finished_at": at, "outcome": wanted.value, "outcome_reason": report.reason}
     await job_queries.update_job(conn, job.id, changes)
-    await job_queries.insert_job_event(
-        conn,
-        job.id,
-        "status",
-        principal,
-        from_status=job.status,
-        to_status=wanted,
-        reason=report.reason,
-        client_at=client_at,
-    )
+    passed = job.status
+    for step in (*verdict.through, wanted):
+        implied = step is not wanted  # a step the report passed through (set off: dispatched)
+        await job_queries.insert_job_event(
+            conn,
+            job.id,
+            "status",
+            principal,
+            from_status=passed,
+            to_status=step,
+            reason="" if implied else report.reason,
+            client_at=client_at,
+            data={"implied_by": wanted.value} if implied else None,
+        )
+        passed = step
     if wanted is S.COMPLETED:
         await _record_on_asset(conn, job, principal, at)
     if wanted is S.INCOMPLETE:

@@ -126,9 +126,13 @@ async def test_a_step_skipped_is_409_with_what_is_allowed_and_a_step_already_pas
     job_id, tech, _, _ = await scheduled_job(conn)
     ann = await login_of(conn, tech)
     refused = await status(client, ann, job_id, {"status": "on_site"}, expect=409)
-    assert refused["detail"] == "status: a scheduled job cannot become on_site; it can become dispatched"
+    assert (
+        refused["detail"]
+        == "status: a scheduled job cannot become on_site; it can become dispatched, en_route"
+    )
     assert await conn.fetchval("SELECT count(*) FROM job_events") == 0
-    # Dispatching is the dispatcher's; statuses that have their own endpoints are not reported.
+    # Dispatching is the dispatcher's (or the set-off's); statuses with their own endpoints are
+    # not reported.
     assert (await status(client, ann, job_id, {"status": "dispatched"}, expect=422))["extra"][0][
         "key"
     ] == "status"
@@ -154,6 +158,28 @@ async def test_a_step_skipped_is_409_with_what_is_allowed_and_a_step_already_pas
         client, ann, job_id, {"status": "completed", "client_at": at(0, day=20).isoformat()}, expect=422
     )
     assert future["extra"][0]["key"] == "client_at"
+
+
+async def test_a_technician_sets_off_on_a_scheduled_job_without_a_dispatcher(
+    client: Client, conn: Connection
+) -> None:
+    job_id, tech, _, _ = await scheduled_job(conn)
+    ann = await login_of(conn, tech)
+    off = await status(client, ann, job_id, {"status": "en_route", "client_at": at(8.2).isoformat()})
+    assert (off["applied"], off["job"]["status"]) == (True, "en_route")
+    events = await conn.fetch(
+        "SELECT kind, from_status, to_status, client_at, data FROM job_events WHERE job_id = $1 ORDER BY id",
+        job_id,
+    )
+    # Setting off passes through dispatched: both steps are on the record, with the phone's time.
+    assert [(e["kind"], e["from_status"], e["to_status"]) for e in events] == [
+        ("status", "scheduled", "dispatched"),
+        ("status", "dispatched", "en_route"),
+    ]
+    assert [e["client_at"] for e in events] == [at(8.2), at(8.2)]
+    assert events[0]["data"] == {"implied_by": "en_route"}
+    outbox = await conn.fetch("SELECT kind FROM outbox WHERE job_id = $1 ORDER BY id", job_id)
+    assert [o["kind"] for o in outbox] == ["on_the_way"]
 
 
 async def test_nobody_reports_on_a_job_that_is_not_theirs(client: Client, conn: Connection) -> None:
@@ -341,7 +367,7 @@ async def test_the_technicians_day_shows_each_stop_with_what_they_will_find(
 REPORTABLE = ("dispatched", "en_route", "on_site", "completed", "incomplete")
 ALLOWED = {
     "new": set(),
-    "scheduled": {"dispatched"},
+    "scheduled": {"dispatched", "en_route"},
     "dispatched": {"en_route"},
     "en_route": {"on_site"},
     "on_site": {"completed", "incomplete"},
