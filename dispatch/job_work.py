@@ -15,10 +15,12 @@ import msgspec
 
 from assets import asset_queries, attribute_history
 from assets.models import AssetEventKind, AssetId, PartId, PartQuantity
-from dispatch import job_queries, jobs, stock_queries, work_queries
+from dispatch import eta_updates, job_queries, jobs, position_queries, positions, stock_queries, work_queries
 from dispatch.accounts import Principal, Role
 from dispatch.lifecycle import REPORTABLE, TECHNICIAN_REPORTABLE, allowed_words, judge
 from dispatch.models import Job, JobStatus, PartSource
+from dispatch.positions import Batch, Ping
+from dispatch.travel import TravelTimes
 from dispatch.work_queries import Note
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
@@ -41,6 +43,7 @@ class StatusReport:
     client_at: datetime | None = None
     reason: str = ""
     missing_parts: Sequence[tuple[UUID, int]] = ()  # for an incomplete visit: what to bring next time
+    position: Ping | None = None  # where the phone is as it reports (stored as a ping)
 
 
 def _client_time(client_at: datetime | None, now: datetime) -> datetime | None:
@@ -110,7 +113,13 @@ def _iso(value: datetime | None) -> str | None:
 
 
 async def report_status(
-    conn: Connection, principal: Principal, job_id: UUID, report: StatusReport, *, now: datetime | None = None
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    report: StatusReport,
+    *,
+    now: datetime | None = None,
+    routing: TravelTimes | None = None,
 ) -> StatusResult:
     now = now or datetime.now(UTC)
     client_at = _client_time(report.client_at, now)
@@ -151,7 +160,9 @@ async def report_status(
     changes: dict[str, object] = {"status": wanted.value, "status_client_at": client_at}
     follow_up: UUID | None = None
     if wanted is S.EN_ROUTE:
-        changes["eta_told_at"] = job.eta_at  # what the "on the way" message tells the customer
+        # What the "on the way" message tells the customer, and what later pings are held to.
+        eta = await _set_off_eta(conn, principal, job, report.position, now=now, routing=routing)
+        changes |= {"eta_at": eta, "eta_told_at": eta}
     if wanted is S.ON_SITE:
         changes["started_at"] = at
     if wanted in (S.COMPLETED, S.INCOMPLETE):
@@ -183,6 +194,39 @@ async def report_status(
     updated = await jobs.get_job(conn, principal, job.id)
     await enqueue(conn, *await _messages_for(conn, updated, wanted, follow_up=follow_up))
     return StatusResult(job=updated, applied=True, follow_up_job_id=follow_up)
+
+
+async def _set_off_eta(
+    conn: Connection,
+    principal: Principal,
+    job: Job,
+    position: Ping | None,
+    *,
+    now: datetime,
+    routing: TravelTimes | None,
+) -> datetime | None:
+    """From the technician's freshest position (the one sent with the report, if any), else the
+    plan's: one honest number, not the plan from home followed by a correction a ping later."""
+    if job.technician_id is None:
+        return job.eta_at
+    if position is not None:
+        if principal.technician_id != job.technician_id:
+            raise InvalidError(
+                "position: only the technician's own phone says where they are", field="position"
+            )
+        (stored,) = await positions.record_many(
+            conn, [Batch(job.technician_id, [position], now)], routing=routing
+        )
+        if stored.rejected:
+            raise InvalidError(
+                f"position.recorded_at: {stored.rejected[0].reason}", field="position.recorded_at"
+            )
+    rows = await position_queries.context(conn, [job.technician_id], now)
+    row = next((r for r in rows if r["id"] == job.id), None)
+    if row is None:
+        return job.eta_at
+    fix = None if row["fix_at"] is None else (row["fix_at"], row["fix_latitude"], row["fix_longitude"])
+    return await eta_updates.set_off_eta(row, fix, now=now, routing=routing) or job.eta_at
 
 
 async def _record_on_asset(conn: Connection, job: Job, principal: Principal, at: datetime) -> None:
