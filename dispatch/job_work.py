@@ -29,6 +29,7 @@ from notifications.outbox import Audience, Message, enqueue, job_topic
 S = JobStatus
 # How far ahead a phone's clock may be before its times are not believed.
 CLOCK_SKEW = timedelta(minutes=5)
+SUMMARY_CHARS = 2000  # what asset_events.summary holds
 
 
 class StatusResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -188,7 +189,7 @@ async def report_status(
         )
         passed = step
     if wanted is S.COMPLETED:
-        await _record_on_asset(conn, job, principal, at)
+        await _record_on_asset(conn, job, report.reason, at)
     if wanted is S.INCOMPLETE:
         follow_up = await _follow_up(conn, principal, job, report, now=now)
     updated = await jobs.get_job(conn, principal, job.id)
@@ -229,19 +230,39 @@ async def _set_off_eta(
     return await eta_updates.set_off_eta(row, fix, now=now, routing=routing) or job.eta_at
 
 
-async def _record_on_asset(conn: Connection, job: Job, principal: Principal, at: datetime) -> None:
+def visit_summary(reason: str, notes: Sequence[str], fitted: Sequence[tuple[str, int]]) -> str:
+    """What the technician did, in their words (the outcome's reason, then their notes), and what
+    they fitted: the next technician reads this in the asset's history, not what the customer
+    said was wrong when booking."""
+    said = [text.strip() for text in (reason, *notes) if text.strip()]
+    if fitted:
+        said.append("Fitted " + ", ".join(f"{quantity} x {sku}" for sku, quantity in fitted) + ".")
+    return "\n".join(said)[:SUMMARY_CHARS] or "Completed; no notes, no parts fitted."
+
+
+def _work_done(customer_choice: str | None) -> AssetEventKind:
+    """The kind of work is the service booked (a windshield repaired or replaced), else a repair:
+    parts fitted do not make a visit a replacement (a chip repair uses a resin kit)."""
+    kinds = {kind.value: kind for kind in AssetEventKind}
+    return kinds.get(customer_choice or "", AssetEventKind.REPAIR)
+
+
+async def _record_on_asset(conn: Connection, job: Job, reason: str, at: datetime) -> None:
     """A finished job becomes part of the asset's history, with the parts that went into it."""
     if job.asset_id is None:
         return
     used: dict[UUID, int] = {}
+    fitted: dict[str, int] = {}
     for part in await work_queries.parts_used(conn, job.id):
         used[part.part_id] = used.get(part.part_id, 0) + part.quantity
+        fitted[part.sku] = fitted.get(part.sku, 0) + part.quantity
+    notes = await work_queries.note_texts(conn, job.id)
     event_id = await asset_queries.insert_asset_event(
         conn,
         asset_id=AssetId(job.asset_id),
-        kind=AssetEventKind.REPLACE if used else AssetEventKind.REPAIR,
+        kind=_work_done(job.customer_choice),
         occurred_at=at,
-        summary=job.problem_description or job.problem_code,
+        summary=visit_summary(reason, notes, list(fitted.items())),
         problem_code=job.problem_code,
         technician_id=job.technician_id,
         job_id=job.id,
@@ -252,7 +273,6 @@ async def _record_on_asset(conn: Connection, job: Job, principal: Principal, at:
     await attribute_history.learn_from_visit(
         conn, AssetId(job.asset_id), used, at=at, asset_event_id=event_id, job_id=job.id
     )
-    del principal
 
 
 async def _follow_up(

@@ -117,7 +117,48 @@ async def test_a_visit_from_dispatch_to_done_tells_everyone_and_lands_in_the_ass
         door,
     )
     assert history is not None
-    assert (history["kind"], history["job_id"], history["quantity"]) == ("replace", job_id, 2)
+    assert (history["kind"], history["job_id"], history["quantity"]) == ("repair", job_id, 2)
+
+
+async def test_the_asset_history_tells_what_the_technician_did_not_what_the_customer_said(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, spring, door = await scheduled_job(conn)
+    await conn.execute(
+        "UPDATE jobs SET problem_description = 'Door went bang and will not open' WHERE id = $1", job_id
+    )
+    ann = await login_of(conn, tech)
+    for step in ("en_route", "on_site"):
+        await status(client, ann, job_id, {"status": step})
+    used = {"parts": [{"part_id": str(spring), "quantity": 2}]}
+    assert (
+        await client.post(f"/jobs/{job_id}/parts-used", json=used, headers=ann.headers)
+    ).status_code == 200
+    note = {"text": "Both torsion springs snapped; cables fine"}
+    assert (await client.post(f"/jobs/{job_id}/notes", json=note, headers=ann.headers)).status_code == 201
+    await status(client, ann, job_id, {"status": "completed", "reason": "Springs replaced as a pair"})
+
+    response = await client.get(f"/assets/{door}/history", headers=dispatcher.headers)
+    assert response.status_code == 200, response.text
+    (event,) = response.json()["items"]
+    # New springs on the door are a repair of the door, not a new door.
+    assert (event["kind"], event["job_id"]) == ("repair", str(job_id))
+    sku = event["parts"][0]["sku"]
+    assert event["summary"] == (
+        f"Springs replaced as a pair\nBoth torsion springs snapped; cables fine\nFitted 2 x {sku}."
+    )
+
+
+async def test_a_visit_booked_as_a_replacement_is_recorded_as_one(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, _, door = await scheduled_job(conn)
+    await conn.execute("UPDATE jobs SET customer_choice = 'replace' WHERE id = $1", job_id)
+    ann = await login_of(conn, tech)
+    for step in ("en_route", "on_site", "completed"):
+        await status(client, ann, job_id, {"status": step})
+    (event,) = (await client.get(f"/assets/{door}/history", headers=dispatcher.headers)).json()["items"]
+    assert (event["kind"], event["summary"]) == ("replace", "Completed; no notes, no parts fitted.")
 
 
 async def test_a_step_skipped_is_409_with_what_is_allowed_and_a_step_already_passed_is_only_recorded(
