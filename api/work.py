@@ -16,14 +16,17 @@ from api.auth import ANY_USER, TECHNICIAN
 from api.deps import Caller, Db
 from api.idempotency import IdempotencyKey, idempotent
 from api.matching import match_settings, now_of
+from api.positions import PingIn
 from assets.models import AwareDatetime
 from dispatch import day_queries, job_work, jobs, shift_work, technician_day, technicians, work_queries
 from dispatch.accounts import Principal
 from dispatch.errors import TechnicianNotFoundError
 from dispatch.job_work import PartsUsedResult, StatusReport, StatusResult
 from dispatch.models import JobStatus
+from dispatch.positions import Ping
 from dispatch.shift_work import ReportResult
 from dispatch.technician_day import TechnicianDay
+from dispatch.travel import TravelTimes
 from dispatch.work_queries import Note
 from infra.db import Connection
 from infra.errors import DomainError
@@ -44,6 +47,8 @@ class StatusIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     missing_parts: Annotated[list[PartCount], msgspec.Meta(max_length=50)] = msgspec.field(
         default_factory=list
     )
+    # Where the phone is as it reports (en_route: the ETA the customer hears is from here).
+    position: PingIn | None = None
 
 
 class QueuedStatus(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -84,11 +89,17 @@ class PartsUsedIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 def _report(data: StatusIn | QueuedStatus) -> StatusReport:
+    fix = data.position if isinstance(data, StatusIn) else None
     return StatusReport(
         status=data.status,
         client_at=data.client_at,
         reason=data.reason,
         missing_parts=[(p.part_id, p.quantity) for p in data.missing_parts],
+        position=None
+        if fix is None
+        else Ping(
+            fix.recorded_at, fix.latitude, fix.longitude, fix.accuracy_m, fix.speed_mps, fix.heading_deg
+        ),
     )
 
 
@@ -119,7 +130,9 @@ class JobWorkController(Controller):
             data,
             StatusResult,
             200,
-            lambda: job_work.report_status(conn, principal, job_id, _report(data), now=now_of(state)),
+            lambda: job_work.report_status(
+                conn, principal, job_id, _report(data), now=now_of(state), routing=state.routing
+            ),
         )
 
     @post("/notes", guards=[ANY_USER], status_code=201)
@@ -200,19 +213,21 @@ class QueuedEventsController(Controller):
             data,
             QueuedResults,
             200,
-            lambda: _apply_in_order(conn, principal, data, now_of(state)),
+            lambda: _apply_in_order(conn, principal, data, now_of(state), state.routing),
         )
 
 
 async def _apply_in_order(
-    conn: Connection, principal: Principal, data: QueuedStatuses, now: datetime
+    conn: Connection, principal: Principal, data: QueuedStatuses, now: datetime, routing: TravelTimes | None
 ) -> QueuedResults:
     """Each queued report in the phone's time order; one refused does not stop the rest."""
     results: list[QueuedResult] = []
     for event in sorted(data.events, key=lambda e: e.client_at):
         try:
             async with conn.transaction():
-                outcome = await job_work.report_status(conn, principal, event.job_id, _report(event), now=now)
+                outcome = await job_work.report_status(
+                    conn, principal, event.job_id, _report(event), now=now, routing=routing
+                )
             results.append(
                 QueuedResult(
                     job_id=event.job_id,

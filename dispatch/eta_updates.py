@@ -31,6 +31,9 @@ ETA_CHANGE = timedelta(minutes=5)
 # steady drive move it by seconds, which would rewrite every job ahead on every ping.
 ETA_STEP = timedelta(seconds=30)
 NEARBY = timedelta(minutes=10)
+# A fix older than this says where the technician was, not where they set off from: the plan's
+# ETA stands until their next ping.
+SET_OFF_FIX_AGE = timedelta(minutes=30)
 ON_THE_ROAD = ("en_route", "on_site")
 Row = Record | Mapping[str, Any]  # a job ahead, as position_queries.context reads it
 
@@ -100,6 +103,33 @@ async def estimate(
             )
         )
     return updates
+
+
+async def set_off_eta(
+    job: Row,
+    fix: tuple[datetime, float, float] | None,
+    *,
+    now: datetime,
+    routing: TravelTimes | None = None,
+) -> datetime | None:
+    """The ETA the "on the way" message tells: now plus the drive from the technician's freshest
+    fix (recorded_at, latitude, longitude) to the job (a row of position_queries.context). Raw,
+    not smoothed against the plan from home: it is the first number the customer hears on the
+    way, and every later ping is smoothed against it. None when there is no fresh fix."""
+    if fix is None or fix[0] < now - SET_OFF_FIX_AGE:
+        return None
+    travel = travel_for(place_of(job), routing)
+    legs_s = await travel.between(
+        np.array([(fix[1], fix[2])]), np.array([(job["latitude"], job["longitude"])])
+    )
+    leg = Leg(
+        job_id=job["id"],
+        travel_s=float(legs_s[0]),
+        duration_s=float(job["duration_s"]),
+        window_start_at=job["window_start_at"],
+        window_end_at=job["window_end_at"],
+    )
+    return chain(now, [leg])[0]
 
 
 def _message(kind: str, job: Row, technician_id: UUID, first_name: str | None, eta: datetime) -> Message:

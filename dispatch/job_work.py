@@ -15,10 +15,12 @@ import msgspec
 
 from assets import asset_queries, attribute_history
 from assets.models import AssetEventKind, AssetId, PartId, PartQuantity
-from dispatch import job_queries, jobs, stock_queries, work_queries
+from dispatch import eta_updates, job_queries, jobs, position_queries, positions, stock_queries, work_queries
 from dispatch.accounts import Principal, Role
 from dispatch.lifecycle import REPORTABLE, TECHNICIAN_REPORTABLE, allowed_words, judge
 from dispatch.models import Job, JobStatus, PartSource
+from dispatch.positions import Batch, Ping
+from dispatch.travel import TravelTimes
 from dispatch.work_queries import Note
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
@@ -27,6 +29,7 @@ from notifications.outbox import Audience, Message, enqueue, job_topic
 S = JobStatus
 # How far ahead a phone's clock may be before its times are not believed.
 CLOCK_SKEW = timedelta(minutes=5)
+SUMMARY_CHARS = 2000  # what asset_events.summary holds
 
 
 class StatusResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,6 +44,7 @@ class StatusReport:
     client_at: datetime | None = None
     reason: str = ""
     missing_parts: Sequence[tuple[UUID, int]] = ()  # for an incomplete visit: what to bring next time
+    position: Ping | None = None  # where the phone is as it reports (stored as a ping)
 
 
 def _client_time(client_at: datetime | None, now: datetime) -> datetime | None:
@@ -110,7 +114,13 @@ def _iso(value: datetime | None) -> str | None:
 
 
 async def report_status(
-    conn: Connection, principal: Principal, job_id: UUID, report: StatusReport, *, now: datetime | None = None
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    report: StatusReport,
+    *,
+    now: datetime | None = None,
+    routing: TravelTimes | None = None,
 ) -> StatusResult:
     now = now or datetime.now(UTC)
     client_at = _client_time(report.client_at, now)
@@ -151,7 +161,9 @@ async def report_status(
     changes: dict[str, object] = {"status": wanted.value, "status_client_at": client_at}
     follow_up: UUID | None = None
     if wanted is S.EN_ROUTE:
-        changes["eta_told_at"] = job.eta_at  # what the "on the way" message tells the customer
+        # What the "on the way" message tells the customer, and what later pings are held to.
+        eta = await _set_off_eta(conn, principal, job, report.position, now=now, routing=routing)
+        changes |= {"eta_at": eta, "eta_told_at": eta}
     if wanted is S.ON_SITE:
         changes["started_at"] = at
     if wanted in (S.COMPLETED, S.INCOMPLETE):
@@ -161,18 +173,23 @@ async def report_status(
             )
         changes |= {"finished_at": at, "outcome": wanted.value, "outcome_reason": report.reason}
     await job_queries.update_job(conn, job.id, changes)
-    await job_queries.insert_job_event(
-        conn,
-        job.id,
-        "status",
-        principal,
-        from_status=job.status,
-        to_status=wanted,
-        reason=report.reason,
-        client_at=client_at,
-    )
+    passed = job.status
+    for step in (*verdict.through, wanted):
+        implied = step is not wanted  # a step the report passed through (set off: dispatched)
+        await job_queries.insert_job_event(
+            conn,
+            job.id,
+            "status",
+            principal,
+            from_status=passed,
+            to_status=step,
+            reason="" if implied else report.reason,
+            client_at=client_at,
+            data={"implied_by": wanted.value} if implied else None,
+        )
+        passed = step
     if wanted is S.COMPLETED:
-        await _record_on_asset(conn, job, principal, at)
+        await _record_on_asset(conn, job, report.reason, at)
     if wanted is S.INCOMPLETE:
         follow_up = await _follow_up(conn, principal, job, report, now=now)
     updated = await jobs.get_job(conn, principal, job.id)
@@ -180,19 +197,72 @@ async def report_status(
     return StatusResult(job=updated, applied=True, follow_up_job_id=follow_up)
 
 
-async def _record_on_asset(conn: Connection, job: Job, principal: Principal, at: datetime) -> None:
+async def _set_off_eta(
+    conn: Connection,
+    principal: Principal,
+    job: Job,
+    position: Ping | None,
+    *,
+    now: datetime,
+    routing: TravelTimes | None,
+) -> datetime | None:
+    """From the technician's freshest position (the one sent with the report, if any), else the
+    plan's: one honest number, not the plan from home followed by a correction a ping later."""
+    if job.technician_id is None:
+        return job.eta_at
+    if position is not None:
+        if principal.technician_id != job.technician_id:
+            raise InvalidError(
+                "position: only the technician's own phone says where they are", field="position"
+            )
+        (stored,) = await positions.record_many(
+            conn, [Batch(job.technician_id, [position], now)], routing=routing
+        )
+        if stored.rejected:
+            raise InvalidError(
+                f"position.recorded_at: {stored.rejected[0].reason}", field="position.recorded_at"
+            )
+    rows = await position_queries.context(conn, [job.technician_id], now)
+    row = next((r for r in rows if r["id"] == job.id), None)
+    if row is None:
+        return job.eta_at
+    fix = None if row["fix_at"] is None else (row["fix_at"], row["fix_latitude"], row["fix_longitude"])
+    return await eta_updates.set_off_eta(row, fix, now=now, routing=routing) or job.eta_at
+
+
+def visit_summary(reason: str, notes: Sequence[str], fitted: Sequence[tuple[str, int]]) -> str:
+    """What the technician did, in their words (the outcome's reason, then their notes), and what
+    they fitted: the next technician reads this in the asset's history, not what the customer
+    said was wrong when booking."""
+    said = [text.strip() for text in (reason, *notes) if text.strip()]
+    if fitted:
+        said.append("Fitted " + ", ".join(f"{quantity} x {sku}" for sku, quantity in fitted) + ".")
+    return "\n".join(said)[:SUMMARY_CHARS] or "Completed; no notes, no parts fitted."
+
+
+def _work_done(customer_choice: str | None) -> AssetEventKind:
+    """The kind of work is the service booked (a windshield repaired or replaced), else a repair:
+    parts fitted do not make a visit a replacement (a chip repair uses a resin kit)."""
+    kinds = {kind.value: kind for kind in AssetEventKind}
+    return kinds.get(customer_choice or "", AssetEventKind.REPAIR)
+
+
+async def _record_on_asset(conn: Connection, job: Job, reason: str, at: datetime) -> None:
     """A finished job becomes part of the asset's history, with the parts that went into it."""
     if job.asset_id is None:
         return
     used: dict[UUID, int] = {}
+    fitted: dict[str, int] = {}
     for part in await work_queries.parts_used(conn, job.id):
         used[part.part_id] = used.get(part.part_id, 0) + part.quantity
+        fitted[part.sku] = fitted.get(part.sku, 0) + part.quantity
+    notes = await work_queries.note_texts(conn, job.id)
     event_id = await asset_queries.insert_asset_event(
         conn,
         asset_id=AssetId(job.asset_id),
-        kind=AssetEventKind.REPLACE if used else AssetEventKind.REPAIR,
+        kind=_work_done(job.customer_choice),
         occurred_at=at,
-        summary=job.problem_description or job.problem_code,
+        summary=visit_summary(reason, notes, list(fitted.items())),
         problem_code=job.problem_code,
         technician_id=job.technician_id,
         job_id=job.id,
@@ -203,7 +273,6 @@ async def _record_on_asset(conn: Connection, job: Job, principal: Principal, at:
     await attribute_history.learn_from_visit(
         conn, AssetId(job.asset_id), used, at=at, asset_event_id=event_id, job_id=job.id
     )
-    del principal
 
 
 async def _follow_up(

@@ -1,12 +1,16 @@
 """One state machine for every job.
 
     new -> scheduled -> dispatched -> en_route -> on_site -> completed | incomplete
+    scheduled -> en_route                 (setting off; recorded as dispatched, then en_route)
     new | scheduled | dispatched -> cancelled
     scheduled | dispatched -> scheduled   (reassigned before departure)
     scheduled -> new                      (unassigned)
 
-Who moves what: assignment and overrides move a job between new and scheduled; dispatchers
-dispatch; the technician (or a dispatcher on their behalf) reports the road and the door.
+Who moves what: assignment and overrides move a job between new and scheduled; a dispatcher may
+dispatch (release the job to the technician's phone) ahead of time; the technician (or a
+dispatcher on their behalf) reports the road and the door. Setting off (en_route) from scheduled
+passes through dispatched, both steps recorded, so a technician never waits on a dispatcher to
+leave for their next job.
 An event from an app that was offline may arrive after a later one: if its status is one the
 job has already passed, it is recorded but does not move the job backwards.
 """
@@ -20,13 +24,17 @@ from dispatch.models import JobStatus
 S = JobStatus
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.NEW: frozenset({S.SCHEDULED, S.CANCELLED}),
-    S.SCHEDULED: frozenset({S.NEW, S.SCHEDULED, S.DISPATCHED, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.NEW, S.SCHEDULED, S.DISPATCHED, S.EN_ROUTE, S.CANCELLED}),
     S.DISPATCHED: frozenset({S.SCHEDULED, S.EN_ROUTE, S.CANCELLED}),
     S.EN_ROUTE: frozenset({S.ON_SITE}),
     S.ON_SITE: frozenset({S.COMPLETED, S.INCOMPLETE}),
     S.COMPLETED: frozenset(),
     S.INCOMPLETE: frozenset(),
     S.CANCELLED: frozenset(),
+}
+# Steps a report passes through on its way: setting off releases the job to the road itself.
+IMPLIED: dict[tuple[JobStatus, JobStatus], tuple[JobStatus, ...]] = {
+    (S.SCHEDULED, S.EN_ROUTE): (S.DISPATCHED,),
 }
 # How far along the day a status is; a report of an earlier one is stale.
 PROGRESS = {
@@ -50,12 +58,14 @@ class Verdict:
     apply: bool  # move the job
     stale: bool  # recorded, but the job has moved past it
     allowed: frozenset[JobStatus]  # when neither: what the job may move to now
+    through: tuple[JobStatus, ...] = ()  # when applied: the steps passed on the way, in order
 
 
 def judge(current: JobStatus, wanted: JobStatus) -> Verdict:
+    through = IMPLIED.get((current, wanted), ())
     allowed = TRANSITIONS[current]
     if wanted in allowed and wanted is not current:
-        return Verdict(apply=True, stale=False, allowed=allowed)
+        return Verdict(apply=True, stale=False, allowed=allowed, through=through)
     if wanted is current or PROGRESS[wanted] < PROGRESS[current]:
         return Verdict(apply=False, stale=True, allowed=allowed)
     return Verdict(apply=False, stale=False, allowed=allowed)

@@ -96,6 +96,12 @@ async def part_skus(conn: Connection, part_ids: list[UUID]) -> dict[UUID, str]:
     return {r["id"]: r["sku"] for r in rows}
 
 
+async def note_texts(conn: Connection, job_id: UUID) -> list[str]:
+    """Every note of the job, oldest first: what the technician wrote, for the asset's history."""
+    rows = await conn.fetch("SELECT text FROM job_notes WHERE job_id = $1 ORDER BY id", job_id)
+    return [r["text"] for r in rows]
+
+
 async def claim_key(conn: Connection, user_id: UUID, key: str, fingerprint: bytes) -> bool:
     """True if this request is the first with the key. A concurrent twin waits here until the
     first commits (then finds it) or rolls back (then claims the key itself)."""

@@ -117,7 +117,48 @@ async def test_a_visit_from_dispatch_to_done_tells_everyone_and_lands_in_the_ass
         door,
     )
     assert history is not None
-    assert (history["kind"], history["job_id"], history["quantity"]) == ("replace", job_id, 2)
+    assert (history["kind"], history["job_id"], history["quantity"]) == ("repair", job_id, 2)
+
+
+async def test_the_asset_history_tells_what_the_technician_did_not_what_the_customer_said(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, spring, door = await scheduled_job(conn)
+    await conn.execute(
+        "UPDATE jobs SET problem_description = 'Door went bang and will not open' WHERE id = $1", job_id
+    )
+    ann = await login_of(conn, tech)
+    for step in ("en_route", "on_site"):
+        await status(client, ann, job_id, {"status": step})
+    used = {"parts": [{"part_id": str(spring), "quantity": 2}]}
+    assert (
+        await client.post(f"/jobs/{job_id}/parts-used", json=used, headers=ann.headers)
+    ).status_code == 200
+    note = {"text": "Both torsion springs snapped; cables fine"}
+    assert (await client.post(f"/jobs/{job_id}/notes", json=note, headers=ann.headers)).status_code == 201
+    await status(client, ann, job_id, {"status": "completed", "reason": "Springs replaced as a pair"})
+
+    response = await client.get(f"/assets/{door}/history", headers=dispatcher.headers)
+    assert response.status_code == 200, response.text
+    (event,) = response.json()["items"]
+    # New springs on the door are a repair of the door, not a new door.
+    assert (event["kind"], event["job_id"]) == ("repair", str(job_id))
+    sku = event["parts"][0]["sku"]
+    assert event["summary"] == (
+        f"Springs replaced as a pair\nBoth torsion springs snapped; cables fine\nFitted 2 x {sku}."
+    )
+
+
+async def test_a_visit_booked_as_a_replacement_is_recorded_as_one(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, _, door = await scheduled_job(conn)
+    await conn.execute("UPDATE jobs SET customer_choice = 'replace' WHERE id = $1", job_id)
+    ann = await login_of(conn, tech)
+    for step in ("en_route", "on_site", "completed"):
+        await status(client, ann, job_id, {"status": step})
+    (event,) = (await client.get(f"/assets/{door}/history", headers=dispatcher.headers)).json()["items"]
+    assert (event["kind"], event["summary"]) == ("replace", "Completed; no notes, no parts fitted.")
 
 
 async def test_a_step_skipped_is_409_with_what_is_allowed_and_a_step_already_passed_is_only_recorded(
@@ -126,9 +167,13 @@ async def test_a_step_skipped_is_409_with_what_is_allowed_and_a_step_already_pas
     job_id, tech, _, _ = await scheduled_job(conn)
     ann = await login_of(conn, tech)
     refused = await status(client, ann, job_id, {"status": "on_site"}, expect=409)
-    assert refused["detail"] == "status: a scheduled job cannot become on_site; it can become dispatched"
+    assert (
+        refused["detail"]
+        == "status: a scheduled job cannot become on_site; it can become dispatched, en_route"
+    )
     assert await conn.fetchval("SELECT count(*) FROM job_events") == 0
-    # Dispatching is the dispatcher's; statuses that have their own endpoints are not reported.
+    # Dispatching is the dispatcher's (or the set-off's); statuses with their own endpoints are
+    # not reported.
     assert (await status(client, ann, job_id, {"status": "dispatched"}, expect=422))["extra"][0][
         "key"
     ] == "status"
@@ -154,6 +199,28 @@ async def test_a_step_skipped_is_409_with_what_is_allowed_and_a_step_already_pas
         client, ann, job_id, {"status": "completed", "client_at": at(0, day=20).isoformat()}, expect=422
     )
     assert future["extra"][0]["key"] == "client_at"
+
+
+async def test_a_technician_sets_off_on_a_scheduled_job_without_a_dispatcher(
+    client: Client, conn: Connection
+) -> None:
+    job_id, tech, _, _ = await scheduled_job(conn)
+    ann = await login_of(conn, tech)
+    off = await status(client, ann, job_id, {"status": "en_route", "client_at": at(8.2).isoformat()})
+    assert (off["applied"], off["job"]["status"]) == (True, "en_route")
+    events = await conn.fetch(
+        "SELECT kind, from_status, to_status, client_at, data FROM job_events WHERE job_id = $1 ORDER BY id",
+        job_id,
+    )
+    # Setting off passes through dispatched: both steps are on the record, with the phone's time.
+    assert [(e["kind"], e["from_status"], e["to_status"]) for e in events] == [
+        ("status", "scheduled", "dispatched"),
+        ("status", "dispatched", "en_route"),
+    ]
+    assert [e["client_at"] for e in events] == [at(8.2), at(8.2)]
+    assert events[0]["data"] == {"implied_by": "en_route"}
+    outbox = await conn.fetch("SELECT kind FROM outbox WHERE job_id = $1 ORDER BY id", job_id)
+    assert [o["kind"] for o in outbox] == ["on_the_way"]
 
 
 async def test_nobody_reports_on_a_job_that_is_not_theirs(client: Client, conn: Connection) -> None:
@@ -341,7 +408,7 @@ async def test_the_technicians_day_shows_each_stop_with_what_they_will_find(
 REPORTABLE = ("dispatched", "en_route", "on_site", "completed", "incomplete")
 ALLOWED = {
     "new": set(),
-    "scheduled": {"dispatched"},
+    "scheduled": {"dispatched", "en_route"},
     "dispatched": {"en_route"},
     "en_route": {"on_site"},
     "on_site": {"completed", "incomplete"},

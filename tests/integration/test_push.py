@@ -174,6 +174,51 @@ async def test_a_customer_hears_the_technician_set_off_encrypted_signed_and_coll
     assert await conn.fetchval("SELECT status FROM push_deliveries") == "sent"
 
 
+@pytest.mark.parametrize("sent", ["15 minutes earlier", "with the set-off"])
+async def test_the_on_the_way_push_tells_the_eta_from_where_the_technician_is_and_only_once(
+    client: Client, conn: Connection, dsn: str, dispatcher: Auth, push_service: str, sent: str
+) -> None:
+    browser = Browser()
+    job_id, ann = await customer_subscribed(client, conn, dispatcher, push_service, browser)
+    # Ann is 9 km from the door, not at home (1 km) as the plan has it. The drive: 9 km x 1.3
+    # circuity at 35 km/h is 1,203 s, plus 120 s to park: 22 min, so about 08:22, not 09:00.
+    fix = {"latitude": north(9)[0], "longitude": north(9)[1]}
+    body: dict[str, Any] = {"status": "en_route"}
+    if sent == "15 minutes earlier":
+        pings = {"pings": [{**fix, "recorded_at": at(7.75).isoformat()}]}
+        sent_before = await client.post("/technicians/me/positions", json=pings, headers=ann.headers)
+        assert sent_before.status_code == 200, sent_before.text
+    else:
+        body["position"] = {**fix, "recorded_at": at(8).isoformat()}
+    moved = await client.post(f"/jobs/{job_id}/status", json=body, headers=ann.headers)
+    assert moved.status_code == 200, moved.text
+    # The phone goes on pinging from where it is: no correcting push follows.
+    again = {"pings": [{**fix, "recorded_at": (at(8) + timedelta(seconds=5)).isoformat()}]}
+    assert (
+        await client.post("/technicians/me/positions", json=again, headers=ann.headers)
+    ).status_code == 200
+    tally = await deliver(dsn)
+    assert tally.sent == 1
+    (push,) = PushService.received
+    message = browser.read(push["body"])
+    assert (message["kind"], message["body"]) == ("on_the_way", "Ann is on the way, arriving about 08:22.")
+
+
+async def test_a_position_sent_with_a_status_from_the_future_is_refused_and_changes_nothing(
+    client: Client, conn: Connection, dispatcher: Auth, push_service: str
+) -> None:
+    job_id, ann = await customer_subscribed(client, conn, dispatcher, push_service, Browser())
+    body = {
+        "status": "en_route",
+        "position": {"latitude": north(9)[0], "longitude": north(9)[1], "recorded_at": at(9).isoformat()},
+    }
+    refused = await client.post(f"/jobs/{job_id}/status", json=body, headers=ann.headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["extra"][0]["key"] == "position.recorded_at"
+    assert await conn.fetchval("SELECT status FROM jobs WHERE id = $1", job_id) == "dispatched"
+    assert await conn.fetchval("SELECT count(*) FROM technician_positions") == 0
+
+
 async def test_a_failing_push_service_is_retried_once_delivered_and_a_gone_browser_forgotten(
     client: Client, conn: Connection, dsn: str, dispatcher: Auth, push_service: str
 ) -> None:

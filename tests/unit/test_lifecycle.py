@@ -10,6 +10,7 @@ from dispatch.models import JobStatus as S
 FORWARD = [
     (S.NEW, S.SCHEDULED),
     (S.SCHEDULED, S.DISPATCHED),
+    (S.SCHEDULED, S.EN_ROUTE),
     (S.DISPATCHED, S.EN_ROUTE),
     (S.EN_ROUTE, S.ON_SITE),
     (S.ON_SITE, S.COMPLETED),
@@ -53,6 +54,11 @@ def test_a_report_of_a_status_already_passed_is_stale_not_a_step_back(current: S
     verdict = judge(current, wanted)
     assert not verdict.apply
     assert verdict.stale
+
+
+def test_setting_off_from_scheduled_passes_through_dispatched() -> None:
+    assert judge(S.SCHEDULED, S.EN_ROUTE).through == (S.DISPATCHED,)
+    assert judge(S.DISPATCHED, S.EN_ROUTE).through == ()
 
 
 def test_every_status_has_its_place_and_closed_jobs_go_nowhere() -> None:
