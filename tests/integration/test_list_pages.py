@@ -5,8 +5,10 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from dispatch.accounts import Role
 from infra.db import Connection
-from tests.conftest import Auth
+from tests.conftest import Auth, make_user
+from tests.factories_assets import insert_asset
 from tests.factories_matching import job, north, site, territory
 
 Client = AsyncTestClient[Litestar]
@@ -32,3 +34,34 @@ async def test_a_jobs_notes_are_a_page_like_every_list(
     too_many = await client.get(f"/jobs/{job_id}/notes", params={"limit": 201}, headers=dispatcher.headers)
     assert too_many.status_code == 400
     assert [(e["key"], e["source"]) for e in too_many.json()["extra"]] == [("limit", "query")]
+
+
+async def test_staff_find_assets_across_sites_and_a_bound_dispatcher_only_in_their_territory(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    # The README lists GET /assets; it answered 405. A recall of one model is found across sites.
+    metro, lakes = await territory(conn), await territory(conn)
+    home, cabin, far = (
+        await site(conn, metro, north(0)),
+        await site(conn, metro, north(1)),
+        await site(conn, lakes, north(2)),
+    )
+    recalled = {
+        await insert_asset(conn, home, model="Elite 2055"),
+        await insert_asset(conn, far, model="Elite 2055"),
+    }
+    await insert_asset(conn, cabin, model="Classic")
+    found = await client.get("/assets", params={"q": "elite 2055"}, headers=dispatcher.headers)
+    assert found.status_code == 200, found.text
+    assert {a["id"] for a in found.json()["items"]} == {str(a) for a in recalled}
+    at_cabin = await client.get("/assets", params={"site_id": str(cabin)}, headers=dispatcher.headers)
+    assert [a["model"] for a in at_cabin.json()["items"]] == ["Classic"]
+    paged = await client.get("/assets", params={"limit": 2}, headers=dispatcher.headers)
+    assert (len(paged.json()["items"]), paged.json()["next_offset"]) == (2, 2)
+
+    bound = await make_user(conn, Role.DISPATCHER, territory_id=metro)
+    theirs = await client.get("/assets", headers=bound.headers)
+    assert {a["site_id"] for a in theirs.json()["items"]} == {str(home), str(cabin)}
+    other = await client.get("/assets", params={"territory_id": str(lakes)}, headers=bound.headers)
+    assert other.status_code == 422
+    assert other.json()["extra"][0]["key"] == "territory_id"
