@@ -52,7 +52,7 @@ from api.http_edge import (
     redact_access_log,
 )
 from api.matching import match_settings, now_of
-from api.openapi_errors import document_errors, numbers_any_of
+from api.openapi_errors import closed_bodies, document_errors, if_match_required, numbers_any_of
 from api.scope import within_territory
 from api.shutdown import drain_streams_on_signals
 from api.strict_body import strict_request_check
@@ -222,6 +222,8 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
     )
     document_errors(app)
     numbers_any_of(app.openapi_schema)
+    if_match_required(app.openapi_schema)
+    closed_bodies(app)
     learn_query_names(app)
     learn_allowed_methods(app)
     return app

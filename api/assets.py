@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
@@ -98,6 +98,41 @@ class AssetController(Controller):
             warranty_until=data.warranty_until,
             attributes=data.attributes,
         )
+
+    @get()
+    async def list_assets(
+        self,
+        conn: Db,
+        principal: Caller,
+        page: Paging,
+        territory_id: Annotated[
+            UUID | None, QueryParameter(description="Only this territory's assets.")
+        ] = None,
+        site_id: Annotated[UUID | None, QueryParameter(description="Only this site's assets.")] = None,
+        kind: Annotated[
+            str | None, QueryParameter(max_length=64, description="An asset kind's code.")
+        ] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=1, max_length=200, description="Part of the make, model, serial or external id."
+            ),
+        ] = None,
+        removed: Annotated[bool, QueryParameter(description="Include assets taken out.")] = False,
+    ) -> Page[Asset]:
+        """Assets across sites, e.g. every opener of a recalled model; a dispatcher bound to a
+        territory sees its assets only."""
+        rows = await installed.find_assets(
+            conn,
+            territory_id=scope.list_filter(principal, territory_id),
+            site_id=site_id,
+            kind=kind,
+            text=q,
+            removed=removed,
+            limit=page.limit + 1,
+            offset=page.offset,
+        )
+        return page_of(rows, page)
 
     @get("/{asset_id:uuid}")
     async def get_asset(self, conn: Db, asset_id: FromPath[UUID]) -> AssetRecord:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
+from enum import Enum
 from typing import Any
 
 import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response
+from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.params import ParameterKwarg
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
@@ -89,7 +92,24 @@ def decode_error_response(message: str) -> Response[ErrorBody]:
     )
 
 
-def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+def name_sent(request: Request[Any, Any, Any], key: str) -> str:
+    """The name a client sent a parameter under (`date`), where Litestar's error names the
+    handler's or a dependency's argument (`day`)."""
+    handler = request.route_handler
+    signatures = [handler.parsed_fn_signature] + [
+        p.parsed_fn_signature
+        for p in handler.resolve_dependencies().values()
+        if isinstance(p, Provide) and hasattr(p, "parsed_fn_signature")
+    ]
+    for signature in signatures:
+        field = signature.parameters.get(key)
+        kwarg = None if field is None else field.kwarg_definition
+        if isinstance(kwarg, ParameterKwarg) and kwarg.name:
+            return kwarg.name
+    return key
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
     extra: list[ErrorDetail] = []
     if isinstance(exc.extra, list):
         for item in exc.extra:
@@ -97,9 +117,13 @@ def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Re
                 continue
             message = str(item.get("message", ""))
             key = str(item.get("key", ""))
-            source = str(item.get("source", "body"))
+            # Litestar gives a parameter's source as an enum, whose str() is "ParamType.QUERY".
+            raw_source = item.get("source", "body")
+            source = str(raw_source.value if isinstance(raw_source, Enum) else raw_source)
             if key in ("", "data"):
                 key = field_of_decode_error(message)
+            elif source != "body":
+                key = name_sent(request, key)
             extra.append(ErrorDetail(key, message, source))
     if extra:
         detail = "; ".join(f"{e.key}: {e.message}" for e in extra)

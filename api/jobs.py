@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import State
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from api.auth import ANY_USER, STAFF
@@ -83,11 +84,18 @@ def versioned(job: Job, status_code: int = 200) -> Response[Job]:
 
 
 def parse_if_match(value: str | None) -> int | None:
-    """`"3"`, `W/"3"` or `3` is version 3; anything else can never match."""
+    """`"3"`, `W/"3"` or `3` is version 3. Anything else is a malformed header, not a stale
+    version: it was a 412 "you sent -1", which sent the client to re-read a job that had not
+    changed."""
     if value is None:
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    return int(text) if text.isdigit() and len(text) < 10 else -1
+    if text.isascii() and text.isdigit() and len(text) < 10:
+        return int(text)
+    message = 'give the job\'s version as its ETag gave it, e.g. "3"'
+    raise ValidationException(
+        detail=f"If-Match: {message}", extra=[{"key": "If-Match", "message": message, "source": "header"}]
+    )
 
 
 def parse_statuses(raw: list[str] | None) -> list[JobStatus]:

@@ -11,16 +11,18 @@ the document knows the error body's shape.
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
+import msgspec.inspect as mi
 from litestar import HttpMethod, Litestar
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPI, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
-from api.auth import PUBLIC_PATHS
+from api.auth import ADMIN, ANY_USER, PUBLIC_PATHS, STAFF, TECHNICIAN
 from api.errors import ErrorBody
 
 ERRORS = {
@@ -73,6 +75,65 @@ def document_errors(app: Litestar) -> None:
             for status in [*statuses, *handler.opt.get("more_errors", [])]:
                 responses.setdefault(status, _error(status))
             handler.responses = responses
+            _describe(
+                handler,
+                public=public,
+                statuses=sorted(set(statuses) | set(handler.opt.get("more_errors", []))),
+            )
+
+
+# Who may call an operation, by its guard: the README's endpoint table in words.
+_CALLERS = (
+    (ADMIN, "admins only."),
+    (STAFF, "admins and dispatchers; a dispatcher bound to a territory reaches its records only."),
+    (ANY_USER, "any signed-in user; a technician reaches only their own jobs and records."),
+    (TECHNICIAN, "a technician, about their own day."),
+)
+# What each error means here, in a few words (the responses carry the full text).
+_SHORT = {
+    400: "malformed input, `extra` names the field",
+    401: "no valid token",
+    403: "not your role",
+    404: "no such record, or not yours to see",
+    409: "conflicts with the record's state or a reused Idempotency-Key",
+    412: "If-Match names an older version",
+    422: "breaks a rule of the domain, `extra` names the field",
+    428: "If-Match is required",
+    429: "too many requests, see Retry-After",
+    503: "the database is unavailable, retry after Retry-After",
+}
+
+
+def _describe(handler: Any, *, public: bool, statuses: list[int]) -> None:
+    """A description for every operation (what it does, who may call it, what its errors mean),
+    and a summary in words rather than the handler's name run together ("ReportStatus")."""
+    what = (
+        inspect.cleandoc(handler.fn.__doc__ or "")
+        or f"{handler.handler_name.replace('_', ' ').capitalize()}."
+    )
+    guards = handler.resolve_guards()
+    who = (
+        "anyone (no token)."
+        if public
+        else next((words for guard, words in _CALLERS if guard in guards), "any signed-in user.")
+    )
+    errors = "; ".join(f"{code} {_SHORT[code]}" for code in statuses if code in _SHORT)
+    handler.description = handler.description or "\n\n".join(
+        [what, f"Who may call it: {who}", *([f"Errors: {errors}."] if errors else [])]
+    )
+    handler.summary = handler.summary or handler.handler_name.replace("_", " ").capitalize()
+
+
+def if_match_required(document: OpenAPI) -> None:
+    """Where a missing If-Match is answered 428, the document says the header is required."""
+    for item in (document.paths or {}).values():
+        for method in ("put", "patch", "post", "delete"):
+            operation = getattr(item, method, None)
+            if operation is None or "428" not in (operation.responses or {}):
+                continue
+            for parameter in operation.parameters or []:
+                if getattr(parameter, "name", "") == "If-Match":
+                    parameter.required = True
 
 
 def _error(status: int) -> ResponseSpec:
@@ -133,3 +194,38 @@ def numbers_any_of(document: OpenAPI) -> None:
                 visit(getattr(node, name))
 
     visit(document)
+
+
+def closed_bodies(app: Litestar) -> None:
+    """Request bodies refuse unknown fields (`forbid_unknown_fields`), which Litestar does not
+    show: their schemas say `additionalProperties: false`, so a client knows before it is told."""
+    closed: set[str] = set()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            body = handler.parsed_fn_signature.parameters.get("data")
+            if body is not None:
+                closed |= _closed_structs(mi.type_info(body.annotation))
+    schemas = app.openapi_schema.components.schemas or {}
+    for name in closed:
+        schema = schemas.get(name)
+        if isinstance(schema, Schema):
+            schema.additional_properties = False
+
+
+def _closed_structs(node: mi.Type, seen: frozenset[type] = frozenset()) -> set[str]:
+    if isinstance(node, mi.StructType):
+        if node.cls in seen:
+            return set()
+        inner = {n for f in node.fields for n in _closed_structs(f.type, seen | {node.cls})}
+        return inner | ({node.cls.__name__} if node.forbid_unknown_fields else set())
+    if isinstance(node, mi.Metadata):
+        return _closed_structs(node.type, seen)
+    if isinstance(node, mi.UnionType):
+        return {n for t in node.types for n in _closed_structs(t, seen)}
+    if isinstance(node, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
+        return _closed_structs(node.item_type, seen)
+    if isinstance(node, mi.DictType):
+        return _closed_structs(node.value_type, seen)
+    return set()

@@ -191,9 +191,6 @@ class TechnicianController(Controller):
         ] = None,
     ) -> Page[Shift]:
         await technicians.visible_technician(conn, principal, technician_id)
-        for name, value in (("from", since), ("to", until)):
-            if value is not None and value.tzinfo is None:
-                raise InvalidError(f"{name}: give the time with its offset", field=name)
         rows = await shift_queries.list_shifts(
             conn, technician_id, since=since, until=until, limit=page.limit + 1, offset=page.offset
         )

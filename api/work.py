@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import ANY_USER, TECHNICIAN
-from api.deps import Caller, Db
+from api.deps import Caller, Db, Page, Paging, page_of
 from api.idempotency import IdempotencyKey, idempotent
 from api.matching import match_settings, now_of
 from api.positions import PingIn
@@ -159,9 +159,13 @@ class JobWorkController(Controller):
         )
 
     @get("/notes", guards=[ANY_USER])
-    async def list_notes(self, conn: Db, principal: Caller, job_id: FromPath[UUID]) -> list[Note]:
+    async def list_notes(
+        self, conn: Db, principal: Caller, job_id: FromPath[UUID], page: Paging
+    ) -> Page[Note]:
+        """The job's notes, oldest first, a page at a time like every list."""
         await jobs.get_job(conn, principal, job_id)
-        return await work_queries.list_notes(conn, job_id)
+        rows = await work_queries.list_notes(conn, job_id, limit=page.limit + 1, offset=page.offset)
+        return page_of(rows, page)
 
     @post("/parts-used", guards=[ANY_USER], status_code=200)
     async def use_parts(

@@ -119,6 +119,41 @@ async def list_site_assets(conn: Connection, site_id: SiteId, *, limit: int, off
     return [asset_from_row(r) for r in rows]
 
 
+async def list_assets(
+    conn: Connection,
+    *,
+    territory_id: UUID | None,
+    site_id: UUID | None,
+    kind: str | None,
+    text: str | None,
+    removed: bool,
+    limit: int,
+    offset: int,
+) -> list[Asset]:
+    rows = await conn.fetch(
+        f"""
+        SELECT {_ASSET_COLUMNS} FROM assets
+        WHERE ($1::uuid IS NULL
+               OR EXISTS (SELECT 1 FROM sites s WHERE s.id = assets.site_id AND s.territory_id = $1))
+          AND ($2::uuid IS NULL OR site_id = $2)
+          AND ($3::text IS NULL OR kind = $3)
+          AND ($4::text IS NULL
+               OR strpos(lower(concat_ws(' ', make, model, serial, external_id)), lower($4)) > 0)
+          AND ($5 OR removed_at IS NULL)
+        ORDER BY kind, make, model, id
+        LIMIT $6 OFFSET $7
+        """,
+        territory_id,
+        site_id,
+        kind,
+        text,
+        removed,
+        limit,
+        offset,
+    )
+    return [asset_from_row(r) for r in rows]
+
+
 async def update_asset(conn: Connection, asset_id: AssetId, changes: dict[str, object]) -> Asset | None:
     if not changes:
         return await get_asset(conn, asset_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from uuid import UUID
 
 from assets import asset_queries, site_queries
 from assets.attributes import scalar_attributes
@@ -72,6 +73,31 @@ async def get_asset(conn: Connection, asset_id: AssetId) -> Asset:
     if asset is None:
         raise AssetNotFoundError
     return asset
+
+
+async def find_assets(
+    conn: Connection,
+    *,
+    territory_id: UUID | None,
+    site_id: UUID | None,
+    kind: str | None,
+    text: str | None,
+    removed: bool,
+    limit: int,
+    offset: int,
+) -> list[Asset]:
+    """Assets across sites (a recall of one model, a kind in one territory); `text` is any part
+    of the make, model, serial or external id."""
+    return await asset_queries.list_assets(
+        conn,
+        territory_id=territory_id,
+        site_id=site_id,
+        kind=kind,
+        text=text,
+        removed=removed,
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def site_assets(conn: Connection, site_id: SiteId, *, limit: int, offset: int) -> list[Asset]:

@@ -50,13 +50,16 @@ async def insert_note(
     return Note(**dict(row))
 
 
-async def list_notes(conn: Connection, job_id: UUID) -> list[Note]:
+async def list_notes(conn: Connection, job_id: UUID, *, limit: int, offset: int) -> list[Note]:
     rows = await conn.fetch(
         """
         SELECT n.id, n.job_id, coalesce(u.email, 'system') AS author, n.text, n.client_at, n.created_at
         FROM job_notes n LEFT JOIN users u ON u.id = n.author_user_id WHERE n.job_id = $1 ORDER BY n.id
+        LIMIT $2 OFFSET $3
         """,
         job_id,
+        limit,
+        offset,
     )
     return [Note(**dict(r)) for r in rows]
 

@@ -71,6 +71,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "GET /sites/{site_id}/assets": ("staff", "hidden"),
     "GET /sites/{site_id}/history": ("staff", "hidden"),
     "POST /assets": ("staff", "refused"),
+    "GET /assets": ("staff", "listed"),
     "GET /assets/{asset_id}": ("staff", "hidden"),
     "PATCH /assets/{asset_id}": ("staff", "hidden"),
     "GET /assets/{asset_id}/history": ("staff", "hidden"),
@@ -477,6 +478,7 @@ def _refusals(mine: dict[str, str], theirs: dict[str, str]) -> dict[str, Attempt
 def _takes_territory(operation: str) -> bool:
     return operation in {
         "GET /sites",
+        "GET /assets",
         "GET /technicians",
         "GET /depots",
         "GET /parts/{part_id}/availability",

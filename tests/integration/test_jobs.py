@@ -326,6 +326,19 @@ async def test_an_unknown_status_filter_is_a_400_naming_status(client: Client, d
     assert response.json()["extra"][0]["key"] == "status"
 
 
+async def test_a_bad_query_value_names_the_parameter_as_sent_and_says_query(
+    client: Client, dispatcher: Auth
+) -> None:
+    # The handler's argument is `day`; the client sent `date`, and the source was "ParamType.QUERY".
+    bad_day = await client.get("/jobs", params={"date": "2026-13-01"}, headers=dispatcher.headers)
+    assert bad_day.status_code == 400
+    assert [(e["key"], e["source"]) for e in bad_day.json()["extra"]] == [("date", "query")]
+    assert bad_day.json()["detail"].startswith("date: ")
+    # A dependency's parameter (the page) is named and sourced the same way.
+    bad_limit = await client.get("/jobs", params={"limit": "abc"}, headers=dispatcher.headers)
+    assert [(e["key"], e["source"]) for e in bad_limit.json()["extra"]] == [("limit", "query")]
+
+
 # -- change and cancel --------------------------------------------------------------------------
 
 
@@ -350,6 +363,28 @@ async def test_a_change_needs_the_current_version(client: Client, dispatcher: Au
         ("created", {}),
         ("updated", {"fields": ["duration_s", "priority"]}),
     ]
+
+
+async def test_a_malformed_if_match_is_400_naming_the_header_and_changes_nothing(
+    client: Client, dispatcher: Auth, conn: Connection
+) -> None:
+    # It was a 412 "you sent -1": a stale version, which it is not.
+    site_id, _, _ = await occupied_site(conn)
+    job = await created_job(client, dispatcher, site_id)
+    url = f"/jobs/{job['id']}"
+    # b"\xb2" is read as "²", which isdigit() but int() refuses: it was a 500.
+    signed_in = {k.encode(): v.encode() for k, v in dispatcher.headers.items()}
+    for sent in (b"abc", b'"1", "2"', b"*", b"-1", b"\xb2"):
+        response = await client.patch(url, json={"priority": 1}, headers={**signed_in, b"If-Match": sent})
+        assert response.status_code == 400, (sent, response.text)
+        assert [(e["key"], e["source"]) for e in response.json()["extra"]] == [("If-Match", "header")]
+        assert "-1" not in response.json()["detail"]
+    cancel = await client.post(
+        f"{url}/cancel", json={"reason": "customer called"}, headers={**dispatcher.headers, "If-Match": "abc"}
+    )
+    assert cancel.status_code == 400
+    after = (await client.get(url, headers=dispatcher.headers)).json()
+    assert (after["priority"], after["version"], after["status"]) == (job["priority"], 1, job["status"])
 
 
 async def test_a_change_that_breaks_the_window_is_refused(
