@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 from infra.db import connection, migrate
@@ -26,6 +27,7 @@ from infra.settings import Settings, SettingsError, load_settings
 if TYPE_CHECKING:
     from assets.parts_backtest import BacktestResult, Score
     from dispatch.demo import DemoLogin
+    from notifications.worker import WorkerSettings
 
 LOCAL_DATABASE = "truckroll"
 log = logging.getLogger("truckroll")
@@ -424,6 +426,7 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
                     f"sent {tally.sent}, retrying {tally.retried}, gone {tally.gone}, failed {tally.failed}"
                 )
             else:
+                print(_worker_banner(dsn, settings, worker), flush=True)
                 # SIGTERM (a deploy, a scale-down) or Ctrl-C: each lane finishes the batch it
                 # holds, records the outcomes, and the worker exits with nothing left leased.
                 stop = asyncio.Event()
@@ -434,6 +437,20 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
                 print("worker stopped: batches in hand were finished", flush=True)
     finally:
         await pool.close()
+
+
+def _worker_banner(dsn: str, settings: Settings, worker: WorkerSettings) -> str:
+    """What the worker serves and how, so an operator sees it started; never a secret (the
+    database's password, the VAPID private key)."""
+    parts = urlsplit(dsn)
+    host = parts.hostname or parse_qs(parts.query).get("host", ["the local socket"])[0]
+    return (
+        f"Truckroll push worker: sending the outbox of database {parts.path.lstrip('/') or '?'} on"
+        f" {host} by Web Push; {worker.lanes} lanes of up to {worker.batch} messages, lease"
+        f" {worker.lease_s:g} s, push timeout {settings.push_timeout_s:g} s, longest retry wait"
+        f" {worker.max_delay_s:g} s, http push endpoints {'allowed' if worker.allow_insecure else 'refused'},"
+        f" VAPID subject {settings.vapid_subject}. Ctrl-C or SIGTERM stops it after the batches in hand."
+    )
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
