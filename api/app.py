@@ -57,6 +57,7 @@ from api.scope import within_territory
 from api.shutdown import drain_streams_on_signals
 from api.strict_body import strict_request_check
 from api.strict_query import learn_query_names
+from api.users import user_routes
 from dispatch.event_stream import EventHub
 from dispatch.fleet_cache import FleetCache, follow_changes
 from dispatch.plan_runs import PlanRunner
@@ -179,6 +180,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
     handlers: list[Any] = [
         HealthController,
         *auth.route_handlers,
+        *user_routes(auth),
         metrics.PrometheusMetrics,
     ]
     for module in ROUTE_MODULES:

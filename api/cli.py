@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 from infra.db import connection, migrate
@@ -25,6 +26,8 @@ from infra.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from assets.parts_backtest import BacktestResult, Score
+    from dispatch.demo import DemoLogin
+    from notifications.worker import WorkerSettings
 
 LOCAL_DATABASE = "truckroll"
 log = logging.getLogger("truckroll")
@@ -74,11 +77,33 @@ async def _seed(dsn: str, seed: int, *, only_if_empty: bool) -> bool:
     print(f"Demo data (seed {seed}):")
     for table, count in summary.counts.items():
         print(f"  {table:<32} {count:>6}")
-    print("Logins (email / password / role):")
-    for login in summary.logins:
-        who = f"  ({login.technician_name})" if login.technician_name else ""
-        print(f"  {login.email:<40} {login.password:<18} {login.role}{who}")
+    _print_logins(summary.logins)
     return True
+
+
+def _print_logins(logins: Sequence[DemoLogin], valid: Sequence[bool] | None = None) -> None:
+    print("Logins (email / password / role):")
+    for i, login in enumerate(logins):
+        who = f"  ({login.technician_name})" if login.technician_name else ""
+        changed = "  [no longer signs in here]" if valid is not None and not valid[i] else ""
+        print(f"  {login.email:<40} {login.password:<18} {login.role}{who}{changed}")
+
+
+async def _demo_logins(dsn: str, seed: int) -> int:
+    from dispatch.demo import demo_logins, still_valid
+
+    logins = demo_logins(seed)
+    async with connection(dsn) as conn:
+        valid = await still_valid(conn, logins)
+    print(f"Demo logins (seed {seed}):")
+    _print_logins(logins, valid)
+    if not any(valid):
+        print(
+            f"None of them signs in to this database: was it seeded with another --seed than {seed}?",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -91,6 +116,8 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
+        if args.logins:
+            return asyncio.run(_demo_logins(dsn, args.seed))
         asyncio.run(_seed(dsn, args.seed, only_if_empty=False))
     return 0
 
@@ -399,6 +426,7 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
                     f"sent {tally.sent}, retrying {tally.retried}, gone {tally.gone}, failed {tally.failed}"
                 )
             else:
+                print(_worker_banner(dsn, settings, worker), flush=True)
                 # SIGTERM (a deploy, a scale-down) or Ctrl-C: each lane finishes the batch it
                 # holds, records the outcomes, and the worker exits with nothing left leased.
                 stop = asyncio.Event()
@@ -409,6 +437,20 @@ async def _work(dsn: str, settings: Settings, once: bool, lease_s: float) -> Non
                 print("worker stopped: batches in hand were finished", flush=True)
     finally:
         await pool.close()
+
+
+def _worker_banner(dsn: str, settings: Settings, worker: WorkerSettings) -> str:
+    """What the worker serves and how, so an operator sees it started; never a secret (the
+    database's password, the VAPID private key)."""
+    parts = urlsplit(dsn)
+    host = parts.hostname or parse_qs(parts.query).get("host", ["the local socket"])[0]
+    return (
+        f"Truckroll push worker: sending the outbox of database {parts.path.lstrip('/') or '?'} on"
+        f" {host} by Web Push; {worker.lanes} lanes of up to {worker.batch} messages, lease"
+        f" {worker.lease_s:g} s, push timeout {settings.push_timeout_s:g} s, longest retry wait"
+        f" {worker.max_delay_s:g} s, http push endpoints {'allowed' if worker.allow_insecure else 'refused'},"
+        f" VAPID subject {settings.vapid_subject}. Ctrl-C or SIGTERM stops it after the batches in hand."
+    )
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -560,7 +602,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(handler=cmd_migrate)
 
     demo = sub.add_parser("demo", help="seed demo data into an empty database")
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--seed", type=int, default=7, help="demo data seed (default 7, as serve --demo)")
+    demo.add_argument(
+        "--logins",
+        action="store_true",
+        help="print the logins of --seed again (they come from the seed); marks any that no longer sign in",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     backtest = sub.add_parser(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import msgspec
@@ -11,7 +12,7 @@ from argon2 import PasswordHasher
 from asyncpg import Record
 
 from infra.db import Connection
-from infra.errors import ConflictError, InvalidError
+from infra.errors import ConflictError, InvalidError, NotFoundError
 
 PASSWORD_HASHER = PasswordHasher()  # argon2id with the library's current recommended cost
 
@@ -95,7 +96,10 @@ async def create_user(
     technician_id: UUID | None = None,
     territory_id: UUID | None = None,
     min_password_length: int = 12,
+    hash_with: Callable[[str], Awaitable[str]] | None = None,
 ) -> User:
+    """The rules of a new login, the same from the CLI and the API. `hash_with` hashes off the
+    event loop where a server is answering others (argon2 costs ~90 ms of CPU)."""
     email = email.strip()
     if "@" not in email:
         raise InvalidError("email must be an email address", field="email")
@@ -110,6 +114,17 @@ async def create_user(
         "SELECT 1 FROM technicians WHERE id = $1", technician_id
     ):
         raise InvalidError("no technician with this id", field="technician_id")
+    if technician_id is not None and await conn.fetchval(
+        "SELECT 1 FROM users WHERE technician_id = $1", technician_id
+    ):
+        raise ConflictError("this technician already has a login", field="technician_id")
+    if role is not Role.DISPATCHER and territory_id is not None:
+        raise InvalidError("only a dispatcher's login is bound to a territory", field="territory_id")
+    if territory_id is not None and not await conn.fetchval(
+        "SELECT 1 FROM territories WHERE id = $1", territory_id
+    ):
+        raise InvalidError("no territory with this id", field="territory_id")
+    password_hash = await hash_with(password) if hash_with is not None else hash_password(password)
     row = await conn.fetchrow(
         """
         INSERT INTO users (email, password_hash, role, technician_id, territory_id)
@@ -117,10 +132,70 @@ async def create_user(
         RETURNING id, email, role, technician_id, territory_id, active
         """,
         email,
-        hash_password(password),
+        password_hash,
         role.value,
         technician_id,
         territory_id,
+    )
+    assert row is not None
+    return _user_from_row(row)
+
+
+async def list_users(
+    conn: Connection, *, role: Role | None, active: bool | None, limit: int, offset: int
+) -> list[User]:
+    rows = await conn.fetch(
+        """
+        SELECT id, email, role, technician_id, territory_id, active FROM users
+        WHERE ($1::text IS NULL OR role = $1) AND ($2::boolean IS NULL OR active = $2)
+        ORDER BY lower(email), id LIMIT $3 OFFSET $4
+        """,
+        role.value if role is not None else None,
+        active,
+        limit,
+        offset,
+    )
+    return [_user_from_row(row) for row in rows]
+
+
+async def deactivate_user(conn: Connection, user_id: UUID, *, by: UUID) -> User:
+    """The login stops signing in; the users_revoke_tokens trigger ends its sessions with it.
+    An admin does not deactivate themselves: the company could be left with no admin at all."""
+    if user_id == by:
+        raise ConflictError("you cannot deactivate your own login; another admin can", field="user_id")
+    row = await conn.fetchrow(
+        """
+        UPDATE users SET active = false WHERE id = $1
+        RETURNING id, email, role, technician_id, territory_id, active
+        """,
+        user_id,
+    )
+    if row is None:
+        raise NotFoundError("no user with this id")
+    return _user_from_row(row)
+
+
+async def reset_password(
+    conn: Connection,
+    user_id: UUID,
+    new_password: str,
+    *,
+    min_password_length: int,
+    hash_with: Callable[[str], Awaitable[str]],
+) -> User:
+    """An admin sets a new password for someone who lost theirs: the same policy as any new
+    password, and the users_revoke_tokens trigger ends every session of the old one."""
+    email = await conn.fetchval("SELECT email FROM users WHERE id = $1", user_id)
+    if email is None:
+        raise NotFoundError("no user with this id")
+    check_password_policy(new_password, min_length=min_password_length, email=email, field="new_password")
+    row = await conn.fetchrow(
+        """
+        UPDATE users SET password_hash = $2 WHERE id = $1
+        RETURNING id, email, role, technician_id, territory_id, active
+        """,
+        user_id,
+        await hash_with(new_password),
     )
     assert row is not None
     return _user_from_row(row)

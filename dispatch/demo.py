@@ -10,10 +10,11 @@ import asyncio
 from datetime import UTC, date, datetime
 
 import msgspec
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from dispatch import demo_queries, intake
-from dispatch.accounts import Role, hash_password
-from dispatch.demo_state import TABLES, TZ
+from dispatch.accounts import PASSWORD_HASHER, Role, hash_password
+from dispatch.demo_state import TABLES, TZ, DemoWorld
 from dispatch.demo_world import build_world
 from infra.db import Connection
 from infra.errors import ConflictError
@@ -52,8 +53,32 @@ async def seed_demo(
         # Today's jobs arrive as intake would leave them: parts predicted, durations learned.
         await intake.predict_new_jobs(conn)
         counts = await demo_queries.count_rows(conn, (*TABLES, "users"))
-    logins = [
+    return DemoSummary(counts=counts, logins=_logins(world))
+
+
+def _logins(world: DemoWorld) -> list[DemoLogin]:
+    return [
         DemoLogin(email=u.email, password=u.password, role=Role(u.role), technician_name=u.technician_name)
         for u in world.users
     ]
-    return DemoSummary(counts=counts, logins=logins)
+
+
+def demo_logins(seed: int) -> list[DemoLogin]:
+    """The logins `seed_demo` gives with this seed, on any day: they come from the seed alone."""
+    now = datetime.now(UTC)
+    return _logins(build_world(seed, now.astimezone(TZ).date(), now))
+
+
+async def still_valid(conn: Connection, logins: list[DemoLogin]) -> list[bool]:
+    """Whether each login still signs in with its demo password: not when the database was
+    seeded with another seed, or the user changed their password or was removed."""
+    hashes = await demo_queries.password_hashes(conn, [login.email for login in logins])
+
+    def check(login: DemoLogin) -> bool:
+        stored = hashes.get(login.email.lower())
+        try:
+            return stored is not None and PASSWORD_HASHER.verify(stored, login.password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return list(await asyncio.gather(*(asyncio.to_thread(check, login) for login in logins)))

@@ -178,8 +178,13 @@ def users(b: Builder) -> None:
         "prairie",
     )
 
+    # A stream of their own: drawn from the shared generator, the passwords moved with the day
+    # (how many of today's windows are left), so `truckroll demo --logins` could not print them
+    # again. From the seed alone, they are the same every day.
+    rng = b.stream("logins")
+
     def password() -> str:
-        return f"{b.rng.choice(words)}-{b.rng.choice(words)}-{b.rng.randint(100, 999)}"
+        return f"{rng.choice(words)}-{rng.choice(words)}-{rng.randint(100, 999)}"
 
     b.world.users.append(DemoUser(f"admin@{EMAIL_DOMAIN}", password(), "admin"))
     b.world.users.append(DemoUser(f"dispatcher@{EMAIL_DOMAIN}", password(), "dispatcher"))

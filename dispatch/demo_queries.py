@@ -44,3 +44,11 @@ async def insert_users(conn: Connection, users: Sequence[tuple[str, str, str, UU
     await conn.executemany(
         "INSERT INTO users (email, password_hash, role, technician_id) VALUES ($1, $2, $3, $4)", users
     )
+
+
+async def password_hashes(conn: Connection, emails: Sequence[str]) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT lower(email) AS email, password_hash FROM users WHERE lower(email) = ANY($1::text[])",
+        [e.lower() for e in emails],
+    )
+    return {row["email"]: row["password_hash"] for row in rows}

@@ -11,6 +11,7 @@ under a lock, so a view a few milliseconds old can reorder a shortlist but never
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -45,7 +46,7 @@ class FleetCache:
         self._entries.clear()
 
     def set_live(self, live: bool) -> None:
-        if not live and self.live:
+        if not live and self.live and not _stopping():
             log.warning("lost the fleet change listener; ranking reads the database until it is back")
         self.live = live
         self.invalidate()
@@ -70,6 +71,13 @@ class FleetCache:
                 self._entries.pop(next(iter(self._entries)))
             self._entries[key] = _Entry(view, generation, now)
         return view
+
+
+def _stopping() -> bool:
+    """Whether the listener stops because its task is cancelled: the process is shutting down
+    (Ctrl-C, a deploy), which is not losing the listener."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def follow_changes(dsn: str, cache: FleetCache, *, retry_s: float = 1.0) -> None:

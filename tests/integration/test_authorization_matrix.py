@@ -58,6 +58,10 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "GET /metrics": ("public", "public"),
     "POST /auth/logout": ("signed_in", "shared"),
     "POST /auth/password": ("signed_in", "shared"),
+    "POST /users": ("staff", "refused"),
+    "GET /users": ("admin", "not_theirs"),
+    "POST /users/{user_id}/deactivate": ("admin", "not_theirs"),
+    "POST /users/{user_id}/password": ("admin", "not_theirs"),
     "GET /customers": ("staff", "listed"),
     "POST /customers": ("staff", "shared"),
     "PATCH /customers/{customer_id}": ("staff", "hidden"),
@@ -312,6 +316,12 @@ def _bodies(known: dict[str, str]) -> dict[str, Any]:
             "endpoint": "https://push.example.com/another",
             "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22},
         },
+        "POST /users": {
+            "email": f"invited-{uuid4().hex[:8]}@example.com",
+            "password": "a ladder, two springs and a van",
+            "technician_id": known["technician_id"],
+        },
+        "POST /users/{user_id}/password": {"new_password": "the new spring is left-wound"},
         "POST /track/{token}/cancel": {"reason": "Not needed"},
         "POST /track/{token}/rating": {"stars": 4},
         "POST /track/{token}/reschedule": window,
@@ -460,6 +470,16 @@ def _refusals(mine: dict[str, str], theirs: dict[str, str]) -> dict[str, Attempt
             {"technician_id": theirs["technician_id"], "reason": "Asked for"},
             about="technician_id",
         ),
+        "login for their technician": Attempt(
+            "POST /users",
+            {},
+            {
+                "email": "their-technician@example.com",
+                "password": "a ladder, two springs and a van",
+                "technician_id": theirs["technician_id"],
+            },
+            about="technician_id",
+        ),
         "their day planned": Attempt(
             "POST /plans", {}, {"territory_id": theirs["territory_id"], "date": day, "time_limit_s": 0.1}
         ),
@@ -528,10 +548,16 @@ class Server:
     callers: dict[str, dict[str, str]]
     territories: Territories
 
+    spare_user: str  # a login of nobody in the matrix, to deactivate and reset
+
     def values(self, caller: str) -> dict[str, str]:
         if caller == "scoped dispatcher":
-            return self.territories.mine
-        return {**self.world.known, "other_technician_id": str(self.world.technicians["A"])}
+            return {**self.territories.mine, "user_id": self.spare_user}
+        return {
+            **self.world.known,
+            "other_technician_id": str(self.world.technicians["A"]),
+            "user_id": self.spare_user,
+        }
 
 
 @pytest.fixture(scope="module")
@@ -550,8 +576,22 @@ def server(
     callers["scoped dispatcher"] = bearer(
         mint_token(scoped_user, Role.DISPATCHER, territory_id=UUID(territories.mine["territory_id"]))
     )
+    spare_user = asyncio.run(_spare_user(dsn))
     with serving_in_thread(create_app(settings, dsn=dsn)) as base_url:
-        yield Server(base_url, dsn, demo_world, callers, territories)
+        yield Server(base_url, dsn, demo_world, callers, territories, spare_user)
+
+
+async def _spare_user(dsn: str) -> str:
+    conn = await connect(dsn)
+    try:
+        return str(
+            await conn.fetchval(
+                "INSERT INTO users (email, password_hash, role) VALUES ('spare@example.com', 'not-a-hash',"
+                " 'dispatcher') RETURNING id"
+            )
+        )
+    finally:
+        await conn.close()
 
 
 def _send(

@@ -7,13 +7,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
+from litestar.testing import AsyncTestClient, TestClient
 
+from api.app import create_app
 from api.cli import main
 from dispatch.demo import seed_demo
 from dispatch.demo_state import TZ
+from dispatch.demo_world import build_world
 from infra.db import Connection, connect
 from infra.errors import ConflictError
+from infra.settings import Settings
 from tests.integration.test_cli import empty_dsn  # noqa: F401  # the fixture, shared
 
 TODAY = date(2026, 11, 24)
@@ -98,3 +101,38 @@ def test_demo_command_prints_logins_and_refuses_a_second_run(
     assert main(["demo", "--seed", "3"]) == 1
     assert "already holds data" in capsys.readouterr().err
     assert asyncio.run(_count(empty_dsn, "technicians")) == 30
+
+
+def _login_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if "@demo.truckroll.test" in line]
+
+
+def test_demo_logins_print_again_on_a_seeded_database_and_sign_in(
+    empty_dsn: str,  # noqa: F811
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--seed", "3"]) == 0
+    first = _login_lines(capsys.readouterr().out)
+    assert len(first) == 32
+
+    assert main(["demo", "--logins", "--seed", "3"]) == 0
+    again = _login_lines(capsys.readouterr().out)
+    assert again == first
+    dispatcher = next(line.split() for line in again if line.split()[0].startswith("dispatcher@"))
+    with TestClient(app=create_app(settings, dsn=empty_dsn)) as client:
+        signed = client.post("/auth/login", json={"email": dispatcher[0], "password": dispatcher[1]})
+    assert signed.status_code == 200, signed.text
+
+    assert main(["demo", "--logins", "--seed", "4"]) == 1
+    captured = capsys.readouterr()
+    assert "another --seed than 4" in captured.err
+    assert all("[no longer signs in here]" in line for line in _login_lines(captured.out))
+
+
+def test_demo_logins_come_from_the_seed_alone_not_the_day() -> None:
+    # The open jobs depend on the day and the hour; the logins printed on the first day must
+    # still be the ones printed any later day.
+    monday = build_world(3, date(2026, 11, 23), datetime(2026, 11, 23, 14, tzinfo=UTC))
+    friday = build_world(3, date(2026, 11, 27), datetime(2026, 11, 28, 4, tzinfo=UTC))
+    assert [(u.email, u.password) for u in monday.users] == [(u.email, u.password) for u in friday.users]
