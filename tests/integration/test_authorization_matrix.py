@@ -166,6 +166,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "GET /t/sw.js": ("public", "public"),
     "GET /static/track.js": ("public", "public"),
     "GET /static/track.css": ("public", "public"),
+    "GET /static/favicon.svg": ("public", "public"),
+    "GET /favicon.ico": ("public", "public"),
     "POST /track/{token}/cancel": ("public", "public"),
     "GET /track/{token}/events": ("public", "public"),
     "POST /track/{token}/rating": ("public", "public"),
