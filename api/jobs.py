@@ -28,6 +28,8 @@ Quantity = Annotated[int, msgspec.Meta(ge=1, le=100)]
 RequiredSkills = Annotated[
     dict[SkillCode, SkillLevel], msgspec.Meta(max_length=20, description="skill code -> minimum level 1..5")
 ]
+# On a handler whose change refuses to go without If-Match (428), so the document says so.
+IF_MATCH_REQUIRED = {"if_match_required": True}
 IfMatch = Annotated[
     str | None, HeaderParameter(name="If-Match", description="The job's version, as its ETag gave it.")
 ]
@@ -190,7 +192,7 @@ class JobController(Controller):
         """One job; another technician's job answers 404."""
         return versioned(await jobs.get_job(conn, principal, job_id))
 
-    @patch("/{job_id:uuid}", guards=[STAFF])
+    @patch("/{job_id:uuid}", guards=[STAFF], opt=IF_MATCH_REQUIRED)
     async def update_job(
         self,
         conn: Db,

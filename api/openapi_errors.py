@@ -66,6 +66,7 @@ def document_errors(app: Litestar) -> None:
                     takes_query=bool(parameters - _INJECTED - set(route.path_parameters) - {"data"}),
                     names_records=bool(route.path_parameters) or "data" in parameters,
                     if_match="if_match" in parameters,
+                    if_match_required=bool(handler.opt.get("if_match_required")),
                     uses_database="conn" in parameters or not public,
                 )
             )
@@ -148,6 +149,7 @@ def _statuses(
     takes_query: bool,
     names_records: bool,
     if_match: bool,
+    if_match_required: bool,
     uses_database: bool,
 ) -> list[int]:
     found = []
@@ -162,7 +164,9 @@ def _statuses(
     if writes or takes_query:
         found.append(422)
     if if_match:
-        found += [412, 428]
+        found.append(412)
+    if if_match_required:
+        found.append(428)
     if uses_database:
         found.append(503)
     return found

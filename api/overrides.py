@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import STAFF
 from api.deps import Caller, Db, Page, Paging, page_of
-from api.jobs import IfMatch, parse_if_match, versioned
+from api.jobs import IF_MATCH_REQUIRED, IfMatch, parse_if_match, versioned
 from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
 from dispatch import overrides, scope, work_queries
@@ -51,7 +51,7 @@ class OverrideController(Controller):
     tags = ["overrides"]
     guards = [STAFF]
 
-    @post("/reassign", status_code=200)
+    @post("/reassign", status_code=200, opt=IF_MATCH_REQUIRED)
     async def reassign(
         self,
         conn: Db,
@@ -76,7 +76,7 @@ class OverrideController(Controller):
         state.fleet_cache.invalidate()
         return Response(result, headers={"ETag": f'"{result.job.version}"'})
 
-    @post("/unassign", status_code=200)
+    @post("/unassign", status_code=200, opt=IF_MATCH_REQUIRED)
     async def unassign(
         self,
         conn: Db,
@@ -93,7 +93,7 @@ class OverrideController(Controller):
         state.fleet_cache.invalidate()
         return versioned(job)
 
-    @post("/pin", status_code=200)
+    @post("/pin", status_code=200, opt=IF_MATCH_REQUIRED)
     async def pin(
         self,
         conn: Db,
@@ -120,7 +120,7 @@ class OverrideController(Controller):
         state.fleet_cache.invalidate()
         return versioned(job)
 
-    @post("/unpin", status_code=200)
+    @post("/unpin", status_code=200, opt=IF_MATCH_REQUIRED)
     async def unpin(
         self,
         conn: Db,
@@ -136,7 +136,7 @@ class OverrideController(Controller):
         state.fleet_cache.invalidate()
         return versioned(job)
 
-    @post("/window", status_code=200)
+    @post("/window", status_code=200, opt=IF_MATCH_REQUIRED)
     async def change_window(
         self,
         conn: Db,

@@ -50,6 +50,10 @@ async def test_every_operation_says_what_it_does_who_may_call_it_and_what_its_er
 async def test_if_match_is_required_wherever_its_absence_is_a_428(document: dict[str, Any]) -> None:
     guarded = [(name, op) for name, op in _operations(document) if "428" in op["responses"]]
     assert "PATCH /jobs/{job_id}" in {name for name, _ in guarded}
+    # A cancel takes If-Match when given and goes without it: no 428 is promised there.
+    cancel = document["paths"]["/jobs/{job_id}/cancel"]["post"]
+    assert "428" not in cancel["responses"]
+    assert not any(p["name"] == "If-Match" and p.get("required") for p in cancel["parameters"])
     optional = [
         name
         for name, op in guarded
