@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -28,12 +27,11 @@ from uuid import UUID
 import httpx
 
 from infra.db import Connection, connect
-from notifications.webpush import generate_vapid_keys
 from tests.bench.bench_push import browser_keys, world
 from tests.bench.common import scratch_database, wait_for_service
+from tests.integration.test_push import worker_env
 from tests.live_server import free_port
 
-KEYS = generate_vapid_keys()
 HONEST = 20
 ABSURD_RETRY_AFTER = ("1e12", "inf", "nan", "-1", "9" * 30, "Fri, 31 Dec 9999 23:59:59 GMT")
 
@@ -78,17 +76,7 @@ async def subscribe(conn: Connection, job_id: UUID, endpoints: list[str]) -> Non
 async def start_worker(
     dsn: str, data_dir: Path, timeout_s: float, lease_s: float
 ) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "TRUCKROLL_DATA_DIR": str(data_dir),
-        "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
-        "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
-        # The stand-in push service listens on this machine, over http.
-        "TRUCKROLL_PUSH_ALLOW_INSECURE": "1",
-        "TRUCKROLL_PUSH_TIMEOUT_S": str(timeout_s),
-        "TRUCKROLL_LOG_LEVEL": "CRITICAL",
-    }
+    env = worker_env(dsn, data_dir, TRUCKROLL_PUSH_TIMEOUT_S=str(timeout_s), TRUCKROLL_LOG_LEVEL="CRITICAL")
     command = [sys.executable, "-m", "api.cli", "worker", "--skip-migrations", "--lease-s", str(lease_s)]
     return await asyncio.create_subprocess_exec(*command, env=env, stdout=asyncio.subprocess.DEVNULL)
 

@@ -38,6 +38,20 @@ Client = AsyncTestClient[Litestar]
 KEYS = generate_vapid_keys()
 
 
+def worker_env(dsn: str, data_dir: Path, **more: str) -> dict[str, str]:
+    """The environment of a `truckroll worker` process sending to a stand-in push service."""
+    return {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "TRUCKROLL_DATA_DIR": str(data_dir),
+        "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
+        "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
+        # The stand-in push service listens on this machine, over http.
+        "TRUCKROLL_PUSH_ALLOW_INSECURE": "1",
+        **more,
+    }
+
+
 class PushService(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
     answers: list[tuple[int, dict[str, str]]] = []

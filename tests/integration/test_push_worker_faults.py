@@ -5,7 +5,6 @@ collapses them on the phone)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import pytest
 from infra.db import Connection
 from notifications import push_queries
 from tests.factories_matching import job, north, site, territory
-from tests.integration.test_push import KEYS, Browser
+from tests.integration.test_push import Browser, worker_env
 
 
 class SlowPushService(BaseHTTPRequestHandler):
@@ -56,19 +55,9 @@ def slow_service() -> Iterator[str]:
 def worker(
     dsn: str, data_dir: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "TRUCKROLL_DATA_DIR": str(data_dir),
-        "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
-        "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
-        # The stand-in push service listens on this machine, over http.
-        "TRUCKROLL_PUSH_ALLOW_INSECURE": "1",
-        "TRUCKROLL_LOG_LEVEL": "WARNING",
-        # A lease of 8 s, so a test can wait for it to run out, needs sends of at most 7 s.
-        "TRUCKROLL_PUSH_TIMEOUT_S": "5",
-        **(env or {}),
-    }
+    # A lease of 8 s, so a test can wait for it to run out, needs sends of at most 7 s.
+    defaults = {"TRUCKROLL_LOG_LEVEL": "WARNING", "TRUCKROLL_PUSH_TIMEOUT_S": "5"}
+    env = worker_env(dsn, data_dir, **{**defaults, **(env or {})})
     return subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--lease-s", "8", *args], env=env)
 
 

@@ -5,28 +5,18 @@ sends)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from infra.db import Connection
 from tests.factories_matching import job, north, site, territory
-from tests.integration.test_push import KEYS, Browser
+from tests.integration.test_push import Browser, worker_env
 from tests.integration.test_push_worker_faults import queue, subscribe
 
 
 def run_worker(dsn: str, data_dir: Path, *args: str, timeout_s: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "TRUCKROLL_DATA_DIR": str(data_dir),
-        "TRUCKROLL_VAPID_PRIVATE_KEY": KEYS.private_key,
-        "TRUCKROLL_VAPID_PUBLIC_KEY": KEYS.public_key,
-        # The stand-in push service listens on this machine, over http.
-        "TRUCKROLL_PUSH_ALLOW_INSECURE": "1",
-        "TRUCKROLL_PUSH_TIMEOUT_S": timeout_s,
-    }
+    env = worker_env(dsn, data_dir, TRUCKROLL_PUSH_TIMEOUT_S=timeout_s)
     command = [sys.executable, "-m", "api.cli", "worker", "--once", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
 
