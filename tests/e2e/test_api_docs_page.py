@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from litestar import Litestar
 from playwright.async_api import Route, async_playwright, expect
 
-from tests.e2e.test_tracking_page import ARGS, CHROMIUM, HAVE_CHROMIUM, REQUIRED, WATCH_POLICY
+from tests.e2e.test_tracking_page import ARGS, CHROMIUM, NEEDS_CHROMIUM, WATCH_POLICY
 from tests.live_server import serving
 
 # Stands in for swagger-ui-bundle.js: renders the number of paths the page handed it.
@@ -39,10 +38,7 @@ async def _cdn(route: Route) -> None:
         await route.fulfill(status=404, body="")
 
 
-@pytest.mark.skipif(
-    not HAVE_CHROMIUM and not REQUIRED,
-    reason="install Debian's chromium (apt-get install chromium) for the browser test",
-)
+@NEEDS_CHROMIUM
 async def test_the_docs_page_starts_swagger_ui_under_its_own_policy(app: Litestar) -> None:
     async with serving(app) as base, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
