@@ -27,6 +27,7 @@ function show(v) {
     li.textContent = time(e.at) + " " + e.what;
     return li;
   }));
+  $("so-far").hidden = v.timeline.length === 0;
   $("cancel").hidden = !v.can_cancel;
   $("reschedule").hidden = !v.can_reschedule;
   $("rate").hidden = !v.can_rate || v.rating !== null;
