@@ -20,6 +20,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.deps import CLOSING, EVENT_STREAM, Db
 from api.matching import match_settings, now_of
+from api.static_files import STATIC
 from assets.models import AwareDatetime
 from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
 from dispatch.accounts import Principal, Role
@@ -33,15 +34,15 @@ from infra.db import acquire
 from infra.errors import ConflictError, NotFoundError
 from infra.settings import Settings
 
-PAGE = resources.files("api").joinpath("static/track.html").read_text()
+PAGE = STATIC.render(resources.files("api").joinpath("static/track.html").read_text())
 WORKER = resources.files("api").joinpath("static/sw.js").read_text()
-GONE_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
+GONE_PAGE = STATIC.render("""<!doctype html><html lang="en"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Link expired</title>
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/track.css"><body><main>
+<link rel="stylesheet" href="{static:track.css}"><body><main>
 <h1>This link has expired</h1><p>This tracking link is no longer valid, or it was never ours.
 If you are expecting a visit, the message we sent you last has a fresh link, or call us.</p>
-</main></body></html>"""
+</main></body></html>""")
 # The customer acts through their link, never as a staff member: a fixed, unprivileged actor.
 CUSTOMER = Principal(user_id=UUID(int=0), role=Role.ADMIN)
 

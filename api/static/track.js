@@ -1,4 +1,4 @@
-// The tracking page's script (served at /static/track.js: the page's security policy admits no inline script).
+// The tracking page's script (linked at a hashed /static URL: the page's security policy admits no inline script).
 const token = location.pathname.split("/").pop();
 const api = "/track/" + encodeURIComponent(token);
 const $ = (id) => document.getElementById(id);

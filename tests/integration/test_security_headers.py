@@ -16,6 +16,7 @@ import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from api.static_files import STATIC
 from dispatch.tracking import create_link
 from infra.db import Connection
 from tests.conftest import Auth
@@ -64,8 +65,9 @@ async def test_every_kind_of_answer_carries_the_protections(
         await client.options("/customers"),
         await client.post("/customers", content=b"{", headers=dispatcher.headers),
         await client.get("/schema/openapi.json"),
-        await client.get("/static/track.js"),
-        await client.get("/static/track.css"),
+        await client.get(STATIC.url("track.js")),
+        await client.get(STATIC.url("track.css")),
+        await client.get("/static/0000000000000000/track.js"),
     ]
     for response in answers:
         _assert_protected(response)
@@ -86,7 +88,7 @@ async def test_the_tracking_page_has_no_inline_script_or_style(client: Client, c
         assert not re.search(r"\son[a-z]+\s*=", html), "an inline event handler"
         assert "<style" not in html
         assert not re.search(r"\sstyle\s*=", html)
-    assert '<script src="/static/track.js"' in page
+    assert f'<script src="{STATIC.url("track.js")}"' in page
 
 
 async def test_the_api_docs_page_has_a_policy_of_its_own_that_admits_only_what_it_loads(
