@@ -10,6 +10,7 @@ import hashlib
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar, Request
 from litestar.enums import ScopeType
@@ -63,11 +64,28 @@ def edge_middleware(app: ASGIApp) -> ASGIApp:
 
 
 # One policy for every page and answer: scripts and styles from this origin only (nothing
-# inline), no plugins, never framed, forms and connections back to this origin only.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+# inline), no plugins, never framed, forms and connections back to this origin only. A page with
+# a map admits images from its tile server too (api.track).
+def page_policy(*, image_origins: tuple[str, ...] = ()) -> str:
+    """The policy, admitting images from these origins too (a map's tile server)."""
+    images = " ".join(("'self'", "data:", *image_origins))
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+CONTENT_SECURITY_POLICY = page_policy()
+
+
+def tile_origin(tile_url: str) -> str:
+    """The origin of a Leaflet tile URL template, as a policy names it: a {s} (subdomain) in the
+    host admits that host's subdomains."""
+    parts = urlsplit(tile_url)
+    host = (parts.hostname or "").replace("{s}", "*")
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
 _PROTECTIONS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -75,6 +93,11 @@ _PROTECTIONS = (
     (b"referrer-policy", b"no-referrer"),
 )
 _OWN_POLICY = "content_security_policy"  # a page's own policy, in its request's state
+
+
+def use_policy(request: Request[Any, Any, Any], policy: str) -> None:
+    """This answer's page has a policy of its own."""
+    request.state[_OWN_POLICY] = policy
 
 
 async def add_protections(message: Message, scope: Scope) -> None:
@@ -110,10 +133,11 @@ class SwaggerDocs(SwaggerRenderPlugin):
         page = super().render(request, openapi_schema)
         html = page.decode()
         scripts = " ".join(_hash(s) for s in _INLINE_SCRIPT.findall(html))
-        request.state[_OWN_POLICY] = (
+        use_policy(
+            request,
             f"default-src 'none'; script-src {self.cdn} {scripts}; style-src {self.cdn} 'unsafe-inline'; "
             f"img-src 'self' data: {self.cdn}; font-src {self.cdn}; connect-src 'self'; "
-            "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+            "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         )
         return page
 

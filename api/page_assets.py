@@ -1,17 +1,19 @@
-"""The pages' scripts and styles, served from this origin: the security policy of every page
-admits no inline script or style (api.http_edge), so a page links to them here."""
+"""The pages' scripts, styles and vendored libraries, served from this origin: the security policy
+of every page admits no inline script or style (api.http_edge), so a page links to them here, each
+at a URL that holds its content's hash (api.static_files)."""
 
 from __future__ import annotations
 
-from importlib import resources
-
 from litestar import Controller, Response, get
+from litestar.params import FromPath
 
-_STATIC = resources.files("api").joinpath("static")
-TRACKING_SCRIPT = _STATIC.joinpath("track.js").read_text()
-TRACKING_STYLE = _STATIC.joinpath("track.css").read_text()
-ICON = _STATIC.joinpath("favicon.svg").read_text()
-# Revalidated on each load: a deploy's new script is never mixed with a cached old page.
+from api.static_files import STATIC
+from infra.errors import NotFoundError
+
+_ICON = STATIC.file("favicon.svg")
+# A hashed URL names one content forever: a deploy that changes a file links it at a new URL.
+_FOREVER = {"Cache-Control": "public, max-age=31536000, immutable"}
+# Where browsers look unasked, or a page links by a fixed name: revalidated on each load.
 _CACHE = {"Cache-Control": "no-cache"}
 
 
@@ -21,20 +23,19 @@ class PageAssetController(Controller):
     opt = {"public": True}
     security = [{}]
 
-    @get("/track.js", media_type="application/javascript")
-    async def tracking_script(self) -> Response[str]:
-        """The tracking page's script."""
-        return Response(TRACKING_SCRIPT, media_type="application/javascript", headers=_CACHE)
-
-    @get("/track.css", media_type="text/css")
-    async def tracking_style(self) -> Response[str]:
-        """The tracking page's style."""
-        return Response(TRACKING_STYLE, media_type="text/css", headers=_CACHE)
+    @get("/{digest:str}/{file_name:str}", media_type="application/octet-stream")
+    async def static_file(self, digest: FromPath[str], file_name: FromPath[str]) -> Response[bytes]:
+        """A script, style or vendored library of the pages, at the URL its page links: the hash
+        in the path is its content's, so it may be cached for a year; another hash is 404."""
+        found = STATIC.find(digest, file_name)
+        if found is None:
+            raise NotFoundError(f"no file {file_name} with content {digest} here", field="digest")
+        return Response(found.body, media_type=found.media_type, headers=_FOREVER)
 
     @get("/favicon.svg", media_type="image/svg+xml")
-    async def icon(self) -> Response[str]:
+    async def icon(self) -> Response[bytes]:
         """The pages' icon."""
-        return Response(ICON, media_type="image/svg+xml", headers=_CACHE)
+        return Response(_ICON.body, media_type="image/svg+xml", headers=_CACHE)
 
 
 class IconController(Controller):
@@ -47,9 +48,9 @@ class IconController(Controller):
     security = [{}]
 
     @get(media_type="image/svg+xml")
-    async def favicon(self) -> Response[str]:
+    async def favicon(self) -> Response[bytes]:
         """The pages' icon, where browsers look for it unasked."""
-        return Response(ICON, media_type="image/svg+xml", headers=_CACHE)
+        return Response(_ICON.body, media_type="image/svg+xml", headers=_CACHE)
 
 
 ROUTES = [PageAssetController, IconController]

@@ -3,6 +3,8 @@ stream, and what they may do (cancel before dispatch, rate after the visit)."""
 
 from __future__ import annotations
 
+import functools
+import html
 import math
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,7 +13,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import TooManyRequestsException
 from litestar.openapi.datastructures import ResponseSpec
@@ -19,7 +21,9 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.deps import CLOSING, EVENT_STREAM, Db
+from api.http_edge import page_policy, tile_origin, use_policy
 from api.matching import match_settings, now_of
+from api.static_files import STATIC
 from assets.models import AwareDatetime
 from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
 from dispatch.accounts import Principal, Role
@@ -33,15 +37,25 @@ from infra.db import acquire
 from infra.errors import ConflictError, NotFoundError
 from infra.settings import Settings
 
-PAGE = resources.files("api").joinpath("static/track.html").read_text()
+PAGE = STATIC.render(resources.files("api").joinpath("static/track.html").read_text())
 WORKER = resources.files("api").joinpath("static/sw.js").read_text()
-GONE_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
+GONE_PAGE = STATIC.render("""<!doctype html><html lang="en"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Link expired</title>
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/track.css"><body><main>
+<link rel="stylesheet" href="{static:track.css}"><body><main>
 <h1>This link has expired</h1><p>This tracking link is no longer valid, or it was never ours.
 If you are expecting a visit, the message we sent you last has a fresh link, or call us.</p>
-</main></body></html>"""
+</main></body></html>""")
+
+
+@functools.cache
+def _page(tile_url: str, attribution: str) -> str:
+    """The page with its map's settings, which its script reads from the map's element."""
+    return PAGE.replace("{map:tiles}", html.escape(tile_url)).replace(
+        "{map:attribution}", html.escape(attribution)
+    )
+
+
 # The customer acts through their link, never as a staff member: a fixed, unprivileged actor.
 CUSTOMER = Principal(user_id=UUID(int=0), role=Role.ADMIN)
 
@@ -129,12 +143,19 @@ class TrackPageController(Controller):
             )
         },
     )
-    async def page(self, conn: Db, token: FromPath[str]) -> Response[str]:
+    async def page(self, conn: Db, request: Request[Any, Any, Any], token: FromPath[str]) -> Response[str]:
         """The tracking page (a small page, no framework); an unknown or expired link gets a plain
-        page saying so."""
+        page saying so. Its map's tiles come from TRUCKROLL_MAP_TILE_URL, the one other origin
+        its policy admits (images only)."""
         if await resolve_tracking_token(conn, token) is None:
             return Response(GONE_PAGE, status_code=404, media_type=MediaType.HTML)
-        return Response(PAGE, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
+        settings: Settings = request.app.state.settings
+        use_policy(request, page_policy(image_origins=(tile_origin(settings.map_tile_url),)))
+        return Response(
+            _page(settings.map_tile_url, settings.map_attribution),
+            media_type=MediaType.HTML,
+            headers={"Cache-Control": "no-store"},
+        )
 
 
 class TrackController(Controller):

@@ -1,9 +1,10 @@
 """What a customer sees through their tracking link: their job only, service information only.
 
 The technician's first name; what they are coming for; the arrival window and the live ETA; the
-distance while the technician is on the way to this customer, and never their position before
-they set off or after the job; the timeline of the visit. Rescheduling or cancelling is offered
-while the policy allows (before dispatch), and a rating once the visit is over.
+distance and their position on a map while the technician is on the way to this customer, and
+never their position before they set off or after the job; the timeline of the visit.
+Rescheduling or cancelling is offered while the policy allows (before dispatch), and a rating once
+the visit is over.
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     what: str
 
 
+class MapPoint(msgspec.Struct, frozen=True, kw_only=True):
+    latitude: float
+    longitude: float
+
+
+class TrackingMap(msgspec.Struct, frozen=True, kw_only=True):
+    """While the technician is on the way: the customer's own door, and where the technician is
+    once they have sent a position since setting off (as the distance; none from before)."""
+
+    door: MapPoint
+    technician: MapPoint | None
+
+
 class TrackingView(msgspec.Struct, frozen=True, kw_only=True):
     job_id: UUID
     status: JobStatus
@@ -50,6 +64,7 @@ class TrackingView(msgspec.Struct, frozen=True, kw_only=True):
     eta_at: datetime | None
     punctuality: Punctuality | None
     distance_km: float | None  # only while the technician is on the way to this customer
+    map: TrackingMap | None  # only while the technician is on the way to this customer
     can_reschedule: bool
     can_cancel: bool
     can_rate: bool
@@ -74,13 +89,16 @@ async def view(conn: Connection, job_id: UUID) -> TrackingView:
     row = await tracking_queries.job_for_customer(conn, job_id)
     status = JobStatus(row["status"])
     distance = None
-    if (
-        status is JobStatus.EN_ROUTE
-        and row["position_at"] is not None
-        and row["position_at"] >= row["left_at"]
-    ):
-        distance = round(
-            distance_m((row["tech_lat"], row["tech_lon"]), (row["latitude"], row["longitude"])) / 1000, 1
+    where: TrackingMap | None = None
+    if status is JobStatus.EN_ROUTE:
+        technician = None
+        if row["position_at"] is not None and row["position_at"] >= row["left_at"]:
+            distance = round(
+                distance_m((row["tech_lat"], row["tech_lon"]), (row["latitude"], row["longitude"])) / 1000, 1
+            )
+            technician = MapPoint(latitude=row["tech_lat"], longitude=row["tech_lon"])
+        where = TrackingMap(
+            door=MapPoint(latitude=row["latitude"], longitude=row["longitude"]), technician=technician
         )
     eta = row["eta_at"] if status in (JobStatus.SCHEDULED, JobStatus.DISPATCHED, JobStatus.EN_ROUTE) else None
     timeline: list[TimelineEntry] = []
@@ -107,6 +125,7 @@ async def view(conn: Connection, job_id: UUID) -> TrackingView:
         eta_at=eta,
         punctuality=None if eta is None else punctuality(eta, row["window_end_at"]),
         distance_km=distance,
+        map=where,
         can_reschedule=status in (JobStatus.NEW, JobStatus.SCHEDULED),
         can_cancel=status in (JobStatus.NEW, JobStatus.SCHEDULED),
         can_rate=status in (JobStatus.COMPLETED, JobStatus.INCOMPLETE),

@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 import platformdirs
@@ -15,6 +16,10 @@ import platformdirs
 
 class SettingsError(ValueError):
     """A configuration variable has a value we cannot use; the message names the variable."""
+
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,6 +98,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # recursed once per level and ran out of stack past ~1,000 levels (a 500); no real record
     # nests past a few.
     json_depth_max: int = 32
+    # The tracking page's map while the technician is on the way: the tile server (a Leaflet URL
+    # template; the page's security policy admits images from its origin and no other) and the
+    # credit its licence asks for (HTML, as tile providers give it). OpenStreetMap's by default;
+    # a busy install should use its own or a commercial one (OSM's tile usage policy).
+    map_tile_url: str = OSM_TILES
+    map_attribution: str = OSM_ATTRIBUTION
 
 
 def default_data_dir() -> Path:
@@ -170,7 +181,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         password_min_length=_int(env, "TRUCKROLL_PASSWORD_MIN_LENGTH", 12, minimum=8),
         token_check_ttl_s=_float(env, "TRUCKROLL_TOKEN_CHECK_TTL_S", 5.0),
         json_depth_max=_int(env, "TRUCKROLL_JSON_DEPTH_MAX", 32, minimum=2),
+        map_tile_url=_tile_url(env),
+        map_attribution=env.get("TRUCKROLL_MAP_ATTRIBUTION") or OSM_ATTRIBUTION,
     )
+
+
+def _tile_url(env: Mapping[str, str]) -> str:
+    url = env.get("TRUCKROLL_MAP_TILE_URL") or OSM_TILES
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"TRUCKROLL_MAP_TILE_URL must be an http(s) URL, got {url!r}")
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
+    if missing:
+        raise SettingsError(f"TRUCKROLL_MAP_TILE_URL must hold {', '.join(missing)}, got {url!r}")
+    return url
 
 
 WEIGHT_NAMES = ("travel", "lateness", "parts", "overqualification", "continuity", "workload")

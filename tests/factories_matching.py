@@ -145,3 +145,14 @@ async def job(
 def north(km: float) -> tuple[float, float]:
     """A point `km` north of the base (1 km ~ 0.008993 degrees of latitude)."""
     return (BASE[0] + km * 0.008993, BASE[1])
+
+
+async def last_fix(conn: Connection, tech: UUID, when: datetime, where: tuple[float, float]) -> None:
+    """The technician's latest position, as their app last sent it."""
+    await conn.execute(
+        "INSERT INTO technician_latest_positions (technician_id, recorded_at, latitude, longitude)"
+        " VALUES ($1, $2, $3, $4)",
+        tech,
+        when,
+        *where,
+    )

@@ -1,4 +1,4 @@
-// The tracking page's script (served at /static/track.js: the page's security policy admits no inline script).
+// The tracking page's script (linked at a hashed /static URL: the page's security policy admits no inline script).
 const token = location.pathname.split("/").pop();
 const api = "/track/" + encodeURIComponent(token);
 const $ = (id) => document.getElementById(id);
@@ -22,6 +22,8 @@ function show(v) {
   }
   $("distance-line").hidden = v.distance_km === null;
   if (v.distance_km !== null) $("distance").textContent = v.distance_km;
+  $("map-who").textContent = v.technician || "Technician";
+  showMap(v.map);
   $("timeline").replaceChildren(...v.timeline.map((e) => {
     const li = document.createElement("li");
     li.textContent = time(e.at) + " " + e.what;
@@ -33,6 +35,72 @@ function show(v) {
   $("rate").hidden = !v.can_rate || v.rating !== null;
   // Nothing is left to be told of once the visit is over.
   $("notify").hidden = ["completed", "incomplete", "cancelled"].includes(v.status);
+}
+
+// The map, while the technician is on the way. Leaflet is fetched only then; without it, or
+// without tiles, the rest of the page is whole.
+const mapBox = $("map");
+let wanted = null; // the last view's map: the door and the technician's position
+let leaflet = null; // a promise of Leaflet, once asked for
+let map = null;
+const markers = {};
+
+function loadLeaflet() {
+  leaflet = leaflet || new Promise((resolve, reject) => {
+    const style = document.createElement("link");
+    style.rel = "stylesheet";
+    style.href = mapBox.dataset.leafletCss;
+    const script = document.createElement("script");
+    script.src = mapBox.dataset.leafletJs;
+    script.onload = () => (window.L ? resolve(window.L) : reject(new Error("no Leaflet")));
+    script.onerror = () => reject(new Error("Leaflet did not load"));
+    document.head.append(style, script);
+  });
+  return leaflet;
+}
+
+function showMap(where) {
+  wanted = where;
+  if (!where) drawMap(null);
+  else loadLeaflet().then(drawMap, () => { $("map-card").hidden = true; });
+}
+
+function place(L, kind, point, title) {
+  if (!point) {
+    if (markers[kind]) markers[kind].remove();
+    delete markers[kind];
+    return;
+  }
+  const at = [point.latitude, point.longitude];
+  if (markers[kind]) markers[kind].setLatLng(at);
+  else markers[kind] = L.marker(at, { title, keyboard: false,
+    icon: L.divIcon({ className: "pin " + kind, iconSize: [18, 18] }) }).addTo(map);
+}
+
+function drawMap(L) {
+  $("map-card").hidden = !wanted || !L;
+  if (!wanted || !L) {
+    if (map) map.remove();
+    map = null;
+    for (const kind in markers) delete markers[kind];
+    return;
+  }
+  if (!map) {
+    // On a phone a finger on the small map scrolls the page; two fingers still zoom it.
+    map = L.map(mapBox, { zoomControl: false, scrollWheelZoom: false, dragging: !L.Browser.mobile });
+    // Only this site's origin goes with a tile request, never the page's address (its token).
+    L.tileLayer(mapBox.dataset.tiles, { attribution: mapBox.dataset.attribution, maxZoom: 19,
+      referrerPolicy: "strict-origin" }).addTo(map);
+  }
+  place(L, "door", wanted.door, "Your address");
+  place(L, "technician", wanted.technician, "Your technician");
+  const points = Object.values(markers).map((m) => m.getLatLng());
+  // Framed again only when someone would be off the map, so a customer's zoom is kept.
+  if (!map.fittedTo || !points.every((p) => map.getBounds().contains(p))) {
+    if (points.length > 1) map.fitBounds(L.latLngBounds(points), { padding: [30, 30], maxZoom: 16 });
+    else map.setView(points[0], 15);
+    map.fittedTo = true;
+  }
 }
 
 async function refresh() {

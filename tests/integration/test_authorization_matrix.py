@@ -26,6 +26,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from api.app import create_app
+from api.static_files import STATIC
 from dispatch.accounts import Role
 from infra.db import connect
 from infra.settings import Settings
@@ -164,8 +165,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "POST /track/{token}/subscriptions": ("public", "public"),
     "GET /t/{token}": ("public", "public"),
     "GET /t/sw.js": ("public", "public"),
-    "GET /static/track.js": ("public", "public"),
-    "GET /static/track.css": ("public", "public"),
+    "GET /static/{digest}/{file_name}": ("public", "public"),
     "GET /static/favicon.svg": ("public", "public"),
     "GET /favicon.ico": ("public", "public"),
     "POST /track/{token}/cancel": ("public", "public"),
@@ -554,12 +554,17 @@ class Server:
 
     def values(self, caller: str) -> dict[str, str]:
         if caller == "scoped dispatcher":
-            return {**self.territories.mine, "user_id": self.spare_user}
+            return {**self.territories.mine, "user_id": self.spare_user, **_A_STATIC_FILE}
         return {
             **self.world.known,
             "other_technician_id": str(self.world.technicians["A"]),
             "user_id": self.spare_user,
+            **_A_STATIC_FILE,
         }
+
+
+# The pages' files are everyone's: one of them, at its hashed URL.
+_A_STATIC_FILE = dict(zip(("digest", "file_name"), STATIC.url("track.js").split("/")[2:], strict=True))
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Every answer carries the browser-side protections: a Content-Security-Policy with no inline
-script and no foreign origin, nosniff, no framing, no Referer (the tracking URL holds its token);
+script and no foreign origin (but the tracking page's map tiles, images only), nosniff, no
+framing, no Referer (the tracking URL holds its token);
 the customer's tracking answers are never cached; and tracking tokens never reach the access log."""
 
 from __future__ import annotations
@@ -10,14 +11,19 @@ import hashlib
 import re
 import signal
 from datetime import timedelta
+from html import escape
 from pathlib import Path
 
 import httpx
+import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from api.app import create_app
+from api.static_files import STATIC
 from dispatch.tracking import create_link
 from infra.db import Connection
+from infra.settings import Settings
 from tests.conftest import Auth
 from tests.factories_matching import at, job, north, site, territory
 from tests.live_server import free_port, serve_command, wait_until_healthy
@@ -64,11 +70,45 @@ async def test_every_kind_of_answer_carries_the_protections(
         await client.options("/customers"),
         await client.post("/customers", content=b"{", headers=dispatcher.headers),
         await client.get("/schema/openapi.json"),
-        await client.get("/static/track.js"),
-        await client.get("/static/track.css"),
+        await client.get(STATIC.url("track.js")),
+        await client.get(STATIC.url("track.css")),
+        await client.get("/static/0000000000000000/track.js"),
     ]
     for response in answers:
         _assert_protected(response)
+
+
+async def test_the_tracking_page_admits_images_from_the_tile_server_and_no_other_new_origin(
+    client: Client, conn: Connection
+) -> None:
+    page = await client.get(f"/t/{await _link(conn)}")
+    policy = _policy(page.headers["Content-Security-Policy"])
+    assert policy["img-src"] == ["'self'", "data:", "https://tile.openstreetmap.org"]
+    # Everything else as on every other answer; other answers admit no tile server.
+    elsewhere = _policy((await client.get("/health")).headers["Content-Security-Policy"])
+    assert {k: v for k, v in policy.items() if k != "img-src"} == {
+        k: v for k, v in elsewhere.items() if k != "img-src"
+    }
+    assert elsewhere["img-src"] == ["'self'", "data:"]
+
+
+async def test_the_tile_server_is_a_setting_and_the_page_and_its_policy_follow_it(
+    conn: Connection, dsn: str, settings: Settings
+) -> None:
+    tiles = "https://{s}.maps.example.net:8443/base/{z}/{x}/{y}.png?key=a&b=c"
+    credit = 'Map &copy; <a href="https://maps.example.net/terms">Example Maps</a>'
+    mapped = msgspec.structs.replace(settings, map_tile_url=tiles, map_attribution=credit)
+    token = await _link(conn)
+    async with AsyncTestClient(app=create_app(mapped, dsn=dsn)) as client:
+        page = await client.get(f"/t/{token}")
+    assert _policy(page.headers["Content-Security-Policy"])["img-src"] == [
+        "'self'",
+        "data:",
+        "https://*.maps.example.net:8443",
+    ]
+    # The page's script reads both from its map element (attribute values, escaped).
+    assert f'data-tiles="{escape(tiles)}"' in page.text
+    assert f'data-attribution="{escape(credit)}"' in page.text
 
 
 async def test_the_customers_tracking_answers_are_never_cached(client: Client, conn: Connection) -> None:
@@ -86,7 +126,7 @@ async def test_the_tracking_page_has_no_inline_script_or_style(client: Client, c
         assert not re.search(r"\son[a-z]+\s*=", html), "an inline event handler"
         assert "<style" not in html
         assert not re.search(r"\sstyle\s*=", html)
-    assert '<script src="/static/track.js"' in page
+    assert f'<script src="{STATIC.url("track.js")}"' in page
 
 
 async def test_the_api_docs_page_has_a_policy_of_its_own_that_admits_only_what_it_loads(

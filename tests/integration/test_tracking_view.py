@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from infra.db import Connection
 from tests.conftest import Auth
 from tests.factories_dispatch import login_of
-from tests.factories_matching import at, job, north, site, technician, territory
+from tests.factories_matching import at, job, last_fix, north, site, technician, territory
 from tests.integration.test_intake import body, door_site
 
 Client = AsyncTestClient[Litestar]
@@ -49,13 +49,7 @@ async def test_the_customer_sees_who_what_and_when_and_the_distance_only_on_the_
 ) -> None:
     job_id, tech, token = await tracked(client, conn, dispatcher)
     # A fix from before the technician set off to this customer is never shown.
-    await conn.execute(
-        "INSERT INTO technician_latest_positions (technician_id, recorded_at, latitude, longitude)"
-        " VALUES ($1, $2, $3, $4)",
-        tech,
-        at(7.5),
-        *north(3),
-    )
+    await last_fix(conn, tech, at(7.5), north(3))
     before = await view(client, token)
     assert (before["technician"], before["coming_for"], before["status"]) == (
         "Ann",
@@ -63,6 +57,7 @@ async def test_the_customer_sees_who_what_and_when_and_the_distance_only_on_the_
         "scheduled",
     )
     assert before["distance_km"] is None
+    assert before["map"] is None
     assert before["punctuality"] == "on_time"
     assert before["can_cancel"] is True
     await client.post(f"/jobs/{job_id}/status", json={"status": "dispatched"}, headers=dispatcher.headers)
@@ -82,11 +77,37 @@ async def test_the_customer_sees_who_what_and_when_and_the_distance_only_on_the_
     on_the_way = await view(client, token)
     assert on_the_way["status"] == "en_route"
     assert on_the_way["distance_km"] == 2.0
+    # The map shows what the distance tells: the technician's fix since setting off, and the door.
+    door, ann_at = north(0), north(2)
+    assert on_the_way["map"] == {
+        "door": {"latitude": door[0], "longitude": door[1]},
+        "technician": {"latitude": ann_at[0], "longitude": ann_at[1]},
+    }
     assert on_the_way["can_cancel"] is False
     assert [e["what"] for e in on_the_way["timeline"]] == ["Ready to go", "On the way"]
     text = (await client.get(f"/track/{token}")).text
     for private in ("@", "dispatcher", "reason"):
         assert private not in text
+
+
+async def test_the_map_shows_no_fix_from_before_setting_off_and_goes_on_arrival(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, token = await tracked(client, conn, dispatcher)
+    await last_fix(conn, tech, at(7.5), north(3))
+    await client.post(f"/jobs/{job_id}/status", json={"status": "dispatched"}, headers=dispatcher.headers)
+    ann = await login_of(conn, tech)
+    set_off = {"status": "en_route", "client_at": at(8).isoformat()}
+    await client.post(f"/jobs/{job_id}/status", json=set_off, headers=ann.headers)
+    # Where Ann was at 7:30, before she set off here, is hers: the map has the door only.
+    door = north(0)
+    assert (await view(client, token))["map"] == {
+        "door": {"latitude": door[0], "longitude": door[1]},
+        "technician": None,
+    }
+    arrived = await client.post(f"/jobs/{job_id}/status", json={"status": "on_site"}, headers=ann.headers)
+    assert arrived.status_code == 200, arrived.text
+    assert (await view(client, token))["map"] is None
 
 
 async def test_cancel_before_dispatch_and_rate_after_the_visit(

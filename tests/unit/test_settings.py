@@ -38,3 +38,24 @@ def test_a_pool_smaller_than_its_minimum_is_refused(tmp_path: Path) -> None:
                 "TRUCKROLL_POOL_MAX_SIZE": "2",
             }
         )
+
+
+def test_the_map_defaults_to_openstreetmaps_tiles_and_its_credit(tmp_path: Path) -> None:
+    settings = load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path)})
+    assert settings.map_tile_url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert settings.map_attribution == (
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("tile.example.com/{z}/{x}/{y}.png", "must be an http\\(s\\) URL"),
+        ("javascript:alert(1)//{z}/{x}/{y}", "must be an http\\(s\\) URL"),
+        ("https://tile.example.com/{z}/{x}.png", "must hold {y}"),
+    ],
+)
+def test_a_tile_url_that_is_no_tile_template_names_the_variable(tmp_path: Path, url: str, says: str) -> None:
+    with pytest.raises(SettingsError, match=f"TRUCKROLL_MAP_TILE_URL {says}"):
+        load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path), "TRUCKROLL_MAP_TILE_URL": url})
