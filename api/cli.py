@@ -126,6 +126,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.shutdown import DrainingServer
 
     with database(settings) as dsn:
         applied = [] if args.skip_migrations else asyncio.run(_migrate(dsn))
@@ -152,13 +153,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 timeout_graceful_shutdown=10,
             )
         else:
-            uvicorn.run(
+            config = uvicorn.Config(
                 create_app(settings, dsn=dsn),
                 host=args.host,
                 port=args.port,
                 log_level=settings.log_level.lower(),
                 timeout_graceful_shutdown=10,
             )
+            server = DrainingServer(config)
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, raised again once shut down
+                server.run()
+            if not server.started:
+                return 3  # as uvicorn.run: the app or the port failed at start-up (it said why)
     return 0
 
 

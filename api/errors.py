@@ -141,10 +141,23 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
 )
 
 
-def handle_domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
+def handle_domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
     status = next((code for cls, code in _DOMAIN_STATUS if isinstance(exc, cls)), HTTP_400_BAD_REQUEST)
-    extra = [ErrorDetail(exc.field, exc.message)] if exc.field else []
+    extra = [ErrorDetail(exc.field, exc.message, _sent_in(request, exc.field))] if exc.field else []
     return error_response(status, exc.message, extra, exc.candidates)
+
+
+def _sent_in(request: Request[Any, Any, Any], field: str) -> str:
+    """Where the client sent the field a domain rule names: the domain knows the field's name
+    (as sent), not which part of the request carried it."""
+    if field in request.query_params:
+        return "query"
+    if field in request.path_params:
+        return "path"
+    # Headers are named as HTTP spells them (If-Match, Last-Event-ID); body fields in snake_case.
+    if field[:1].isupper() and field in request.headers:
+        return "header"
+    return "body"
 
 
 _KEY_IN_DETAIL = re.compile(r"Key \(([^)]+)\)=\((.*)\)")

@@ -176,6 +176,11 @@ async def report_status(
     passed = job.status
     for step in (*verdict.through, wanted):
         implied = step is not wanted  # a step the report passed through (set off: dispatched)
+        data: dict[str, object] | None = {"implied_by": wanted.value} if implied else None
+        if not implied and report.position is not None:
+            # Where the report was made from: the customer's page counts this fix as one from
+            # the way, though the phone took it a moment before the report reached us.
+            data = {"position_at": report.position.recorded_at.isoformat()}
         await job_queries.insert_job_event(
             conn,
             job.id,
@@ -185,7 +190,7 @@ async def report_status(
             to_status=step,
             reason="" if implied else report.reason,
             client_at=client_at,
-            data={"implied_by": wanted.value} if implied else None,
+            data=data,
         )
         passed = step
     if wanted is S.COMPLETED:

@@ -17,7 +17,8 @@ async def job_for_customer(conn: Connection, job_id: UUID) -> Record:
                coalesce(nullif(j.problem_description, ''), p.name, j.problem_code) AS coming_for,
                split_part(t.name, ' ', 1) AS technician_first_name,
                lp.latitude AS tech_lat, lp.longitude AS tech_lon, lp.recorded_at AS position_at,
-               (SELECT max(coalesce(e.client_at, e.occurred_at)) FROM job_events e
+               (SELECT max(least(coalesce(e.client_at, e.occurred_at), (e.data->>'position_at')::timestamptz))
+                  FROM job_events e
                  WHERE e.job_id = j.id AND e.kind = 'status' AND e.to_status = 'en_route') AS left_at,
                r.stars
         FROM jobs j JOIN sites s ON s.id = j.site_id

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ from tests.live_server import free_port
 __all__ = ["slow_service"]  # the fixture, shared
 
 
-def _serve(dsn: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(dsn: str, data_dir: Path, port: int, *, stderr: int | None = None) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": dsn,
@@ -37,7 +38,7 @@ def _serve(dsn: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "TRUCKROLL_RISK_SCAN_S": "0",
     }
     command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--skip-migrations"]
-    return subprocess.Popen(command, env=env)
+    return subprocess.Popen(command, env=env, stderr=stderr)
 
 
 async def test_sigterm_ends_live_streams_with_a_retry_hint_and_exits_cleanly(
@@ -141,3 +142,64 @@ async def test_sigterm_lets_the_worker_finish_its_batch(
     assert statuses == ["sent"] * 3
     assert await conn.fetchval("SELECT count(*) FROM push_deliveries WHERE leased_until > now()") == 0
     assert len(SlowPushService.received) == 3  # nothing sent twice
+
+
+def _open_stalled_stream(port: int, headers: dict[str, str]) -> socket.socket:
+    """A board stream whose client stops reading (a phone gone to sleep, a stalled proxy): asked
+    from the first event, the backlog fills its socket buffers and the server's send waits."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    sock.sendall(f"GET /board/stream?after=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n".encode())
+    return sock
+
+
+async def test_ctrl_c_with_three_board_streams_open_exits_at_once_and_logs_no_error(
+    conn: Connection, dsn: str, tmp_path: Path
+) -> None:
+    # Two streams read along; the third stopped reading with megabytes of history still to send
+    # (30,000 events of ~300 bytes against socket buffers of a few hundred kilobytes).
+    job_id = await job(conn, await site(conn, await territory(conn), north(1)), (8, 12))
+    await conn.execute(
+        "INSERT INTO job_events (job_id, kind, actor, reason) SELECT $1, 'note', 'system', repeat('x', 120)"
+        " FROM generate_series(1, 30000)",
+        job_id,
+    )
+    staff = await make_user(conn, Role.DISPATCHER)
+    port = free_port()
+    api = _serve(dsn, tmp_path, port, stderr=subprocess.PIPE)
+    stalled: socket.socket | None = None
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            await _wait_for_health(http)
+            async with (
+                http.stream("GET", "/board/stream", headers=staff.headers) as first,
+                http.stream("GET", "/board/stream", headers=staff.headers) as second,
+            ):
+                readers = [first.aiter_lines(), second.aiter_lines()]
+                for lines in readers:
+                    assert (await anext(lines)).startswith(": listening")
+                stalled = _open_stalled_stream(port, staff.headers)
+                await asyncio.sleep(2.0)  # its buffers are full
+                api.send_signal(signal.SIGINT)
+                began = time.monotonic()
+                rests = [[line async for line in lines] for lines in readers]
+                code = await asyncio.to_thread(api.wait, 30)
+                exited_after = time.monotonic() - began
+        assert api.stderr is not None
+        log = api.stderr.read().decode()
+        assert exited_after < 4, f"the shutdown took {exited_after:.1f} s"
+        assert code == 0, log
+        for rest in rests:
+            assert any(line.startswith(": closing") for line in rest)
+        for sign in ("ERROR", "Traceback", "never retrieved", "already running", "destroyed"):
+            assert sign not in log, log
+    finally:
+        if stalled is not None:
+            stalled.close()
+        if api.poll() is None:
+            api.kill()
+            api.wait()
+        if api.stderr is not None:
+            api.stderr.close()

@@ -339,6 +339,20 @@ async def test_a_bad_query_value_names_the_parameter_as_sent_and_says_query(
     assert [(e["key"], e["source"]) for e in bad_limit.json()["extra"]] == [("limit", "query")]
 
 
+async def test_a_rule_broken_by_a_query_parameter_or_a_header_says_where_it_was_sent(
+    client: Client, conn: Connection
+) -> None:
+    # The domain's own checks named the field but always said "body".
+    own, other = await insert_territory(conn), await insert_territory(conn)
+    dana = await make_user(conn, Role.DISPATCHER, territory_id=own)
+    elsewhere = await client.get("/board", params={"territory_id": str(other)}, headers=dana.headers)
+    assert elsewhere.status_code == 422
+    assert [(e["key"], e["source"]) for e in elsewhere.json()["extra"]] == [("territory_id", "query")]
+    resumed = await client.get("/board/stream", headers={**dana.headers, "Last-Event-ID": "x"})
+    assert resumed.status_code == 400
+    assert [(e["key"], e["source"]) for e in resumed.json()["extra"]] == [("Last-Event-ID", "header")]
+
+
 # -- change and cancel --------------------------------------------------------------------------
 
 

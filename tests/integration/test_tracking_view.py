@@ -110,6 +110,23 @@ async def test_the_map_shows_no_fix_from_before_setting_off_and_goes_on_arrival(
     assert (await view(client, token))["map"] is None
 
 
+async def test_the_position_sent_with_the_set_off_shows_how_far_the_technician_is(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    # The phone takes its fix a moment before the report reaches the server (here a minute, on
+    # the phone's clock with no client_at): it is still where the technician set off from.
+    job_id, tech, token = await tracked(client, conn, dispatcher)
+    ann = await login_of(conn, tech)
+    fix = {"recorded_at": at(7.98).isoformat(), "latitude": north(3)[0], "longitude": north(3)[1]}
+    set_off = await client.post(
+        f"/jobs/{job_id}/status", json={"status": "en_route", "position": fix}, headers=ann.headers
+    )
+    assert set_off.status_code == 200, set_off.text
+    on_the_way = await view(client, token)
+    assert on_the_way["status"] == "en_route"
+    assert on_the_way["distance_km"] == 3.0
+
+
 async def test_cancel_before_dispatch_and_rate_after_the_visit(
     client: Client, conn: Connection, dispatcher: Auth
 ) -> None:
