@@ -100,6 +100,7 @@ class Roster:
     """What the rules read of each technician, a row each."""
 
     ids: Sequence[UUID]
+    row: Mapping[UUID, int]
     active: Bool
     territory: Levels  # a code per territory, see territory_code
     territory_code: Mapping[UUID, int]
@@ -116,6 +117,7 @@ class Roster:
         code = {tid: i for i, tid in enumerate(sorted(set(territory_ids), key=str))}
         return cls(
             ids=list(ids),
+            row={tech_id: n for n, tech_id in enumerate(ids)},
             active=np.array(active, dtype=bool).reshape(-1),
             territory=np.array([code[t] for t in territory_ids], dtype=np.int64).reshape(-1),
             territory_code=code,
@@ -123,8 +125,11 @@ class Roster:
         )
 
     def mask(self, chosen: Collection[UUID]) -> Bool:
-        wanted = set(chosen)
-        return np.array([i in wanted for i in self.ids], dtype=bool).reshape(-1)
+        mask = np.zeros(len(self.ids), dtype=bool)
+        for tech_id in chosen:
+            if (row := self.row.get(tech_id)) is not None:
+                mask[row] = True
+        return mask
 
     def outside(self, territory_id: UUID | None) -> Bool:
         """Who works outside the job's territory (nobody, for a job with none)."""
