@@ -72,10 +72,6 @@ def lacking_skill(table: SkillTable, required: Mapping[str, int]) -> Bool:
     return lacking
 
 
-def lacks_skill(skills: Mapping[str, int], required: Mapping[str, int]) -> bool:
-    return bool(lacking_skill(SkillTable.of([skills]), required)[0])
-
-
 def qualified(skills: Sequence[Mapping[str, int]], required: Sequence[Mapping[str, int]]) -> Bool:
     """[technician, job]: who has the skill levels for which job."""
     table = SkillTable.of(skills)
