@@ -16,7 +16,8 @@ from api.deps import Caller, Db
 from api.jobs import IfMatch, parse_if_match
 from dispatch import assignment
 from dispatch.assignment import Assignment
-from dispatch.matching import Candidate, MatchSettings, Ranking, Weights
+from dispatch.match_cost import Weights
+from dispatch.matching import Candidate, MatchSettings, Ranking
 from infra.errors import InvalidError
 from infra.settings import Settings
 

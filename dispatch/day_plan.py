@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from dispatch import eligibility
+
 Id = Hashable  # a technician's or a job's id: UUIDs from the database, names in benchmarks
 
 
@@ -85,9 +87,17 @@ class DayProblem:
 def may_serve(tech: TechnicianDay, job: JobToPlan) -> bool:
     """Skill levels and pins: the rules a route can never bend. (Van stock is a load, checked
     over the whole route.)"""
-    if job.pinned_to is not None and job.pinned_to != tech.id:
-        return False
-    return all(tech.skills.get(skill, 0) >= level for skill, level in job.required_skills.items())
+    return bool(serving([tech], [job])[0, 0])
+
+
+def serving(techs: Sequence[TechnicianDay], jobs: Sequence[JobToPlan]) -> npt.NDArray[np.bool_]:
+    """may_serve for every technician [row] and job [column] at once; the skill rule is
+    matching's (dispatch.eligibility)."""
+    allowed = eligibility.qualified([t.skills for t in techs], [j.required_skills for j in jobs])
+    for j, job in enumerate(jobs):
+        if job.pinned_to is not None:
+            allowed[:, j] &= np.array([t.id == job.pinned_to for t in techs], dtype=bool).reshape(-1)
+    return allowed
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,8 @@
 """Ranking technicians for one job: who may take it, where it fits in their day, what it costs.
 
-Every term of the score is in minutes of a dispatcher's time, so the weights read as "how many
-minutes of driving is this worth": added driving (a depot detour's included), lateness risk (the
-slack the day keeps after the job, under an hour costs half a minute per minute missing), parts
-(an uncovered probable part costs an hour: the price of coming back), over-qualification (five
-minutes per skill level above what the job needs), continuity (twenty minutes off for who served
-this asset before, thirty for the customer's preferred technician) and workload (thirty minutes
-times the share of the shift already booked). Lower is better.
+The hard rules are dispatch.eligibility's and the score's terms dispatch.match_cost's: added
+driving, lateness risk, parts, over-qualification, continuity and workload, each in minutes of
+a dispatcher's time. Lower is better.
 
 Everything across technicians is computed on arrays; only the candidates shown get their reasons
 written out.
@@ -26,7 +22,9 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from dispatch.eligibility import Exclusion, lacks_skill
+from dispatch import match_cost
+from dispatch.eligibility import Exclusion, Roster, counted, first_broken, fits_shift, rules_without_route
+from dispatch.match_cost import Weights
 from dispatch.route_plan import Day, Insertions, RoutePlans, build
 from dispatch.route_queries import DepotRow, TechnicianRow
 from dispatch.travel import GeodesicTravel, Point, TravelTimes, distances_m, distances_to_prepared, prepare
@@ -34,16 +32,6 @@ from dispatch.travel import GeodesicTravel, Point, TravelTimes, distances_m, dis
 Array = npt.NDArray[np.float64]
 INF = np.inf
 FIVE_MIN = 300
-
-
-@dataclass(frozen=True)
-class Weights:
-    travel: float = 1.0
-    lateness: float = 1.0
-    parts: float = 1.0
-    overqualification: float = 1.0
-    continuity: float = 1.0
-    workload: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -140,19 +128,8 @@ class FleetView:
     def __init__(self, technicians: Sequence[TechnicianRow], plans: RoutePlans) -> None:
         self.technicians = list(technicians)
         self.index = {t.id: i for i, t in enumerate(self.technicians)}
-        self.active = np.array([t.active for t in self.technicians], dtype=bool)
-        territory_ids = sorted({t.territory_id for t in self.technicians}, key=str)
-        self.territory_code = {tid: i for i, tid in enumerate(territory_ids)}
-        self.territory = np.array(
-            [self.territory_code[t.territory_id] for t in self.technicians], dtype=np.int64
-        )
-        self.homes = np.array([t.home for t in self.technicians], dtype=np.float64).reshape(-1, 2)
-        skills = sorted({skill for t in self.technicians for skill in t.skills})
-        self.skill_column = {skill: j for j, skill in enumerate(skills)}
-        self.levels = np.zeros((len(self.technicians), len(skills)), dtype=np.int64)
-        for i, tech in enumerate(self.technicians):
-            for skill, level in tech.skills.items():
-                self.levels[i, self.skill_column[skill]] = level
+        self.roster = roster_of(self.technicians)
+        self.homes = homes_of(self.technicians)
         self.plans = plans
         self.row_tech = np.array([self.index[d.technician_id] for d in plans.days], dtype=np.int64)
         self.booked = np.array([sum(v.duration_s for v in d.visits) for d in plans.days], dtype=np.float64)
@@ -186,33 +163,45 @@ class FleetView:
         return cls(technicians, await build([d for d in days if d.technician_id in known], travel))
 
     def ids(self, chosen: frozenset[UUID]) -> npt.NDArray[np.bool_]:
-        mask = np.zeros(len(self.technicians), dtype=bool)
-        for tech_id in chosen:
-            if tech_id in self.index:
-                mask[self.index[tech_id]] = True
-        return mask
+        return self.roster.mask(chosen)
+
+
+def roster_of(technicians: Sequence[TechnicianRow]) -> Roster:
+    return Roster.of(
+        [t.id for t in technicians],
+        [t.active for t in technicians],
+        [t.territory_id for t in technicians],
+        [t.skills for t in technicians],
+    )
+
+
+def homes_of(technicians: Sequence[TechnicianRow]) -> Array:
+    return np.array([t.home for t in technicians], dtype=np.float64).reshape(-1, 2)
+
+
+def first_broken_static(
+    roster: Roster, homes: Array, job: JobToPlace, *, reach_km: float
+) -> npt.NDArray[np.int64]:
+    """Per technician, the first rule broken of those that need no route (see eligibility)."""
+    count = len(roster.ids)
+    far = job.territory_id is not None and count
+    rules = rules_without_route(
+        roster,
+        required_skills=job.required_skills,
+        excluded=job.excluded,
+        territory_id=job.territory_id,
+        distance_km=distances_m(job.point, homes) / 1000 if far else np.zeros(count),
+        reach_km=reach_km,
+    )
+    return first_broken(rules, count)
 
 
 def screen_static(
     technicians: Sequence[TechnicianRow], job: JobToPlace, *, reach_km: float
 ) -> tuple[list[TechnicianRow], Counter[Exclusion]]:
-    """The rules that need no route: active, skill level, the customer's exclusions, reach."""
-    excluded: Counter[Exclusion] = Counter()
-    homes = np.array([t.home for t in technicians], dtype=np.float64).reshape(-1, 2)
-    distances_km = distances_m(job.point, homes) / 1000 if len(homes) else np.zeros(0)
-    kept: list[TechnicianRow] = []
-    for tech, km in zip(technicians, distances_km.tolist(), strict=True):
-        if not tech.active:
-            excluded[Exclusion.INACTIVE] += 1
-        elif lacks_skill(tech.skills, job.required_skills):
-            excluded[Exclusion.SKILL] += 1
-        elif tech.id in job.excluded:
-            excluded[Exclusion.EXCLUDED_BY_CUSTOMER] += 1
-        elif job.territory_id is not None and tech.territory_id != job.territory_id and km > reach_km:
-            excluded[Exclusion.OUT_OF_REACH] += 1
-        else:
-            kept.append(tech)
-    return kept, excluded
+    """The technicians passing the rules that need no route; the others counted by first rule broken."""
+    first = first_broken_static(roster_of(technicians), homes_of(technicians), job, reach_km=reach_km)
+    return [t for t, broken in zip(technicians, first.tolist(), strict=True) if broken < 0], counted(first)
 
 
 def _clock(ts: float, zone: ZoneInfo) -> str:
@@ -259,39 +248,14 @@ class Matcher:
         )
 
     def _cost(self, added: Array, slack: Array, coverage: Array) -> Array:
-        w, s = self.settings.weights, self.settings
-        result: Array = (
-            w.travel * added / 60
-            + w.lateness * 0.5 * np.maximum(0.0, s.risk_horizon_s - slack) / 60
-            + w.parts * 60 * (1 - coverage)
+        return match_cost.placement(
+            added, slack, coverage, self.settings.risk_horizon_s, self.settings.weights
         )
-        return result
 
     def _static(self, fleet: FleetView) -> tuple[npt.NDArray[np.bool_], Counter[Exclusion]]:
         """Technicians passing the rules that need no route; the others counted by first rule broken."""
-        job = self.job
-        count = len(fleet.technicians)
-        out = np.zeros(count, dtype=bool)
-        counts: Counter[Exclusion] = Counter()
-
-        def rule(kind: Exclusion, broken: npt.NDArray[np.bool_]) -> None:
-            nonlocal out
-            fresh = broken & ~out
-            counts[kind] += int(fresh.sum())
-            out |= fresh
-
-        rule(Exclusion.INACTIVE, ~fleet.active)
-        lacking = np.zeros(count, dtype=bool)
-        for skill, level in job.required_skills.items():
-            column = fleet.skill_column.get(skill)
-            lacking |= True if column is None else fleet.levels[:, column] < level
-        rule(Exclusion.SKILL, lacking)
-        rule(Exclusion.EXCLUDED_BY_CUSTOMER, fleet.ids(job.excluded))
-        if job.territory_id is not None and count:
-            code = fleet.territory_code.get(job.territory_id, -1)
-            far = distances_m(job.point, fleet.homes) / 1000 > self.settings.reach_km
-            rule(Exclusion.OUT_OF_REACH, (fleet.territory != code) & far)
-        return ~out, counts
+        first = first_broken_static(fleet.roster, fleet.homes, self.job, reach_km=self.settings.reach_km)
+        return first < 0, counted(first)
 
     def _parts(
         self, fleet: FleetView, vans: Mapping[UUID, Mapping[UUID, int]]
@@ -396,8 +360,13 @@ class Matcher:
             allowed &= fleet.ids(only)
             counts = self._static_only(fleet, only)
             considered = len(only)
-        start = np.maximum(plans.start_at, job.earliest)
-        fits = (start <= job.latest) & (start + job.duration_s <= plans.end_latest)
+        fits = fits_shift(
+            plans.start_at,
+            plans.end_latest,
+            earliest=job.earliest,
+            latest=job.latest,
+            duration_s=job.duration_s,
+        )
         rows = allowed[fleet.row_tech] & fits if len(fleet.row_tech) else np.zeros(0, dtype=bool)
         count = len(fleet.technicians)
         with_shift = np.zeros(count, dtype=bool)
@@ -420,23 +389,20 @@ class Matcher:
         placed[fleet.row_tech[best_rows]] = True
         counts[Exclusion.NO_ROOM] += int((with_shift & ~placed).sum())
         techs = fleet.row_tech[best_rows]
-        over = np.zeros(len(best_rows))
-        for skill, level in job.required_skills.items():
-            over += fleet.levels[techs, fleet.skill_column[skill]] - level
-        bonus = 20.0 * fleet.ids(frozenset(job.served))[techs] + 30.0 * fleet.ids(job.preferred)[techs]
-        s = self.settings
+        over = fleet.roster.skills.excess(job.required_skills)[techs].astype(np.float64)
+        served = fleet.ids(frozenset(job.served))[techs].astype(np.float64)
+        preferred = fleet.ids(job.preferred)[techs].astype(np.float64)
         terms = {
-            "travel": w.travel * choice.added[best_rows] / 60,
-            "lateness_risk": w.lateness
-            * 0.5
-            * np.maximum(0.0, s.risk_horizon_s - choice.slack[best_rows])
-            / 60,
-            "parts": w.parts * 60 * (1 - choice.coverage[best_rows]),
-            "overqualification": w.overqualification * 5.0 * np.maximum(0.0, over),
-            "continuity": -w.continuity * bonus,
-            "workload": w.workload
-            * 30.0
-            * np.minimum(1.0, (fleet.booked[best_rows] + job.duration_s) / fleet.shift_s[best_rows]),
+            "travel": match_cost.travel(choice.added[best_rows], w),
+            "lateness_risk": match_cost.lateness_risk(
+                choice.slack[best_rows], self.settings.risk_horizon_s, w
+            ),
+            "parts": match_cost.parts(choice.coverage[best_rows], w),
+            "overqualification": match_cost.overqualification(over, w),
+            "continuity": match_cost.continuity(served, preferred, w),
+            "workload": match_cost.workload(
+                fleet.booked[best_rows], job.duration_s, fleet.shift_s[best_rows], w
+            ),
         }
         rounded = {name: np.round(values, 2) for name, values in terms.items()}
         total: Array = np.sum(list(rounded.values()), axis=0)

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from pyvrp import Activity, ActivityType, Client, Depot, Location, ProblemData, Solution, VehicleType
 from pyvrp import Route as SolverRoute
 from pyvrp import solve as pyvrp_solve
@@ -41,9 +42,9 @@ from dispatch.day_plan import (
     Route,
     TechnicianDay,
     faults,
-    may_serve,
     resequence,
     schedule,
+    serving,
 )
 
 FORBIDDEN = 10**9  # seconds: an edge no route may take (a cost to PyVRP, so plans are checked)
@@ -75,7 +76,10 @@ def solve(
     cut by the clock does as many iterations as the machine allows, so it may not. `start`
     (technician -> jobs in order, the day as it stands) is where the search begins: a promise
     the current day keeps is never harder to keep than from scratch."""
-    reasons = {job.id: why for job in problem.jobs if (why := _impossible(problem, job))}
+    serves = serving(problem.technicians, problem.jobs)
+    reasons = {
+        job.id: why for j, job in enumerate(problem.jobs) if (why := _impossible(problem, job, serves[:, j]))
+    }
     jobs = [job for job in problem.jobs if job.id not in reasons]
     techs = list(problem.technicians)
     if not jobs or not techs:
@@ -168,9 +172,10 @@ def _initial(
     return Solution(data, routes)
 
 
-def _impossible(problem: DayProblem, job: JobToPlan) -> str | None:
-    """Why no route could ever hold this job, judged alone against each technician's day."""
-    qualified = [t for t in problem.technicians if may_serve(t, job)]
+def _impossible(problem: DayProblem, job: JobToPlan, serves: npt.NDArray[np.bool_]) -> str | None:
+    """Why no route could ever hold this job, judged alone against each technician's day
+    (`serves`: who may serve it, a row per technician)."""
+    qualified = [t for t, may in zip(problem.technicians, serves.tolist(), strict=True) if may]
     if not qualified:
         return NO_ONE
     needs = job.needs()
@@ -241,8 +246,9 @@ def _compile(
     profiles: dict[frozenset[int], int] = {}
     matrices: list[Any] = []  # int64 [place, place]; PyVRP's stubs spell the array type oddly
     fleets: dict[tuple[object, ...], tuple[VehicleType, list[TechnicianDay]]] = {}
+    serves = serving(techs, jobs)
     for n, tech in enumerate(techs):
-        allowed = frozenset(i for i, j in enumerate(jobs) if may_serve(tech, j))
+        allowed = frozenset(int(i) for i in np.flatnonzero(serves[n]))
         if allowed not in profiles:
             profiles[allowed] = len(matrices)
             matrix = base_travel.copy()

@@ -7,10 +7,11 @@ visit that would otherwise push it past its latest start.
 
 `RoutePlans` holds many days as padded arrays (rows = days, columns = stops), with each day's
 schedule and forward time slack computed once; `insert` then tries a job at every position of
-every day with numpy, each position in constant time (see `dispatch.insertion` for the scalar
-version and the reasoning). Inserting right before a break means the job comes first and the
-break is taken where the job was, so travel goes job -> next place after the break; the pair is
-checked against the break's window and the slack of what follows it.
+every day with numpy, each position in constant time (the scalar version, which the tests check
+this against, and the reasoning are in tests/oracles/insertion.py). Inserting right before a
+break means the job comes first and the break is taken where the job was, so travel goes job ->
+next place after the break; the pair is checked against the break's window and the slack of what
+follows it.
 
 Padding: each row ends with dummy stops at the end place (no duration, any time), so "after the
 last stop" is an ordinary position for every row, and the last leg is a row's leg into the first

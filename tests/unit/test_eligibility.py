@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from dispatch.eligibility import (
-    Exclusion,
+from dispatch.eligibility import Exclusion
+from tests.oracles.eligibility import (
     JobFacts,
     TechnicianFacts,
     WorkWindow,

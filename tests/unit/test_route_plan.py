@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from dispatch.insertion import Route, Stop, best_insertion
 from dispatch.route_plan import BreakSlot, Day, Insertions, RoutePlans, Visit, build, sequence
 from dispatch.travel import Point
 from tests.grid_travel import GridTravel
+from tests.oracles.insertion import Route, Stop, best_insertion
 
 HOUR = 3600.0
 
