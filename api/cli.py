@@ -471,20 +471,43 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _calibrate(dsn: str) -> list[str]:
-    from dispatch.eta_calibration import calibrate
+async def _calibrate(dsn: str, routing_url: str | None) -> list[str]:
+    from dispatch.calibration import calibrate
+    from dispatch.travel import OsrmTravel
 
-    async with connection(dsn) as conn, conn.transaction():
-        speeds = await calibrate(conn)
-    if not speeds:
+    routing = OsrmTravel(routing_url) if routing_url else None
+    try:
+        async with connection(dsn) as conn, conn.transaction():
+            learned = await calibrate(conn, routing)
+    finally:
+        if routing is not None:
+            await routing.close()
+    against = f"the road router at {routing_url}" if routing_url else "the straight-line model"
+    if not learned.fitted:
         return ["No completed trips with a position at departure yet: nothing to learn from."]
-    return [f"{s.territory_id} {s.hour:02d}:00  {s.speed_kmh:6.1f} km/h from {s.trips} trips" for s in speeds]
+    lines = [f"Trips against {against} (actual time / its time; 1.00 = as it says):"]
+    for fitted in learned.fitted:
+        f = fitted.factors
+        lines.append(f"{fitted.territory_id}  all hours x{f.factor:.2f} from {f.trips} trips")
+        for hour, trips in enumerate(fitted.hour_trips):
+            if trips:
+                lines.append(f"  {hour:02d}:00  x{f.hour_factors[hour]:.2f} from {trips} trips")
+        bands = ", ".join(f"{name} x{b:.2f}" for name, b in zip(band_names(), f.band_factors, strict=True))
+        lines.append(f"  by distance: {bands}")
+    return lines
+
+
+def band_names() -> list[str]:
+    from dispatch.travel_learning import BAND_EDGES_M
+
+    edges = [f"{e / 1000:g}" for e in BAND_EDGES_M]
+    return [f"<{edges[0]} km", *(f"{a}-{b} km" for a, b in itertools.pairwise(edges)), f">{edges[-1]} km"]
 
 
 def cmd_calibrate(settings: Settings, _: argparse.Namespace) -> int:
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
-        for line in asyncio.run(_calibrate(dsn)):
+        for line in asyncio.run(_calibrate(dsn, settings.routing_url)):
             print(line)
     return 0
 
@@ -637,7 +660,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=cmd_report)
 
     sub.add_parser(
-        "calibrate", help="learn each territory's speed by hour from completed trips"
+        "calibrate",
+        help="learn from completed trips how long travel really takes against the configured source",
     ).set_defaults(handler=cmd_calibrate)
     eta_report = sub.add_parser(
         "eta-report", help="ETA error before and after calibration, on simulated trips"

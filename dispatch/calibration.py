@@ -1,67 +1,70 @@
-"""Learning the travel model from the fleet: completed trips (departure to arrival) give the
-speed each territory really drives at, hour by hour.
+"""Learning the travel model from the fleet: completed trips (departure to arrival) against what
+the configured travel source says they should have taken.
 
-A trip's implied speed is its road distance (straight line times the circuity) over its driving
-time (the trip's time less the stop overhead). Per territory and hour the median of those is
-blended with the configured speed by how many trips back it (a few trips nudge it, many decide),
-so one odd afternoon cannot rewrite the model.
+Each trip is timed by the same source that times matching, planning and ETAs (the road router
+when one is configured, else the territory's straight-line model), unscaled, and
+dispatch.travel_learning fits the factors per territory, hour and distance band. A router is
+asked in batches: one table per batch of trips, not one request per trip.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
-from uuid import UUID
 
-PRIOR_TRIPS = 5  # how many trips the configured speed is worth
-MIN_DRIVE_S = 60.0
+import numpy as np
+
+from dispatch import calibration_queries
+from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes, pairwise_m
+from dispatch.travel_learning import FittedFactors, Source, TimedTrip, fit
+from infra.db import Connection
+
+# Trips timed per table request: 50 trips are at most 100 places, a 100 x 100 table that OSRM
+# answers in milliseconds, well under its default limit on table size.
+ROUTER_BATCH = 50
 
 
 @dataclass(frozen=True)
-class Trip:
-    territory_id: UUID
-    hour: int  # local hour of departure, 0..23
-    distance_m: float  # straight line from where they set off to the door
-    duration_s: float  # departure to arrival
+class Calibration:
+    source: str
+    fitted: list[FittedFactors]
 
 
-@dataclass(frozen=True)
-class HourSpeed:
-    territory_id: UUID
-    hour: int
-    speed_kmh: float
-    trips: int
-
-
-def implied_speed_kmh(trip: Trip, *, circuity: float, overhead_s: float) -> float | None:
-    driving = trip.duration_s - overhead_s
-    if driving < MIN_DRIVE_S or trip.distance_m <= 0:
-        return None
-    return trip.distance_m * circuity / driving * 3.6
-
-
-def fit(
-    trips: Sequence[Trip],
-    *,
-    default_kmh: dict[UUID, float],
-    circuity: dict[UUID, float],
-    overhead_s: dict[UUID, float],
-) -> list[HourSpeed]:
-    groups: dict[tuple[UUID, int], list[float]] = defaultdict(list)
-    for trip in trips:
-        speed = implied_speed_kmh(
-            trip,
-            circuity=circuity.get(trip.territory_id, 1.3),
-            overhead_s=overhead_s.get(trip.territory_id, 120),
+async def calibrate(conn: Connection, routing: TravelTimes | None) -> Calibration:
+    models = {r["id"]: r for r in await calibration_queries.territory_models(conn)}
+    rows = await calibration_queries.completed_trips(conn)
+    starts = np.array([(r["from_lat"], r["from_lon"]) for r in rows], dtype=np.float64).reshape(-1, 2)
+    doors = np.array([(r["latitude"], r["longitude"]) for r in rows], dtype=np.float64).reshape(-1, 2)
+    metres = pairwise_m(starts, doors) if len(rows) else np.zeros(0)
+    estimated = np.zeros(len(rows))
+    if routing is not None:
+        source = Source.ROAD_ROUTER
+        for first in range(0, len(rows), ROUTER_BATCH):
+            batch = slice(first, first + ROUTER_BATCH)
+            estimated[batch] = await routing.between(starts[batch], doors[batch])
+    else:
+        source = Source.STRAIGHT_LINE
+        territories = np.array([r["territory_id"] for r in rows], dtype=object)
+        for territory, model in models.items():
+            mine = territories == territory
+            if mine.any():
+                travel = GeodesicTravel(
+                    TravelSettings(
+                        circuity_factor=model["circuity_factor"],
+                        speed_kmh=model["speed_kmh"],
+                        stop_overhead_s=model["stop_overhead_s"],
+                    )
+                )
+                estimated[mine] = travel.seconds(metres[mine])
+    trips = [
+        TimedTrip(
+            territory_id=r["territory_id"],
+            hour=r["hour"],
+            distance_m=float(metres[i]),
+            duration_s=(r["arrived_at"] - r["left_at"]).total_seconds(),
+            estimated_s=float(estimated[i]),
         )
-        if speed is not None and 3 <= speed <= 150:  # beyond these, a clock or a position was wrong
-            groups[(trip.territory_id, trip.hour)].append(speed)
-    fitted: list[HourSpeed] = []
-    for (territory, hour), speeds in sorted(groups.items(), key=lambda g: (str(g[0][0]), g[0][1])):
-        n = len(speeds)
-        prior = default_kmh.get(territory, 35.0)
-        blended = (n * statistics.median(speeds) + PRIOR_TRIPS * prior) / (n + PRIOR_TRIPS)
-        fitted.append(HourSpeed(territory, hour, round(blended, 2), n))
-    return fitted
+        for i, r in enumerate(rows)
+    ]
+    fitted = fit(trips)
+    await calibration_queries.store(conn, source, fitted)
+    return Calibration(source, fitted)

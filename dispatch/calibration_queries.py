@@ -1,4 +1,4 @@
-"""SQL for calibration: completed trips, and the speeds learned from them."""
+"""SQL for calibration: completed trips, and the travel factors learned from them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from asyncpg import Record
 
-from dispatch.calibration import HourSpeed
+from dispatch.travel_learning import FittedFactors
 from infra.db import Connection
 
 
@@ -49,12 +49,26 @@ async def territory_models(conn: Connection) -> list[Record]:
     return rows
 
 
-async def store(conn: Connection, speeds: Sequence[HourSpeed]) -> None:
+async def store(conn: Connection, source: str, fitted: Sequence[FittedFactors]) -> None:
+    """Replace what was learned for the source in each territory with trips; a territory without
+    any keeps what it had."""
     await conn.executemany(
         """
-        INSERT INTO territory_speeds (territory_id, hour, speed_kmh, trips) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (territory_id, hour) DO UPDATE SET speed_kmh = EXCLUDED.speed_kmh, trips = EXCLUDED.trips,
-                                                      updated_at = now()
+        INSERT INTO travel_factors (territory_id, source, factor, hour_factors, band_factors, trips)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (territory_id, source) DO UPDATE
+        SET factor = EXCLUDED.factor, hour_factors = EXCLUDED.hour_factors,
+            band_factors = EXCLUDED.band_factors, trips = EXCLUDED.trips, updated_at = now()
         """,
-        [(s.territory_id, s.hour, s.speed_kmh, s.trips) for s in speeds],
+        [
+            (
+                f.territory_id,
+                source,
+                f.factors.factor,
+                list(f.factors.hour_factors),
+                list(f.factors.band_factors),
+                f.factors.trips,
+            )
+            for f in fitted
+        ],
     )

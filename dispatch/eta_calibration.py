@@ -1,7 +1,4 @@
-"""Calibrating the travel model from completed trips, and reporting what it does to ETAs.
-
-`calibrate` reads the fleet's completed trips (departure to arrival, from the job events, with
-the first fix after setting off as the start) and stores the speed per territory and hour.
+"""What calibrating the travel model does to ETAs.
 
 `eta_report` measures, on simulated trips over the demo's own geography (technicians' homes to
 the sites of the same territory, departures through the day), the error of the ETA given 30 and
@@ -19,31 +16,9 @@ from uuid import UUID
 
 import numpy as np
 
-from dispatch import calibration_queries
-from dispatch.calibration import HourSpeed, Trip, fit
 from dispatch.travel import distance_m
+from dispatch.travel_learning import NEUTRAL, TimedTrip, TravelFactors, fit
 from infra.db import Connection
-
-
-async def calibrate(conn: Connection) -> list[HourSpeed]:
-    models = {r["id"]: r for r in await calibration_queries.territory_models(conn)}
-    trips = [
-        Trip(
-            territory_id=r["territory_id"],
-            hour=r["hour"],
-            distance_m=distance_m((r["from_lat"], r["from_lon"]), (r["latitude"], r["longitude"])),
-            duration_s=(r["arrived_at"] - r["left_at"]).total_seconds(),
-        )
-        for r in await calibration_queries.completed_trips(conn)
-    ]
-    speeds = fit(
-        trips,
-        default_kmh={t: m["speed_kmh"] for t, m in models.items()},
-        circuity={t: m["circuity_factor"] for t, m in models.items()},
-        overhead_s={t: float(m["stop_overhead_s"]) for t, m in models.items()},
-    )
-    await calibration_queries.store(conn, speeds)
-    return speeds
 
 
 def true_speed_kmh(territory_factor: float, hour: int) -> float:
@@ -102,7 +77,7 @@ def simulate(
 
 def _errors(
     trips: list[SimulatedTrip],
-    speed_of: dict[tuple[UUID, int], float],
+    learned: dict[UUID, TravelFactors],
     default_kmh: float,
     horizon_s: float,
     circuity: float,
@@ -122,8 +97,10 @@ def _errors(
             trip.start[0] + (trip.door[0] - trip.start[0]) * progress,
             trip.start[1] + (trip.door[1] - trip.start[1]) * progress,
         )
-        speed = speed_of.get((trip.territory_id, trip.hour), default_kmh)
-        predicted = distance_m(point, trip.door) * circuity / (speed / 3.6) + overhead_s
+        metres = distance_m(point, trip.door)
+        factors = learned.get(trip.territory_id, NEUTRAL)
+        scale = float(factors.scale(np.asarray([metres]), trip.hour)[0])
+        predicted = (metres * circuity / (default_kmh / 3.6) + overhead_s) * scale
         errors.append(abs(predicted - horizon_s) / 60)
     return errors
 
@@ -132,13 +109,12 @@ def report(
     trips: list[SimulatedTrip], *, default_kmh: float, circuity: float, overhead_s: float
 ) -> list[ErrorFigures]:
     learn, judge = trips[: len(trips) // 2], trips[len(trips) // 2 :]
-    fitted = fit(
-        [Trip(t.territory_id, t.hour, distance_m(t.start, t.door), t.duration_s) for t in learn],
-        default_kmh={t.territory_id: default_kmh for t in learn},
-        circuity={t.territory_id: circuity for t in learn},
-        overhead_s={t.territory_id: overhead_s for t in learn},
-    )
-    learned = {(s.territory_id, s.hour): s.speed_kmh for s in fitted}
+    timed = []
+    for t in learn:
+        metres = distance_m(t.start, t.door)
+        estimated = metres * circuity / (default_kmh / 3.6) + overhead_s
+        timed.append(TimedTrip(t.territory_id, t.hour, metres, t.duration_s, estimated))
+    learned = {f.territory_id: f.factors for f in fit(timed)}
     figures: list[ErrorFigures] = []
     for minutes in (30, 10):
         before = _errors(judge, {}, default_kmh, minutes * 60, circuity, overhead_s)

@@ -60,8 +60,8 @@ async def estimate(
     position_queries.context, in order); nothing when they are not on the road."""
     if not jobs or jobs[0]["status"] not in ON_THE_ROAD:
         return []  # not on the road: the plan's times stand
-    # The first job's place sets the travel model, with the speed learned for this hour there.
-    travel = travel_for(place_of(jobs[0]), routing)
+    # The first job's place sets the travel model, with what was learned for this hour there.
+    travel = travel_for(place_of(jobs[0]), routing, at=now)
     points = np.array([(r["latitude"], r["longitude"]) for r in jobs])
     origins = np.vstack([np.array([position]), points[:-1]])
     legs_s = await travel.between(origins, points)
@@ -118,7 +118,7 @@ async def set_off_eta(
     way, and every later ping is smoothed against it. None when there is no fresh fix."""
     if fix is None or fix[0] < now - SET_OFF_FIX_AGE:
         return None
-    travel = travel_for(place_of(job), routing)
+    travel = travel_for(place_of(job), routing, at=now)
     legs_s = await travel.between(
         np.array([(fix[1], fix[2])]), np.array([(job["latitude"], job["longitude"])])
     )
