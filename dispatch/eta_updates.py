@@ -27,8 +27,11 @@ from dispatch.travel import TravelTimes
 from notifications.outbox import Audience, Message, job_topic
 
 ETA_CHANGE = timedelta(minutes=5)
-# An ETA that moved less than this is not written: customers read minutes, and most pings of a
-# steady drive move it by seconds, which would rewrite every job ahead on every ping.
+# An ETA whose raw estimate is less than this from the published one is not rewritten: customers
+# read minutes, and most pings of a steady drive move it by seconds, which would rewrite every
+# job ahead on every ping. The raw estimate decides, not the smoothed one: smoothing from a
+# published value that was held back would hold it back again, and a steady drift (a van 20%
+# slower than the model moves the ETA ~6 s a ping) would trail by two steps, not one.
 ETA_STEP = timedelta(seconds=30)
 NEARBY = timedelta(minutes=10)
 # A fix older than this says where the technician was, not where they set off from: the plan's
@@ -91,7 +94,7 @@ async def estimate(
         if nearby:
             messages.append(_message("nearby", row, technician_id, first_name, eta))
         told = bool(messages) or (last_told is None and driving)
-        if not told and row["eta_at"] is not None and abs(eta - row["eta_at"]) < ETA_STEP:
+        if not told and row["eta_at"] is not None and abs(raw - row["eta_at"]) < ETA_STEP:
             continue
         updates.append(
             EtaUpdate(
