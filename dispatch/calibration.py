@@ -1,5 +1,10 @@
-"""Learning the travel model from the fleet: completed trips (departure to arrival) against what
-the configured travel source says they should have taken.
+"""Learning the travel model from the fleet: completed trips against what the configured travel
+source says they should have taken.
+
+An ETA is always asked from somewhere along the way: mostly from the middle of a drive, where
+the van is on the main roads, and not from a side street at the start. So a trip is learned
+from as the ETA sees it: from a fix every five minutes of the drive to the door, each stretch
+timed by its actual remaining time and by the source (a 30-minute drive gives six).
 
 Each trip is timed by the same source that times matching, planning and ETAs (the road router
 when one is configured, else the territory's straight-line model), unscaled, and
@@ -60,7 +65,7 @@ async def calibrate(conn: Connection, routing: TravelTimes | None) -> Calibratio
             territory_id=r["territory_id"],
             hour=r["hour"],
             distance_m=float(metres[i]),
-            duration_s=(r["arrived_at"] - r["left_at"]).total_seconds(),
+            duration_s=(r["arrived_at"] - r["fix_at"]).total_seconds(),
             estimated_s=float(estimated[i]),
         )
         for i, r in enumerate(rows)

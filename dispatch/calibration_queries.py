@@ -11,8 +11,11 @@ from infra.db import Connection
 
 
 async def completed_trips(conn: Connection) -> list[Record]:
-    """Each departure (en_route) with its arrival (on_site), the first fix after setting off, the
-    door, and the territory's model."""
+    """Stretches of completed trips, as an ETA is asked for them: for each departure (en_route)
+    with its arrival (on_site), the first fix in each five minutes of the drive (none in the last
+    three, which are parking and the walk), with the time it was taken, the door, and the
+    territory. A drive without a fix in its first five minutes is left out: where it set off
+    from is not known."""
     rows: list[Record] = await conn.fetch(
         """
         WITH legs AS (
@@ -26,17 +29,25 @@ async def completed_trips(conn: Connection) -> list[Record]:
             FROM jobs j JOIN sites s ON s.id = j.site_id JOIN territories t ON t.id = s.territory_id
             WHERE j.status IN ('completed', 'incomplete', 'on_site')
         )
-        SELECT l.territory_id, extract(hour FROM l.left_at AT TIME ZONE l.timezone)::int AS hour,
-               l.latitude, l.longitude, l.left_at, l.arrived_at,
+        SELECT l.territory_id, extract(hour FROM p.recorded_at AT TIME ZONE l.timezone)::int AS hour,
+               l.latitude, l.longitude, p.recorded_at AS fix_at, l.arrived_at,
                p.latitude AS from_lat, p.longitude AS from_lon
         FROM legs l
         JOIN LATERAL (
-            SELECT latitude, longitude FROM technician_positions
+            SELECT DISTINCT ON (floor(extract(epoch FROM recorded_at - l.left_at) / 300))
+                   latitude, longitude, recorded_at
+            FROM technician_positions
             WHERE technician_id = l.technician_id AND flagged IS NULL
-              AND recorded_at >= l.left_at AND recorded_at < l.left_at + interval '5 minutes'
-            ORDER BY recorded_at LIMIT 1
+              AND recorded_at >= l.left_at AND recorded_at < l.arrived_at - interval '3 minutes'
+            ORDER BY floor(extract(epoch FROM recorded_at - l.left_at) / 300), recorded_at
         ) p ON true
         WHERE l.left_at IS NOT NULL AND l.arrived_at > l.left_at
+          AND EXISTS (
+              SELECT 1 FROM technician_positions f
+              WHERE f.technician_id = l.technician_id AND f.flagged IS NULL
+                AND f.recorded_at >= l.left_at AND f.recorded_at < l.left_at + interval '5 minutes'
+          )
+        ORDER BY p.recorded_at
         """
     )
     return rows

@@ -105,12 +105,13 @@ def learned(source: TravelTimes, factors: TravelFactors, hour: int | None) -> Tr
 
 @dataclass(frozen=True)
 class TimedTrip:
-    """A completed trip beside what the source estimated for it."""
+    """A stretch of a completed trip, from a fix on the way to the door, beside what the source
+    estimated for it."""
 
     territory_id: UUID
-    hour: int  # local hour of departure, 0..23
-    distance_m: float  # straight line from where they set off to the door
-    duration_s: float  # departure to arrival
+    hour: int  # local hour of the fix, 0..23
+    distance_m: float  # straight line from the fix to the door
+    duration_s: float  # from the fix to the arrival
     estimated_s: float  # the source's time for the same trip, unscaled
 
 

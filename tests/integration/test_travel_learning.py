@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.cli import main
+from dispatch.calibration import calibrate as calibrate_trips
 from dispatch.travel import OsrmTravel, pairwise_m
 from dispatch.travel_learning import band_of
 from infra.db import Connection
@@ -51,7 +52,7 @@ async def completed_trip(
         "INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude)"
         " VALUES ($1, $2, $3, $4)",
         tech,
-        left + timedelta(seconds=30),
+        left,
         *start,
     )
 
@@ -182,3 +183,24 @@ async def test_a_road_router_s_free_flow_times_are_scaled_by_what_the_trips_took
         await router.close()
     # 30 trips at 1.5 against the prior of 1.0 worth 5 trips: about 1.47 (hour and band together).
     assert 1.42 < seconds / free_flow < 1.52, (seconds, free_flow)
+
+
+async def test_a_drive_is_learned_from_where_it_was_every_five_minutes(conn: Connection) -> None:
+    metro = await territory(conn)
+    ann_id = await technician(conn, metro, "Ann Springs", north(10))
+    door = await site(conn, metro, north(0))
+    # 10 km in 20 minutes, a fix every 30 s, at a steady 30 km/h of straight line.
+    await completed_trip(conn, ann_id, door, north(10), at(8, 2), 20 * 60)
+    for k in range(1, 40):
+        await conn.execute(
+            "INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude)"
+            " VALUES ($1, $2, $3, $4)",
+            ann_id,
+            at(8, 2) + timedelta(seconds=30 * k),
+            *north(10 - k / 4),
+        )
+    async with conn.transaction():
+        learned = await calibrate_trips(conn, None)
+    # Fixes at 0, 5, 10 and 15 minutes: four stretches (none in the last three minutes).
+    (fitted,) = learned.fitted
+    assert fitted.factors.trips == 4
