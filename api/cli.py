@@ -512,31 +512,47 @@ def cmd_calibrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-async def _eta_report(dsn: str, trips: int) -> list[str]:
-    from dispatch.eta_calibration import demo_places, report, simulate
+async def _eta_report(dsn: str, routing_url: str | None) -> list[str]:
+    from dispatch.eta_report import HorizonFigures, report
+    from dispatch.travel import OsrmTravel
 
-    async with connection(dsn) as conn:
-        places = await demo_places(conn)
-    simulated = simulate(places, trips=trips, circuity=1.3, overhead_s=120)
-    if len(simulated) < 20:
-        return ["Too few technicians and sites to simulate trips: seed the demo first (truckroll demo)."]
+    routing = OsrmTravel(routing_url) if routing_url else None
+    try:
+        async with connection(dsn) as conn:
+            found = await report(conn, routing)
+    finally:
+        if routing is not None:
+            await routing.close()
+    if found is None:
+        return [
+            "Too few completed trips with positions to judge ETAs on yet (at least 20 are needed)."
+            " For figures on a simulated city, see tests/bench/bench_eta_roads.py."
+        ]
+    against = f"the road router at {routing_url}" if routing_url else "the straight-line model"
     lines = [
-        f"ETA error on {len(simulated)} simulated trips over the demo's geography"
-        f" (learned from {len(simulated) // 2}, judged on {len(simulated) - len(simulated) // 2}), minutes:",
-        "  before arrival    before calibration (MAE / p90)    after calibration (MAE / p90)",
+        f"Published ETAs replayed on the fleet's {found.judged} newest completed trips, timed by {against};"
+        f" factors learned from the {found.learned_from} before them.",
+        "Error in minutes, published minus actual (MAE / p90 / bias; a negative bias is optimistic):",
+        f"  {'':<28}" + "".join(f"{f'T-{h} min':>24}" for h in (30, 20, 10, 5)),
     ]
-    for f in report(simulated, default_kmh=35.0, circuity=1.3, overhead_s=120):
-        lines.append(
-            f"  {f.horizon_min:>3} min           {f.before_mae_min:>6.2f} / {f.before_p90_min:<6.2f}"
-            f"                   {f.after_mae_min:>6.2f} / {f.after_p90_min:<6.2f}"
+
+    def cells(figures: list[HorizonFigures]) -> str:
+        return "".join(
+            f"{f'{f.mae_min:.1f} / {f.p90_min:.1f} / {f.bias_min:+.1f} ({f.trips})':>24}"
+            if f.trips
+            else f"{'-':>24}"
+            for f in figures
         )
+
+    lines.append(f"  {'as configured':<28}" + cells(found.as_configured))
+    lines.append(f"  {'with the learned factors':<28}" + cells(found.learned))
     return lines
 
 
-def cmd_eta_report(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_eta_report(settings: Settings, _: argparse.Namespace) -> int:
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
-        for line in asyncio.run(_eta_report(dsn, args.trips)):
+        for line in asyncio.run(_eta_report(dsn, settings.routing_url)):
             print(line)
     return 0
 
@@ -663,11 +679,10 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="learn from completed trips how long travel really takes against the configured source",
     ).set_defaults(handler=cmd_calibrate)
-    eta_report = sub.add_parser(
-        "eta-report", help="ETA error before and after calibration, on simulated trips"
-    )
-    eta_report.add_argument("--trips", type=int, default=2000)
-    eta_report.set_defaults(handler=cmd_eta_report)
+    sub.add_parser(
+        "eta-report",
+        help="the published ETA's error on the fleet's completed trips, as configured and as learned",
+    ).set_defaults(handler=cmd_eta_report)
     optimize = sub.add_parser("optimize", help="plan a territory's day with the optimizer; print the KPIs")
     optimize.add_argument("--territory", type=UUID, required=True, help="territory id")
     optimize.add_argument("--date", type=date.fromisoformat, required=True, help="the day, YYYY-MM-DD")

@@ -14,18 +14,112 @@ asked in batches: one table per batch of trips, not one request per trip.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import numpy as np
+from asyncpg import Record
 
 from dispatch import calibration_queries
-from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes, pairwise_m
+from dispatch.travel import GeodesicTravel, Point, TravelSettings, TravelTimes, pairwise_m
 from dispatch.travel_learning import FittedFactors, Source, TimedTrip, fit
 from infra.db import Connection
 
-# Trips timed per table request: 50 trips are at most 100 places, a 100 x 100 table that OSRM
-# answers in milliseconds, well under its default limit on table size.
+# Trips timed per table request: 50 stretches are at most 100 places, a 100 x 100 table that
+# OSRM answers in milliseconds, well under its default limit on table size.
 ROUTER_BATCH = 50
+STRETCH_EVERY = timedelta(minutes=5)
+# The last minutes of a drive are parking and the walk to the door: no stretch starts there.
+PARKING = timedelta(minutes=3)
+
+Fix = tuple[datetime, float, float]  # recorded_at, latitude, longitude
+
+
+@dataclass(frozen=True)
+class Drive:
+    """A completed trip: from setting off (en_route) to arriving (on_site), with the fixes between."""
+
+    territory_id: UUID
+    timezone: str
+    door: Point
+    left_at: datetime
+    arrived_at: datetime
+    fixes: tuple[Fix, ...]  # in order
+
+
+def drive_of(row: Record) -> Drive:
+    fixes = tuple(zip(row["fix_at"], row["fix_latitude"], row["fix_longitude"], strict=True))
+    return Drive(
+        row["territory_id"],
+        row["timezone"],
+        (row["latitude"], row["longitude"]),
+        row["left_at"],
+        row["arrived_at"],
+        fixes,
+    )
+
+
+def stretches(drive: Drive) -> list[Fix]:
+    """The first fix in each five minutes of the drive, none in the parking minutes; nothing when
+    there is no fix in the first five minutes (where it set off from is not known)."""
+    if not drive.fixes or drive.fixes[0][0] >= drive.left_at + STRETCH_EVERY:
+        return []
+    picked: list[Fix] = []
+    slot = -1
+    for fix in drive.fixes:
+        if fix[0] >= drive.arrived_at - PARKING:
+            break
+        here = (fix[0] - drive.left_at) // STRETCH_EVERY
+        if here != slot:
+            picked.append(fix)
+            slot = here
+    return picked
+
+
+async def timed(
+    drives: Sequence[Drive], models: Mapping[UUID, TravelSettings], routing: TravelTimes | None
+) -> list[TimedTrip]:
+    """Each stretch of each drive beside the source's own time for it: the router's (in
+    batches) when one is given, else the territory's straight-line model."""
+    picked = [(d, fix) for d in drives for fix in stretches(d)]
+    starts = np.array([(lat, lon) for _, (_, lat, lon) in picked], dtype=np.float64).reshape(-1, 2)
+    doors = np.array([d.door for d, _ in picked], dtype=np.float64).reshape(-1, 2)
+    metres = pairwise_m(starts, doors) if picked else np.zeros(0)
+    estimated = np.zeros(len(picked))
+    if routing is not None:
+        for first in range(0, len(picked), ROUTER_BATCH):
+            batch = slice(first, first + ROUTER_BATCH)
+            estimated[batch] = await routing.between(starts[batch], doors[batch])
+    else:
+        territories = np.array([d.territory_id for d, _ in picked], dtype=object)
+        for territory, model in models.items():
+            mine = territories == territory
+            if mine.any():
+                estimated[mine] = GeodesicTravel(model).seconds(metres[mine])
+    return [
+        TimedTrip(
+            territory_id=d.territory_id,
+            hour=fix[0].astimezone(ZoneInfo(d.timezone)).hour,
+            distance_m=float(metres[i]),
+            duration_s=(d.arrived_at - fix[0]).total_seconds(),
+            estimated_s=float(estimated[i]),
+        )
+        for i, (d, fix) in enumerate(picked)
+    ]
+
+
+def settings_of(rows: Sequence[Record]) -> dict[UUID, TravelSettings]:
+    return {
+        r["id"]: TravelSettings(
+            circuity_factor=r["circuity_factor"],
+            speed_kmh=r["speed_kmh"],
+            stop_overhead_s=r["stop_overhead_s"],
+        )
+        for r in rows
+    }
 
 
 @dataclass(frozen=True)
@@ -35,41 +129,9 @@ class Calibration:
 
 
 async def calibrate(conn: Connection, routing: TravelTimes | None) -> Calibration:
-    models = {r["id"]: r for r in await calibration_queries.territory_models(conn)}
-    rows = await calibration_queries.completed_trips(conn)
-    starts = np.array([(r["from_lat"], r["from_lon"]) for r in rows], dtype=np.float64).reshape(-1, 2)
-    doors = np.array([(r["latitude"], r["longitude"]) for r in rows], dtype=np.float64).reshape(-1, 2)
-    metres = pairwise_m(starts, doors) if len(rows) else np.zeros(0)
-    estimated = np.zeros(len(rows))
-    if routing is not None:
-        source = Source.ROAD_ROUTER
-        for first in range(0, len(rows), ROUTER_BATCH):
-            batch = slice(first, first + ROUTER_BATCH)
-            estimated[batch] = await routing.between(starts[batch], doors[batch])
-    else:
-        source = Source.STRAIGHT_LINE
-        territories = np.array([r["territory_id"] for r in rows], dtype=object)
-        for territory, model in models.items():
-            mine = territories == territory
-            if mine.any():
-                travel = GeodesicTravel(
-                    TravelSettings(
-                        circuity_factor=model["circuity_factor"],
-                        speed_kmh=model["speed_kmh"],
-                        stop_overhead_s=model["stop_overhead_s"],
-                    )
-                )
-                estimated[mine] = travel.seconds(metres[mine])
-    trips = [
-        TimedTrip(
-            territory_id=r["territory_id"],
-            hour=r["hour"],
-            distance_m=float(metres[i]),
-            duration_s=(r["arrived_at"] - r["fix_at"]).total_seconds(),
-            estimated_s=float(estimated[i]),
-        )
-        for i, r in enumerate(rows)
-    ]
-    fitted = fit(trips)
+    models = settings_of(await calibration_queries.territory_models(conn))
+    drives = [drive_of(r) for r in await calibration_queries.drives(conn)]
+    fitted = fit(await timed(drives, models, routing))
+    source = Source.STRAIGHT_LINE if routing is None else Source.ROAD_ROUTER
     await calibration_queries.store(conn, source, fitted)
     return Calibration(source, fitted)

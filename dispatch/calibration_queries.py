@@ -10,12 +10,9 @@ from dispatch.travel_learning import FittedFactors
 from infra.db import Connection
 
 
-async def completed_trips(conn: Connection) -> list[Record]:
-    """Stretches of completed trips, as an ETA is asked for them: for each departure (en_route)
-    with its arrival (on_site), the first fix in each five minutes of the drive (none in the last
-    three, which are parking and the walk), with the time it was taken, the door, and the
-    territory. A drive without a fix in its first five minutes is left out: where it set off
-    from is not known."""
+async def drives(conn: Connection) -> list[Record]:
+    """Each completed trip, oldest first: the departure (en_route) and arrival (on_site), the door,
+    the territory, and the technician's unflagged fixes between, in order."""
     rows: list[Record] = await conn.fetch(
         """
         WITH legs AS (
@@ -29,25 +26,17 @@ async def completed_trips(conn: Connection) -> list[Record]:
             FROM jobs j JOIN sites s ON s.id = j.site_id JOIN territories t ON t.id = s.territory_id
             WHERE j.status IN ('completed', 'incomplete', 'on_site')
         )
-        SELECT l.territory_id, extract(hour FROM p.recorded_at AT TIME ZONE l.timezone)::int AS hour,
-               l.latitude, l.longitude, p.recorded_at AS fix_at, l.arrived_at,
-               p.latitude AS from_lat, p.longitude AS from_lon
+        SELECT l.id, l.territory_id, l.timezone, l.latitude, l.longitude, l.left_at, l.arrived_at,
+               array_agg(p.recorded_at ORDER BY p.recorded_at) AS fix_at,
+               array_agg(p.latitude ORDER BY p.recorded_at) AS fix_latitude,
+               array_agg(p.longitude ORDER BY p.recorded_at) AS fix_longitude
         FROM legs l
-        JOIN LATERAL (
-            SELECT DISTINCT ON (floor(extract(epoch FROM recorded_at - l.left_at) / 300))
-                   latitude, longitude, recorded_at
-            FROM technician_positions
-            WHERE technician_id = l.technician_id AND flagged IS NULL
-              AND recorded_at >= l.left_at AND recorded_at < l.arrived_at - interval '3 minutes'
-            ORDER BY floor(extract(epoch FROM recorded_at - l.left_at) / 300), recorded_at
-        ) p ON true
+        JOIN technician_positions p
+          ON p.technician_id = l.technician_id AND p.flagged IS NULL
+         AND p.recorded_at >= l.left_at AND p.recorded_at < l.arrived_at
         WHERE l.left_at IS NOT NULL AND l.arrived_at > l.left_at
-          AND EXISTS (
-              SELECT 1 FROM technician_positions f
-              WHERE f.technician_id = l.technician_id AND f.flagged IS NULL
-                AND f.recorded_at >= l.left_at AND f.recorded_at < l.left_at + interval '5 minutes'
-          )
-        ORDER BY p.recorded_at
+        GROUP BY l.id, l.territory_id, l.timezone, l.latitude, l.longitude, l.left_at, l.arrived_at
+        ORDER BY l.left_at, l.id
         """
     )
     return rows

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
+from dispatch.calibration import Drive, stretches
 from dispatch.travel import GeodesicTravel, TravelSettings
 from dispatch.travel_learning import LearnedTravel, TimedTrip, TravelFactors, fit
 
@@ -57,3 +59,14 @@ async def test_a_learned_factor_scales_any_source_by_hour_and_band_and_leaves_no
     assert at_eight == pytest.approx(raw * np.array([0, 1.5, 3.0]), rel=1e-9)
     any_hour = await LearnedTravel(source, factors, None).between(np.array([here]), np.array([km_3]))
     assert any_hour == pytest.approx(raw[2:] * 2.2, rel=1e-9)
+
+
+def test_a_drive_is_cut_into_stretches_every_five_minutes_but_not_while_parking() -> None:
+    left = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    fixes = tuple((left + timedelta(seconds=s), 45.0, -93.0) for s in range(10, 23 * 60, 60))
+    drive = Drive(METRO, "UTC", (45.1, -93.0), left, left + timedelta(minutes=23), fixes)
+    # Fixes at 0:10, 1:10, ... 22:10; the first of each five minutes, none from 20:00 (parking).
+    assert [(f[0] - left).total_seconds() for f in stretches(drive)] == [10, 310, 610, 910]
+    # No fix in the first five minutes: where it set off from is not known.
+    late = Drive(METRO, "UTC", (45.1, -93.0), left, left + timedelta(minutes=23), fixes[5:])
+    assert stretches(late) == []
