@@ -477,49 +477,88 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _calibrate(dsn: str) -> list[str]:
-    from dispatch.eta_calibration import calibrate
+async def _calibrate(dsn: str, routing_url: str | None) -> list[str]:
+    from dispatch.calibration import calibrate
+    from dispatch.travel import OsrmTravel
 
-    async with connection(dsn) as conn, conn.transaction():
-        speeds = await calibrate(conn)
-    if not speeds:
+    routing = OsrmTravel(routing_url) if routing_url else None
+    try:
+        async with connection(dsn) as conn, conn.transaction():
+            learned = await calibrate(conn, routing)
+    finally:
+        if routing is not None:
+            await routing.close()
+    against = f"the road router at {routing_url}" if routing_url else "the straight-line model"
+    if not learned.fitted:
         return ["No completed trips with a position at departure yet: nothing to learn from."]
-    return [f"{s.territory_id} {s.hour:02d}:00  {s.speed_kmh:6.1f} km/h from {s.trips} trips" for s in speeds]
+    lines = [f"Trips against {against} (actual time / its time; 1.00 = as it says):"]
+    for fitted in learned.fitted:
+        f = fitted.factors
+        lines.append(f"{fitted.territory_id}  all hours x{f.factor:.2f} from {f.trips} trips")
+        for hour, trips in enumerate(fitted.hour_trips):
+            if trips:
+                lines.append(f"  {hour:02d}:00  x{f.hour_factors[hour]:.2f} from {trips} trips")
+        bands = ", ".join(f"{name} x{b:.2f}" for name, b in zip(band_names(), f.band_factors, strict=True))
+        lines.append(f"  by distance: {bands}")
+    return lines
+
+
+def band_names() -> list[str]:
+    from dispatch.travel_learning import BAND_EDGES_M
+
+    edges = [f"{e / 1000:g}" for e in BAND_EDGES_M]
+    return [f"<{edges[0]} km", *(f"{a}-{b} km" for a, b in itertools.pairwise(edges)), f">{edges[-1]} km"]
 
 
 def cmd_calibrate(settings: Settings, _: argparse.Namespace) -> int:
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
-        for line in asyncio.run(_calibrate(dsn)):
+        for line in asyncio.run(_calibrate(dsn, settings.routing_url)):
             print(line)
     return 0
 
 
-async def _eta_report(dsn: str, trips: int) -> list[str]:
-    from dispatch.eta_calibration import demo_places, report, simulate
+async def _eta_report(dsn: str, routing_url: str | None) -> list[str]:
+    from dispatch.eta_report import HorizonFigures, report
+    from dispatch.travel import OsrmTravel
 
-    async with connection(dsn) as conn:
-        places = await demo_places(conn)
-    simulated = simulate(places, trips=trips, circuity=1.3, overhead_s=120)
-    if len(simulated) < 20:
-        return ["Too few technicians and sites to simulate trips: seed the demo first (truckroll demo)."]
+    routing = OsrmTravel(routing_url) if routing_url else None
+    try:
+        async with connection(dsn) as conn:
+            found = await report(conn, routing)
+    finally:
+        if routing is not None:
+            await routing.close()
+    if found is None:
+        return [
+            "Too few completed trips with positions to judge ETAs on yet (at least 20 are needed)."
+            " For figures on a simulated city, see tests/bench/bench_eta_roads.py."
+        ]
+    against = f"the road router at {routing_url}" if routing_url else "the straight-line model"
     lines = [
-        f"ETA error on {len(simulated)} simulated trips over the demo's geography"
-        f" (learned from {len(simulated) // 2}, judged on {len(simulated) - len(simulated) // 2}), minutes:",
-        "  before arrival    before calibration (MAE / p90)    after calibration (MAE / p90)",
+        f"Published ETAs replayed on the fleet's {found.judged} newest completed trips, timed by {against};"
+        f" factors learned from the {found.learned_from} before them.",
+        "Error in minutes, published minus actual (MAE / p90 / bias; a negative bias is optimistic):",
+        f"  {'':<28}" + "".join(f"{f'T-{h} min':>24}" for h in (30, 20, 10, 5)),
     ]
-    for f in report(simulated, default_kmh=35.0, circuity=1.3, overhead_s=120):
-        lines.append(
-            f"  {f.horizon_min:>3} min           {f.before_mae_min:>6.2f} / {f.before_p90_min:<6.2f}"
-            f"                   {f.after_mae_min:>6.2f} / {f.after_p90_min:<6.2f}"
+
+    def cells(figures: list[HorizonFigures]) -> str:
+        return "".join(
+            f"{f'{f.mae_min:.1f} / {f.p90_min:.1f} / {f.bias_min:+.1f} ({f.trips})':>24}"
+            if f.trips
+            else f"{'-':>24}"
+            for f in figures
         )
+
+    lines.append(f"  {'as configured':<28}" + cells(found.as_configured))
+    lines.append(f"  {'with the learned factors':<28}" + cells(found.learned))
     return lines
 
 
-def cmd_eta_report(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_eta_report(settings: Settings, _: argparse.Namespace) -> int:
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
-        for line in asyncio.run(_eta_report(dsn, args.trips)):
+        for line in asyncio.run(_eta_report(dsn, settings.routing_url)):
             print(line)
     return 0
 
@@ -643,13 +682,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=cmd_report)
 
     sub.add_parser(
-        "calibrate", help="learn each territory's speed by hour from completed trips"
+        "calibrate",
+        help="learn from completed trips how long travel really takes against the configured source",
     ).set_defaults(handler=cmd_calibrate)
-    eta_report = sub.add_parser(
-        "eta-report", help="ETA error before and after calibration, on simulated trips"
-    )
-    eta_report.add_argument("--trips", type=int, default=2000)
-    eta_report.set_defaults(handler=cmd_eta_report)
+    sub.add_parser(
+        "eta-report",
+        help="the published ETA's error on the fleet's completed trips, as configured and as learned",
+    ).set_defaults(handler=cmd_eta_report)
     optimize = sub.add_parser("optimize", help="plan a territory's day with the optimizer; print the KPIs")
     optimize.add_argument("--territory", type=UUID, required=True, help="territory id")
     optimize.add_argument("--date", type=date.fromisoformat, required=True, help="the day, YYYY-MM-DD")

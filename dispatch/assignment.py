@@ -33,6 +33,7 @@ from dispatch.models import Job, JobStatus
 from dispatch.route_plan import Day, Visit, build
 from dispatch.route_queries import JobPlace
 from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes
+from dispatch.travel_learning import LearnedTravel, learned
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
 from notifications.outbox import Audience, Message, enqueue, job_topic
@@ -67,23 +68,30 @@ class Context:
     @property
     def travel_key(self) -> Hashable:
         """Which travel model timed a cached fleet view."""
-        if not isinstance(self.travel, GeodesicTravel):
-            return ("routing", id(self.travel))
-        s = self.travel.settings
-        return ("geodesic", s.circuity_factor, s.speed_kmh, s.stop_overhead_s)
+        travel, learned = self.travel, None
+        if isinstance(travel, LearnedTravel):
+            learned = (travel.factors, travel.hour)
+            travel = travel.source
+        if not isinstance(travel, GeodesicTravel):
+            return ("routing", id(travel), learned)
+        s = travel.settings
+        return ("geodesic", s.circuity_factor, s.speed_kmh, s.stop_overhead_s, learned)
 
 
-def travel_for(place: JobPlace, routing: TravelTimes | None) -> TravelTimes:
-    """The configured road-network service, else the territory's geodesic model."""
+def travel_for(place: JobPlace, routing: TravelTimes | None, *, at: datetime | None = None) -> TravelTimes:
+    """The configured road-network service, else the territory's geodesic model; either scaled
+    by what the territory's trips taught about it, at the local hour of `at` (all hours if None)."""
+    hour = None if at is None else at.astimezone(ZoneInfo(place.timezone)).hour
     if routing is not None:
-        return routing
-    return GeodesicTravel(
+        return learned(routing, place.road_router, hour)
+    source = GeodesicTravel(
         TravelSettings(
             circuity_factor=place.circuity_factor,
             speed_kmh=place.speed_kmh,
             stop_overhead_s=place.stop_overhead_s,
         )
     )
+    return learned(source, place.straight_line, hour)
 
 
 async def context(conn: Connection, job: Job, routing: TravelTimes | None) -> Context:
@@ -110,7 +118,9 @@ async def context(conn: Connection, job: Job, routing: TravelTimes | None) -> Co
         preferred=frozenset(t for t, kind in preferences.items() if kind == "preferred"),
         served=await route_queries.asset_servers(conn, job.asset_id),
     )
-    return Context(job=job, place=place, target=target, travel=travel_for(place, routing))
+    return Context(
+        job=job, place=place, target=target, travel=travel_for(place, routing, at=job.window_start_at)
+    )
 
 
 async def _days_between(

@@ -1,4 +1,4 @@
-"""SQL for calibration: completed trips, and the speeds learned from them."""
+"""SQL for calibration: completed trips, and the travel factors learned from them."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 from asyncpg import Record
 
-from dispatch.calibration import HourSpeed
+from dispatch.travel_learning import FittedFactors
 from infra.db import Connection
 
 
-async def completed_trips(conn: Connection) -> list[Record]:
-    """Each departure (en_route) with its arrival (on_site), the first fix after setting off, the
-    door, and the territory's model."""
+async def drives(conn: Connection) -> list[Record]:
+    """Each completed trip, oldest first: the departure (en_route) and arrival (on_site), the door,
+    the territory, and the technician's unflagged fixes between, in order."""
     rows: list[Record] = await conn.fetch(
         """
         WITH legs AS (
@@ -26,17 +26,17 @@ async def completed_trips(conn: Connection) -> list[Record]:
             FROM jobs j JOIN sites s ON s.id = j.site_id JOIN territories t ON t.id = s.territory_id
             WHERE j.status IN ('completed', 'incomplete', 'on_site')
         )
-        SELECT l.territory_id, extract(hour FROM l.left_at AT TIME ZONE l.timezone)::int AS hour,
-               l.latitude, l.longitude, l.left_at, l.arrived_at,
-               p.latitude AS from_lat, p.longitude AS from_lon
+        SELECT l.id, l.territory_id, l.timezone, l.latitude, l.longitude, l.left_at, l.arrived_at,
+               array_agg(p.recorded_at ORDER BY p.recorded_at) AS fix_at,
+               array_agg(p.latitude ORDER BY p.recorded_at) AS fix_latitude,
+               array_agg(p.longitude ORDER BY p.recorded_at) AS fix_longitude
         FROM legs l
-        JOIN LATERAL (
-            SELECT latitude, longitude FROM technician_positions
-            WHERE technician_id = l.technician_id AND flagged IS NULL
-              AND recorded_at >= l.left_at AND recorded_at < l.left_at + interval '5 minutes'
-            ORDER BY recorded_at LIMIT 1
-        ) p ON true
+        JOIN technician_positions p
+          ON p.technician_id = l.technician_id AND p.flagged IS NULL
+         AND p.recorded_at >= l.left_at AND p.recorded_at < l.arrived_at
         WHERE l.left_at IS NOT NULL AND l.arrived_at > l.left_at
+        GROUP BY l.id, l.territory_id, l.timezone, l.latitude, l.longitude, l.left_at, l.arrived_at
+        ORDER BY l.left_at, l.id
         """
     )
     return rows
@@ -49,12 +49,26 @@ async def territory_models(conn: Connection) -> list[Record]:
     return rows
 
 
-async def store(conn: Connection, speeds: Sequence[HourSpeed]) -> None:
+async def store(conn: Connection, source: str, fitted: Sequence[FittedFactors]) -> None:
+    """Replace what was learned for the source in each territory with trips; a territory without
+    any keeps what it had."""
     await conn.executemany(
         """
-        INSERT INTO territory_speeds (territory_id, hour, speed_kmh, trips) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (territory_id, hour) DO UPDATE SET speed_kmh = EXCLUDED.speed_kmh, trips = EXCLUDED.trips,
-                                                      updated_at = now()
+        INSERT INTO travel_factors (territory_id, source, factor, hour_factors, band_factors, trips)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (territory_id, source) DO UPDATE
+        SET factor = EXCLUDED.factor, hour_factors = EXCLUDED.hour_factors,
+            band_factors = EXCLUDED.band_factors, trips = EXCLUDED.trips, updated_at = now()
         """,
-        [(s.territory_id, s.hour, s.speed_kmh, s.trips) for s in speeds],
+        [
+            (
+                f.territory_id,
+                source,
+                f.factors.factor,
+                list(f.factors.hour_factors),
+                list(f.factors.band_factors),
+                f.factors.trips,
+            )
+            for f in fitted
+        ],
     )

@@ -178,6 +178,8 @@ async def _matrices(
             circuity_factor=area["circuity_factor"],
             speed_kmh=area["speed_kmh"],
             stop_overhead_s=area["stop_overhead_s"],
+            straight_line=route_queries.learned_of(area, "straight"),
+            road_router=route_queries.learned_of(area, "road"),
         ),
         routing,
     )

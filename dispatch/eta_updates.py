@@ -27,8 +27,11 @@ from dispatch.travel import TravelTimes
 from notifications.outbox import Audience, Message, job_topic
 
 ETA_CHANGE = timedelta(minutes=5)
-# An ETA that moved less than this is not written: customers read minutes, and most pings of a
-# steady drive move it by seconds, which would rewrite every job ahead on every ping.
+# An ETA whose raw estimate is less than this from the published one is not rewritten: customers
+# read minutes, and most pings of a steady drive move it by seconds, which would rewrite every
+# job ahead on every ping. The raw estimate decides, not the smoothed one: smoothing from a
+# published value that was held back would hold it back again, and a steady drift (a van 20%
+# slower than the model moves the ETA ~6 s a ping) would trail by two steps, not one.
 ETA_STEP = timedelta(seconds=30)
 NEARBY = timedelta(minutes=10)
 # A fix older than this says where the technician was, not where they set off from: the plan's
@@ -60,8 +63,8 @@ async def estimate(
     position_queries.context, in order); nothing when they are not on the road."""
     if not jobs or jobs[0]["status"] not in ON_THE_ROAD:
         return []  # not on the road: the plan's times stand
-    # The first job's place sets the travel model, with the speed learned for this hour there.
-    travel = travel_for(place_of(jobs[0]), routing)
+    # The first job's place sets the travel model, with what was learned for this hour there.
+    travel = travel_for(place_of(jobs[0]), routing, at=now)
     points = np.array([(r["latitude"], r["longitude"]) for r in jobs])
     origins = np.vstack([np.array([position]), points[:-1]])
     legs_s = await travel.between(origins, points)
@@ -91,7 +94,7 @@ async def estimate(
         if nearby:
             messages.append(_message("nearby", row, technician_id, first_name, eta))
         told = bool(messages) or (last_told is None and driving)
-        if not told and row["eta_at"] is not None and abs(eta - row["eta_at"]) < ETA_STEP:
+        if not told and row["eta_at"] is not None and abs(raw - row["eta_at"]) < ETA_STEP:
             continue
         updates.append(
             EtaUpdate(
@@ -118,7 +121,7 @@ async def set_off_eta(
     way, and every later ping is smoothed against it. None when there is no fresh fix."""
     if fix is None or fix[0] < now - SET_OFF_FIX_AGE:
         return None
-    travel = travel_for(place_of(job), routing)
+    travel = travel_for(place_of(job), routing, at=now)
     legs_s = await travel.between(
         np.array([(fix[1], fix[2])]), np.array([(job["latitude"], job["longitude"])])
     )

@@ -69,7 +69,7 @@ async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) 
     """All a flush of pings needs, in one round trip. Per technician: their latest fix (repeated
     on each of their rows) and, when they have open work, the jobs ahead in order (the one being
     worked, the one being driven to, then the day's plan) with each place's travel model and the
-    speed learned for this hour there; without open work, one row with the job columns null."""
+    factors learned for its territory; without open work, one row with the job columns null."""
     rows: list[Record] = await conn.fetch(
         """
         SELECT tech.id AS technician_id, tech.name AS technician_name, p.recorded_at AS fix_at,
@@ -81,8 +81,11 @@ async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) 
                    j.started_at, s.latitude, s.longitude, s.territory_id,
                    coalesce(t.timezone, 'UTC') AS timezone,
                    coalesce(t.circuity_factor, 1.3) AS circuity_factor,
-                   coalesce(learned.speed_kmh, t.speed_kmh, 35) AS speed_kmh,
+                   coalesce(t.speed_kmh, 35) AS speed_kmh,
                    coalesce(t.stop_overhead_s, 120) AS stop_overhead_s,
+                   fs.factor AS straight_factor, fs.hour_factors AS straight_hour_factors,
+                   fs.band_factors AS straight_band_factors, fr.factor AS road_factor,
+                   fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors,
                    EXISTS (SELECT 1 FROM job_alerts al WHERE al.job_id = j.id AND al.risk = 'nearby')
                        AS nearby_told,
                    row_number() OVER (
@@ -91,8 +94,8 @@ async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) 
                    ) AS place_in_line
             FROM jobs j JOIN sites s ON s.id = j.site_id
             LEFT JOIN territories t ON t.id = s.territory_id
-            LEFT JOIN territory_speeds learned ON learned.territory_id = s.territory_id
-             AND learned.hour = extract(hour FROM $2::timestamptz AT TIME ZONE coalesce(t.timezone, 'UTC'))
+            LEFT JOIN travel_factors fs ON fs.territory_id = s.territory_id AND fs.source = 'straight_line'
+            LEFT JOIN travel_factors fr ON fr.territory_id = s.territory_id AND fr.source = 'road_router'
             WHERE j.technician_id = tech.id AND j.status IN ('scheduled', 'dispatched', 'en_route', 'on_site')
               AND j.planned_start_at < $2::timestamptz + interval '18 hours'
         ) a ON true

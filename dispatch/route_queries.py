@@ -15,6 +15,7 @@ from uuid import UUID
 from asyncpg import Record
 
 from dispatch.travel import Point
+from dispatch.travel_learning import NEUTRAL, TravelFactors
 from infra.db import Connection
 
 ASSIGNED_STATUSES = ("scheduled", "dispatched", "en_route", "on_site")
@@ -76,6 +77,9 @@ class JobPlace:
     circuity_factor: float
     speed_kmh: float
     stop_overhead_s: int
+    # What the territory's trips taught about each source (dispatch.travel_learning).
+    straight_line: TravelFactors = NEUTRAL
+    road_router: TravelFactors = NEUTRAL
 
 
 async def job_place(conn: Connection, site_id: UUID) -> JobPlace:
@@ -83,8 +87,14 @@ async def job_place(conn: Connection, site_id: UUID) -> JobPlace:
         """
         SELECT s.latitude, s.longitude, s.territory_id, coalesce(t.timezone, 'UTC') AS timezone,
                coalesce(t.circuity_factor, 1.3) AS circuity_factor, coalesce(t.speed_kmh, 35) AS speed_kmh,
-               coalesce(t.stop_overhead_s, 120) AS stop_overhead_s
-        FROM sites s LEFT JOIN territories t ON t.id = s.territory_id WHERE s.id = $1
+               coalesce(t.stop_overhead_s, 120) AS stop_overhead_s,
+               fs.factor AS straight_factor, fs.hour_factors AS straight_hour_factors,
+               fs.band_factors AS straight_band_factors, fr.factor AS road_factor,
+               fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors
+        FROM sites s LEFT JOIN territories t ON t.id = s.territory_id
+        LEFT JOIN travel_factors fs ON fs.territory_id = s.territory_id AND fs.source = 'straight_line'
+        LEFT JOIN travel_factors fr ON fr.territory_id = s.territory_id AND fr.source = 'road_router'
+        WHERE s.id = $1
         """,
         site_id,
     )
@@ -101,6 +111,19 @@ def place_of(row: Record | Mapping[str, Any]) -> JobPlace:
         circuity_factor=row["circuity_factor"],
         speed_kmh=row["speed_kmh"],
         stop_overhead_s=row["stop_overhead_s"],
+        straight_line=learned_of(row, "straight"),
+        road_router=learned_of(row, "road"),
+    )
+
+
+def learned_of(row: Record | Mapping[str, Any], prefix: str) -> TravelFactors:
+    """A source's learned factors from a row's `{prefix}_factor`, `{prefix}_hour_factors` and
+    `{prefix}_band_factors` columns (null, or absent, where nothing was learned)."""
+    factor = row.get(f"{prefix}_factor")
+    if factor is None:
+        return NEUTRAL
+    return TravelFactors(
+        float(factor), tuple(row[f"{prefix}_hour_factors"]), tuple(row[f"{prefix}_band_factors"])
     )
 
 

@@ -162,40 +162,6 @@ async def test_pings_on_the_road_move_the_eta_and_tell_the_customer_only_what_is
     assert told["technician"] == "Ann"
 
 
-async def test_completed_trips_teach_the_speed_and_the_next_eta_uses_it(conn: Connection) -> None:
-    from dispatch.eta_calibration import calibrate
-
-    metro = await territory(conn)
-    tech = await technician(conn, metro, "Ann Springs", north(20))
-    for day in range(6):
-        job_id = await job(conn, await site(conn, metro, north(0)), (8, 10), technician_id=tech, planned=9)
-        left, arrived = at(8, day=day + 1), at(8, day=day + 1) + timedelta(minutes=62)
-        await conn.execute("UPDATE jobs SET status = 'completed' WHERE id = $1", job_id)
-        for status, when in (("en_route", left), ("on_site", arrived)):
-            await conn.execute(
-                "INSERT INTO job_events (job_id, kind, to_status, client_at) VALUES ($1, 'status', $2, $3)",
-                job_id,
-                status,
-                when,
-            )
-        await conn.execute(
-            "INSERT INTO technician_positions (technician_id, recorded_at, latitude, longitude)"
-            " VALUES ($1, $2, $3, $4)",
-            tech,
-            left + timedelta(seconds=30),
-            *north(20),
-        )
-    async with conn.transaction():
-        speeds = await calibrate(conn)
-    # 20 km x 1.3 = 26 km in 60 minutes of driving: 26 km/h, blended 6:5 with 35: 30.09.
-    assert [(s.hour, s.trips) for s in speeds] == [(8, 6)]
-    assert abs(speeds[0].speed_kmh - (6 * 26 + 5 * 35) / 11) < 0.1
-    assert (
-        await conn.fetchval("SELECT speed_kmh FROM territory_speeds WHERE territory_id = $1", metro)
-        == speeds[0].speed_kmh
-    )
-
-
 async def test_a_technician_on_the_way_who_stops_moving_is_checked_on(conn: Connection) -> None:
     metro = await territory(conn)
     stuck = await technician(conn, metro, "Stuck Sam", north(0))

@@ -63,3 +63,38 @@ async def test_news_and_nearness_are_told_once_each() -> None:
 
 async def test_a_technician_not_on_the_road_moves_no_eta() -> None:
     assert await estimate(TECH, "Ann", [job(20, None, status="dispatched")], km_south(12), now=NOW) == []
+
+
+async def published_while_driving(raw_s: list[float], start_s: float) -> list[float]:
+    """Pings every 30 s whose raw ETA is `raw_s[k]` seconds after NOW, through `estimate`, each
+    update written as the caller writes it, from `start_s` published; the published ETA after
+    each ping, in seconds after NOW."""
+    row = job(start_s / 60, start_s / 60)
+    published = []
+    for k, raw in enumerate(raw_s):
+        now = NOW + timedelta(seconds=30 * k)
+        # 100 s of travel a km (10 m/s, straight): from here the raw ETA is `raw`.
+        for update in await estimate(TECH, None, [row], km_south((raw - 30 * k) / 100), now=now):
+            row = row | {"eta_at": update.eta_at}
+        published.append((row["eta_at"] - NOW).total_seconds())
+    return published
+
+
+async def test_a_steady_drift_is_published_within_one_step() -> None:
+    # The van loses 10 s a ping against the model, for 20 minutes.
+    raw = [1200.0 + 10 * k for k in range(40)]
+    published = await published_while_driving(raw, 1200)
+    lag = [r - p for r, p in zip(raw, published, strict=True)]
+    # Never more than a step (30 s) behind, give or take a second of the distance's rounding;
+    # smoothing from a held-back value trailed by up to 60 s.
+    assert max(lag) < 31, lag
+    assert min(lag) > -1, lag
+
+
+async def test_jitter_within_the_step_is_not_written_and_larger_jitter_is_damped() -> None:
+    steady = await published_while_driving([1200.0 + (20 if k % 2 else -20) for k in range(20)], 1200)
+    assert set(steady) == {1200.0}
+    # +-50 s from ping to ping: the published ETA swings by well under half of that.
+    jumpy = await published_while_driving([1200.0 + (50 if k % 2 else -50) for k in range(20)], 1200)
+    assert max(abs(p - 1200) for p in jumpy) < 26
+    assert max(abs(p - 1200) for p in jumpy[10:]) < 20

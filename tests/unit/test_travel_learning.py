@@ -1,0 +1,72 @@
+"""Learning travel factors from trips, by hand, and scaling any source with them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from dispatch.calibration import Drive, stretches
+from dispatch.travel import GeodesicTravel, TravelSettings
+from dispatch.travel_learning import LearnedTravel, TimedTrip, TravelFactors, fit
+
+METRO = uuid.uuid4()
+
+
+def test_the_rush_hour_is_learned_and_a_single_trip_only_nudges() -> None:
+    # Five trips at 8:00 took 1.5 times the source's time, one at noon took exactly it, one at
+    # noon took a tenth (a clock that was wrong: thrown out). All of 5 km, one distance band.
+    rush = [TimedTrip(METRO, 8, 5_000, 1_500, 1_000) for _ in range(5)]
+    noon = [TimedTrip(METRO, 12, 5_000, 1_000, 1_000), TimedTrip(METRO, 12, 5_000, 100, 1_000)]
+    (fitted,) = fit(rush + noon)
+    f = fitted.factors
+    assert f.trips == 6
+    assert (fitted.hour_trips[8], fitted.hour_trips[12]) == (5, 1)
+    # All hours: six trips averaging 1.417 against the prior 1.0 worth five: about 1.23.
+    assert 1.2 < f.factor < 1.26
+    # The rush hour is pulled halfway from 1.5 toward that; noon stays near it; an hour with no
+    # trips is the all-hours factor.
+    assert 1.3 < f.hour_factors[8] < 1.4
+    assert f.hour_factors[12] < f.factor
+    assert f.hour_factors[3] == f.factor
+    # One band saw every trip: it differs from the hours' level by nothing worth keeping.
+    assert f.band_factors[3] == pytest.approx(1.0, abs=0.02)
+
+
+def test_short_trips_that_wind_more_get_a_band_factor_of_their_own() -> None:
+    # 40 trips of 3 km took 1.4 times the source's time, 40 of 14 km took 1.2 times.
+    trips = [TimedTrip(METRO, 10, 3_000, 1_400, 1_000) for _ in range(40)]
+    trips += [TimedTrip(METRO, 10, 14_000, 3_600, 3_000) for _ in range(40)]
+    (fitted,) = fit(trips)
+    f = fitted.factors
+    short = f.hour_factors[10] * f.band_factors[2]
+    long = f.hour_factors[10] * f.band_factors[5]
+    assert short == pytest.approx(1.4, abs=0.03)
+    assert long == pytest.approx(1.2, abs=0.03)
+
+
+async def test_a_learned_factor_scales_any_source_by_hour_and_band_and_leaves_no_travel_free() -> None:
+    source = GeodesicTravel(TravelSettings(circuity_factor=1.3, speed_kmh=36.0, stop_overhead_s=0))
+    factors = TravelFactors(
+        factor=1.1, hour_factors=(1.1,) * 8 + (1.5,) + (1.1,) * 15, band_factors=(1.0, 1.0, 2.0, 1.0)
+    )
+    here, km_1_5, km_3 = (45.0, -93.0), (45.0 + 1.5 / 111.2, -93.0), (45.0 + 3 / 111.2, -93.0)
+    raw = await source.from_one(here, [here, km_1_5, km_3])
+    at_eight = await LearnedTravel(source, factors, 8).from_one(here, [here, km_1_5, km_3])
+    # 1.5 km is band 1 (x1.0), 3 km band 2 (x2.0); 8:00 is x1.5; staying put costs nothing.
+    assert at_eight == pytest.approx(raw * np.array([0, 1.5, 3.0]), rel=1e-9)
+    any_hour = await LearnedTravel(source, factors, None).between(np.array([here]), np.array([km_3]))
+    assert any_hour == pytest.approx(raw[2:] * 2.2, rel=1e-9)
+
+
+def test_a_drive_is_cut_into_stretches_every_five_minutes_but_not_while_parking() -> None:
+    left = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    fixes = tuple((left + timedelta(seconds=s), 45.0, -93.0) for s in range(10, 23 * 60, 60))
+    drive = Drive(METRO, "UTC", (45.1, -93.0), left, left + timedelta(minutes=23), fixes)
+    # Fixes at 0:10, 1:10, ... 22:10; the first of each five minutes, none from 20:00 (parking).
+    assert [(f[0] - left).total_seconds() for f in stretches(drive)] == [10, 310, 610, 910]
+    # No fix in the first five minutes: where it set off from is not known.
+    late = Drive(METRO, "UTC", (45.1, -93.0), left, left + timedelta(minutes=23), fixes[5:])
+    assert stretches(late) == []
