@@ -14,7 +14,7 @@ import msgspec
 
 from assets import asset_queries
 from assets.models import AssetId
-from dispatch import job_queries, jobs, route_queries, scope
+from dispatch import day_release, job_queries, jobs, route_queries, scope
 from dispatch.accounts import Principal
 from dispatch.days import build_days
 from dispatch.eligibility import Exclusion
@@ -413,5 +413,6 @@ async def apply(
             payload={"planned_start_at": start.isoformat(), "replanned": [str(m[0]) for m in moved]},
         ),
     )
+    await day_release.release_if_due(conn, principal, [job.id], now=now)
     stored = await jobs.get_job(conn, principal, job.id)
     return Assignment(job=stored, candidate=candidate, replanned=[m[0] for m in moved])

@@ -58,7 +58,8 @@ async def test_reassigning_moves_the_job_tells_both_technicians_and_the_customer
     moved = await override(
         client, dispatcher, job_id, "reassign", {"technician_id": str(bob), "reason": "Ann is sick"}, 1
     )
-    assert (moved["job"]["technician_id"], moved["job"]["status"]) == (str(bob), "scheduled")
+    # Today's job goes straight to Bob's phone: the day is under way.
+    assert (moved["job"]["technician_id"], moved["job"]["status"]) == (str(bob), "dispatched")
     assert moved["job"]["version"] > 1
     event = await conn.fetchrow("SELECT kind, reason, data FROM job_events WHERE job_id = $1", job_id)
     assert event is not None
@@ -73,6 +74,7 @@ async def test_reassigning_moves_the_job_tells_both_technicians_and_the_customer
     assert [(t["kind"], t["audience"], t["technician_id"]) for t in told] == [
         ("assigned", "customer", bob),
         ("job_added", "technician", bob),
+        ("job_dispatched", "technician", bob),
         ("job_removed", "technician", ann),
     ]
 
