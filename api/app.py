@@ -22,6 +22,7 @@ from api import (
     assets,
     board,
     customers,
+    days,
     intake,
     jobs,
     matching,
@@ -101,6 +102,7 @@ ROUTE_MODULES: Sequence[Any] = (
     track,
     page_assets,
     plans,
+    days,
 )
 
 

@@ -603,7 +603,7 @@ async def _optimize(dsn: str, args: argparse.Namespace) -> tuple[list[str], int]
                 read_versions={str(j): v for j, v in loaded.versions.items()},
                 result=result,
             )
-            done = await day_planning.apply(conn, None, plan_id)
+            done = await day_planning.apply(conn, None, plan_id, now=datetime.now(UTC))
         return [*lines, f"Applied plan {plan_id}: {len(done['jobs_changed'])} job(s) changed."], 0
 
 

@@ -146,7 +146,9 @@ class OverrideController(Controller):
         data: JSONBody[WindowIn],
         if_match: IfMatch = None,
     ) -> Response[Job]:
-        """Promise the customer another arrival window; an assigned job's day must still hold."""
+        """Promise the customer another arrival window. An assigned job keeps its place in the
+        technician's day when that still holds, else moves to the best place left in the same day
+        (the others re-timed, the technician told); 409 naming why when it fits nowhere in it."""
         job = await overrides.change_window(
             conn,
             principal,
@@ -154,6 +156,7 @@ class OverrideController(Controller):
             data.window_start_at,
             data.window_end_at,
             data.reason,
+            match_settings(state.settings),
             expected_version=parse_if_match(if_match),
             routing=state.routing,
             now=now_of(state),

@@ -120,6 +120,7 @@ class PlanController(Controller):
         self,
         conn: Db,
         principal: Caller,
+        state: State,
         request: Request[Any, Any, State],
         plan_id: FromPath[UUID],
         idempotency_key: IdempotencyKey = None,
@@ -130,7 +131,7 @@ class PlanController(Controller):
         await _visible(conn, principal, plan_id)
 
         async def act() -> Applied:
-            done = await day_planning.apply(conn, principal, plan_id)
+            done = await day_planning.apply(conn, principal, plan_id, now=now_of(state))
             return Applied(plan_id=plan_id, jobs_changed=[UUID(j) for j in done["jobs_changed"]])
 
         return await idempotent(conn, principal, idempotency_key, request.url.path, None, Applied, 200, act)

@@ -34,8 +34,8 @@ PATH_RECORDS: dict[str, Record] = {
     "plan_id": Record.PLAN,
 }
 # No territory: the company's catalogue, the caller's own push subscriptions (their handler
-# checks the owner), and the customer's tracking link.
-SHARED = frozenset({"part_id", "fitment_id", "code", "subscription_id", "token"})
+# checks the owner), the customer's tracking link, and a calendar date.
+SHARED = frozenset({"part_id", "fitment_id", "code", "subscription_id", "token", "date"})
 
 
 async def within_territory(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

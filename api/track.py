@@ -28,6 +28,7 @@ from assets.models import AwareDatetime
 from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
 from dispatch.accounts import Principal, Role
 from dispatch.event_stream import parse_event_id, stream
+from dispatch.lifecycle import REBOOKABLE
 from dispatch.models import JobStatus
 from dispatch.offer_cache import RecentAnswers
 from dispatch.slots import SlotOffer
@@ -214,12 +215,12 @@ class TrackController(Controller):
 
     @post("/cancel", opt={"public": True, "more_errors": CHANGE_ERRORS}, status_code=200)
     async def cancel(self, state: State, token: FromPath[str], data: JSONBody[CancelIn]) -> TrackingView:
-        """Cancel the visit while the policy allows: before the technician is dispatched. Counts
+        """Cancel the visit while the policy allows: before the technician sets off. Counts
         as one of the job's changes (429 with Retry-After past TRUCKROLL_TRACKING_CHANGES_PER_JOB)."""
         job_id = await _take_change(state, token, "cancel")
         async with acquire(state.pool) as conn, conn.transaction():
             job = await jobs.get_job(conn, CUSTOMER, job_id, for_update=True)
-            if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED):
+            if job.status not in REBOOKABLE:
                 raise ConflictError(
                     "the technician is already on their way; please call us to change the visit",
                     field="status",
@@ -236,7 +237,7 @@ class TrackController(Controller):
 
     @get("/slots", opt={"public": True})
     async def slots(self, conn: Db, state: State, token: FromPath[str]) -> SlotOffer:
-        """Windows the customer could move their visit to (while it has not been dispatched). The
+        """Windows the customer could move their visit to (until the technician sets off). The
         answer is kept for TRUCKROLL_SLOT_OFFER_TTL_S seconds per visit: each is a search of the
         fleet, and anyone with the link may ask in a loop."""
         job_id = await _job(conn, token)
@@ -261,9 +262,10 @@ class TrackController(Controller):
     async def reschedule(
         self, state: State, token: FromPath[str], data: JSONBody[RescheduleIn]
     ) -> TrackingView:
-        """Move the visit to another window before dispatch; 409 (and nothing changed) when nobody
-        can come then any more. Each try counts as one of the job's changes, made or not (429 with
-        Retry-After past TRUCKROLL_TRACKING_CHANGES_PER_JOB within the window)."""
+        """Move the visit to another window until the technician sets off (a dispatched visit comes
+        off their phone); 409 (and nothing changed) when nobody can come then any more. Each try
+        counts as one of the job's changes, made or not (429 with Retry-After past
+        TRUCKROLL_TRACKING_CHANGES_PER_JOB within the window)."""
         job_id = await _take_change(state, token, "reschedule")
         async with acquire(state.pool) as conn, conn.transaction():
             await slots.reschedule(

@@ -14,7 +14,7 @@ import msgspec
 
 from assets import asset_queries
 from assets.models import AssetId
-from dispatch import job_queries, jobs, route_queries, scope
+from dispatch import day_release, job_queries, jobs, route_queries, scope
 from dispatch.accounts import Principal
 from dispatch.days import build_days
 from dispatch.eligibility import Exclusion
@@ -285,11 +285,11 @@ async def assign(
                     raise InvalidError("technician_id: no technician with this id", field="technician_id")
                 ranking = await rank(conn, ctx, settings, now=now, limit=1, only=[candidate_id])
                 if not ranking.candidates:
-                    raise _RefusedError(why_not(ranking, "the technician"))
+                    raise RefusedError(why_not(ranking, "the technician"))
                 return await apply(
                     conn, principal, ctx, ranking.candidates[0], settings, now=now, auto=technician_id is None
                 )
-        except _RefusedError as refused:
+        except RefusedError as refused:
             last_refusal = refused.message
             continue
     if technician_id is not None:
@@ -299,26 +299,38 @@ async def assign(
     )
 
 
-class _RefusedError(Exception):
+class RefusedError(Exception):
+    """The technician's day cannot take the job (read again under the lock)."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-async def apply(
+@dataclass(frozen=True)
+class Placed:
+    start: datetime  # the job's planned start
+    eta: datetime
+    moved: list[tuple[UUID, datetime]]  # other jobs of that day whose planned start moved, and to when
+    because: UUID  # the job placed
+
+    @property
+    def moved_ids(self) -> list[UUID]:
+        return [job_id for job_id, _ in self.moved]
+
+
+async def place(
     conn: Connection,
-    principal: Principal,
+    principal: Principal | None,
     ctx: Context,
     candidate: Candidate,
     settings: MatchSettings,
     *,
     now: datetime,
-    auto: bool,
-    event: str = "assigned",
-    reason: str = "",
-    pin: bool = False,
-) -> Assignment:
-    """Write the job into the day at the candidate's position and re-time every visit after it."""
+    changes: dict[str, object] | None = None,
+) -> Placed:
+    """Write the job into the candidate's day at its position and re-time every visit after it;
+    `changes` are written with the job's place."""
     job = ctx.job
     days = await _days(conn, [candidate.technician_id], ctx.target, now)
     day = next(d for d in days if d.shift_id == candidate.shift_id)
@@ -344,7 +356,7 @@ async def apply(
     visits.insert(candidate.position, new_visit)
     plans = await build([replace(day, visits=visits)], ctx.travel)
     if not plans.feasible[0]:
-        raise _RefusedError("the technician's day changed and the job no longer fits")
+        raise RefusedError("the technician's day changed and the job no longer fits")
     times: dict[UUID, tuple[datetime, datetime]] = {}
     for i, stop in enumerate(plans.stops[0]):
         if stop.visit is not None:
@@ -358,12 +370,11 @@ async def apply(
         job.id,
         {
             "technician_id": candidate.technician_id,
-            "status": JobStatus.SCHEDULED.value,
             "planned_start_at": start,
             "eta_at": eta,
             "pickup_location_id": candidate.parts.detour.depot_id if candidate.parts.detour else None,
             "pickup_s": settings.depot_pickup_s if candidate.parts.detour else 0,
-            **({"pinned": True} if pin else {}),
+            **(changes or {}),
         },
     )
     moved = [
@@ -372,6 +383,40 @@ async def apply(
         if v.planned_start is None or abs(times[v.job_id][0].timestamp() - v.planned_start) >= 1
     ]
     await route_queries.set_plan(conn, moved)
+    return Placed(start=start, eta=eta, moved=[(m[0], m[1]) for m in moved], because=job.id)
+
+
+async def record_replanned(conn: Connection, principal: Principal | None, placed: Placed) -> None:
+    """A `replanned` event on each visit the placing moved (after the placed job's own event)."""
+    for job_id, new_start in placed.moved:
+        await job_queries.insert_job_event(
+            conn,
+            job_id,
+            "replanned",
+            principal,
+            data={"planned_start_at": new_start.isoformat(), "because": str(placed.because)},
+        )
+
+
+async def apply(
+    conn: Connection,
+    principal: Principal,
+    ctx: Context,
+    candidate: Candidate,
+    settings: MatchSettings,
+    *,
+    now: datetime,
+    auto: bool,
+    event: str = "assigned",
+    reason: str = "",
+    pin: bool = False,
+) -> Assignment:
+    """Give the job to the candidate at their best place in the day, tell the technician and the
+    customer, and dispatch it at once if that day is released."""
+    job = ctx.job
+    changes: dict[str, object] = {"status": JobStatus.SCHEDULED.value, **({"pinned": True} if pin else {})}
+    placed = await place(conn, principal, ctx, candidate, settings, now=now, changes=changes)
+    start = placed.start
     await job_queries.insert_job_event(
         conn,
         job.id,
@@ -392,14 +437,7 @@ async def apply(
             ],
         },
     )
-    for job_id, new_start, _ in moved:
-        await job_queries.insert_job_event(
-            conn,
-            job_id,
-            "replanned",
-            principal,
-            data={"planned_start_at": new_start.isoformat(), "because": str(job.id)},
-        )
+    await record_replanned(conn, principal, placed)
     first = await job_queries.technician_first_name(conn, candidate.technician_id)
     territory = await job_queries.job_territory(conn, job.id)
     window = [candidate.arrival_window_start_at.isoformat(), candidate.arrival_window_end_at.isoformat()]
@@ -420,8 +458,9 @@ async def apply(
             job_id=job.id,
             technician_id=candidate.technician_id,
             territory_id=territory,
-            payload={"planned_start_at": start.isoformat(), "replanned": [str(m[0]) for m in moved]},
+            payload={"planned_start_at": start.isoformat(), "replanned": [str(m) for m in placed.moved_ids]},
         ),
     )
+    await day_release.release_if_due(conn, principal, [job.id], now=now)
     stored = await jobs.get_job(conn, principal, job.id)
-    return Assignment(job=stored, candidate=candidate, replanned=[m[0] for m in moved])
+    return Assignment(job=stored, candidate=candidate, replanned=placed.moved_ids)

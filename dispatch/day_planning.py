@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from asyncpg import Record
 
-from dispatch import job_queries, optimizer, plan_queries, route_queries
+from dispatch import day_release, job_queries, optimizer, plan_queries, route_queries
 from dispatch.accounts import Principal
 from dispatch.assignment import travel_for
 from dispatch.day_plan import Break, DayProblem, InHand, JobToPlan, Plan, TechnicianDay, schedule
@@ -300,9 +300,12 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-async def apply(conn: Connection, principal: Principal | None, plan_id: UUID) -> dict[str, Any]:
+async def apply(
+    conn: Connection, principal: Principal | None, plan_id: UUID, *, now: datetime
+) -> dict[str, Any]:
     """Write a finished plan into the jobs, if none of the jobs it read has changed since; tell
-    every technician and customer it affects. Runs in the caller's transaction."""
+    every technician and customer it affects, and dispatch what lands on a released day. Runs in
+    the caller's transaction."""
     row = await plan_queries.get_plan(conn, plan_id, lock=True)
     if row is None:
         raise NotFoundError("No such plan.")
@@ -359,6 +362,7 @@ async def apply(conn: Connection, principal: Principal | None, plan_id: UUID) ->
             changed.append(job_id)
             if new_owner:
                 await _tell_new_owner(conn, job_id, tech, job["technician_id"], territory, start)
+    await day_release.release_if_due(conn, principal, changed, now=now)
     await plan_queries.mark_applied(conn, plan_id)
     return {"plan_id": str(plan_id), "jobs_changed": [str(j) for j in changed]}
 

@@ -15,7 +15,16 @@ import msgspec
 
 from assets import asset_queries, attribute_history
 from assets.models import AssetEventKind, AssetId, PartId, PartQuantity
-from dispatch import eta_updates, job_queries, jobs, position_queries, positions, stock_queries, work_queries
+from dispatch import (
+    day_release,
+    eta_updates,
+    job_queries,
+    jobs,
+    position_queries,
+    positions,
+    stock_queries,
+    work_queries,
+)
 from dispatch.accounts import Principal, Role
 from dispatch.lifecycle import REPORTABLE, TECHNICIAN_REPORTABLE, allowed_words, judge
 from dispatch.models import Job, JobStatus, PartSource
@@ -84,9 +93,7 @@ async def _messages_for(
 
     topic = job_topic(job.id)
     if status is S.DISPATCHED:
-        return [
-            message("job_dispatched", Audience.TECHNICIAN, {"planned_start_at": _iso(job.planned_start_at)})
-        ]
+        return [day_release.dispatched_message(job.id, job.technician_id, territory, job.planned_start_at)]
     if status is S.EN_ROUTE:
         payload: dict[str, object] = {"technician": first, "eta_at": _iso(job.eta_at)}
         return [message("on_the_way", Audience.CUSTOMER, payload, topic=topic, urgency="high")]

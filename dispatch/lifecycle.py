@@ -4,13 +4,15 @@
     scheduled -> en_route                 (setting off; recorded as dispatched, then en_route)
     new | scheduled | dispatched -> cancelled
     scheduled | dispatched -> scheduled   (reassigned before departure)
-    scheduled -> new                      (unassigned)
+    scheduled | dispatched -> new         (unassigned, or moved by the customer, then re-matched)
 
-Who moves what: assignment and overrides move a job between new and scheduled; a dispatcher may
-dispatch (release the job to the technician's phone) ahead of time; the technician (or a
-dispatcher on their behalf) reports the road and the door. Setting off (en_route) from scheduled
-passes through dispatched, both steps recorded, so a technician never waits on a dispatcher to
-leave for their next job.
+Who moves what: assignment, overrides, slot booking and the optimizer move a job between new
+and scheduled; the system dispatches it (releases it to the technician's phone) as it lands on a
+released day: today, or a day a dispatcher published (dispatch/day_release.py), and a dispatcher
+may dispatch one job ahead of time; the technician (or a dispatcher on their behalf) reports the
+road and the door. Setting off (en_route) from scheduled passes through dispatched, both steps
+recorded, so a technician never waits on a dispatcher to leave for their next job. The customer
+may move or cancel the visit through their link until the technician sets off.
 An event from an app that was offline may arrive after a later one: if its status is one the
 job has already passed, it is recorded but does not move the job backwards.
 """
@@ -51,6 +53,8 @@ PROGRESS = {
 # endpoints (assignment, overrides, cancel).
 REPORTABLE = frozenset({S.DISPATCHED, S.EN_ROUTE, S.ON_SITE, S.COMPLETED, S.INCOMPLETE})
 TECHNICIAN_REPORTABLE = frozenset({S.EN_ROUTE, S.ON_SITE, S.COMPLETED, S.INCOMPLETE})
+# A customer may move or cancel their visit (through their link) until the technician sets off.
+REBOOKABLE = frozenset({S.NEW, S.SCHEDULED, S.DISPATCHED})
 
 
 @dataclass(frozen=True)

@@ -281,14 +281,22 @@ async def change_window(
     window_start_at: datetime,
     window_end_at: datetime,
     reason: str,
+    settings: MatchSettings,
     *,
     expected_version: int | None,
     routing: TravelTimes | None,
     now: datetime,
 ) -> Job:
-    """A new promised window; an assigned job's day must still hold (else 409, nothing changed)."""
+    """A new promised window. An assigned job stays where it is in its technician's day when the
+    day still holds; else it moves to the best place left in that same day (the others re-timed),
+    and only when it fits nowhere in it is the answer 409, nothing changed."""
     reason = _reason(reason)
-    job = await _locked(conn, principal, job_id, expected_version)
+    seen = await jobs.get_job(conn, principal, job_id)
+    if seen.technician_id is None:
+        job = await _locked(conn, principal, job_id, expected_version)
+    else:
+        # It may re-time the technician's day: that day's lock first, as every day's writer takes it.
+        job = await _locked_with_days(conn, principal, job_id, expected_version, seen.technician_id)
     if job.status not in (S.NEW, *BEFORE_DEPARTURE):
         raise ConflictError(f"a {job.status.value} job's window can no longer change", field="status")
     jobs.check_window(window_start_at, window_end_at)
@@ -300,18 +308,10 @@ async def change_window(
     await job_queries.update_job(
         conn, job.id, {"window_start_at": window_start_at, "window_end_at": window_end_at}
     )
+    placed = None
     if job.technician_id is not None:
         updated = await jobs.get_job(conn, principal, job.id)
-        ctx = await assignment.context(conn, updated, routing)
-        for day in await assignment.days_of(
-            conn, job.technician_id, job.planned_start_at or window_start_at, now
-        ):
-            if not (await build([day], ctx.travel)).feasible[0]:
-                raise ConflictError(
-                    "window_end_at: the technician's day cannot keep this window with its other promises;"
-                    " reassign or unassign the job first",
-                    field="window_end_at",
-                )
+        placed = await _keep_in_day(conn, principal, updated, settings, routing=routing, now=now)
     await job_queries.insert_job_event(
         conn,
         job.id,
@@ -321,8 +321,11 @@ async def change_window(
         data={
             "from": [job.window_start_at.isoformat(), job.window_end_at.isoformat()],
             "to": [window_start_at.isoformat(), window_end_at.isoformat()],
+            **({"planned_start_at": placed.start.isoformat()} if placed else {}),
         },
     )
+    if placed is not None:
+        await assignment.record_replanned(conn, principal, placed)
     notices: list[Notice] = [
         (
             "window_changed",
@@ -332,6 +335,53 @@ async def change_window(
         )
     ]
     if job.technician_id is not None:
-        notices.append(("window_changed", Audience.TECHNICIAN, job.technician_id, {"reason": reason}))
+        told: dict[str, object] = {"reason": reason}
+        if placed is not None:
+            # The phone re-orders the day as it does when an assignment re-times it.
+            told |= {
+                "planned_start_at": placed.start.isoformat(),
+                "replanned": [str(m) for m in placed.moved_ids],
+            }
+        notices.append(("window_changed", Audience.TECHNICIAN, job.technician_id, told))
     await _tell(conn, job, *notices)
     return await jobs.get_job(conn, principal, job.id)
+
+
+async def _keep_in_day(
+    conn: Connection,
+    principal: Principal,
+    job: Job,
+    settings: MatchSettings,
+    *,
+    routing: TravelTimes | None,
+    now: datetime,
+) -> assignment.Placed | None:
+    """None when the job's place still holds its new window; else where it went in the same day."""
+    assert job.technician_id is not None
+    ctx = await assignment.context(conn, job, routing)
+    days = await assignment.days_of(conn, job.technician_id, job.planned_start_at or job.window_start_at, now)
+    planned = job.planned_start_at
+    in_window = planned is not None and job.window_start_at <= planned <= job.window_end_at
+    if in_window and (not days or bool((await build(days, ctx.travel)).feasible.all())):
+        return None
+    home = next((d.shift_id for d in days if any(v.job_id == job.id for v in d.visits)), None)
+    if job.pinned_start_at is not None:
+        fixed = job.pinned_start_at.timestamp()
+        ctx = replace(ctx, target=replace(ctx.target, earliest=fixed, latest=fixed))
+    ranking = await assignment.rank(conn, ctx, settings, now=now, limit=1, only=[job.technician_id])
+    fits = [c for c in ranking.candidates if home is None or c.shift_id == home]
+    if not fits:
+        why = (
+            "it would fall on another of their days"
+            if ranking.candidates
+            else assignment.why_not(ranking, "the technician")
+        )
+        raise ConflictError(
+            f"window_end_at: the job fits nowhere in its technician's day with this window ({why});"
+            " reassign or unassign it first",
+            field="window_end_at",
+        )
+    try:
+        return await assignment.place(conn, principal, ctx, fits[0], settings, now=now)
+    except assignment.RefusedError as refused:
+        raise ConflictError(f"window_end_at: {refused.message}", field="window_end_at") from None

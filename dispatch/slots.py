@@ -25,6 +25,7 @@ from dispatch.assignment import DAY_MARGIN, Assignment, assign, travel_for
 from dispatch.days import build_days
 from dispatch.geocoding import Geocoder
 from dispatch.intake import IntakeRequest
+from dispatch.lifecycle import REBOOKABLE
 from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings, NeededPart, screen_static
 from dispatch.models import JobStatus
 from dispatch.travel import TravelTimes
@@ -213,10 +214,12 @@ async def reschedule(
     now: datetime,
     actor: str,
 ) -> Assignment:
-    """Move a visit not yet dispatched to another window and give it to whoever can take it then;
-    if nobody can, 409 and the visit stays as it was (the caller's transaction rolls back)."""
+    """Move a visit the technician has not set off for to another window and give it to whoever
+    can take it then (dispatched at once when that day is released); a dispatched visit comes off
+    its technician's phone. If nobody can take it, 409 and the visit stays as it was (the
+    caller's transaction rolls back)."""
     job = await jobs.get_job(conn, principal, job_id, for_update=True)
-    if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED) or job.pinned:
+    if job.status not in REBOOKABLE or job.pinned:
         raise ConflictError("this visit can no longer be moved here; please call us", field="status")
     jobs.check_window(window_start_at, window_end_at)
     previous = job.technician_id
@@ -256,7 +259,10 @@ async def reschedule(
             "window_start_at: nobody can come in this window any more; choose another",
             field="window_start_at",
         ) from None
-    if previous is not None and previous != assigned.job.technician_id:
+    # Off the phone it was released to, even when the same technician takes the new window.
+    if previous is not None and (
+        previous != assigned.job.technician_id or job.status is JobStatus.DISPATCHED
+    ):
         await enqueue(
             conn,
             Message(

@@ -16,6 +16,7 @@ import msgspec
 
 from dispatch import tracking_queries
 from dispatch.eta import Punctuality, punctuality
+from dispatch.lifecycle import REBOOKABLE
 from dispatch.models import JobStatus
 from dispatch.travel import distance_m
 from infra.db import Connection
@@ -126,8 +127,8 @@ async def view(conn: Connection, job_id: UUID) -> TrackingView:
         punctuality=None if eta is None else punctuality(eta, row["window_end_at"]),
         distance_km=distance,
         map=where,
-        can_reschedule=status in (JobStatus.NEW, JobStatus.SCHEDULED),
-        can_cancel=status in (JobStatus.NEW, JobStatus.SCHEDULED),
+        can_reschedule=status in REBOOKABLE,
+        can_cancel=status in REBOOKABLE,
         can_rate=status in (JobStatus.COMPLETED, JobStatus.INCOMPLETE),
         rating=row["stars"],
         timeline=timeline,

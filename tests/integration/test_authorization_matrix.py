@@ -94,6 +94,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "GET /territories": ("staff", "listed"),
     "PATCH /territories/{territory_id}": ("admin", "not_theirs"),
     "GET /territories/{territory_id}": ("staff", "hidden"),
+    "POST /territories/{territory_id}/days/{date}/publish": ("staff", "hidden"),
+    "POST /technicians/{technician_id}/days/{date}/publish": ("staff", "hidden"),
     "GET /skills": ("signed_in", "shared"),
     "GET /technicians/{technician_id}/shifts": ("own", "hidden"),
     "POST /technicians/{technician_id}/shifts": ("staff", "hidden"),
@@ -185,6 +187,7 @@ SCOPED = {operation: met for operation, (_, met) in OPERATIONS.items()}
 # allowed caller may get 404 or 409 there, but never 401 or 403.
 NO_RECORD = {"GET /plans/{plan_id}", "POST /plans/{plan_id}/apply", "GET /push/public-key"}
 STREAMS = {"GET /board/stream", "GET /track/{token}/events"}
+PATH_DATE = "2026-12-02"
 CALLERS = ["nobody", "customer", "technician A", "technician B", "dispatcher", "scoped dispatcher", "admin"]
 STAFF = {"dispatcher", "scoped dispatcher", "admin"}
 ALLOWED = {
@@ -612,7 +615,7 @@ def _send(
 ) -> httpx.Response:
     method, path = operation.split(" ", 1)
     values = values if values is not None else server.values(caller)
-    url = server.base_url + path.format(**{name: values.get(name, "") for name in _names(path)})
+    url = server.base_url + _filled(path, values)
     if params is None and operation == "GET /slots":
         params = {"site_id": values["site_id"], "problem_code": values["code"]}
     if body is None:
@@ -625,12 +628,19 @@ def _send(
     return response
 
 
+def _filled(path: str, values: dict[str, str]) -> str:
+    # A calendar date in a path belongs to no territory: any day will do.
+    return path.format(
+        **{name: values.get(name, PATH_DATE if name == "date" else "") for name in _names(path)}
+    )
+
+
 def _request(server: Server, operation: str, caller: str) -> int:
     if operation in STREAMS:
         # Only refusals are asked for here: an allowed stream answers 200 and stays open.
         method, path = operation.split(" ", 1)
         values = server.values(caller)
-        url = server.base_url + path.format(**{name: values.get(name, "") for name in _names(path)})
+        url = server.base_url + _filled(path, values)
         with httpx.stream(method, url, headers=server.callers[caller], timeout=10) as response:
             return response.status_code
     return _send(server, operation, caller).status_code

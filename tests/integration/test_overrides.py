@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -58,7 +59,8 @@ async def test_reassigning_moves_the_job_tells_both_technicians_and_the_customer
     moved = await override(
         client, dispatcher, job_id, "reassign", {"technician_id": str(bob), "reason": "Ann is sick"}, 1
     )
-    assert (moved["job"]["technician_id"], moved["job"]["status"]) == (str(bob), "scheduled")
+    # Today's job goes straight to Bob's phone: the day is under way.
+    assert (moved["job"]["technician_id"], moved["job"]["status"]) == (str(bob), "dispatched")
     assert moved["job"]["version"] > 1
     event = await conn.fetchrow("SELECT kind, reason, data FROM job_events WHERE job_id = $1", job_id)
     assert event is not None
@@ -73,6 +75,7 @@ async def test_reassigning_moves_the_job_tells_both_technicians_and_the_customer
     assert [(t["kind"], t["audience"], t["technician_id"]) for t in told] == [
         ("assigned", "customer", bob),
         ("job_added", "technician", bob),
+        ("job_dispatched", "technician", bob),
         ("job_removed", "technician", ann),
     ]
 
@@ -160,8 +163,48 @@ async def test_a_window_the_day_cannot_keep_is_refused(
         "reason": "late riser",
     }
     refused = await override(client, dispatcher, job_id, "window", squeezed, 1, expect=409)
-    assert "cannot keep this window" in refused["detail"]
-    assert await conn.fetchval("SELECT window_start_at FROM jobs WHERE id = $1", job_id) == at(8)
+    assert "fits nowhere in its technician's day" in refused["detail"]
+    assert refused["extra"][0]["key"] == "window_end_at"
+    row = await conn.fetchrow(
+        "SELECT window_start_at, planned_start_at, version FROM jobs WHERE id = $1", job_id
+    )
+    assert row is not None
+    assert (row["window_start_at"], row["planned_start_at"], row["version"]) == (at(8), at(8.5), 1)
+    assert await conn.fetchval("SELECT count(*) FROM job_events") == 0
+    assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_a_window_that_no_longer_fits_its_place_moves_the_job_within_the_same_day(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    metro, ann, _, job_id = await setup(conn)
+    # Ann's day: this job at 8:30, then a 9:45 one due by 10:00. Asked for 10:00-12:00 instead,
+    # the job cannot stay first (the other would start after 11:00); second, it fits.
+    early = await job(conn, await site(conn, metro, north(0.5)), (8, 10), technician_id=ann, planned=9.75)
+    later = {"window_start_at": at(10).isoformat(), "window_end_at": at(12).isoformat(), "reason": "asked"}
+
+    moved = await override(client, dispatcher, job_id, "window", later, 1)
+
+    assert moved["technician_id"] == str(ann)
+    assert datetime.fromisoformat(moved["window_start_at"]) == at(10)
+    placed = await conn.fetchrow("SELECT planned_start_at, eta_at FROM jobs WHERE id = $1", job_id)
+    other = await conn.fetchval("SELECT planned_start_at FROM jobs WHERE id = $1", early)
+    assert placed is not None
+    assert at(10) <= placed["planned_start_at"] <= at(12)
+    assert other < at(10) <= placed["planned_start_at"]  # the other job now comes first
+    kinds = await conn.fetch("SELECT job_id, kind FROM job_events ORDER BY id")
+    assert [(k["job_id"], k["kind"]) for k in kinds] == [(job_id, "override_window"), (early, "replanned")]
+    told = await conn.fetchrow(
+        "SELECT payload FROM outbox WHERE job_id = $1 AND audience = 'technician'"
+        " AND kind = 'window_changed'",
+        job_id,
+    )
+    assert told is not None
+    assert told["payload"]["replanned"] == [str(early)]
+    assert datetime.fromisoformat(told["payload"]["planned_start_at"]) == placed["planned_start_at"]
+    # If-Match still guards it: the version the dispatcher read is gone.
+    stale = await override(client, dispatcher, job_id, "window", later, 1, expect=412)
+    assert "version" in stale["detail"]
 
 
 async def test_a_dispatcher_scoped_to_another_territory_cannot_override(

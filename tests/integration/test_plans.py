@@ -204,3 +204,31 @@ async def test_the_likely_spring_sends_the_job_to_the_van_that_carries_it_and_pi
     )
     owners = {v["job_id"]: r["technician_id"] for r in plan["result"]["routes"] for v in r["visits"]}
     assert owners == {str(door): str(bob), str(pinned): str(ann)}
+
+
+async def test_a_plan_applied_to_a_published_day_sends_what_it_moves_straight_to_the_phones(
+    app: Litestar, client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    metro, ann, bob, by_bob, by_ann = await crossed_day(conn)
+    published = await client.post(f"/territories/{metro}/days/{DAY}/publish", headers=dispatcher.headers)
+    assert published.status_code == 200, published.text
+    assert published.json()["dispatched"] == [str(by_bob)]
+    plan = await solved(
+        app, client, dispatcher, "/plans", {"territory_id": str(metro), "date": DAY, "time_limit_s": 0.3}
+    )
+
+    applied = await client.post(f"/plans/{plan['id']}/apply", headers=dispatcher.headers)
+
+    assert applied.status_code == 200, applied.text
+    rows = await conn.fetch("SELECT id, technician_id, status FROM jobs")
+    assert {r["id"]: (r["technician_id"], r["status"]) for r in rows} == {
+        by_bob: (bob, "dispatched"),
+        by_ann: (ann, "dispatched"),
+    }
+    dispatched = await conn.fetch(
+        "SELECT job_id, technician_id FROM outbox WHERE kind = 'job_dispatched' ORDER BY id"
+    )
+    assert [(d["job_id"], d["technician_id"]) for d in dispatched] == [
+        (by_bob, ann),  # on publishing, while it was still Ann's
+        *sorted([(by_bob, bob), (by_ann, ann)]),
+    ]

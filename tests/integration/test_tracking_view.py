@@ -3,6 +3,7 @@ way, cancel before dispatch, rate after the visit, and a clear answer for a dead
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -202,13 +203,14 @@ async def test_the_customer_moves_the_visit_to_a_window_offered_and_it_is_rematc
     assert moved.status_code == 200, moved.text
     row = await conn.fetchrow("SELECT status, technician_id, window_start_at FROM jobs WHERE id = $1", job_id)
     assert row is not None
-    assert (row["status"], row["technician_id"]) == ("scheduled", tech)
+    # A window later today: the visit goes back on Ann's phone at once.
+    assert (row["status"], row["technician_id"]) == ("dispatched", tech)
     assert row["window_start_at"].isoformat().replace("+00:00", "Z") == start
     kinds = [
         r["kind"]
         for r in await conn.fetch("SELECT kind FROM job_events WHERE job_id = $1 ORDER BY id", job_id)
     ]
-    assert kinds[-2:] == ["rescheduled", "assigned"]
+    assert kinds[-3:] == ["rescheduled", "assigned", "status"]
     # A window nobody can do (before the shift starts) is refused and nothing changes.
     too_early = {"window_start_at": at(5).isoformat(), "window_end_at": at(6).isoformat()}
     refused = await client.post(f"/track/{token}/reschedule", json=too_early)
@@ -236,3 +238,73 @@ async def test_a_job_taken_in_by_intake_shows_its_request_once_and_every_page_ha
         assert icon.status_code == 200, path
         assert icon.headers["content-type"].startswith("image/svg+xml")
         assert icon.text.startswith("<svg")
+
+
+async def test_the_customer_moves_a_dispatched_visit_to_tomorrow_and_it_leaves_todays_phone(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, token = await tracked(client, conn, dispatcher)
+    await conn.execute("UPDATE jobs SET problem_code = 'broken_spring' WHERE id = $1", job_id)
+    await conn.execute(
+        "INSERT INTO shifts (technician_id, starts_at, ends_at, start_latitude, start_longitude,"
+        " end_latitude, end_longitude) VALUES ($1, $2, $3, $4, $5, $4, $5)",
+        tech,
+        at(8, 2),
+        at(16.5, 2),
+        *north(5),
+    )
+    sent = await client.post(
+        f"/jobs/{job_id}/status", json={"status": "dispatched"}, headers=dispatcher.headers
+    )
+    assert sent.status_code == 200, sent.text
+    assert (await view(client, token))["can_reschedule"] is True
+    offered = await client.get(f"/track/{token}/slots")
+    tomorrow = [
+        (s["window_start_at"], s["window_end_at"])
+        for s in offered.json()["slots"]
+        if datetime.fromisoformat(s["window_start_at"]) >= at(0, 2)
+    ]
+    assert tomorrow, "Ann's second day has room"
+    start, end = sorted(tomorrow)[0]
+
+    moved = await client.post(
+        f"/track/{token}/reschedule", json={"window_start_at": start, "window_end_at": end}
+    )
+
+    assert moved.status_code == 200, moved.text
+    row = await conn.fetchrow(
+        "SELECT status, technician_id, planned_start_at FROM jobs WHERE id = $1", job_id
+    )
+    assert row is not None
+    # Tomorrow is not published: the visit waits on Ann's day, off her phone for today.
+    assert (row["status"], row["technician_id"]) == ("scheduled", tech)
+    assert row["planned_start_at"] >= at(8, 2)
+    today = await client.get(
+        f"/technicians/{tech}/day", params={"date": "2026-12-01"}, headers=dispatcher.headers
+    )
+    assert today.status_code == 200, today.text
+    assert all(stop["job_id"] != str(job_id) for stop in today.json()["stops"])
+    told = await conn.fetch(
+        "SELECT kind, technician_id FROM outbox WHERE job_id = $1 AND audience = 'technician' ORDER BY id",
+        job_id,
+    )
+    assert [(t["kind"], t["technician_id"]) for t in told] == [
+        ("job_dispatched", tech),
+        ("job_added", tech),
+        ("job_removed", tech),
+    ]
+
+
+async def test_a_visit_the_technician_has_set_off_for_can_no_longer_be_moved_by_the_customer(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    job_id, tech, token = await tracked(client, conn, dispatcher)
+    ann = await login_of(conn, tech)
+    assert (
+        await client.post(f"/jobs/{job_id}/status", json={"status": "en_route"}, headers=ann.headers)
+    ).status_code == 200
+    assert (await view(client, token))["can_reschedule"] is False
+    window = {"window_start_at": at(14).isoformat(), "window_end_at": at(16).isoformat()}
+    refused = await client.post(f"/track/{token}/reschedule", json=window)
+    assert refused.status_code == 409, refused.text
+    assert await conn.fetchval("SELECT window_start_at FROM jobs WHERE id = $1", job_id) == at(9)
