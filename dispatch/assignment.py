@@ -35,6 +35,7 @@ from dispatch.route_queries import JobPlace
 from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
+from notifications.notices import Assigned, JobAdded
 from notifications.outbox import Audience, Message, enqueue, job_topic
 
 # A day's planned visits are read this far either side of the job's window, so a shift that
@@ -392,25 +393,23 @@ async def apply(
         )
     first = await job_queries.technician_first_name(conn, candidate.technician_id)
     territory = await job_queries.job_territory(conn, job.id)
-    window = [candidate.arrival_window_start_at.isoformat(), candidate.arrival_window_end_at.isoformat()]
+    window = (candidate.arrival_window_start_at, candidate.arrival_window_end_at)
     await enqueue(
         conn,
         Message(
-            "assigned",
+            Assigned(technician=first, arrival_window=window),
             Audience.CUSTOMER,
             job_id=job.id,
             technician_id=candidate.technician_id,
             territory_id=territory,
-            payload={"technician": first, "arrival_window": window},
             topic=job_topic(job.id),
         ),
         Message(
-            "job_added",
+            JobAdded(planned_start_at=start, replanned=[m[0] for m in moved]),
             Audience.TECHNICIAN,
             job_id=job.id,
             technician_id=candidate.technician_id,
             territory_id=territory,
-            payload={"planned_start_at": start.isoformat(), "replanned": [str(m[0]) for m in moved]},
         ),
     )
     stored = await jobs.get_job(conn, principal, job.id)
