@@ -9,7 +9,7 @@ from uuid import UUID
 
 from assets.models import PartId
 from dispatch import job_queries, scope
-from dispatch.accounts import Principal
+from dispatch.accounts import Principal, Role
 from dispatch.errors import JobNotFoundError
 from dispatch.models import CANCELLABLE_STATUSES, OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource
 from infra.db import Connection
@@ -195,7 +195,7 @@ async def cancel_job(
     territory = await job_queries.job_territory(conn, job_id)
     told = [
         Message(
-            Cancelled(by="customer" if actor == "customer" else "us"),
+            Cancelled(by="customer" if principal.role is Role.CUSTOMER else "us"),
             Audience.CUSTOMER,
             job_id=job_id,
             territory_id=territory,

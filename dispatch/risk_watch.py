@@ -19,7 +19,7 @@ from uuid import UUID
 from asyncpg import Record
 
 from dispatch import assignment, job_queries, jobs, position_queries, risk_queries
-from dispatch.accounts import Principal, Role
+from dispatch.accounts import SYSTEM
 from dispatch.board import risks_of
 from dispatch.fleet_cache import FleetCache
 from dispatch.matching import MatchSettings
@@ -32,7 +32,6 @@ from notifications.notices import Candidate, JobAtRisk, TechnicianSilent, Techni
 from notifications.outbox import Audience, Message, enqueue
 
 log = logging.getLogger("truckroll.risk")
-SYSTEM = Principal(user_id=UUID(int=0), role=Role.ADMIN)
 HORIZON = timedelta(hours=12)
 # A technician on shift with work ahead who has sent no position for this long, or who has not
 # moved for this long while driving to a job, is checked on.
@@ -89,7 +88,7 @@ async def scan(
             candidates = await rematch_candidates(
                 conn, row["id"], settings, routing=routing, now=now, cache=cache
             )
-            await job_queries.insert_job_event(conn, row["id"], "at_risk", None, data={"risk": risk.value})
+            await job_queries.insert_job_event(conn, row["id"], "at_risk", SYSTEM, data={"risk": risk.value})
             await enqueue(
                 conn,
                 Message(
@@ -113,7 +112,7 @@ async def scan(
                 continue
             raised += 1
             await job_queries.insert_job_event(
-                conn, row["next_job"], "at_risk", None, data={"risk": person_risk}
+                conn, row["next_job"], "at_risk", SYSTEM, data={"risk": person_risk}
             )
             candidates = await rematch_candidates(
                 conn, row["next_job"], settings, routing=routing, now=now, cache=cache
