@@ -31,7 +31,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
 
-from dispatch.accounts import MAX_PASSWORD_LENGTH, Principal, Role, User
+from dispatch.accounts import LOGIN_ROLES, MAX_PASSWORD_LENGTH, Principal, Role, User
 from dispatch.login_throttle import ThrottlePolicy
 from dispatch.sessions import TokenVersions
 from dispatch.sign_in import (
@@ -63,6 +63,8 @@ def principal_retriever(versions: TokenVersions) -> Any:
                 technician_id=UUID(extras["technician_id"]) if extras.get("technician_id") else None,
                 territory_id=UUID(extras["territory_id"]) if extras.get("territory_id") else None,
             )
+            if principal.role not in LOGIN_ROLES:
+                return None  # the customer's and the system's roles are never a login's
             # Tokens from before versions existed count as version 0, the version users start at.
             version = int(extras.get("ver") or 0)
         except (KeyError, ValueError, TypeError):

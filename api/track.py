@@ -26,7 +26,7 @@ from api.matching import match_settings, now_of
 from api.static_files import STATIC
 from assets.models import AwareDatetime
 from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
-from dispatch.accounts import Principal, Role
+from dispatch.accounts import customer_of
 from dispatch.event_stream import parse_event_id, stream
 from dispatch.lifecycle import REBOOKABLE
 from dispatch.models import JobStatus
@@ -55,10 +55,6 @@ def _page(tile_url: str, attribution: str) -> str:
     return PAGE.replace("{map:tiles}", html.escape(tile_url)).replace(
         "{map:attribution}", html.escape(attribution)
     )
-
-
-# The customer acts through their link, never as a staff member: a fixed, unprivileged actor.
-CUSTOMER = Principal(user_id=UUID(int=0), role=Role.ADMIN)
 
 
 class CancelIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -219,7 +215,8 @@ class TrackController(Controller):
         as one of the job's changes (429 with Retry-After past TRUCKROLL_TRACKING_CHANGES_PER_JOB)."""
         job_id = await _take_change(state, token, "cancel")
         async with acquire(state.pool) as conn, conn.transaction():
-            job = await jobs.get_job(conn, CUSTOMER, job_id, for_update=True)
+            customer = customer_of(job_id)  # acting on this job alone, audited as the customer
+            job = await jobs.get_job(conn, customer, job_id, for_update=True)
             if job.status not in REBOOKABLE:
                 raise ConflictError(
                     "the technician is already on their way; please call us to change the visit",
@@ -227,11 +224,10 @@ class TrackController(Controller):
                 )
             await jobs.cancel_job(
                 conn,
-                CUSTOMER,
+                customer,
                 job_id,
                 reason=data.reason or "cancelled by the customer",
                 expected_version=None,
-                actor="customer",
             )
             return await tracking_view.view(conn, job_id)
 
@@ -270,7 +266,7 @@ class TrackController(Controller):
         async with acquire(state.pool) as conn, conn.transaction():
             await slots.reschedule(
                 conn,
-                CUSTOMER,
+                customer_of(job_id),
                 job_id,
                 data.window_start_at,
                 data.window_end_at,
@@ -287,7 +283,7 @@ class TrackController(Controller):
     async def rate(self, conn: Db, token: FromPath[str], data: JSONBody[RatingIn]) -> TrackingView:
         """Rate the visit once it is over."""
         job_id = await _job(conn, token)
-        job = await jobs.get_job(conn, CUSTOMER, job_id)
+        job = await jobs.get_job(conn, customer_of(job_id), job_id)
         if job.status not in (JobStatus.COMPLETED, JobStatus.INCOMPLETE):
             raise ConflictError("a visit is rated once it is over", field="status")
         await metrics_queries.rate(conn, job_id, data.stars, data.comment)

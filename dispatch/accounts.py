@@ -1,4 +1,5 @@
-"""Users who sign in (admins, dispatchers, technicians) and their passwords."""
+"""Users who sign in (admins, dispatchers, technicians) and their passwords, and who else acts
+(the customer through their tracking link, the system's own background work)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     DISPATCHER = "dispatcher"
     TECHNICIAN = "technician"
+    # Those who act without a login, each built in code for the one task it does: no user has
+    # these roles and no token carrying one is accepted (LOGIN_ROLES).
+    CUSTOMER = "customer"  # through the tracking link of one job, and that job only
+    SYSTEM = "system"  # the risk watcher and the other background work
+
+
+LOGIN_ROLES = frozenset({Role.ADMIN, Role.DISPATCHER, Role.TECHNICIAN})
 
 
 class User(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,6 +49,31 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
     technician_id: UUID | None = None
     territory_id: UUID | None = None
+    job_id: UUID | None = None  # a customer's: the job of their link
+
+
+NO_USER = UUID(int=0)  # stands for "no user" in a principal; the audit trail records no user for it
+SYSTEM = Principal(user_id=NO_USER, role=Role.SYSTEM)
+# How the audit trail names those who act without a login (a user is named by their email).
+AUDIT_NAMES = {Role.CUSTOMER: "customer (tracking link)", Role.SYSTEM: "system"}
+
+
+def customer_of(job_id: UUID) -> Principal:
+    """The customer holding the tracking link of this job."""
+    return Principal(user_id=NO_USER, role=Role.CUSTOMER, job_id=job_id)
+
+
+def may_act_on_job(principal: Principal, job_id: UUID) -> bool:
+    """A customer acts on the job of their link and on no other; staff and technicians are held
+    to their territory or their own jobs by the job queries, the system sees every job."""
+    if principal.role is Role.CUSTOMER:
+        return principal.job_id is not None and principal.job_id == job_id
+    return True
+
+
+def audit_name(principal: Principal | None) -> str | None:
+    """The name the audit trail gives an actor without a login; None for a user."""
+    return None if principal is None else AUDIT_NAMES.get(principal.role)
 
 
 def hash_password(password: str) -> str:
@@ -103,6 +136,10 @@ async def create_user(
     email = email.strip()
     if "@" not in email:
         raise InvalidError("email must be an email address", field="email")
+    if role not in LOGIN_ROLES:
+        raise InvalidError(
+            f"role: a login is an admin, a dispatcher or a technician, not a {role}", field="role"
+        )
     if (role is Role.TECHNICIAN) != (technician_id is not None):
         raise InvalidError(
             "a technician user must be linked to a technician record, and only they", field="technician_id"

@@ -36,6 +36,7 @@ from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes
 from dispatch.travel_learning import LearnedTravel, learned
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
+from notifications.notices import Assigned, JobAdded
 from notifications.outbox import Audience, Message, enqueue, job_topic
 
 # A day's planned visits are read this far either side of the job's window, so a shift that
@@ -440,25 +441,23 @@ async def apply(
     await record_replanned(conn, principal, placed)
     first = await job_queries.technician_first_name(conn, candidate.technician_id)
     territory = await job_queries.job_territory(conn, job.id)
-    window = [candidate.arrival_window_start_at.isoformat(), candidate.arrival_window_end_at.isoformat()]
+    window = (candidate.arrival_window_start_at, candidate.arrival_window_end_at)
     await enqueue(
         conn,
         Message(
-            "assigned",
+            Assigned(technician=first, arrival_window=window),
             Audience.CUSTOMER,
             job_id=job.id,
             technician_id=candidate.technician_id,
             territory_id=territory,
-            payload={"technician": first, "arrival_window": window},
             topic=job_topic(job.id),
         ),
         Message(
-            "job_added",
+            JobAdded(planned_start_at=start, replanned=list(placed.moved_ids)),
             Audience.TECHNICIAN,
             job_id=job.id,
             technician_id=candidate.technician_id,
             territory_id=territory,
-            payload={"planned_start_at": start.isoformat(), "replanned": [str(m) for m in placed.moved_ids]},
         ),
     )
     await day_release.release_if_due(conn, principal, [job.id], now=now)

@@ -31,6 +31,7 @@ from dispatch.route_queries import JobPlace
 from dispatch.travel import TravelTimes, pairwise_m
 from infra.db import Connection
 from infra.errors import ConflictError, NotFoundError
+from notifications.notices import Assigned, JobAdded, JobRemoved
 from notifications.outbox import Audience, Message, enqueue, job_topic
 
 FRESH_FIX = timedelta(minutes=15)  # a technician's latest position this recent is where they are
@@ -373,27 +374,25 @@ async def _tell_new_owner(
     first = await job_queries.technician_first_name(conn, tech)
     messages = [
         Message(
-            "assigned",
+            Assigned(technician=first),
             Audience.CUSTOMER,
             job_id=job_id,
             technician_id=tech,
             territory_id=territory,
-            payload={"technician": first},
             topic=job_topic(job_id),
         ),
         Message(
-            "job_added",
+            JobAdded(planned_start_at=start),
             Audience.TECHNICIAN,
             job_id=job_id,
             technician_id=tech,
             territory_id=territory,
-            payload={"planned_start_at": start.isoformat()},
         ),
     ]
     if before is not None:
         messages.append(
             Message(
-                "job_removed",
+                JobRemoved(),
                 Audience.TECHNICIAN,
                 job_id=job_id,
                 technician_id=before,

@@ -22,6 +22,7 @@ from dispatch.accounts import Principal
 from dispatch.errors import TechnicianNotFoundError, TerritoryNotFoundError
 from dispatch.models import JobStatus
 from infra.db import Connection
+from notifications.notices import JobDispatched
 from notifications.outbox import Audience, Message, enqueue
 
 
@@ -39,12 +40,11 @@ def dispatched_message(
 ) -> Message:
     """What the technician's phone hears when a job is dispatched to it, however it was."""
     return Message(
-        "job_dispatched",
+        JobDispatched(planned_start_at=planned_start_at),
         Audience.TECHNICIAN,
         job_id=job_id,
         technician_id=technician_id,
         territory_id=territory_id,
-        payload={"planned_start_at": None if planned_start_at is None else planned_start_at.isoformat()},
     )
 
 

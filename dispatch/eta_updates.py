@@ -24,6 +24,7 @@ from dispatch.assignment import travel_for
 from dispatch.eta import Leg, chain, smooth
 from dispatch.route_queries import place_of
 from dispatch.travel import TravelTimes
+from notifications.notices import EtaChanged, Nearby
 from notifications.outbox import Audience, Message, job_topic
 
 ETA_CHANGE = timedelta(minutes=5)
@@ -89,10 +90,10 @@ async def estimate(
         last_told = row["eta_told_at"]
         driving = row["status"] == "en_route"
         if driving and last_told is not None and abs(eta - last_told) >= ETA_CHANGE:
-            messages.append(_message("eta_changed", row, technician_id, first_name, eta))
+            messages.append(_message(EtaChanged, row, technician_id, first_name, eta))
         nearby = driving and eta - now <= NEARBY and not row["nearby_told"]
         if nearby:
-            messages.append(_message("nearby", row, technician_id, first_name, eta))
+            messages.append(_message(Nearby, row, technician_id, first_name, eta))
         told = bool(messages) or (last_told is None and driving)
         if not told and row["eta_at"] is not None and abs(raw - row["eta_at"]) < ETA_STEP:
             continue
@@ -135,14 +136,15 @@ async def set_off_eta(
     return chain(now, [leg])[0]
 
 
-def _message(kind: str, job: Row, technician_id: UUID, first_name: str | None, eta: datetime) -> Message:
+def _message(
+    kind: type[EtaChanged | Nearby], job: Row, technician_id: UUID, first_name: str | None, eta: datetime
+) -> Message:
     return Message(
-        kind,
+        kind(technician=first_name, eta_at=eta),
         Audience.CUSTOMER,
         job_id=job["id"],
         technician_id=technician_id,
         territory_id=job["territory_id"],
-        payload={"technician": first_name, "eta_at": eta.isoformat()},
         topic=job_topic(job["id"]),
         urgency="high",
         ttl_s=1800,

@@ -11,7 +11,7 @@ from uuid import UUID
 from asyncpg import Record
 
 from assets.models import PartId
-from dispatch.accounts import Principal, Role
+from dispatch.accounts import Principal, Role, audit_name, may_act_on_job
 from dispatch.models import DurationSource, Job, JobEvent, JobId, JobPart, JobStatus, PartSource
 from infra.db import Connection, insert_clause, set_clause
 
@@ -95,6 +95,8 @@ async def parts_of(conn: Connection, job_ids: Sequence[UUID]) -> dict[UUID, list
 async def get_job(
     conn: Connection, job_id: UUID, principal: Principal, *, for_update: bool = False
 ) -> Job | None:
+    if not may_act_on_job(principal, job_id):
+        return None
     technician, territory = _visibility(principal)
     row = await conn.fetchrow(
         f"SELECT {_JOB_COLUMNS} FROM jobs j WHERE {_VISIBLE} AND j.id = $3"
@@ -111,6 +113,8 @@ async def get_job(
 async def list_jobs(
     conn: Connection, principal: Principal, filters: JobFilters, *, limit: int, offset: int
 ) -> list[Job]:
+    if principal.role is Role.CUSTOMER:
+        return []  # a customer sees their own job through their link, never a list
     technician, territory = _visibility(principal)
     window = filters.window_overlaps
     rows = await conn.fetch(
@@ -200,9 +204,10 @@ async def insert_job_event(
     client_at: datetime | None = None,
     actor: str | None = None,
 ) -> None:
-    """`actor` names who acted when it was not a user (the customer through their link)."""
+    """`actor` names who acted when it was neither a user, the customer nor the system (an import)."""
     # The nil id stands for "no user" (the system, or a customer acting through their link).
     user_id = principal.user_id if principal and principal.user_id.int else None
+    actor = audit_name(principal) or actor
     await conn.execute(
         """
         INSERT INTO job_events (job_id, kind, from_status, to_status, actor_user_id, actor, reason, data,

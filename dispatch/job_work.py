@@ -33,6 +33,14 @@ from dispatch.travel import TravelTimes
 from dispatch.work_queries import Note
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
+from notifications.notices import (
+    Arrived,
+    Completed,
+    FollowUpBooked,
+    FollowUpNeeded,
+    Notice,
+    OnTheWay,
+)
 from notifications.outbox import Audience, Message, enqueue, job_topic
 
 S = JobStatus
@@ -71,21 +79,19 @@ async def _messages_for(
     territory = await job_queries.job_territory(conn, job.id)
 
     def message(
-        kind: str,
+        notice: Notice,
         audience: Audience,
-        payload: dict[str, object],
         *,
         topic: str | None = None,
         urgency: str = "normal",
         ttl_s: int = 3600,
     ) -> Message:
         return Message(
-            kind,
+            notice,
             audience,
             job_id=job.id,
             technician_id=job.technician_id,
             territory_id=territory,
-            payload=payload,
             topic=topic,
             urgency=urgency,
             ttl_s=ttl_s,
@@ -95,29 +101,25 @@ async def _messages_for(
     if status is S.DISPATCHED:
         return [day_release.dispatched_message(job.id, job.technician_id, territory, job.planned_start_at)]
     if status is S.EN_ROUTE:
-        payload: dict[str, object] = {"technician": first, "eta_at": _iso(job.eta_at)}
-        return [message("on_the_way", Audience.CUSTOMER, payload, topic=topic, urgency="high")]
+        notice = OnTheWay(technician=first, eta_at=job.eta_at)
+        return [message(notice, Audience.CUSTOMER, topic=topic, urgency="high")]
     if status is S.ON_SITE:
-        return [message("arrived", Audience.CUSTOMER, {"technician": first}, topic=topic, urgency="high")]
+        return [message(Arrived(technician=first), Audience.CUSTOMER, topic=topic, urgency="high")]
     if status is S.COMPLETED:
         # The tracking page the customer already has open asks for the rating once the visit is over.
-        payload = {"technician": first, "ask_rating": True}
-        return [message("completed", Audience.CUSTOMER, payload, topic=topic, ttl_s=86400)]
+        return [
+            message(Completed(technician=first, ask_rating=True), Audience.CUSTOMER, topic=topic, ttl_s=86400)
+        ]
     if status is S.INCOMPLETE:
         return [
-            message("follow_up_booked", Audience.CUSTOMER, {"follow_up_job_id": str(follow_up)}),
+            message(FollowUpBooked(follow_up_job_id=follow_up), Audience.CUSTOMER),
             message(
-                "follow_up_needed",
+                FollowUpNeeded(follow_up_job_id=follow_up, reason=job.outcome_reason),
                 Audience.DISPATCHER,
-                {"follow_up_job_id": str(follow_up), "reason": job.outcome_reason},
                 urgency="high",
             ),
         ]
     return []
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 async def report_status(

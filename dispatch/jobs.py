@@ -9,11 +9,12 @@ from uuid import UUID
 
 from assets.models import PartId
 from dispatch import job_queries, scope
-from dispatch.accounts import Principal
+from dispatch.accounts import Principal, Role
 from dispatch.errors import JobNotFoundError
 from dispatch.models import CANCELLABLE_STATUSES, OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError, PreconditionFailedError, PreconditionRequiredError
+from notifications.notices import Cancelled, JobRemoved
 from notifications.outbox import Audience, Message, enqueue, job_topic
 
 MAX_WINDOW = timedelta(days=7)
@@ -194,23 +195,21 @@ async def cancel_job(
     territory = await job_queries.job_territory(conn, job_id)
     told = [
         Message(
-            "cancelled",
+            Cancelled(by="customer" if principal.role is Role.CUSTOMER else "us"),
             Audience.CUSTOMER,
             job_id=job_id,
             territory_id=territory,
-            payload={"by": "customer" if actor == "customer" else "us"},
             topic=job_topic(job_id),
         )
     ]
     if job.technician_id is not None:
         told.append(
             Message(
-                "job_removed",
+                JobRemoved(reason=reason),
                 Audience.TECHNICIAN,
                 job_id=job_id,
                 technician_id=job.technician_id,
                 territory_id=territory,
-                payload={"reason": reason},
             )
         )
     await enqueue(conn, *told)

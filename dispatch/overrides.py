@@ -20,6 +20,7 @@ from dispatch.route_plan import build
 from dispatch.travel import TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
+from notifications import notices
 from notifications.outbox import Audience, Message, enqueue, job_topic
 
 S = JobStatus
@@ -38,7 +39,7 @@ async def _locked(conn: Connection, principal: Principal, job_id: UUID, expected
     return job
 
 
-Notice = tuple[str, Audience, UUID | None, dict[str, object]]
+Notice = tuple[notices.Notice, Audience, UUID | None]
 
 
 async def _locked_with_days(
@@ -67,15 +68,14 @@ async def _tell(conn: Connection, job: Job, *messages: Notice) -> None:
         conn,
         *(
             Message(
-                kind,
+                notice,
                 audience,
                 job_id=job.id,
                 technician_id=technician,
                 territory_id=territory,
-                payload=payload,
                 topic=job_topic(job.id) if audience is Audience.CUSTOMER else None,
             )
-            for kind, audience, technician, payload in messages
+            for notice, audience, technician in messages
         ),
     )
 
@@ -127,7 +127,7 @@ async def reassign(
         pin=pin,
     )
     if previous is not None:
-        await _tell(conn, job, ("job_removed", Audience.TECHNICIAN, previous, {"reason": reason}))
+        await _tell(conn, job, (notices.JobRemoved(reason=reason), Audience.TECHNICIAN, previous))
     return result
 
 
@@ -165,12 +165,11 @@ async def unassign(
     await _tell(
         conn,
         job,
-        ("job_removed", Audience.TECHNICIAN, job.technician_id, {"reason": reason}),
+        (notices.JobRemoved(reason=reason), Audience.TECHNICIAN, job.technician_id),
         (
-            "assignment_changed",
+            notices.AssignmentChanged(window=(job.window_start_at, job.window_end_at)),
             Audience.CUSTOMER,
             None,
-            {"window": [job.window_start_at.isoformat(), job.window_end_at.isoformat()]},
         ),
     )
     return await jobs.get_job(conn, principal, job.id)
@@ -229,12 +228,11 @@ async def pin(
         reason=reason,
         data={"technician_id": str(target), "start_at": start_at.isoformat() if start_at else None},
     )
-    at_text = start_at.isoformat() if start_at else None
-    notices: list[Notice] = [("job_pinned", Audience.TECHNICIAN, target, {"start_at": at_text})]
+    told: list[Notice] = [(notices.JobPinned(start_at=start_at), Audience.TECHNICIAN, target)]
     if start_at is not None:
         # A fixed time is a promise to the customer too.
-        notices.append(("visit_time_set", Audience.CUSTOMER, None, {"start_at": at_text}))
-    await _tell(conn, job, *notices)
+        told.append((notices.VisitTimeSet(start_at=start_at), Audience.CUSTOMER, None))
+    await _tell(conn, job, *told)
     return await jobs.get_job(conn, principal, job.id)
 
 
@@ -270,7 +268,7 @@ async def unpin(
         raise ConflictError("the job is not pinned", field="pinned")
     await job_queries.update_job(conn, job.id, {"pinned": False, "pinned_start_at": None})
     await job_queries.insert_job_event(conn, job.id, "override_unpin", principal, reason=reason)
-    await _tell(conn, job, ("job_unpinned", Audience.TECHNICIAN, job.technician_id, {}))
+    await _tell(conn, job, (notices.JobUnpinned(), Audience.TECHNICIAN, job.technician_id))
     return await jobs.get_job(conn, principal, job.id)
 
 
@@ -326,24 +324,18 @@ async def change_window(
     )
     if placed is not None:
         await assignment.record_replanned(conn, principal, placed)
-    notices: list[Notice] = [
-        (
-            "window_changed",
-            Audience.CUSTOMER,
-            None,
-            {"window": [window_start_at.isoformat(), window_end_at.isoformat()]},
-        )
+    told: list[Notice] = [
+        (notices.WindowChanged(window=(window_start_at, window_end_at)), Audience.CUSTOMER, None)
     ]
     if job.technician_id is not None:
-        told: dict[str, object] = {"reason": reason}
+        to_technician = notices.WindowChanged(reason=reason)
         if placed is not None:
             # The phone re-orders the day as it does when an assignment re-times it.
-            told |= {
-                "planned_start_at": placed.start.isoformat(),
-                "replanned": [str(m) for m in placed.moved_ids],
-            }
-        notices.append(("window_changed", Audience.TECHNICIAN, job.technician_id, told))
-    await _tell(conn, job, *notices)
+            to_technician = notices.WindowChanged(
+                reason=reason, planned_start_at=placed.start, replanned=list(placed.moved_ids)
+            )
+        told.append((to_technician, Audience.TECHNICIAN, job.technician_id))
+    await _tell(conn, job, *told)
     return await jobs.get_job(conn, principal, job.id)
 
 

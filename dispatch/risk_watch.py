@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from typing import cast
 from uuid import UUID
 
+from asyncpg import Record
+
 from dispatch import assignment, job_queries, jobs, position_queries, risk_queries
-from dispatch.accounts import Principal, Role
+from dispatch.accounts import SYSTEM
 from dispatch.board import risks_of
 from dispatch.fleet_cache import FleetCache
 from dispatch.matching import MatchSettings
@@ -26,10 +28,10 @@ from dispatch.positions import maintain_partitions
 from dispatch.travel import TravelTimes
 from infra.db import Connection, Pool
 from infra.errors import DomainError
+from notifications.notices import Candidate, JobAtRisk, TechnicianSilent, TechnicianStuck
 from notifications.outbox import Audience, Message, enqueue
 
 log = logging.getLogger("truckroll.risk")
-SYSTEM = Principal(user_id=UUID(int=0), role=Role.ADMIN)
 HORIZON = timedelta(hours=12)
 # A technician on shift with work ahead who has sent no position for this long, or who has not
 # moved for this long while driving to a job, is checked on.
@@ -45,7 +47,7 @@ async def rematch_candidates(
     now: datetime,
     cache: FleetCache | None = None,
     limit: int = 3,
-) -> list[dict[str, object]]:
+) -> list[Candidate]:
     """The best technicians to take the job over, as a dispatcher reads them."""
     job = await jobs.get_job(conn, SYSTEM, job_id)
     ctx = await assignment.context(conn, job, routing)
@@ -54,7 +56,7 @@ async def rematch_candidates(
     except DomainError:
         return []
     return [
-        {"technician_id": str(c.technician_id), "name": c.name, "score": c.score, "reason": c.reason}
+        Candidate(technician_id=c.technician_id, name=c.name, score=c.score, reason=c.reason)
         for c in ranking.candidates
         if c.technician_id != job.technician_id
     ][:limit]
@@ -86,28 +88,31 @@ async def scan(
             candidates = await rematch_candidates(
                 conn, row["id"], settings, routing=routing, now=now, cache=cache
             )
-            await job_queries.insert_job_event(conn, row["id"], "at_risk", None, data={"risk": risk.value})
+            await job_queries.insert_job_event(conn, row["id"], "at_risk", SYSTEM, data={"risk": risk.value})
             await enqueue(
                 conn,
                 Message(
-                    "job_at_risk",
+                    JobAtRisk(risk=risk.value, candidates=candidates),
                     Audience.DISPATCHER,
                     job_id=row["id"],
                     technician_id=row["technician_id"],
                     territory_id=await job_queries.job_territory(conn, row["id"]),
-                    payload={"risk": risk.value, "candidates": candidates},
                     urgency="high",
                 ),
             )
     quiet = await position_queries.silent_technicians(conn, now, now - SILENCE)
     stuck = await position_queries.stuck_technicians(conn, now - SILENCE)
-    for person_risk, rows in (("technician_silent", quiet), ("technician_stuck", stuck)):
+    person_risks: tuple[tuple[str, type[TechnicianSilent | TechnicianStuck], list[Record]], ...] = (
+        ("technician_silent", TechnicianSilent, quiet),
+        ("technician_stuck", TechnicianStuck, stuck),
+    )
+    for person_risk, notice, rows in person_risks:
         for row in rows:
             if not await risk_queries.raise_alert(conn, row["next_job"], person_risk):
                 continue
             raised += 1
             await job_queries.insert_job_event(
-                conn, row["next_job"], "at_risk", None, data={"risk": person_risk}
+                conn, row["next_job"], "at_risk", SYSTEM, data={"risk": person_risk}
             )
             candidates = await rematch_candidates(
                 conn, row["next_job"], settings, routing=routing, now=now, cache=cache
@@ -115,15 +120,11 @@ async def scan(
             await enqueue(
                 conn,
                 Message(
-                    person_risk,
+                    notice(last_fix_at=row["last_fix"], candidates=candidates),
                     Audience.DISPATCHER,
                     job_id=row["next_job"],
                     technician_id=row["technician_id"],
                     territory_id=await job_queries.job_territory(conn, row["next_job"]),
-                    payload={
-                        "last_fix_at": None if row["last_fix"] is None else row["last_fix"].isoformat(),
-                        "candidates": candidates,
-                    },
                     urgency="high",
                 ),
             )

@@ -15,6 +15,7 @@ from dispatch.risk_watch import rematch_candidates
 from dispatch.travel import TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError
+from notifications.notices import AssignmentChanged, Delayed, Offer, TechnicianRunningLate, TechnicianSick
 from notifications.outbox import Audience, Message, enqueue, job_topic
 
 
@@ -67,15 +68,11 @@ async def running_late(
             await enqueue(
                 conn,
                 Message(
-                    "delayed",
+                    Delayed(eta_at=expected),
                     Audience.CUSTOMER,
                     job_id=row["id"],
                     technician_id=tech,
                     territory_id=territory,
-                    payload={
-                        "eta_at": expected.isoformat(),
-                        "apology": "We are sorry: your technician is running late.",
-                    },
                     topic=job_topic(row["id"]),
                     urgency="high",
                 ),
@@ -83,11 +80,10 @@ async def running_late(
     await enqueue(
         conn,
         Message(
-            "technician_running_late",
+            TechnicianRunningLate(minutes=minutes, reason=reason, jobs=affected),
             Audience.DISPATCHER,
             technician_id=tech,
             territory_id=territory,
-            payload={"minutes": minutes, "reason": reason, "jobs": [str(j) for j in affected]},
             urgency="high",
         ),
     )
@@ -143,30 +139,28 @@ async def call_in_sick(
         else:
             await risk_queries.end_shift_at(conn, shift["id"], now)
     territory = None
-    offers: list[dict[str, object]] = []
+    offers: list[Offer] = []
     for job_id in released:
         territory = territory or await job_queries.job_territory(conn, job_id)
         candidates = await rematch_candidates(conn, job_id, settings, routing=routing, now=now, cache=None)
-        offers.append({"job_id": str(job_id), "candidates": candidates})
+        offers.append(Offer(job_id=job_id, candidates=candidates))
         await enqueue(
             conn,
             Message(
-                "assignment_changed",
+                AssignmentChanged(),
                 Audience.CUSTOMER,
                 job_id=job_id,
                 territory_id=territory,
-                payload={"reason": "Your technician is unwell; we are sending someone else."},
                 topic=job_topic(job_id),
             ),
         )
     await enqueue(
         conn,
         Message(
-            "technician_sick",
+            TechnicianSick(reason=reason, jobs=offers),
             Audience.DISPATCHER,
             technician_id=tech,
             territory_id=territory,
-            payload={"reason": reason, "jobs": offers},
             urgency="high",
         ),
     )

@@ -31,6 +31,7 @@ from dispatch.models import JobStatus
 from dispatch.travel import TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError
+from notifications.notices import JobRemoved
 from notifications.outbox import Audience, Message, enqueue
 
 
@@ -266,11 +267,10 @@ async def reschedule(
         await enqueue(
             conn,
             Message(
-                "job_removed",
+                JobRemoved(rescheduled_by_customer=True),
                 Audience.TECHNICIAN,
                 job_id=job.id,
                 technician_id=previous,
-                payload={"reason": "rescheduled by the customer"},
             ),
         )
     return assigned

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import UUID
+
+from notifications.notices import Notice, kind_of
 
 
 class Audience(enum.StrEnum):
@@ -15,15 +17,18 @@ class Audience(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Message:
-    kind: str  # e.g. "assigned", "on_the_way", "arrived", "job_reassigned"
+    notice: Notice
     audience: Audience
     job_id: UUID | None = None
     technician_id: UUID | None = None
     territory_id: UUID | None = None
-    payload: dict[str, object] = field(default_factory=dict)
     topic: str | None = None  # messages of one topic replace each other on an offline phone
     urgency: str = "normal"
     ttl_s: int = 3600
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.notice)
 
 
 def job_topic(job_id: UUID) -> str:

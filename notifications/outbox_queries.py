@@ -23,7 +23,7 @@ async def insert(conn: Connection, message: Message) -> int:
         m.job_id,
         m.technician_id,
         m.territory_id,
-        m.payload,
+        m.notice,  # the whole Struct, its kind included, as the jsonb codec encodes it
         m.topic,
         m.urgency,
         m.ttl_s,

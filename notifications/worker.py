@@ -32,6 +32,7 @@ from infra.db import Connection, Pool
 from infra.listen import listen
 from notifications import push_queries
 from notifications.endpoints import EndpointGuard
+from notifications.notices import from_row
 from notifications.payloads import render
 from notifications.webpush import SEND_ERRORS, Sender, Subscription
 
@@ -187,14 +188,28 @@ async def _record(pool: Pool, outcomes: list[Outcome], gone: dict[int, str]) -> 
                 log.exception("could not record the attempt of push delivery %s", outcome[0])
 
 
-def _encrypt_all(rows: list[Record]) -> list[bytes | str]:
+@dataclass(frozen=True)
+class Unreadable:
+    """A row whose kind or payload is none of ours: no later attempt can word it, so it fails
+    at once, loudly, rather than going out as a vague "update"."""
+
+    error: str
+
+
+def _encrypt_all(rows: list[Record]) -> list[bytes | str | Unreadable]:
     """Each row's encrypted body, or why it could not be made (one bad row fails alone)."""
-    bodies: list[bytes | str] = []
+    bodies: list[bytes | str | Unreadable] = []
     for row in rows:
         try:
-            payload = msgspec.json.encode(
-                render(row["kind"], row["payload"], row["job_id"], row["timezone"], row["audience"])
+            notice = from_row(row["kind"], row["payload"])
+        except msgspec.ValidationError as error:
+            log.error(
+                "push delivery %s: outbox message of kind %r does not read: %s", row["id"], row["kind"], error
             )
+            bodies.append(Unreadable(_line(f"unreadable {row['kind']!r} message: {error}")))
+            continue
+        try:
+            payload = msgspec.json.encode(render(notice, row["job_id"], row["timezone"], row["audience"]))
             bodies.append(Sender.encrypt(Subscription(row["endpoint"], row["p256dh"], row["auth"]), payload))
         # A malformed key in one stored subscription, a payload that does not render: that row alone.
         except Exception as error:
@@ -207,9 +222,11 @@ _guards: dict[bool, EndpointGuard] = {}
 
 
 async def _deliver(
-    row: Record, body: bytes | str, sender: Sender, guard: EndpointGuard
+    row: Record, body: bytes | str | Unreadable, sender: Sender, guard: EndpointGuard
 ) -> tuple[int | None, str | None, float | None, bool]:
-    """(HTTP status, error, Retry-After, refused): a refused endpoint is never tried again."""
+    """(HTTP status, error, Retry-After, refused): a refused delivery is never tried again."""
+    if isinstance(body, Unreadable):
+        return None, body.error, None, True
     if isinstance(body, str):
         return None, body, None, False
     # Rows written before the API checked endpoints, and public names that resolve to private

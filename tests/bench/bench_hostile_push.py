@@ -158,7 +158,7 @@ async def fair_share(
             )
             await conn.execute(
                 "INSERT INTO outbox (kind, audience, job_id, technician_id, payload)"
-                " VALUES ('job_assigned', 'technician', $1, $2, '{}')",
+                " VALUES ('job_added', 'technician', $1, $2, '{}')",
                 w["job"],
                 w["tech"],
             )

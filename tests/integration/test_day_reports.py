@@ -115,3 +115,7 @@ async def test_a_job_newly_at_risk_raises_one_alert_with_who_could_take_it_over(
     assert alert["job_id"] == first
     assert alert["payload"]["risk"] == "eta_past_window"
     assert [c["name"] for c in alert["payload"]["candidates"]] == ["Bob Doors"]
+    # The watcher acts as the system, and the audit trail says so (no user, no fake admin).
+    event = await conn.fetchrow("SELECT actor, actor_user_id FROM job_events WHERE kind = 'at_risk'")
+    assert event is not None
+    assert (event["actor"], event["actor_user_id"]) == ("system", None)

@@ -203,7 +203,7 @@ async def test_a_technicians_message_is_not_held_back_by_a_flooded_job(
     # Written last, behind the whole flood.
     await conn.execute(
         "INSERT INTO outbox (kind, audience, job_id, technician_id, payload)"
-        " VALUES ('job_assigned', 'technician', $1, $2, '{}')",
+        " VALUES ('job_added', 'technician', $1, $2, '{}')",
         flooded,
         ann,
     )

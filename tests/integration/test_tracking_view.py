@@ -141,7 +141,7 @@ async def test_cancel_before_dispatch_and_rate_after_the_visit(
         "SELECT actor, to_status FROM job_events WHERE job_id = $1 ORDER BY id DESC LIMIT 1", job_id
     )
     assert event is not None
-    assert (event["actor"], event["to_status"]) == ("customer", "cancelled")
+    assert (event["actor"], event["to_status"]) == ("customer (tracking link)", "cancelled")
     assert await conn.fetchval("SELECT kind FROM outbox WHERE technician_id = $1", tech) == "job_removed"
     # Another visit, this time done: rated once it is over.
     other, _, other_token = await tracked(client, conn, dispatcher)

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 from dispatch.eta_updates import estimate
+from notifications.notices import EtaChanged
 
 NOW = datetime(2026, 12, 1, 15, tzinfo=UTC)
 SITE = (44.97, -93.26)
@@ -52,7 +53,7 @@ async def test_news_and_nearness_are_told_once_each() -> None:
     # Told 30 minutes, now 20 (raw) -- a 10-minute change is news and is not smoothed away.
     (update,) = await estimate(TECH, "Ann Springs", [job(30, 30)], km_south(12), now=NOW)
     assert [m.kind for m in update.messages] == ["eta_changed"]
-    assert update.messages[0].payload["technician"] == "Ann"
+    assert update.messages[0].notice == EtaChanged(technician="Ann", eta_at=update.eta_at)
     # 3 km out: 5 minutes away, "nearby" once; a job already told so hears nothing more.
     (near,) = await estimate(TECH, "Ann Springs", [job(5.5, 5.5)], km_south(3), now=NOW)
     assert [m.kind for m in near.messages] == ["nearby"]
