@@ -32,7 +32,7 @@ from dispatch.matching import (
 from dispatch.models import Job, JobStatus
 from dispatch.route_plan import Day, Visit, build
 from dispatch.route_queries import JobPlace
-from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes
+from dispatch.travel import GeodesicTravel, OsrmTravel, RoutedTravel, TravelSettings, TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
 from notifications.outbox import Audience, Message, enqueue, job_topic
@@ -67,6 +67,10 @@ class Context:
     @property
     def travel_key(self) -> Hashable:
         """Which travel model timed a cached fleet view."""
+        if isinstance(self.travel, RoutedTravel):
+            # The router is one per process; the model behind it differs by territory.
+            s = self.travel.model.settings
+            return ("routing", id(self.travel.router), s.circuity_factor, s.speed_kmh, s.stop_overhead_s)
         if not isinstance(self.travel, GeodesicTravel):
             return ("routing", id(self.travel))
         s = self.travel.settings
@@ -74,16 +78,18 @@ class Context:
 
 
 def travel_for(place: JobPlace, routing: TravelTimes | None) -> TravelTimes:
-    """The configured road-network service, else the territory's geodesic model."""
-    if routing is not None:
-        return routing
-    return GeodesicTravel(
+    """The configured road-network service, else the territory's geodesic model; with a road
+    router, the model answers for whatever the router cannot."""
+    model = GeodesicTravel(
         TravelSettings(
             circuity_factor=place.circuity_factor,
             speed_kmh=place.speed_kmh,
             stop_overhead_s=place.stop_overhead_s,
         )
     )
+    if isinstance(routing, OsrmTravel):
+        return routing.with_fallback(model)
+    return routing if routing is not None else model
 
 
 async def context(conn: Connection, job: Job, routing: TravelTimes | None) -> Context:
