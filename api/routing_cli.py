@@ -74,7 +74,8 @@ def cmd_routing_serve(_: Settings, args: argparse.Namespace) -> int:
     process = subprocess.Popen(command)
     try:
         if osrm.wait_listening(process, args.host, args.port, timeout_s=args.ready_timeout):
-            print(f"TRUCKROLL_ROUTING_URL=http://{args.host}:{args.port}", flush=True)
+            host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+            print(f"TRUCKROLL_ROUTING_URL=http://{host}:{args.port}", flush=True)
         return process.wait()
     except KeyboardInterrupt:
         return 130

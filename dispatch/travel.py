@@ -261,6 +261,9 @@ class OsrmTravel:
             "sources": ";".join(map(str, sources)),
             "destinations": ";".join(map(str, destinations)),
             "annotations": "duration",
+            # Without the snapped places and their hints the answer is ~40 times smaller (OSRM ≥ 5.25).
+            "skip_waypoints": "true",
+            "generate_hints": "false",
         }
         try:
             durations = await self._ask(url, params)
