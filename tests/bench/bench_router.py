@@ -5,10 +5,10 @@ central-Helsinki extract and on a synthetic 20 × 20 km grid city (tests/bench/g
 
 For each network: `requests` sequential calls with random places snapped to the network, each
     from_one: 1 technician -> 20 jobs (a 1 × 20 table: ranking, the ETA to every job)
-    between:  the technician's chain of 20 jobs (a 21 × 21 table over the distinct places: what
-              a ping's ETA refresh asks)
+    between:  the technician's chain of 20 jobs (what a ping's ETA refresh asks: the route
+              service's legs; before, a 21 × 21 table, about 6-10 times slower on the grid city)
 and, for comparison, from_one on a new connection each time. Prints p50/p95/p99 and fallbacks.
-The chain is timed on at most 200 requests: on the grid city each takes about half a second.
+The chain is timed on at most 200 requests.
 
     python -m tests.bench.bench_router [--requests 2000] [--size-km 20] [--threads 2]
 """
@@ -33,8 +33,7 @@ from tests.bench.grid_city import write_city
 HELSINKI = Path(__file__).resolve().parents[1] / "fixtures" / "osm" / "helsinki.osm.pbf"
 HELSINKI_BOX = (60.160, 24.925, 60.175, 24.960)  # south, west, north, east: the extract's core
 JOBS = 20
-# OSRM's MLD table runs one search per source: a 21 x 21 table costs about 21 one-to-many ones.
-CHAIN_REQUESTS = 200
+CHAIN_REQUESTS = 200  # a chain is a search per leg: a few times a one-to-many table
 
 
 def figures(samples_s: list[float]) -> str:
@@ -120,7 +119,7 @@ async def measure(name: str, url: str, box: tuple[float, float, float, float], r
         await fresh_router.close()
     print(f"{name}: {len(places)} places on the network, {requests} requests ({len(legs)} chains)")
     print(f"  1 -> 20 jobs (from_one)            {figures(fan)}")
-    print(f"  chain of 20 (between, 21 x 21)     {figures(legs)}")
+    print(f"  chain of 20 (between: route legs)  {figures(legs)}")
     print(f"  1 -> 20, a new connection each     {figures(fresh)}")
     print(f"  fallbacks: {len(fallbacks)}")
 

@@ -5,6 +5,7 @@ model's, counted in /metrics by reason."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -243,3 +244,17 @@ async def test_with_the_router_down_pings_are_taken_with_straight_line_etas_and_
             eta = await eta_s(client, conn, job_id, token)
             assert eta == pytest.approx(await modelled_s(BULEVARDI, ETELARANTA), abs=1)
         assert more(await fallbacks(client), before) == {"connection": 3}
+
+
+async def test_a_chain_of_jobs_is_timed_leg_by_leg_as_the_table_times_each_pair(
+    road_router: RoadRouter,
+) -> None:
+    chain = np.array([BULEVARDI, ETELARANTA, (60.1695, 24.9522), (60.1640, 24.9460), BULEVARDI])
+    router = OsrmTravel(road_router.url)
+    try:
+        legs = await router.between(chain[:-1], chain[1:])
+        pairs = [(await router.from_one(tuple(a), [tuple(b)]))[0] for a, b in itertools.pairwise(chain)]
+    finally:
+        await router.close()
+    # The route service, with U-turns allowed at each stop, drives each leg as a trip of its own.
+    assert legs == pytest.approx(pairs, rel=0.01)
