@@ -128,7 +128,15 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         )
         app.state.settings = settings
         # A road-network service when configured; matching otherwise uses each territory's model.
-        app.state.routing = OsrmTravel(settings.routing_url) if settings.routing_url else None
+        app.state.routing = (
+            OsrmTravel(
+                settings.routing_url,
+                timeout_s=settings.routing_timeout_s,
+                on_fallback=metrics.count_routing_fallback,
+            )
+            if settings.routing_url
+            else None
+        )
         async with app.state.pool.acquire() as conn, conn.transaction():
             await maintain_partitions(
                 conn, today=now_of(app.state).date(), retention_days=settings.position_retention_days

@@ -1,4 +1,4 @@
-"""The `truckroll` command: serve, migrate, demo, create-user."""
+"""The `truckroll` command: serve, migrate, demo, create-user, routing, ..."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
+from api.routing_cli import add_routing_commands
 from infra.db import connection, migrate
 from infra.errors import ConflictError, DomainError
 from infra.local_postgres import LocalPostgres, LocalPostgresError
@@ -721,6 +722,7 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--technician-id", type=UUID, default=None, help="required for --role technician")
     user.add_argument("--territory-id", type=UUID, default=None, help="limit a dispatcher to one territory")
     user.set_defaults(handler=cmd_create_user)
+    add_routing_commands(sub)
     return parser
 
 

@@ -1,5 +1,5 @@
 """Service metrics for managers, assets due for maintenance, ratings, and Prometheus metrics for
-operators (request rates and latencies, outbox depth and delivery failures)."""
+operators (request rates and latencies, outbox depth and delivery failures, road-router fallbacks)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.plugins.prometheus import PrometheusController
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
 from api.auth import STAFF
 from api.deps import Caller, Db
 from api.matching import now_of
 from dispatch import jobs, metrics, metrics_queries, scope
 from dispatch.metrics import MaintenanceDue, ServiceMetrics
+from dispatch.travel import FallbackReason
 from infra.db import Pool, acquire
 from infra.errors import ConflictError, DatabaseUnavailableError, InvalidError
 from notifications import outbox_queries
@@ -32,6 +33,16 @@ PUSH_FAILING = Gauge(
     "truckroll_push_failed_attempts_5m",
     "Push sends in the last five minutes that the push service did not accept",
 )
+
+ROUTING_FALLBACKS = Counter(
+    "truckroll_routing_fallbacks",
+    "Travel estimates the straight-line model gave because the road router could not, by reason",
+    ["reason"],
+)
+
+
+def count_routing_fallback(reason: FallbackReason) -> None:
+    ROUTING_FALLBACKS.labels(reason=reason.value).inc()
 
 
 class RatingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -32,7 +32,7 @@ from dispatch.matching import (
 from dispatch.models import Job, JobStatus
 from dispatch.route_plan import Day, Visit, build
 from dispatch.route_queries import JobPlace
-from dispatch.travel import GeodesicTravel, TravelSettings, TravelTimes
+from dispatch.travel import GeodesicTravel, OsrmTravel, RoutedTravel, TravelSettings, TravelTimes
 from dispatch.travel_learning import LearnedTravel, learned
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
@@ -73,6 +73,10 @@ class Context:
         if isinstance(travel, LearnedTravel):
             learned = (travel.factors, travel.hour)
             travel = travel.source
+        if isinstance(travel, RoutedTravel):
+            # The router is one per process; the model behind it differs by territory.
+            s = travel.model.settings
+            return ("routing", id(travel.router), s.circuity_factor, s.speed_kmh, s.stop_overhead_s, learned)
         if not isinstance(travel, GeodesicTravel):
             return ("routing", id(travel), learned)
         s = travel.settings
@@ -81,18 +85,20 @@ class Context:
 
 def travel_for(place: JobPlace, routing: TravelTimes | None, *, at: datetime | None = None) -> TravelTimes:
     """The configured road-network service, else the territory's geodesic model; either scaled
-    by what the territory's trips taught about it, at the local hour of `at` (all hours if None)."""
+    by what the territory's trips taught about it, at the local hour of `at` (all hours if None).
+    With a road router, the model answers for whatever the router cannot."""
     hour = None if at is None else at.astimezone(ZoneInfo(place.timezone)).hour
-    if routing is not None:
-        return learned(routing, place.road_router, hour)
-    source = GeodesicTravel(
+    model = GeodesicTravel(
         TravelSettings(
             circuity_factor=place.circuity_factor,
             speed_kmh=place.speed_kmh,
             stop_overhead_s=place.stop_overhead_s,
         )
     )
-    return learned(source, place.straight_line, hour)
+    if routing is not None:
+        source = routing.with_fallback(model) if isinstance(routing, OsrmTravel) else routing
+        return learned(source, place.road_router, hour)
+    return learned(model, place.straight_line, hour)
 
 
 async def context(conn: Connection, job: Job, routing: TravelTimes | None) -> Context:

@@ -11,10 +11,13 @@ configured. Matching sees only `TravelTimes`.
 
 from __future__ import annotations
 
+import enum
+import logging
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import httpx
 import numpy as np
@@ -28,6 +31,8 @@ Points = npt.NDArray[np.float64]  # [k, 2]: latitude, longitude
 WGS84_A = 6_378_137.0  # semi-major axis, m
 WGS84_E2 = 6.694_379_990_14e-3  # first eccentricity squared
 MEAN_RADIUS_M = 6_371_008.8
+
+log = logging.getLogger("truckroll.travel")
 
 
 def distance_m(a: Point, b: Point) -> float:
@@ -146,8 +151,38 @@ class GeodesicTravel:
         return self.seconds(pairwise_m(origins, destinations))
 
 
+class FallbackReason(enum.StrEnum):
+    """Why an estimate came from the straight-line model instead of the road router."""
+
+    NO_ROUTE = "no_route"  # a null duration: a place snapped to a road piece nothing connects to
+    CONNECTION = "connection"  # refused, dropped or reset (OSRM closes a reused one after 512)
+    TIMEOUT = "timeout"
+    SERVER_ERROR = "server_error"  # 5xx, or an answer that is not the table it should be
+    REFUSED = "refused"  # a 4xx with an error code (NoSegment, TooBig, ...): asking again cannot help
+
+
+class TravelServiceError(RuntimeError):
+    """The configured routing service failed; callers may fall back to the geodesic model."""
+
+    def __init__(self, message: str, reason: FallbackReason) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# Failures worth one more try: the next attempt gets a fresh connection or a less busy moment.
+_TRANSIENT = frozenset({FallbackReason.CONNECTION, FallbackReason.TIMEOUT, FallbackReason.SERVER_ERROR})
+# osrm-routed closes a connection idle for 5 s: let it go first, rather than race its close.
+KEEPALIVE_S = 4.0
+FALLBACK_LOG_EVERY_S = 60.0  # one warning per reason per minute, however many pings hit it
+
+
 class OsrmTravel:
-    """An OSRM-compatible `table` service (OSRM, or Valhalla/GraphHopper behind an adapter)."""
+    """An OSRM-compatible `table` service (OSRM, or Valhalla/GraphHopper behind an adapter).
+
+    One per process: its client keeps connections alive between requests (a ping's table takes
+    about a millisecond; a new connection costs as much again). Alone it raises
+    `TravelServiceError` after one retry and answers `inf` for a pair with no route; the travel
+    the domain uses is `with_fallback(model)`, which turns both into the model's estimate."""
 
     def __init__(
         self,
@@ -156,34 +191,120 @@ class OsrmTravel:
         profile: str = "driving",
         stop_overhead_s: int = 120,
         client: httpx.AsyncClient | None = None,
-        timeout_s: float = 5.0,
+        timeout_s: float = 2.0,
+        on_fallback: Callable[[FallbackReason], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.profile = profile
         self.stop_overhead_s = stop_overhead_s
-        self._client = client or httpx.AsyncClient(timeout=timeout_s)
+        self._client = client or httpx.AsyncClient(
+            timeout=timeout_s, limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_S)
+        )
+        self._on_fallback = on_fallback
+        self._logged_at: dict[FallbackReason, float] = {}
+        self._unlogged: dict[FallbackReason, int] = {}
+
+    def with_fallback(self, model: GeodesicTravel) -> RoutedTravel:
+        return RoutedTravel(self, model)
+
+    def fell_back(self, reason: FallbackReason, detail: str) -> None:
+        """Count an estimate the model gave, and say so in the log at most once a minute per reason."""
+        if self._on_fallback is not None:
+            self._on_fallback(reason)
+        now = time.monotonic()
+        self._unlogged[reason] = self._unlogged.get(reason, 0) + 1
+        last = self._logged_at.get(reason)
+        if last is None or now - last >= FALLBACK_LOG_EVERY_S:
+            log.warning(
+                "road router: %d estimate(s) from the straight-line model (%s): %s",
+                self._unlogged.pop(reason),
+                reason.value,
+                detail,
+            )
+            self._logged_at[reason] = now
+
+    async def _ask(self, url: str, params: dict[str, str]) -> dict[str, object]:
+        try:
+            response = await self._client.get(url, params=params)
+        except httpx.TimeoutException as error:
+            raise TravelServiceError(
+                f"no answer in time ({type(error).__name__})", FallbackReason.TIMEOUT
+            ) from error
+        except httpx.HTTPError as error:
+            detail = f"{type(error).__name__} {error}".strip()
+            raise TravelServiceError(detail, FallbackReason.CONNECTION) from error
+        if response.status_code >= 500:
+            raise TravelServiceError(f"HTTP {response.status_code}", FallbackReason.SERVER_ERROR)
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise TravelServiceError(
+                f"HTTP {response.status_code} without a JSON body", FallbackReason.SERVER_ERROR
+            ) from error
+        code = body.get("code") if isinstance(body, dict) else None
+        if code != "Ok":
+            message = body.get("message", "") if isinstance(body, dict) else ""
+            reason = (
+                FallbackReason.REFUSED if 400 <= response.status_code < 500 else FallbackReason.SERVER_ERROR
+            )
+            raise TravelServiceError(f"the routing service answered {code}: {message}", reason)
+        answer: dict[str, object] = body
+        return answer
+
+    async def _get(self, service: str, points: Points, params: dict[str, str]) -> dict[str, object]:
+        coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points)
+        url = f"{self.base_url}/{service}/v1/{self.profile}/{coordinates}"
+        # Without the snapped places and their hints the answer is ~40 times smaller (OSRM ≥ 5.25).
+        params = {**params, "skip_waypoints": "true", "generate_hints": "false"}
+        try:
+            return await self._ask(url, params)
+        except TravelServiceError as error:
+            if error.reason not in _TRANSIENT:
+                raise
+            # Once more: the pool drops a connection that failed, so this opens a fresh one.
+            return await self._ask(url, params)
+
+    async def _legs(self, points: Points) -> Seconds | None:
+        """Seconds of each leg of one drive through `points` in order, from the route service:
+        a search per leg, where OSRM's MLD table runs one per source (a 21-place chain costs
+        ~20 times less). None when a leg has no route: the table then says which."""
+        try:
+            body = await self._get(
+                "route", points, {"overview": "false", "steps": "false", "continue_straight": "false"}
+            )
+        except TravelServiceError as error:
+            if error.reason is FallbackReason.REFUSED:
+                return None
+            raise
+        try:
+            routes = cast(list[dict[str, list[dict[str, float]]]], body["routes"])
+            legs = np.asarray([float(leg["duration"]) for leg in routes[0]["legs"]], dtype=np.float64)
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise TravelServiceError(f"a route without legs: {error}", FallbackReason.SERVER_ERROR) from error
+        if len(legs) != len(points) - 1:
+            raise TravelServiceError("a route with the wrong number of legs", FallbackReason.SERVER_ERROR)
+        result: Seconds = np.where(legs > 0, legs + self.stop_overhead_s, legs)
+        return result
 
     async def _table(self, points: Points, sources: list[int], destinations: list[int]) -> Seconds:
         """The durations matrix [sources, destinations] between the given points."""
-        coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points)
-        response = await self._client.get(
-            f"{self.base_url}/table/v1/{self.profile}/{coordinates}",
-            params={
-                "sources": ";".join(map(str, sources)),
-                "destinations": ";".join(map(str, destinations)),
-                "annotations": "duration",
-            },
-        )
-        response.raise_for_status()
-        body = response.json()
-        if body.get("code") != "Ok":
-            raise TravelServiceError(
-                f"the routing service answered {body.get('code')}: {body.get('message', '')}"
-            )
+        params = {
+            "sources": ";".join(map(str, sources)),
+            "destinations": ";".join(map(str, destinations)),
+            "annotations": "duration",
+        }
+        durations = (await self._get("table", points, params)).get("durations")
+        if not isinstance(durations, list):
+            raise TravelServiceError("an Ok answer without durations", FallbackReason.SERVER_ERROR)
         # An unreachable destination comes back as null: treat it as unreachable, not as free.
-        rows = [[math.inf if d is None else float(d) for d in row] for row in body["durations"]]
-        durations = np.asarray(rows, dtype=np.float64).reshape(len(sources), len(destinations))
-        result: Seconds = np.where(durations > 0, durations + self.stop_overhead_s, durations)
+        try:
+            rows = [[math.inf if d is None else float(d) for d in row] for row in durations]
+            matrix = np.asarray(rows, dtype=np.float64).reshape(len(sources), len(destinations))
+        except (TypeError, ValueError) as error:
+            raise TravelServiceError(
+                f"a table of the wrong shape: {error}", FallbackReason.SERVER_ERROR
+            ) from error
+        result: Seconds = np.where(matrix > 0, matrix + self.stop_overhead_s, matrix)
         return result
 
     async def from_one(self, origin: Point, destinations: Sequence[Point] | Points) -> Seconds:
@@ -209,6 +330,11 @@ class OsrmTravel:
     async def between(self, origins: Points, destinations: Points) -> Seconds:
         if not len(origins):
             return np.zeros(0)
+        if len(origins) > 1 and np.array_equal(origins[1:], destinations[:-1]):
+            # A chain (the jobs ahead of a technician): its legs, rather than a matrix of them all.
+            legs = await self._legs(np.concatenate([origins[:1], destinations]))
+            if legs is not None:
+                return legs
         # One matrix over the distinct places (a day's route has a handful), read at the pairs.
         unique, inverse = np.unique(np.concatenate([origins, destinations]), axis=0, return_inverse=True)
         inverse = inverse.ravel()
@@ -221,13 +347,44 @@ class OsrmTravel:
         await self._client.aclose()
 
 
-class TravelServiceError(RuntimeError):
-    """The configured routing service failed; callers may fall back to the geodesic model."""
+class RoutedTravel:
+    """The road router with a territory's straight-line model behind it: a pair the router cannot
+    route, or a router that fails twice, gets the model's estimate, so a ping is never lost to
+    the router and no estimate is ever infinite."""
+
+    def __init__(self, router: OsrmTravel, model: GeodesicTravel) -> None:
+        self.router = router
+        self.model = model
+
+    async def _either(self, routed: Awaitable[Seconds], modelled: Seconds) -> Seconds:
+        try:
+            seconds = await routed
+        except TravelServiceError as error:
+            self.router.fell_back(error.reason, str(error))
+            return modelled
+        missing = ~np.isfinite(seconds)
+        if missing.any():
+            self.router.fell_back(FallbackReason.NO_ROUTE, f"{int(missing.sum())} pair(s) without a route")
+            seconds = np.where(missing, modelled, seconds)
+        return seconds
+
+    async def from_one(self, origin: Point, destinations: Sequence[Point] | Points) -> Seconds:
+        modelled = await self.model.from_one(origin, destinations)
+        return await self._either(self.router.from_one(origin, destinations), modelled)
+
+    async def to_one(self, origins: Sequence[Point] | Points, destination: Point) -> Seconds:
+        modelled = await self.model.to_one(origins, destination)
+        return await self._either(self.router.to_one(origins, destination), modelled)
+
+    async def between(self, origins: Points, destinations: Points) -> Seconds:
+        modelled = await self.model.between(origins, destinations)
+        return await self._either(self.router.between(origins, destinations), modelled)
 
 
 def travel_source(settings: TravelSettings, routing_url: str | None) -> TravelTimes:
     """The configured routing service if there is one, else the geodesic model; nothing else
     reaches the network."""
+    model = GeodesicTravel(settings)
     if routing_url:
-        return OsrmTravel(routing_url, stop_overhead_s=settings.stop_overhead_s)
-    return GeodesicTravel(settings)
+        return OsrmTravel(routing_url, stop_overhead_s=settings.stop_overhead_s).with_fallback(model)
+    return model

@@ -160,6 +160,53 @@ class RunningRouter:
                 self.process.wait()
 
 
+def is_built(data: Path) -> bool:
+    """Whether `data` (a `.osrm` base path) holds customized road data for the MLD router."""
+    return all(Path(f"{data}.{part}").is_file() for part in ("properties", "partition", "cell_metrics"))
+
+
+def routed_command(
+    programs: OsrmPrograms,
+    data: Path,
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    max_table_size: int = 1000,
+    threads: int = 2,
+) -> list[str]:
+    """`osrm-routed` serving built data. Its default table limit (100 places) is below a day's
+    plan for a busy territory; past the limit it refuses and the straight-line model answers."""
+    return [
+        str(programs.program("osrm-routed")),
+        "--algorithm",
+        "mld",
+        "--ip",
+        host,
+        "--port",
+        str(port),
+        "--max-table-size",
+        str(max_table_size),
+        "--threads",
+        str(threads),
+        str(data),
+    ]
+
+
+def wait_listening(process: subprocess.Popen[bytes], host: str, port: int, timeout_s: float) -> bool:
+    """Wait until the router accepts connections (it listens only once the road data is loaded);
+    False if it exited or did not in time."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 def start_router(
     programs: OsrmPrograms,
     data: Path,
@@ -174,30 +221,15 @@ def start_router(
     """Start `osrm-routed` on the built data and wait until it answers."""
     port = port or free_port()
     log = log or data.with_suffix(".routed.log")
-    args = [
-        str(programs.program("osrm-routed")),
-        "--algorithm",
-        "mld",
-        "--ip",
-        host,
-        "--port",
-        str(port),
-        "--max-table-size",
-        str(max_table_size),
-    ]
-    args += ["--threads", str(threads)]
+    args = routed_command(
+        programs, data, port=port, host=host, max_table_size=max_table_size, threads=threads
+    )
     with log.open("wb") as out:
-        process = subprocess.Popen([*args, str(data)], stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
     router = RunningRouter(process, f"http://{host}:{port}", log)
-    deadline = time.monotonic() + ready_timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"osrm-routed exited ({process.returncode}): {log.read_text()[-500:]}")
-        try:
-            # It listens only once the road data is loaded.
-            with socket.create_connection((host, port), timeout=1):
-                return router
-        except OSError:
-            time.sleep(0.05)
+    if wait_listening(process, host, port, ready_timeout_s):
+        return router
+    if process.poll() is not None:
+        raise RuntimeError(f"osrm-routed exited ({process.returncode}): {log.read_text()[-500:]}")
     router.stop()
     raise RuntimeError(f"osrm-routed did not answer within {ready_timeout_s:.0f} s")

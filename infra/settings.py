@@ -37,7 +37,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     geocoder: str | None = None
     geocoder_user_agent: str = "truckroll"
     # An OSRM-compatible routing service (its base URL); None uses the geodesic travel model.
+    # A router slower than the timeout is asked once more, then the model answers: a ping waits
+    # at most twice this on travel (OSRM answers a 20-place table in milliseconds).
     routing_url: str | None = None
+    routing_timeout_s: float = 1.0
     # Matching: score weights by term (travel, lateness, parts, overqualification, continuity,
     # workload), how far outside their territory a technician may go, the arrival window promised.
     match_weights: dict[str, float] = msgspec.field(default_factory=dict)
@@ -150,6 +153,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         geocoder=env.get("TRUCKROLL_GEOCODER") or None,
         geocoder_user_agent=env.get("TRUCKROLL_GEOCODER_USER_AGENT") or "truckroll",
         routing_url=env.get("TRUCKROLL_ROUTING_URL") or None,
+        routing_timeout_s=_float(env, "TRUCKROLL_ROUTING_TIMEOUT_S", 1.0, maximum=60.0),
         match_weights=_weights(env.get("TRUCKROLL_MATCH_WEIGHTS", "")),
         match_reach_km=_float(env, "TRUCKROLL_MATCH_REACH_KM", 15.0),
         arrival_window_s=_int(env, "TRUCKROLL_ARRIVAL_WINDOW_S", 1800, minimum=300),

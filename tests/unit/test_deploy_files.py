@@ -31,7 +31,7 @@ def _commands_in(document: object) -> list[list[str]]:
 
 def _all_deploy_commands() -> list[list[str]]:
     commands: list[list[str]] = []
-    for path in [DEPLOY / "compose.yaml", *sorted((DEPLOY / "k8s").glob("*.yaml"))]:
+    for path in [*sorted(DEPLOY.glob("compose*.yaml")), *sorted((DEPLOY / "k8s").glob("*.yaml"))]:
         for document in yaml.safe_load_all(path.read_text()):
             commands.extend(_commands_in(document))
     cmd = re.search(r"^CMD (\[.*\])$", (DEPLOY / "Dockerfile").read_text(), re.MULTILINE)
@@ -127,3 +127,52 @@ def test_compose_migrates_once_then_runs_the_api_and_a_worker() -> None:
 def test_the_image_runs_as_a_non_root_user() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert re.search(r"^USER (?!root|0\b)\S+", dockerfile, re.MULTILINE)
+
+
+def _router_port(command: list[str]) -> str:
+    assert command[0] == "osrm-routed"
+    assert "--max-table-size" in command  # OSRM's default (100 places) refuses a busy day's plan
+    return command[command.index("--port") + 1]
+
+
+def test_compose_routing_builds_road_data_once_then_serves_it_to_the_api() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.routing.yaml").read_text())
+    services = compose["services"]
+    build, router, api = services["osrm-build"], services["osrm"], services["api"]
+    # One OSRM builds the data and serves it (its file format changes between versions).
+    assert build["image"] == router["image"]
+    assert router["depends_on"]["osrm-build"]["condition"] == "service_completed_successfully"
+    data = router["command"][-1]
+    script = build["command"][0]
+    assert f"osrm-customize {data}" in script
+    assert "-nt /extract/area.osm.pbf" in script  # rebuilt only when the extract is newer
+    assert {v.split(":")[0] for v in build["volumes"]} >= {"osrm"}
+    assert router["volumes"] == ["osrm:/data:ro"]
+    assert api["environment"]["TRUCKROLL_ROUTING_URL"] == f"http://osrm:{_router_port(router['command'])}"
+    assert router["deploy"]["resources"]["limits"]["memory"]
+    # The base file alone stays the zero-setup deployment: no router, the straight-line model.
+    base = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert "osrm" not in base["services"]
+    assert "TRUCKROLL_ROUTING_URL" not in base["services"]["api"]["environment"]
+
+
+def test_the_k8s_router_builds_its_data_before_serving_and_the_api_is_pointed_at_it() -> None:
+    documents = list(yaml.safe_load_all((DEPLOY / "k8s" / "router.yaml").read_text()))
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    service = next(d for d in documents if d["kind"] == "Service")
+    pod = deployment["spec"]["template"]["spec"]
+    [router] = pod["containers"]
+    fetch, build = pod["initContainers"]
+    assert build["image"] == router["image"]
+    assert "osrm-customize /data/area.osrm" in build["args"][0]
+    assert router["command"][-1] == "/data/area.osrm"
+    port = _router_port(router["command"])
+    assert router["ports"][0]["containerPort"] == int(port)
+    assert router["readinessProbe"]
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"  # one pod owns the volume
+    for container in (fetch, build, router):
+        assert container["resources"]["requests"], container["name"]
+        assert container["resources"]["limits"], container["name"]
+    assert service["spec"]["ports"][0]["port"] == int(port)
+    secret = next(yaml.safe_load_all((DEPLOY / "k8s" / "secret.example.yaml").read_text()))
+    assert secret["stringData"]["TRUCKROLL_ROUTING_URL"] == f"http://{service['metadata']['name']}:{port}"

@@ -45,10 +45,12 @@ async def test_from_one_keeps_the_order_of_the_destinations() -> None:
 
 
 def test_the_network_is_used_only_when_a_routing_service_is_configured() -> None:
-    from dispatch.travel import OsrmTravel, travel_source
+    from dispatch.travel import RoutedTravel, travel_source
 
     assert isinstance(travel_source(TravelSettings(), None), GeodesicTravel)
-    assert isinstance(travel_source(TravelSettings(), "http://router.internal:5000"), OsrmTravel)
+    routed = travel_source(TravelSettings(), "http://router.internal:5000")
+    assert isinstance(routed, RoutedTravel)
+    assert routed.model.settings == TravelSettings()  # what a failed or impossible route falls back to
 
 
 def test_the_prepared_fast_path_agrees_with_geopy_at_city_scale() -> None:
