@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import date
 from typing import Annotated
 from uuid import UUID
@@ -76,10 +77,14 @@ class BoardController(Controller):
             # Something at once, so proxies and clients see the stream open before the first change.
             yield ServerSentEventMessage(data=None, comment="listening", retry=3000)
             # When the client goes away the server cancels this generator; nothing to poll for.
-            async for event in stream(state.pool, state.event_hub, after=start, territory_id=territory):
-                yield ServerSentEventMessage(
-                    data=msgspec.json.encode(event).decode(), event="job_event", id=event.id
-                )
+            # The inner stream is closed here, in this task, not left to the loop's finalizer
+            # (which would close it from a task of its own).
+            events = stream(state.pool, state.event_hub, after=start, territory_id=territory)
+            async with aclosing(events):
+                async for event in events:
+                    yield ServerSentEventMessage(
+                        data=msgspec.json.encode(event).decode(), event="job_event", id=event.id
+                    )
             yield CLOSING  # the process is shutting down
 
         return ServerSentEvent(events())

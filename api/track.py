@@ -7,6 +7,7 @@ import functools
 import html
 import math
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import timedelta
 from importlib import resources
 from typing import Annotated, Any
@@ -185,7 +186,7 @@ class TrackController(Controller):
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             yield ServerSentEventMessage(data=None, comment="listening", retry=3000)
             async with watch.watching(token) as gone:
-                async for event in stream(
+                events = stream(
                     state.pool,
                     state.event_hub,
                     after=start,
@@ -193,14 +194,16 @@ class TrackController(Controller):
                     job_id=job_id,
                     ended=gone,
                     link_hash=token_hash(token),
-                ):
-                    if event.kind in LIVE_EVENTS:
-                        status = event.to_status.value if event.to_status else None
-                        yield ServerSentEventMessage(
-                            data=msgspec.json.encode({"status": status}).decode(),
-                            event="job_event",
-                            id=event.id,
-                        )
+                )
+                async with aclosing(events):  # closed in this task, as the board's stream is
+                    async for event in events:
+                        if event.kind in LIVE_EVENTS:
+                            status = event.to_status.value if event.to_status else None
+                            yield ServerSentEventMessage(
+                                data=msgspec.json.encode({"status": status}).decode(),
+                                event="job_event",
+                                id=event.id,
+                            )
                 if gone.is_set():
                     # The browser comes back after `retry` and gets 404, which stops it.
                     yield ServerSentEventMessage(data=None, comment="this tracking link has expired")

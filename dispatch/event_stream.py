@@ -22,7 +22,7 @@ import contextlib
 import logging
 import re
 import weakref
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 from uuid import UUID
@@ -209,7 +209,7 @@ async def stream(
     ended: asyncio.Event | None = None,
     link_hash: bytes | None = None,
     batch: int = 500,
-) -> AsyncIterator[JobEvent]:
+) -> AsyncGenerator[JobEvent, None]:
     """Events after `after` (no later than the newest event), then each new one as it commits,
     until the hub drains or `ended` is set. A stream followed through a tracking link sends
     nothing written after the link stopped working, even before `ended` tells it so."""
