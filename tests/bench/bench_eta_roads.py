@@ -23,7 +23,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,28 @@ class RetryingRouter:
         return await self.router.to_one(origins, destination)
 
 
+class OracleTravel:
+    """What the simulation itself expects is left from each of one trip's fixes: its mean rush
+    hour, mean junction waits and mean parking, without the luck of any one drive. Published
+    through the same smoothing and write step, it is the floor any learned model can reach here."""
+
+    def __init__(self, trip: DrivenTrip, expected_s: Sequence[float]) -> None:
+        self.remaining = {(lat, lon): s for (_, lat, lon), s in zip(trip.pings, expected_s, strict=True)}
+
+    async def between(self, origins: Points, destinations: Points) -> Seconds:
+        return np.array([self.remaining[(float(lat), float(lon))] for lat, lon in origins])
+
+    async def from_one(
+        self, origin: tuple[float, float], destinations: Sequence[tuple[float, float]] | Points
+    ) -> Seconds:
+        raise NotImplementedError  # estimate asks only `between`
+
+    async def to_one(
+        self, origins: Sequence[tuple[float, float]] | Points, destination: tuple[float, float]
+    ) -> Seconds:
+        raise NotImplementedError
+
+
 def drive_of(trip: DrivenTrip) -> Drive:
     fixes = tuple((MIDNIGHT + timedelta(seconds=at), lat, lon) for at, lat, lon in trip.pings)
     return Drive(
@@ -87,18 +109,45 @@ async def learn(source: TravelTimes | None, drives: Sequence[Drive]) -> TravelFa
     return fitted.factors
 
 
-async def judge(
-    drives: Sequence[Drive], routing: TravelTimes | None, learned: Mapping[str, Any]
-) -> list[HorizonFigures]:
-    """The published ETA's errors, replaying each drive's pings through the product's estimate."""
+PerDrive = Callable[[int], tuple[TravelTimes | None, Mapping[str, Any]]]
+
+
+async def judge(drives: Sequence[Drive], per_drive: PerDrive) -> list[HorizonFigures]:
+    """The published ETA's errors, replaying each drive's pings through the product's estimate
+    with the source and learned columns `per_drive` gives for the drive's index."""
     by_horizon: dict[int, list[float]] = {h: [] for h in HORIZONS_MIN}
     for first in range(0, len(drives), CONCURRENT_TRIPS):
-        chunk = drives[first : first + CONCURRENT_TRIPS]
-        replays = (published_errors(d, MODELS[TERRITORY], learned, routing) for d in chunk)
+        indices = range(first, min(first + CONCURRENT_TRIPS, len(drives)))
+        replays = (
+            published_errors(drives[i], MODELS[TERRITORY], per_drive(i)[1], per_drive(i)[0]) for i in indices
+        )
         for errors in await asyncio.gather(*replays):
             for horizon, error in errors.items():
                 by_horizon[horizon].append(error)
     return figures(by_horizon)
+
+
+def everywhere(routing: TravelTimes | None, columns: Mapping[str, Any]) -> PerDrive:
+    return lambda _: (routing, columns)
+
+
+def realism_lines(trips_: Sequence[DrivenTrip]) -> list[str]:
+    """How much of a drive is waiting, and how far one drive's luck moves its remaining time
+    at 30 minutes out (real drives: about 10-15%)."""
+    waits = [t.waits_s / (t.arrive_s - t.depart_s) for t in trips_]
+    luck = []
+    for t in trips_:
+        at_30 = [k for k, (at, _, _) in enumerate(t.pings) if t.arrive_s - at >= 30 * 60]
+        if at_30:
+            k = at_30[-1]
+            luck.append((t.arrive_s - t.pings[k][0]) / t.expected_s[k] - 1)
+    spread = np.asarray(luck)
+    return [
+        f"junction waits: median {np.median(waits):.0%} of a trip's time;"
+        f" luck at T-30 (actual / expected remaining - 1, driver's pace known):"
+        f" SD {spread.std():.1%}, mean {spread.mean():+.1%}, MAE {np.abs(spread).mean():.1%}"
+        f" ({len(spread)} trips)"
+    ]
 
 
 def cell(f: HorizonFigures) -> str:
@@ -150,7 +199,7 @@ async def run(count: int) -> None:
             f" (median {statistics.median(durations):.0f} min, {sum(d >= 30 for d in durations)} of 30 min"
             f" or more); learned from {half}, judged on {len(judged)}"
         )
-        for line in circuity_lines(driven):
+        for line in [*circuity_lines(driven), *realism_lines(driven)]:
             print(line)
         osrm = OsrmTravel(router.url)
         routed = RetryingRouter(osrm)
@@ -161,18 +210,29 @@ async def run(count: int) -> None:
                 f"learned over all hours: straight line x{straight.factor:.2f},"
                 f" road router x{road.factor:.2f}"
             )
-            sources: list[tuple[str, TravelTimes | None, dict[str, Any]]] = [
-                ("straight line, default (35 km/h x 1.3 + 2 min)", None, {}),
-                ("straight line, calibrated", None, learned_columns(Source.STRAIGHT_LINE, straight)),
-                ("road router, raw", routed, {}),
-                ("road router x learned factor", routed, learned_columns(Source.ROAD_ROUTER, road)),
+            judged_trips = driven[half:]
+            oracles = [OracleTravel(t, t.expected_s) for t in judged_trips]
+            average_pace = [OracleTravel(t, t.expected_average_pace_s) for t in judged_trips]
+            sources: list[tuple[str, PerDrive]] = [
+                ("oracle: the simulation's own expectation", lambda i: (oracles[i], {})),
+                ("oracle, for a driver of average pace", lambda i: (average_pace[i], {})),
+                ("straight line, default (35 km/h x 1.3 + 2 min)", everywhere(None, {})),
+                (
+                    "straight line, calibrated",
+                    everywhere(None, learned_columns(Source.STRAIGHT_LINE, straight)),
+                ),
+                ("road router, raw", everywhere(routed, {})),
+                (
+                    "road router x learned factor",
+                    everywhere(routed, learned_columns(Source.ROAD_ROUTER, road)),
+                ),
             ]
             print()
             print("published ETA error, minutes (MAE / p90 / bias)")
             print(f"{'source':<50}" + "".join(f"{'T-' + str(h):>22}" for h in HORIZONS_MIN))
-            for name, source, columns in sources:
+            for name, per_drive in sources:
                 started = time.perf_counter()
-                errors = await judge(judged, source, columns)
+                errors = await judge(judged, per_drive)
                 cells = "".join(f"{cell(f):>22}" for f in errors)
                 print(f"{name:<50}{cells}   ({time.perf_counter() - started:.0f} s)", flush=True)
             print(
