@@ -374,6 +374,7 @@ def trips(city: City, count: int, seed: int = 17) -> list[DrivenTrip]:
         straight = math.hypot(city.x[a] - city.x[b], city.y[a] - city.y[b])
         if not 2_000 <= straight <= 20_000:
             continue
-        driver = rng.randrange(len(paces))
-        out.append(drive(city, a, b, rng.uniform(6, 20) * 3600, paces[driver], rng, driver))
+        depart_s = rng.uniform(6, 20) * 3600
+        driver = rng.randrange(len(paces))  # draws as rng.choice(paces) did: the same trips
+        out.append(drive(city, a, b, depart_s, paces[driver], rng, driver))
     return out
