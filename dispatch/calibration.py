@@ -8,8 +8,9 @@ timed by its actual remaining time and by the source (a 30-minute drive gives si
 
 Each trip is timed by the same source that times matching, planning and ETAs (the road router
 when one is configured, else the territory's straight-line model), unscaled, and
-dispatch.travel_learning fits the factors per territory, hour and distance band. A router is
-asked in batches: one table per batch of trips, not one request per trip.
+dispatch.travel_learning fits the factors per territory, hour and distance band, and for a
+router per band of its own speed. A router is asked in batches: one table per batch of trips,
+not one request per trip.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class Calibration:
 async def calibrate(conn: Connection, routing: TravelTimes | None) -> Calibration:
     models = settings_of(await calibration_queries.territory_models(conn))
     drives = [drive_of(r) for r in await calibration_queries.drives(conn)]
-    fitted = fit(await timed(drives, models, routing))
+    fitted = fit(await timed(drives, models, routing), by_speed=routing is not None)
     source = Source.STRAIGHT_LINE if routing is None else Source.ROAD_ROUTER
     await calibration_queries.store(conn, source, fitted)
     return Calibration(source, fitted)

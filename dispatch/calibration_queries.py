@@ -54,11 +54,13 @@ async def store(conn: Connection, source: str, fitted: Sequence[FittedFactors]) 
     any keeps what it had."""
     await conn.executemany(
         """
-        INSERT INTO travel_factors (territory_id, source, factor, hour_factors, band_factors, trips)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO travel_factors
+            (territory_id, source, factor, hour_factors, band_factors, speed_factors, trips)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
         ON CONFLICT (territory_id, source) DO UPDATE
         SET factor = EXCLUDED.factor, hour_factors = EXCLUDED.hour_factors,
-            band_factors = EXCLUDED.band_factors, trips = EXCLUDED.trips, updated_at = now()
+            band_factors = EXCLUDED.band_factors, speed_factors = EXCLUDED.speed_factors,
+            trips = EXCLUDED.trips, updated_at = now()
         """,
         [
             (
@@ -67,6 +69,7 @@ async def store(conn: Connection, source: str, fitted: Sequence[FittedFactors]) 
                 f.factors.factor,
                 list(f.factors.hour_factors),
                 list(f.factors.band_factors),
+                list(f.factors.speed_factors),
                 f.factors.trips,
             )
             for f in fitted

@@ -59,6 +59,7 @@ def learned_columns(source: str, factors: TravelFactors | None) -> dict[str, Any
         f"{prefix}_factor": factors.factor,
         f"{prefix}_hour_factors": list(factors.hour_factors),
         f"{prefix}_band_factors": list(factors.band_factors),
+        f"{prefix}_speed_factors": list(factors.speed_factors),
     }
 
 
@@ -148,7 +149,7 @@ async def report(conn: Connection, routing: TravelTimes | None) -> EtaReport | N
     half = len(drives) // 2
     older, newer = drives[:half], drives[half:]
     source = Source.STRAIGHT_LINE if routing is None else Source.ROAD_ROUTER
-    fitted = fit(await timed(older, models, routing))
+    fitted = fit(await timed(older, models, routing), by_speed=routing is not None)
     learned = {f.territory_id: learned_columns(source, f.factors) for f in fitted}
     return EtaReport(
         source=source,

@@ -84,8 +84,10 @@ async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) 
                    coalesce(t.speed_kmh, 35) AS speed_kmh,
                    coalesce(t.stop_overhead_s, 120) AS stop_overhead_s,
                    fs.factor AS straight_factor, fs.hour_factors AS straight_hour_factors,
-                   fs.band_factors AS straight_band_factors, fr.factor AS road_factor,
+                   fs.band_factors AS straight_band_factors,
+                   fs.speed_factors AS straight_speed_factors, fr.factor AS road_factor,
                    fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors,
+                   fr.speed_factors AS road_speed_factors,
                    EXISTS (SELECT 1 FROM job_alerts al WHERE al.job_id = j.id AND al.risk = 'nearby')
                        AS nearby_told,
                    row_number() OVER (

@@ -105,7 +105,7 @@ def drive_of(trip: DrivenTrip) -> Drive:
 
 async def learn(source: TravelTimes | None, drives: Sequence[Drive]) -> TravelFactors:
     """The factors `truckroll calibrate` learns from these drives against the source."""
-    (fitted,) = fit(await timed(drives, MODELS, source))
+    (fitted,) = fit(await timed(drives, MODELS, source), by_speed=source is not None)
     return fitted.factors
 
 

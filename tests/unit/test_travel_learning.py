@@ -10,7 +10,7 @@ import pytest
 
 from dispatch.calibration import Drive, stretches
 from dispatch.travel import GeodesicTravel, TravelSettings
-from dispatch.travel_learning import LearnedTravel, TimedTrip, TravelFactors, fit
+from dispatch.travel_learning import LearnedTravel, TimedTrip, TravelFactors, fit, speed_band_of
 
 METRO = uuid.uuid4()
 
@@ -45,6 +45,32 @@ def test_short_trips_that_wind_more_get_a_band_factor_of_their_own() -> None:
     long = f.hour_factors[10] * f.band_factors[5]
     assert short == pytest.approx(1.4, abs=0.03)
     assert long == pytest.approx(1.2, abs=0.03)
+
+
+def test_legs_the_source_times_fast_get_a_speed_factor_of_their_own() -> None:
+    # All 5 km in a straight line, one distance band. 40 the source timed at 10 minutes (30 km/h:
+    # main roads) took 1.8 times that; 40 it timed at 20 minutes (15 km/h: side streets) took 1.2.
+    fast = [TimedTrip(METRO, 8, 5_000, 1.8 * 600, 600) for _ in range(40)]
+    slow = [TimedTrip(METRO, 8, 5_000, 1.2 * 1_200, 1_200) for _ in range(40)]
+    (fitted,) = fit(fast + slow, by_speed=True)
+    f = fitted.factors
+    assert speed_band_of(np.array([5_000.0, 5_000.0]), np.array([600.0, 1_200.0])).tolist() == [6, 2]
+    # Each within 3% of its own ratio (one factor for the band would be 1.5 for both, 17-25% off),
+    # a little short of it where the prior of "no different" still pulls.
+    assert f.hour_factors[8] * f.band_factors[3] * f.speed_factors[6] == pytest.approx(1.8, rel=0.03)
+    assert f.hour_factors[8] * f.band_factors[3] * f.speed_factors[2] == pytest.approx(1.2, rel=0.03)
+
+
+async def test_the_speed_factor_applies_by_the_speed_the_source_itself_implies() -> None:
+    source = GeodesicTravel(TravelSettings(circuity_factor=1.0, speed_kmh=30.0, stop_overhead_s=0))
+    # The source drives 30 km/h in a straight line (band 6) everywhere: that band's factor, and
+    # none of the others, applies at every distance; staying put still costs nothing.
+    factors = TravelFactors(factor=1.0, speed_factors=(3.0,) + (1.0,) * 5 + (2.0,) + (1.0,) * 3)
+    here, km_3 = (45.0, -93.0), (45.0 + 3 / 111.2, -93.0)
+    raw = await source.from_one(here, [here, km_3])
+    assert await LearnedTravel(source, factors, 8).from_one(here, [here, km_3]) == pytest.approx(
+        raw * 2.0, rel=1e-9
+    )
 
 
 async def test_a_learned_factor_scales_any_source_by_hour_and_band_and_leaves_no_travel_free() -> None:
