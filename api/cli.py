@@ -506,6 +506,12 @@ async def _calibrate(dsn: str, routing_url: str | None) -> list[str]:
                 f"{name} x{v:.2f}" for name, v in zip(speed_band_names(), f.speed_factors, strict=True)
             )
             lines.append(f"  by the source's straight-line speed: {speeds}")
+    if learned.paces:
+        paces = [p.factor for p in learned.paces]
+        lines.append(
+            f"{len(paces)} technicians with a pace of their own (x1.00 = as the fleet drives),"
+            f" from x{min(paces):.2f} to x{max(paces):.2f}"
+        )
     return lines
 
 

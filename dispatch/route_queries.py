@@ -121,7 +121,7 @@ def place_of(row: Record | Mapping[str, Any]) -> JobPlace:
 def learned_of(row: Record | Mapping[str, Any], prefix: str) -> TravelFactors:
     """A source's learned factors from a row's `{prefix}_factor`, `{prefix}_hour_factors` and
     `{prefix}_band_factors` and `{prefix}_speed_factors` columns (null, or absent, where nothing
-    was learned)."""
+    was learned), with a technician's `{prefix}_pace` where the row is about one."""
     factor = row.get(f"{prefix}_factor")
     if factor is None:
         return NEUTRAL
@@ -130,6 +130,7 @@ def learned_of(row: Record | Mapping[str, Any], prefix: str) -> TravelFactors:
         tuple(row[f"{prefix}_hour_factors"]),
         tuple(row[f"{prefix}_band_factors"]),
         speed_factors=tuple(row.get(f"{prefix}_speed_factors") or ()),
+        pace=float(row.get(f"{prefix}_pace") or 1.0),
     )
 
 

@@ -31,6 +31,8 @@ import numpy.typing as npt
 from dispatch.travel import Point, Points, Seconds, TravelTimes, distances_m, pairwise_m
 
 PRIOR_TRIPS = 5  # how many trips the prior of 1.0 is worth
+# How many stretches "as the fleet drives" is worth against a technician's own: about ten drives.
+PACE_PRIOR_STRETCHES = 50
 # Straight-line distance bands, metres: a trip of 1.5 km is in band 1, one of 15 km in band 5.
 BAND_EDGES_M = (1_000.0, 2_000.0, 4_000.0, 8_000.0, 12_000.0, 20_000.0)
 BANDS = len(BAND_EDGES_M) + 1
@@ -59,6 +61,7 @@ class TravelFactors:
     band_factors: tuple[float, ...] = ()  # by straight-line distance band
     trips: int = 0
     speed_factors: tuple[float, ...] = ()  # by band of the source's straight-line km/h
+    pace: float = 1.0  # the technician's own, against the fleet's (1.0: as the fleet drives)
 
     def at_hour(self, hour: int | None) -> float:
         if hour is None or len(self.hour_factors) != 24:
@@ -70,7 +73,7 @@ class TravelFactors:
     ) -> npt.NDArray[np.float64]:
         """The factor for each trip of `metres` in a straight line that the source times at
         `seconds`."""
-        result = np.full(metres.shape, self.at_hour(hour))
+        result = np.full(metres.shape, self.at_hour(hour) * self.pace)
         if self.band_factors:
             bands = np.minimum(band_of(metres), len(self.band_factors) - 1)
             result = result * np.asarray(self.band_factors)[bands]
@@ -81,7 +84,7 @@ class TravelFactors:
 
     @property
     def neutral(self) -> bool:
-        values = (self.factor, *self.hour_factors, *self.band_factors, *self.speed_factors)
+        values = (self.factor, self.pace, *self.hour_factors, *self.band_factors, *self.speed_factors)
         return all(v == 1.0 for v in values)
 
 
@@ -139,6 +142,14 @@ class TimedTrip:
     distance_m: float  # straight line from the fix to the door
     duration_s: float  # from the fix to the arrival
     estimated_s: float  # the source's time for the same trip, unscaled
+    technician_id: UUID | None = None  # who drove it
+
+
+@dataclass(frozen=True)
+class TechnicianPace:
+    technician_id: UUID
+    factor: float
+    trips: int
 
 
 @dataclass(frozen=True)
@@ -226,3 +237,30 @@ def _fit_one(territory_id: UUID, rows: list[Row], by_speed: bool) -> FittedFacto
         ),
         tuple(counts),
     )
+
+
+def fit_paces(trips: Sequence[TimedTrip], fitted: Sequence[FittedFactors]) -> list[TechnicianPace]:
+    """Each technician's pace: the trimmed mean of their trips' ratios to what their territory's
+    factors say, blended with "as the fleet drives". A drive's stretches share its luck (one
+    slow junction, one lucky run of greens), so the prior is worth a few drives, not a few
+    stretches: one fast week cannot make anyone a fast driver."""
+    factors = {f.territory_id: f.factors for f in fitted}
+    by_technician: dict[UUID, list[float]] = defaultdict(list)
+    for trip in trips:
+        learned = factors.get(trip.territory_id)
+        if trip.technician_id is None or learned is None or not trip.estimated_s > 0:
+            continue
+        scaled = trip.estimated_s * float(
+            learned.scale(np.asarray([trip.distance_m]), np.asarray([trip.estimated_s]), trip.hour)[0]
+        )
+        ratio = trip.duration_s / scaled if math.isfinite(scaled) and scaled > 0 else 0.0
+        if LOWEST_RATIO <= ratio <= HIGHEST_RATIO:
+            by_technician[trip.technician_id].append(ratio)
+    return [
+        TechnicianPace(
+            technician,
+            round((len(r) * trimmed_mean(r) + PACE_PRIOR_STRETCHES) / (len(r) + PACE_PRIOR_STRETCHES), 4),
+            len(r),
+        )
+        for technician, r in sorted(by_technician.items(), key=lambda g: str(g[0]))
+    ]

@@ -7,7 +7,9 @@ a ping every 30 s. Half the trips are learned from (travel_learning.fit on each 
 times from a fix every five minutes, as `truckroll calibrate` does); the other half are judged:
 every ping goes through eta_updates.estimate with the published ETA carried from ping to ping
 as the product writes it, and the published ETA 30, 20, 10 and 5 minutes before arrival is
-compared with the arrival.
+compared with the arrival. Two oracle rows publish the simulation's own expected remaining time
+(with and without the driver's pace) through the same step: the floor no model can beat here.
+The simulation's drivers are the fleet's technicians, so each one's pace is learned as well.
 
     TRUCKROLL_OSRM_BIN_DIR=... python -m tests.bench.bench_eta_roads [--trips 1200]
 
@@ -27,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import numpy as np
@@ -35,7 +37,7 @@ import numpy as np
 from dispatch.calibration import Drive, timed
 from dispatch.eta_report import HORIZONS_MIN, HorizonFigures, figures, learned_columns, published_errors
 from dispatch.travel import OsrmTravel, Points, Seconds, TravelSettings, TravelTimes, pairwise_m
-from dispatch.travel_learning import BAND_EDGES_M, Source, TravelFactors, band_of, fit
+from dispatch.travel_learning import BAND_EDGES_M, Source, TravelFactors, band_of, fit, fit_paces
 from infra.osrm import build, require_programs, start_router
 from tests.bench.road_city import DrivenTrip, build_city, trips, write_osm
 
@@ -91,6 +93,9 @@ class OracleTravel:
         raise NotImplementedError
 
 
+DRIVERS: dict[int, UUID] = {}  # the simulation's drivers as the fleet's technicians
+
+
 def drive_of(trip: DrivenTrip) -> Drive:
     fixes = tuple((MIDNIGHT + timedelta(seconds=at), lat, lon) for at, lat, lon in trip.pings)
     return Drive(
@@ -100,13 +105,18 @@ def drive_of(trip: DrivenTrip) -> Drive:
         MIDNIGHT + timedelta(seconds=trip.depart_s),
         MIDNIGHT + timedelta(seconds=trip.arrive_s),
         fixes,
+        DRIVERS.setdefault(trip.driver, uuid4()),
     )
 
 
-async def learn(source: TravelTimes | None, drives: Sequence[Drive]) -> TravelFactors:
-    """The factors `truckroll calibrate` learns from these drives against the source."""
-    (fitted,) = fit(await timed(drives, MODELS, source), by_speed=source is not None)
-    return fitted.factors
+async def learn(
+    source: TravelTimes | None, drives: Sequence[Drive]
+) -> tuple[TravelFactors, dict[UUID, float]]:
+    """The factors and technicians' paces `truckroll calibrate` learns from these drives against
+    the source."""
+    trips = await timed(drives, MODELS, source)
+    fitted = fit(trips, by_speed=source is not None)
+    return fitted[0].factors, {p.technician_id: p.factor for p in fit_paces(trips, fitted)}
 
 
 PerDrive = Callable[[int], tuple[TravelTimes | None, Mapping[str, Any]]]
@@ -204,12 +214,17 @@ async def run(count: int) -> None:
         osrm = OsrmTravel(router.url)
         routed = RetryingRouter(osrm)
         try:
-            straight = await learn(None, learn_from)
-            road = await learn(routed, learn_from)
+            straight, _ = await learn(None, learn_from)
+            road, paces = await learn(routed, learn_from)
             print(
                 f"learned over all hours: straight line x{straight.factor:.2f},"
                 f" road router x{road.factor:.2f}"
+                f"; {len(paces)} technicians' paces against the router from x{min(paces.values()):.2f}"
+                f" to x{max(paces.values()):.2f}"
             )
+            with_pace = [
+                learned_columns(Source.ROAD_ROUTER, road, paces.get(DRIVERS[t.driver])) for t in driven[half:]
+            ]
             judged_trips = driven[half:]
             oracles = [OracleTravel(t, t.expected_s) for t in judged_trips]
             average_pace = [OracleTravel(t, t.expected_average_pace_s) for t in judged_trips]
@@ -225,6 +240,10 @@ async def run(count: int) -> None:
                 (
                     "road router x learned factor",
                     everywhere(routed, learned_columns(Source.ROAD_ROUTER, road)),
+                ),
+                (
+                    "road router x learned factor x technician's pace",
+                    lambda i: (routed, with_pace[i]),
                 ),
             ]
             print()

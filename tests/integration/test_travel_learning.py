@@ -255,6 +255,45 @@ async def test_a_router_s_fast_legs_and_slow_ones_are_each_scaled_by_what_they_t
     assert ratios[1] == pytest.approx(1.8, rel=0.06), ratios
 
 
+@pytest.fixture
+def calibrate_straight(
+    dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Callable[[], Awaitable[str]]:
+    """`truckroll calibrate` against the straight-line model; what it printed."""
+    return lambda: calibrate(monkeypatch, dsn, tmp_path, capsys)
+
+
+async def test_each_technician_s_own_pace_is_learned_and_their_customers_etas_use_it(
+    app: Litestar, client: Client, conn: Connection, calibrate_straight: Callable[[], Awaitable[str]]
+) -> None:
+    app.state.clock = lambda: at(8.5)
+    metro = await territory(conn)
+    ann_id = await technician(conn, metro, "Ann Springs", north(5))
+    bob_id = await technician(conn, metro, "Bob Lake", north(5))
+    door = await site(conn, metro, north(0))
+    # The same 5 km, 90 mornings each: Bob drives it in 15 minutes, Ann takes a fifth longer.
+    for day in range(2, 32):
+        for start in (8.0, 8.3, 8.6):
+            await completed_trip(conn, bob_id, door, north(5), at(start, day), 15 * 60)
+            await completed_trip(conn, ann_id, door, north(5), at(start, day), 18 * 60)
+
+    assert "2 technicians with a pace of their own" in await calibrate_straight()
+
+    seconds = []
+    for tech_id in (ann_id, bob_id):
+        on_the_way = await job(conn, door, (8, 10), technician_id=tech_id, planned=9)
+        seconds.append(
+            await eta_after_ping(client, conn, await login_of(conn, tech_id), on_the_way, north(5))
+        )
+    # The fleet's factor sits between them (1.1 of Bob's time); each pace is 1.2/1.1 or 1.0/1.1
+    # of it, blended with "as the fleet drives" worth 50 stretches against their 90: Ann's ETA is
+    # 1.058 / 0.942 of Bob's, where one factor for the territory would give both the same.
+    assert seconds[0] / seconds[1] == pytest.approx(
+        (1 + 0.0909 * 90 / 140) / (1 - 0.0909 * 90 / 140), rel=0.01
+    )
+    assert seconds[1] == pytest.approx(15 * 60 * (1 - 0.0909 * 90 / 140) * 1.1, rel=0.03)
+
+
 async def test_a_drive_is_learned_from_where_it_was_every_five_minutes(conn: Connection) -> None:
     metro = await territory(conn)
     ann_id = await technician(conn, metro, "Ann Springs", north(10))

@@ -10,7 +10,14 @@ import pytest
 
 from dispatch.calibration import Drive, stretches
 from dispatch.travel import GeodesicTravel, TravelSettings
-from dispatch.travel_learning import LearnedTravel, TimedTrip, TravelFactors, fit, speed_band_of
+from dispatch.travel_learning import (
+    LearnedTravel,
+    TimedTrip,
+    TravelFactors,
+    fit,
+    fit_paces,
+    speed_band_of,
+)
 
 METRO = uuid.uuid4()
 
@@ -71,6 +78,34 @@ async def test_the_speed_factor_applies_by_the_speed_the_source_itself_implies()
     assert await LearnedTravel(source, factors, 8).from_one(here, [here, km_3]) == pytest.approx(
         raw * 2.0, rel=1e-9
     )
+
+
+def test_a_technician_s_pace_is_learned_against_the_fleet_and_a_few_trips_only_nudge_it() -> None:
+    # The fleet's trips took 1.2 times the source; Ann's 100 stretches 1.32 (10% slower than the
+    # fleet), Bob's 100 exactly the fleet's, Cy's 5 stretches 1.5 (a bad week, or a slow van).
+    ann, bob, cy = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    trips = [TimedTrip(METRO, 10, 5_000, 1_320, 1_000, ann) for _ in range(100)]
+    trips += [TimedTrip(METRO, 10, 5_000, 1_200, 1_000, bob) for _ in range(100)]
+    trips += [TimedTrip(METRO, 10, 5_000, 1_500, 1_000, cy) for _ in range(5)]
+    trips += [TimedTrip(METRO, 10, 5_000, 1_200, 1_000) for _ in range(400)]  # nobody known
+    fitted = fit(trips)
+    paces = {p.technician_id: p for p in fit_paces(trips, fitted)}
+    fleet = fitted[0].factors.hour_factors[10]
+    assert fleet == pytest.approx(1.2, abs=0.02)
+    # Against 50 stretches of "as the fleet drives": Ann 1 + 0.1 x 100/150, Bob 1.0, Cy a nudge.
+    assert paces[ann].factor == pytest.approx(1 + (1.32 / fleet - 1) * 100 / 150, abs=0.005)
+    assert paces[bob].factor == pytest.approx(1.2 / fleet, abs=0.005)
+    assert 1.0 < paces[cy].factor < 1.03
+    assert (paces[ann].trips, paces[cy].trips) == (100, 5)
+
+
+async def test_a_technician_s_pace_scales_every_leg_they_drive() -> None:
+    source = GeodesicTravel(TravelSettings(circuity_factor=1.3, speed_kmh=36.0, stop_overhead_s=0))
+    here, km_3 = (45.0, -93.0), (45.0 + 3 / 111.2, -93.0)
+    raw = await source.from_one(here, [km_3])
+    slower = TravelFactors(factor=1.2, pace=1.1)
+    assert await LearnedTravel(source, slower, None).from_one(here, [km_3]) == pytest.approx(raw * 1.32)
+    assert not TravelFactors(pace=1.1).neutral  # a pace alone still scales
 
 
 async def test_a_learned_factor_scales_any_source_by_hour_and_band_and_leaves_no_travel_free() -> None:
