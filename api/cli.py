@@ -501,6 +501,17 @@ async def _calibrate(dsn: str, routing_url: str | None) -> list[str]:
                 lines.append(f"  {hour:02d}:00  x{f.hour_factors[hour]:.2f} from {trips} trips")
         bands = ", ".join(f"{name} x{b:.2f}" for name, b in zip(band_names(), f.band_factors, strict=True))
         lines.append(f"  by distance: {bands}")
+        if f.speed_factors:
+            speeds = ", ".join(
+                f"{name} x{v:.2f}" for name, v in zip(speed_band_names(), f.speed_factors, strict=True)
+            )
+            lines.append(f"  by the source's straight-line speed: {speeds}")
+    if learned.paces:
+        paces = [p.factor for p in learned.paces]
+        lines.append(
+            f"{len(paces)} technicians with a pace of their own (x1.00 = as the fleet drives),"
+            f" from x{min(paces):.2f} to x{max(paces):.2f}"
+        )
     return lines
 
 
@@ -509,6 +520,13 @@ def band_names() -> list[str]:
 
     edges = [f"{e / 1000:g}" for e in BAND_EDGES_M]
     return [f"<{edges[0]} km", *(f"{a}-{b} km" for a, b in itertools.pairwise(edges)), f">{edges[-1]} km"]
+
+
+def speed_band_names() -> list[str]:
+    from dispatch.travel_learning import SPEED_EDGES_KMH
+
+    edges = [f"{e:g}" for e in SPEED_EDGES_KMH]
+    return [f"<{edges[0]} km/h", *(f"{a}-{b}" for a, b in itertools.pairwise(edges)), f">{edges[-1]}"]
 
 
 def cmd_calibrate(settings: Settings, _: argparse.Namespace) -> int:

@@ -8,8 +8,9 @@ timed by its actual remaining time and by the source (a 30-minute drive gives si
 
 Each trip is timed by the same source that times matching, planning and ETAs (the road router
 when one is configured, else the territory's straight-line model), unscaled, and
-dispatch.travel_learning fits the factors per territory, hour and distance band. A router is
-asked in batches: one table per batch of trips, not one request per trip.
+dispatch.travel_learning fits the factors per territory, hour and distance band, and for a
+router per band of its own speed; then each technician's pace against those. A router is asked
+in batches: one table per batch of trips, not one request per trip.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from asyncpg import Record
 
 from dispatch import calibration_queries
 from dispatch.travel import GeodesicTravel, Point, TravelSettings, TravelTimes, pairwise_m
-from dispatch.travel_learning import FittedFactors, Source, TimedTrip, fit
+from dispatch.travel_learning import FittedFactors, Source, TechnicianPace, TimedTrip, fit, fit_paces
 from infra.db import Connection
 
 # Trips timed per table request: 50 stretches are at most 100 places, a 100 x 100 table that
@@ -48,6 +49,7 @@ class Drive:
     left_at: datetime
     arrived_at: datetime
     fixes: tuple[Fix, ...]  # in order
+    technician_id: UUID | None = None
 
 
 def drive_of(row: Record) -> Drive:
@@ -59,6 +61,7 @@ def drive_of(row: Record) -> Drive:
         row["left_at"],
         row["arrived_at"],
         fixes,
+        row["technician_id"],
     )
 
 
@@ -106,6 +109,7 @@ async def timed(
             distance_m=float(metres[i]),
             duration_s=(d.arrived_at - fix[0]).total_seconds(),
             estimated_s=float(estimated[i]),
+            technician_id=d.technician_id,
         )
         for i, (d, fix) in enumerate(picked)
     ]
@@ -126,12 +130,16 @@ def settings_of(rows: Sequence[Record]) -> dict[UUID, TravelSettings]:
 class Calibration:
     source: str
     fitted: list[FittedFactors]
+    paces: list[TechnicianPace]
 
 
 async def calibrate(conn: Connection, routing: TravelTimes | None) -> Calibration:
     models = settings_of(await calibration_queries.territory_models(conn))
     drives = [drive_of(r) for r in await calibration_queries.drives(conn)]
-    fitted = fit(await timed(drives, models, routing))
+    trips = await timed(drives, models, routing)
+    fitted = fit(trips, by_speed=routing is not None)
+    paces = fit_paces(trips, fitted)
     source = Source.STRAIGHT_LINE if routing is None else Source.ROAD_ROUTER
     await calibration_queries.store(conn, source, fitted)
-    return Calibration(source, fitted)
+    await calibration_queries.store_paces(conn, source, paces)
+    return Calibration(source, fitted, paces)

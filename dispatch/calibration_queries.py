@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from asyncpg import Record
 
-from dispatch.travel_learning import FittedFactors
+from dispatch.travel_learning import FittedFactors, TechnicianPace
 from infra.db import Connection
 
 
@@ -26,7 +26,8 @@ async def drives(conn: Connection) -> list[Record]:
             FROM jobs j JOIN sites s ON s.id = j.site_id JOIN territories t ON t.id = s.territory_id
             WHERE j.status IN ('completed', 'incomplete', 'on_site')
         )
-        SELECT l.id, l.territory_id, l.timezone, l.latitude, l.longitude, l.left_at, l.arrived_at,
+        SELECT l.id, l.technician_id, l.territory_id, l.timezone, l.latitude, l.longitude, l.left_at,
+               l.arrived_at,
                array_agg(p.recorded_at ORDER BY p.recorded_at) AS fix_at,
                array_agg(p.latitude ORDER BY p.recorded_at) AS fix_latitude,
                array_agg(p.longitude ORDER BY p.recorded_at) AS fix_longitude
@@ -35,7 +36,8 @@ async def drives(conn: Connection) -> list[Record]:
           ON p.technician_id = l.technician_id AND p.flagged IS NULL
          AND p.recorded_at >= l.left_at AND p.recorded_at < l.arrived_at
         WHERE l.left_at IS NOT NULL AND l.arrived_at > l.left_at
-        GROUP BY l.id, l.territory_id, l.timezone, l.latitude, l.longitude, l.left_at, l.arrived_at
+        GROUP BY l.id, l.technician_id, l.territory_id, l.timezone, l.latitude, l.longitude, l.left_at,
+                 l.arrived_at
         ORDER BY l.left_at, l.id
         """
     )
@@ -54,11 +56,13 @@ async def store(conn: Connection, source: str, fitted: Sequence[FittedFactors]) 
     any keeps what it had."""
     await conn.executemany(
         """
-        INSERT INTO travel_factors (territory_id, source, factor, hour_factors, band_factors, trips)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO travel_factors
+            (territory_id, source, factor, hour_factors, band_factors, speed_factors, trips)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
         ON CONFLICT (territory_id, source) DO UPDATE
         SET factor = EXCLUDED.factor, hour_factors = EXCLUDED.hour_factors,
-            band_factors = EXCLUDED.band_factors, trips = EXCLUDED.trips, updated_at = now()
+            band_factors = EXCLUDED.band_factors, speed_factors = EXCLUDED.speed_factors,
+            trips = EXCLUDED.trips, updated_at = now()
         """,
         [
             (
@@ -67,8 +71,22 @@ async def store(conn: Connection, source: str, fitted: Sequence[FittedFactors]) 
                 f.factors.factor,
                 list(f.factors.hour_factors),
                 list(f.factors.band_factors),
+                list(f.factors.speed_factors),
                 f.factors.trips,
             )
             for f in fitted
         ],
+    )
+
+
+async def store_paces(conn: Connection, source: str, paces: Sequence[TechnicianPace]) -> None:
+    """Replace each technician's pace against the source; one without trips keeps what they had."""
+    await conn.executemany(
+        """
+        INSERT INTO technician_travel_factors (technician_id, source, factor, trips)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT (technician_id, source) DO UPDATE
+        SET factor = EXCLUDED.factor, trips = EXCLUDED.trips, updated_at = now()
+        """,
+        [(p.technician_id, source, p.factor, p.trips) for p in paces],
     )

@@ -12,7 +12,7 @@ with simulated drives, for figures before a fleet has driven, is a benchmark of 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from dispatch import calibration_queries
 from dispatch.calibration import Drive, drive_of, settings_of, stretches, timed
 from dispatch.eta_updates import estimate
 from dispatch.travel import TravelSettings, TravelTimes
-from dispatch.travel_learning import Source, TravelFactors, fit
+from dispatch.travel_learning import Source, TravelFactors, fit, fit_paces
 from infra.db import Connection
 
 HORIZONS_MIN = (30, 20, 10, 5)
@@ -50,15 +50,18 @@ class EtaReport:
     learned: list[HorizonFigures]
 
 
-def learned_columns(source: str, factors: TravelFactors | None) -> dict[str, Any]:
-    """The columns position_queries.context gives estimate for a source's learned factors."""
+def learned_columns(source: str, factors: TravelFactors | None, pace: float | None = None) -> dict[str, Any]:
+    """The columns position_queries.context gives estimate for a source's learned factors, and
+    the technician's pace when one was learned."""
     if factors is None:
         return {}
     prefix = "road" if source == Source.ROAD_ROUTER else "straight"
     return {
+        f"{prefix}_pace": pace,
         f"{prefix}_factor": factors.factor,
         f"{prefix}_hour_factors": list(factors.hour_factors),
         f"{prefix}_band_factors": list(factors.band_factors),
+        f"{prefix}_speed_factors": list(factors.speed_factors),
     }
 
 
@@ -126,14 +129,12 @@ def figures(by_horizon: Mapping[int, Sequence[float]]) -> list[HorizonFigures]:
 async def judge(
     drives: Sequence[Drive],
     models: Mapping[UUID, TravelSettings],
-    learned: Mapping[UUID, Mapping[str, Any]],
+    learned: Callable[[Drive], Mapping[str, Any]],
     routing: TravelTimes | None,
 ) -> list[HorizonFigures]:
     by_horizon: dict[int, list[float]] = {h: [] for h in HORIZONS_MIN}
     for drive in drives:
-        errors = await published_errors(
-            drive, models[drive.territory_id], learned.get(drive.territory_id, {}), routing
-        )
+        errors = await published_errors(drive, models[drive.territory_id], learned(drive), routing)
         for horizon, error in errors.items():
             by_horizon[horizon].append(error)
     return figures(by_horizon)
@@ -148,12 +149,19 @@ async def report(conn: Connection, routing: TravelTimes | None) -> EtaReport | N
     half = len(drives) // 2
     older, newer = drives[:half], drives[half:]
     source = Source.STRAIGHT_LINE if routing is None else Source.ROAD_ROUTER
-    fitted = fit(await timed(older, models, routing))
-    learned = {f.territory_id: learned_columns(source, f.factors) for f in fitted}
+    trips = await timed(older, models, routing)
+    fitted = fit(trips, by_speed=routing is not None)
+    factors = {f.territory_id: f.factors for f in fitted}
+    paces = {p.technician_id: p.factor for p in fit_paces(trips, fitted)}
+
+    def learned(drive: Drive) -> dict[str, Any]:
+        pace = paces.get(drive.technician_id) if drive.technician_id else None
+        return learned_columns(source, factors.get(drive.territory_id), pace)
+
     return EtaReport(
         source=source,
         learned_from=len(older),
         judged=len(newer),
-        as_configured=await judge(newer, models, {}, routing),
+        as_configured=await judge(newer, models, lambda _: {}, routing),
         learned=await judge(newer, models, learned, routing),
     )

@@ -20,8 +20,10 @@ async def territory(conn: Connection, territory_id: UUID) -> Record | None:
         SELECT t.id, timezone, coalesce(circuity_factor, 1.3) AS circuity_factor,
                coalesce(speed_kmh, 35) AS speed_kmh, coalesce(stop_overhead_s, 120) AS stop_overhead_s,
                fs.factor AS straight_factor, fs.hour_factors AS straight_hour_factors,
-               fs.band_factors AS straight_band_factors, fr.factor AS road_factor,
-               fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors
+               fs.band_factors AS straight_band_factors,
+               fs.speed_factors AS straight_speed_factors, fr.factor AS road_factor,
+               fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors,
+               fr.speed_factors AS road_speed_factors
         FROM territories t
         LEFT JOIN travel_factors fs ON fs.territory_id = t.id AND fs.source = 'straight_line'
         LEFT JOIN travel_factors fr ON fr.territory_id = t.id AND fr.source = 'road_router'

@@ -68,8 +68,9 @@ async def ensure_partitions(conn: Connection, first: date, last: date, *, keep_f
 async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) -> list[Record]:
     """All a flush of pings needs, in one round trip. Per technician: their latest fix (repeated
     on each of their rows) and, when they have open work, the jobs ahead in order (the one being
-    worked, the one being driven to, then the day's plan) with each place's travel model and the
-    factors learned for its territory; without open work, one row with the job columns null."""
+    worked, the one being driven to, then the day's plan) with each place's travel model, the
+    factors learned for its territory and the technician's own pace; without open work, one row
+    with the job columns null."""
     rows: list[Record] = await conn.fetch(
         """
         SELECT tech.id AS technician_id, tech.name AS technician_name, p.recorded_at AS fix_at,
@@ -84,8 +85,14 @@ async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) 
                    coalesce(t.speed_kmh, 35) AS speed_kmh,
                    coalesce(t.stop_overhead_s, 120) AS stop_overhead_s,
                    fs.factor AS straight_factor, fs.hour_factors AS straight_hour_factors,
-                   fs.band_factors AS straight_band_factors, fr.factor AS road_factor,
+                   fs.band_factors AS straight_band_factors,
+                   fs.speed_factors AS straight_speed_factors, fr.factor AS road_factor,
                    fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors,
+                   fr.speed_factors AS road_speed_factors,
+                   (SELECT tf.factor FROM technician_travel_factors tf
+                     WHERE tf.technician_id = tech.id AND tf.source = 'straight_line') AS straight_pace,
+                   (SELECT tf.factor FROM technician_travel_factors tf
+                     WHERE tf.technician_id = tech.id AND tf.source = 'road_router') AS road_pace,
                    EXISTS (SELECT 1 FROM job_alerts al WHERE al.job_id = j.id AND al.risk = 'nearby')
                        AS nearby_told,
                    row_number() OVER (

@@ -89,8 +89,10 @@ async def job_place(conn: Connection, site_id: UUID) -> JobPlace:
                coalesce(t.circuity_factor, 1.3) AS circuity_factor, coalesce(t.speed_kmh, 35) AS speed_kmh,
                coalesce(t.stop_overhead_s, 120) AS stop_overhead_s,
                fs.factor AS straight_factor, fs.hour_factors AS straight_hour_factors,
-               fs.band_factors AS straight_band_factors, fr.factor AS road_factor,
-               fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors
+               fs.band_factors AS straight_band_factors,
+               fs.speed_factors AS straight_speed_factors, fr.factor AS road_factor,
+               fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors,
+               fr.speed_factors AS road_speed_factors
         FROM sites s LEFT JOIN territories t ON t.id = s.territory_id
         LEFT JOIN travel_factors fs ON fs.territory_id = s.territory_id AND fs.source = 'straight_line'
         LEFT JOIN travel_factors fr ON fr.territory_id = s.territory_id AND fr.source = 'road_router'
@@ -118,12 +120,17 @@ def place_of(row: Record | Mapping[str, Any]) -> JobPlace:
 
 def learned_of(row: Record | Mapping[str, Any], prefix: str) -> TravelFactors:
     """A source's learned factors from a row's `{prefix}_factor`, `{prefix}_hour_factors` and
-    `{prefix}_band_factors` columns (null, or absent, where nothing was learned)."""
+    `{prefix}_band_factors` and `{prefix}_speed_factors` columns (null, or absent, where nothing
+    was learned), with a technician's `{prefix}_pace` where the row is about one."""
     factor = row.get(f"{prefix}_factor")
     if factor is None:
         return NEUTRAL
     return TravelFactors(
-        float(factor), tuple(row[f"{prefix}_hour_factors"]), tuple(row[f"{prefix}_band_factors"])
+        float(factor),
+        tuple(row[f"{prefix}_hour_factors"]),
+        tuple(row[f"{prefix}_band_factors"]),
+        speed_factors=tuple(row.get(f"{prefix}_speed_factors") or ()),
+        pace=float(row.get(f"{prefix}_pace") or 1.0),
     )
 
 

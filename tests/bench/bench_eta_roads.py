@@ -7,7 +7,9 @@ a ping every 30 s. Half the trips are learned from (travel_learning.fit on each 
 times from a fix every five minutes, as `truckroll calibrate` does); the other half are judged:
 every ping goes through eta_updates.estimate with the published ETA carried from ping to ping
 as the product writes it, and the published ETA 30, 20, 10 and 5 minutes before arrival is
-compared with the arrival.
+compared with the arrival. Two oracle rows publish the simulation's own expected remaining time
+(with and without the driver's pace) through the same step: the floor no model can beat here.
+The simulation's drivers are the fleet's technicians, so each one's pace is learned as well.
 
     TRUCKROLL_OSRM_BIN_DIR=... python -m tests.bench.bench_eta_roads [--trips 1200]
 
@@ -23,11 +25,11 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import numpy as np
@@ -35,7 +37,7 @@ import numpy as np
 from dispatch.calibration import Drive, timed
 from dispatch.eta_report import HORIZONS_MIN, HorizonFigures, figures, learned_columns, published_errors
 from dispatch.travel import OsrmTravel, Points, Seconds, TravelSettings, TravelTimes, pairwise_m
-from dispatch.travel_learning import BAND_EDGES_M, Source, TravelFactors, band_of, fit
+from dispatch.travel_learning import BAND_EDGES_M, Source, TravelFactors, band_of, fit, fit_paces
 from infra.osrm import build, require_programs, start_router
 from tests.bench.road_city import DrivenTrip, build_city, trips, write_osm
 
@@ -69,6 +71,31 @@ class RetryingRouter:
         return await self.router.to_one(origins, destination)
 
 
+class OracleTravel:
+    """What the simulation itself expects is left from each of one trip's fixes: its mean rush
+    hour, mean junction waits and mean parking, without the luck of any one drive. Published
+    through the same smoothing and write step, it is the floor any learned model can reach here."""
+
+    def __init__(self, trip: DrivenTrip, expected_s: Sequence[float]) -> None:
+        self.remaining = {(lat, lon): s for (_, lat, lon), s in zip(trip.pings, expected_s, strict=True)}
+
+    async def between(self, origins: Points, destinations: Points) -> Seconds:
+        return np.array([self.remaining[(float(lat), float(lon))] for lat, lon in origins])
+
+    async def from_one(
+        self, origin: tuple[float, float], destinations: Sequence[tuple[float, float]] | Points
+    ) -> Seconds:
+        raise NotImplementedError  # estimate asks only `between`
+
+    async def to_one(
+        self, origins: Sequence[tuple[float, float]] | Points, destination: tuple[float, float]
+    ) -> Seconds:
+        raise NotImplementedError
+
+
+DRIVERS: dict[int, UUID] = {}  # the simulation's drivers as the fleet's technicians
+
+
 def drive_of(trip: DrivenTrip) -> Drive:
     fixes = tuple((MIDNIGHT + timedelta(seconds=at), lat, lon) for at, lat, lon in trip.pings)
     return Drive(
@@ -78,27 +105,59 @@ def drive_of(trip: DrivenTrip) -> Drive:
         MIDNIGHT + timedelta(seconds=trip.depart_s),
         MIDNIGHT + timedelta(seconds=trip.arrive_s),
         fixes,
+        DRIVERS.setdefault(trip.driver, uuid4()),
     )
 
 
-async def learn(source: TravelTimes | None, drives: Sequence[Drive]) -> TravelFactors:
-    """The factors `truckroll calibrate` learns from these drives against the source."""
-    (fitted,) = fit(await timed(drives, MODELS, source))
-    return fitted.factors
+async def learn(
+    source: TravelTimes | None, drives: Sequence[Drive]
+) -> tuple[TravelFactors, dict[UUID, float]]:
+    """The factors and technicians' paces `truckroll calibrate` learns from these drives against
+    the source."""
+    trips = await timed(drives, MODELS, source)
+    fitted = fit(trips, by_speed=source is not None)
+    return fitted[0].factors, {p.technician_id: p.factor for p in fit_paces(trips, fitted)}
 
 
-async def judge(
-    drives: Sequence[Drive], routing: TravelTimes | None, learned: Mapping[str, Any]
-) -> list[HorizonFigures]:
-    """The published ETA's errors, replaying each drive's pings through the product's estimate."""
+PerDrive = Callable[[int], tuple[TravelTimes | None, Mapping[str, Any]]]
+
+
+async def judge(drives: Sequence[Drive], per_drive: PerDrive) -> list[HorizonFigures]:
+    """The published ETA's errors, replaying each drive's pings through the product's estimate
+    with the source and learned columns `per_drive` gives for the drive's index."""
     by_horizon: dict[int, list[float]] = {h: [] for h in HORIZONS_MIN}
     for first in range(0, len(drives), CONCURRENT_TRIPS):
-        chunk = drives[first : first + CONCURRENT_TRIPS]
-        replays = (published_errors(d, MODELS[TERRITORY], learned, routing) for d in chunk)
+        indices = range(first, min(first + CONCURRENT_TRIPS, len(drives)))
+        replays = (
+            published_errors(drives[i], MODELS[TERRITORY], per_drive(i)[1], per_drive(i)[0]) for i in indices
+        )
         for errors in await asyncio.gather(*replays):
             for horizon, error in errors.items():
                 by_horizon[horizon].append(error)
     return figures(by_horizon)
+
+
+def everywhere(routing: TravelTimes | None, columns: Mapping[str, Any]) -> PerDrive:
+    return lambda _: (routing, columns)
+
+
+def realism_lines(trips_: Sequence[DrivenTrip]) -> list[str]:
+    """How much of a drive is waiting, and how far one drive's luck moves its remaining time
+    at 30 minutes out (real drives: about 10-15%)."""
+    waits = [t.waits_s / (t.arrive_s - t.depart_s) for t in trips_]
+    luck = []
+    for t in trips_:
+        at_30 = [k for k, (at, _, _) in enumerate(t.pings) if t.arrive_s - at >= 30 * 60]
+        if at_30:
+            k = at_30[-1]
+            luck.append((t.arrive_s - t.pings[k][0]) / t.expected_s[k] - 1)
+    spread = np.asarray(luck)
+    return [
+        f"junction waits: median {np.median(waits):.0%} of a trip's time;"
+        f" luck at T-30 (actual / expected remaining - 1, driver's pace known):"
+        f" SD {spread.std():.1%}, mean {spread.mean():+.1%}, MAE {np.abs(spread).mean():.1%}"
+        f" ({len(spread)} trips)"
+    ]
 
 
 def cell(f: HorizonFigures) -> str:
@@ -150,29 +209,49 @@ async def run(count: int) -> None:
             f" (median {statistics.median(durations):.0f} min, {sum(d >= 30 for d in durations)} of 30 min"
             f" or more); learned from {half}, judged on {len(judged)}"
         )
-        for line in circuity_lines(driven):
+        for line in [*circuity_lines(driven), *realism_lines(driven)]:
             print(line)
         osrm = OsrmTravel(router.url)
         routed = RetryingRouter(osrm)
         try:
-            straight = await learn(None, learn_from)
-            road = await learn(routed, learn_from)
+            straight, _ = await learn(None, learn_from)
+            road, paces = await learn(routed, learn_from)
             print(
                 f"learned over all hours: straight line x{straight.factor:.2f},"
                 f" road router x{road.factor:.2f}"
+                f"; {len(paces)} technicians' paces against the router from x{min(paces.values()):.2f}"
+                f" to x{max(paces.values()):.2f}"
             )
-            sources: list[tuple[str, TravelTimes | None, dict[str, Any]]] = [
-                ("straight line, default (35 km/h x 1.3 + 2 min)", None, {}),
-                ("straight line, calibrated", None, learned_columns(Source.STRAIGHT_LINE, straight)),
-                ("road router, raw", routed, {}),
-                ("road router x learned factor", routed, learned_columns(Source.ROAD_ROUTER, road)),
+            with_pace = [
+                learned_columns(Source.ROAD_ROUTER, road, paces.get(DRIVERS[t.driver])) for t in driven[half:]
+            ]
+            judged_trips = driven[half:]
+            oracles = [OracleTravel(t, t.expected_s) for t in judged_trips]
+            average_pace = [OracleTravel(t, t.expected_average_pace_s) for t in judged_trips]
+            sources: list[tuple[str, PerDrive]] = [
+                ("oracle: the simulation's own expectation", lambda i: (oracles[i], {})),
+                ("oracle, for a driver of average pace", lambda i: (average_pace[i], {})),
+                ("straight line, default (35 km/h x 1.3 + 2 min)", everywhere(None, {})),
+                (
+                    "straight line, calibrated",
+                    everywhere(None, learned_columns(Source.STRAIGHT_LINE, straight)),
+                ),
+                ("road router, raw", everywhere(routed, {})),
+                (
+                    "road router x learned factor",
+                    everywhere(routed, learned_columns(Source.ROAD_ROUTER, road)),
+                ),
+                (
+                    "road router x learned factor x technician's pace",
+                    lambda i: (routed, with_pace[i]),
+                ),
             ]
             print()
             print("published ETA error, minutes (MAE / p90 / bias)")
             print(f"{'source':<50}" + "".join(f"{'T-' + str(h):>22}" for h in HORIZONS_MIN))
-            for name, source, columns in sources:
+            for name, per_drive in sources:
                 started = time.perf_counter()
-                errors = await judge(judged, source, columns)
+                errors = await judge(judged, per_drive)
                 cells = "".join(f"{cell(f):>22}" for f in errors)
                 print(f"{name:<50}{cells}   ({time.perf_counter() - started:.0f} s)", flush=True)
             print(

@@ -226,39 +226,122 @@ class DrivenTrip:
     arrive_s: float  # at the door, parked
     road_m: float
     pings: tuple[tuple[float, float, float], ...]  # (seconds after midnight, lat, lon)
+    driver: int = 0
+    # What the simulation expects is left from each ping (mean rush hour, mean waits, mean
+    # parking, no luck either way): with the driver's own pace, and for a driver of average pace.
+    expected_s: tuple[float, ...] = ()
+    expected_average_pace_s: tuple[float, ...] = ()
+    waits_s: float = 0.0  # at junctions and turns, as it happened
 
     @property
     def hour(self) -> int:
         return int(self.depart_s // 3600)
 
 
-def drive(city: City, start: int, goal: int, depart_s: float, pace: float, rng: random.Random) -> DrivenTrip:
-    """Drive the fastest route, timing each segment by the hour, the road and the driver's pace."""
-    path = fastest_path(city, start, goal)
-    clock = depart_s
-    timeline = [(clock, start)]
-    road_m = 0.0
+@dataclass(frozen=True)
+class Step:
+    """A road segment of a route, with the junction at its start."""
+
+    length_m: float
+    kind: str
+    signal: RoadClass | None  # the junction's signals, None where there is no junction
+    turn: bool  # onto another kind of road
+
+
+PARKING_MEAN_S = 120.0
+SPEED_NOISE = 0.08  # of a segment's speed: lognormal sigma
+# The mean of 1 / lognormal(0, sigma): a segment's mean time is a touch longer than at mean speed.
+MEAN_SLOWNESS = math.exp(SPEED_NOISE**2 / 2)
+
+
+def steps_of(city: City, path: list[int]) -> list[Step]:
+    out: list[Step] = []
     previous_kind = None
     for a, b in itertools.pairwise(path):
         length, kind = next((length, kind) for other, length, kind in city.adjacency[a] if other == b)
-        jam = rush(clock / 3600)
-        road = CLASSES[kind]
+        signal = None
         if previous_kind is not None and len(city.adjacency[a]) > 2:
-            # A junction: signals on the busier of the roads met, longer waits at the rush hour.
-            busiest = max((k for _, _, k in city.adjacency[a]), key=RANK.__getitem__)
-            signal = CLASSES[busiest]
-            if rng.random() < signal.signal_chance:
-                clock += rng.expovariate(1 / (signal.signal_mean_s * (1 + jam)))
-            elif kind != previous_kind:
-                clock += rng.uniform(2, 8)  # a turn onto another road
-        speed = road.free_kmh * (1 - road.peak_slowdown * jam) * pace * rng.lognormvariate(0, 0.08)
-        clock += length / (speed / 3.6)
-        road_m += length
-        timeline.append((clock, b))
+            signal = CLASSES[max((k for _, _, k in city.adjacency[a]), key=RANK.__getitem__)]
+        out.append(Step(length, kind, signal, previous_kind is not None and kind != previous_kind))
         previous_kind = kind
+    return out
+
+
+def segment_s(step: Step, clock: float, pace: float) -> float:
+    road = CLASSES[step.kind]
+    return step.length_m / (road.free_kmh * (1 - road.peak_slowdown * rush(clock / 3600)) * pace / 3.6)
+
+
+def expected_wait_s(step: Step, clock: float) -> float:
+    if step.signal is None:
+        return 0.0
+    signalled = step.signal.signal_chance * step.signal.signal_mean_s * (1 + rush(clock / 3600))
+    return signalled + (1 - step.signal.signal_chance) * (5.0 if step.turn else 0.0)
+
+
+def expected_remaining_s(steps: list[Step], k: int, share: float, now: float, pace: float) -> float:
+    """From `share` of the way through step k at `now`: the mean of what the simulation draws."""
+    if k >= len(steps):
+        return PARKING_MEAN_S
+    clock = now + (1 - share) * (
+        expected_wait_s(steps[k], now) + segment_s(steps[k], now, pace) * MEAN_SLOWNESS
+    )
+    for step in steps[k + 1 :]:
+        clock += expected_wait_s(step, clock)
+        clock += segment_s(step, clock, pace) * MEAN_SLOWNESS
+    return clock - now + PARKING_MEAN_S
+
+
+def drive(
+    city: City, start: int, goal: int, depart_s: float, pace: float, rng: random.Random, driver: int = 0
+) -> DrivenTrip:
+    """Drive the fastest route, timing each segment by the hour, the road and the driver's pace."""
+    path = fastest_path(city, start, goal)
+    steps = steps_of(city, path)
+    clock = depart_s
+    timeline = [(clock, start)]
+    road_m = 0.0
+    waits = 0.0
+    for step, b in zip(steps, path[1:], strict=True):
+        jam = rush(clock / 3600)
+        road = CLASSES[step.kind]
+        before = clock
+        if step.signal is not None:
+            # A junction: signals on the busier of the roads met, longer waits at the rush hour.
+            if rng.random() < step.signal.signal_chance:
+                clock += rng.expovariate(1 / (step.signal.signal_mean_s * (1 + jam)))
+            elif step.turn:
+                clock += rng.uniform(2, 8)  # a turn onto another road
+        waits += clock - before
+        speed = road.free_kmh * (1 - road.peak_slowdown * jam) * pace * rng.lognormvariate(0, SPEED_NOISE)
+        clock += step.length_m / (speed / 3.6)
+        road_m += step.length_m
+        timeline.append((clock, b))
     arrive = clock + rng.uniform(60, 180)  # parking and the walk to the door
     pings = tuple(_pings(city, timeline, depart_s, arrive))
-    return DrivenTrip(city.point(start), city.point(goal), depart_s, arrive, road_m, pings)
+    expected = tuple(_expected(steps, timeline, pings, pace))
+    average = tuple(_expected(steps, timeline, pings, 1.0))
+    return DrivenTrip(
+        city.point(start), city.point(goal), depart_s, arrive, road_m, pings, driver, expected, average, waits
+    )
+
+
+def _expected(
+    steps: list[Step],
+    timeline: list[tuple[float, int]],
+    pings: tuple[tuple[float, float, float], ...],
+    pace: float,
+) -> Iterator[float]:
+    k = 0
+    for t, _, _ in pings:
+        while k + 1 < len(timeline) and timeline[k + 1][0] <= t:
+            k += 1
+        if k + 1 < len(timeline):
+            t0, t1 = timeline[k][0], timeline[k + 1][0]
+            share = (t - t0) / (t1 - t0) if t1 > t0 else 1.0
+            yield expected_remaining_s(steps, k, share, t, pace)
+        else:
+            yield max(0.0, PARKING_MEAN_S - (t - timeline[-1][0]))
 
 
 def _pings(
@@ -291,5 +374,7 @@ def trips(city: City, count: int, seed: int = 17) -> list[DrivenTrip]:
         straight = math.hypot(city.x[a] - city.x[b], city.y[a] - city.y[b])
         if not 2_000 <= straight <= 20_000:
             continue
-        out.append(drive(city, a, b, rng.uniform(6, 20) * 3600, rng.choice(paces), rng))
+        depart_s = rng.uniform(6, 20) * 3600
+        driver = rng.randrange(len(paces))  # draws as rng.choice(paces) did: the same trips
+        out.append(drive(city, a, b, depart_s, paces[driver], rng, driver))
     return out

@@ -4,13 +4,15 @@ and matching and ETAs through the API then use what it learned."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -19,7 +21,7 @@ from api.app import create_app
 from api.cli import main
 from dispatch.calibration import calibrate as calibrate_trips
 from dispatch.travel import OsrmTravel, pairwise_m
-from dispatch.travel_learning import band_of
+from dispatch.travel_learning import band_of, speed_band_of
 from infra.db import Connection
 from infra.settings import Settings
 from tests.conftest import Auth
@@ -146,43 +148,150 @@ async def routed_client(settings: Settings, dsn: str, road_router: RoadRouter) -
         yield test_client
 
 
-async def test_a_road_router_s_free_flow_times_are_scaled_by_what_the_trips_took(
-    routed_client: Client,
-    conn: Connection,
-    dsn: str,
+@pytest.fixture
+async def router(road_router: RoadRouter) -> AsyncIterator[OsrmTravel]:
+    travel = OsrmTravel(road_router.url)
+    yield travel
+    await travel.close()
+
+
+@pytest.fixture
+def calibrate_routed(
     road_router: RoadRouter,
+    dsn: str,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+) -> Callable[[], Awaitable[str]]:
+    """`truckroll calibrate` against the road router; what it printed."""
+    monkeypatch.setenv("TRUCKROLL_ROUTING_URL", road_router.url)
+    return lambda: calibrate(monkeypatch, dsn, tmp_path, capsys)
+
+
+@dataclass(frozen=True)
+class Legs:
+    """Every leg between the Helsinki places, Ann's territory's doors at each, as the router times them."""
+
+    territory_id: UUID
+    ann_id: UUID
+    doors: list[UUID]
+    pairs: list[tuple[int, int]]
+    metres: npt.NDArray[np.float64]
+    routed: npt.NDArray[np.float64]
+
+
+@pytest.fixture
+async def legs(conn: Connection, router: OsrmTravel) -> Legs:
+    metro = await territory(conn)
+    ann_id = await technician(conn, metro, "Ann Springs", HELSINKI[0])
+    doors = [await site(conn, metro, place) for place in HELSINKI]
+    pairs = [(a, b) for a in range(len(HELSINKI)) for b in range(len(HELSINKI)) if a != b]
+    origins = np.array([HELSINKI[a] for a, _ in pairs])
+    destinations = np.array([HELSINKI[b] for _, b in pairs])
+    routed = await router.between(origins, destinations)
+    return Legs(metro, ann_id, doors, pairs, pairwise_m(origins, destinations), routed)
+
+
+async def test_a_road_router_s_free_flow_times_are_scaled_by_what_the_trips_took(
+    routed_client: Client,
+    conn: Connection,
+    router: OsrmTravel,
+    legs: Legs,
+    calibrate_routed: Callable[[], Awaitable[str]],
 ) -> None:
-    router = OsrmTravel(road_router.url)
-    try:
-        metro = await territory(conn)
-        ann_id = await technician(conn, metro, "Ann Springs", HELSINKI[0])
-        doors = [await site(conn, metro, place) for place in HELSINKI]
-        # Every trip at 8:00 took half as long again as the router says (its time, door included).
-        pairs = [(a, b) for a in range(len(HELSINKI)) for b in range(len(HELSINKI)) if a != b]
-        routed = await router.between(
-            np.array([HELSINKI[a] for a, _ in pairs]), np.array([HELSINKI[b] for _, b in pairs])
-        )
-        for day, ((a, b), seconds) in enumerate(zip(pairs, routed, strict=True)):
-            await completed_trip(conn, ann_id, doors[b], HELSINKI[a], at(8, 2 + day), 1.5 * float(seconds))
-
-        monkeypatch.setenv("TRUCKROLL_ROUTING_URL", road_router.url)
-        out = await calibrate(monkeypatch, dsn, tmp_path, capsys)
-        assert "road router" in out
-        assert await conn.fetchval("SELECT trips FROM travel_factors WHERE source = 'road_router'") == len(
-            pairs
+    # Every trip at 8:00 took half as long again as the router says (its time, door included).
+    for day, ((a, b), seconds) in enumerate(zip(legs.pairs, legs.routed, strict=True)):
+        await completed_trip(
+            conn, legs.ann_id, legs.doors[b], HELSINKI[a], at(8, 2 + day), 1.5 * float(seconds)
         )
 
-        ann = await login_of(conn, ann_id)
-        on_the_way = await job(conn, doors[2], (8, 10), technician_id=ann_id, planned=9)
-        seconds = await eta_after_ping(routed_client, conn, ann, on_the_way, HELSINKI[5])
-        free_flow = float((await router.from_one(HELSINKI[5], [HELSINKI[2]]))[0])
-    finally:
-        await router.close()
+    out = await calibrate_routed()
+    assert "road router" in out
+    assert await conn.fetchval("SELECT trips FROM travel_factors WHERE source = 'road_router'") == len(
+        legs.pairs
+    )
+
+    ann = await login_of(conn, legs.ann_id)
+    on_the_way = await job(conn, legs.doors[2], (8, 10), technician_id=legs.ann_id, planned=9)
+    seconds = await eta_after_ping(routed_client, conn, ann, on_the_way, HELSINKI[5])
+    free_flow = float((await router.from_one(HELSINKI[5], [HELSINKI[2]]))[0])
     # 30 trips at 1.5 against the prior of 1.0 worth 5 trips: about 1.47 (hour and band together).
     assert 1.42 < seconds / free_flow < 1.52, (seconds, free_flow)
+
+
+async def test_a_router_s_fast_legs_and_slow_ones_are_each_scaled_by_what_they_took(
+    routed_client: Client,
+    conn: Connection,
+    legs: Legs,
+    calibrate_routed: Callable[[], Awaitable[str]],
+) -> None:
+    bands, speeds = band_of(legs.metres), speed_band_of(legs.metres, legs.routed)
+    # Two legs of one distance band that the router drives at different speeds: the faster one
+    # (main roads) and every leg as fast took 1.8 times the router's time, the rest 1.2.
+    slow, fast = next(
+        (i, j)
+        for i in range(len(legs.pairs))
+        for j in range(len(legs.pairs))
+        if bands[i] == bands[j] and speeds[i] < speeds[j]
+    )
+    took = np.where(speeds >= speeds[fast], 1.8, 1.2)
+    for start in (8.0, 8.3, 8.6):  # every leg three times in the 8:00 hour, a day each
+        for k, (a, b) in enumerate(legs.pairs):
+            seconds = took[k] * float(legs.routed[k])
+            await completed_trip(conn, legs.ann_id, legs.doors[b], HELSINKI[a], at(start, 2 + k), seconds)
+
+    assert "by the source's straight-line speed" in await calibrate_routed()
+
+    ratios = []
+    for leg, name in ((slow, "Ann Springs"), (fast, "Bob Lake")):  # a ping each
+        a, b = legs.pairs[leg]
+        tech_id = legs.ann_id if leg == slow else await technician(conn, legs.territory_id, name, HELSINKI[a])
+        on_the_way = await job(conn, legs.doors[b], (8, 10), technician_id=tech_id, planned=9)
+        tech = await login_of(conn, tech_id)
+        seconds = await eta_after_ping(routed_client, conn, tech, on_the_way, HELSINKI[a])
+        ratios.append(seconds / float(legs.routed[leg]))
+    # One factor for the distance band would give both legs the same ratio, between 1.2 and 1.8.
+    assert ratios[0] == pytest.approx(1.2, rel=0.06), ratios
+    assert ratios[1] == pytest.approx(1.8, rel=0.06), ratios
+
+
+@pytest.fixture
+def calibrate_straight(
+    dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Callable[[], Awaitable[str]]:
+    """`truckroll calibrate` against the straight-line model; what it printed."""
+    return lambda: calibrate(monkeypatch, dsn, tmp_path, capsys)
+
+
+async def test_each_technician_s_own_pace_is_learned_and_their_customers_etas_use_it(
+    app: Litestar, client: Client, conn: Connection, calibrate_straight: Callable[[], Awaitable[str]]
+) -> None:
+    app.state.clock = lambda: at(8.5)
+    metro = await territory(conn)
+    ann_id = await technician(conn, metro, "Ann Springs", north(5))
+    bob_id = await technician(conn, metro, "Bob Lake", north(5))
+    door = await site(conn, metro, north(0))
+    # The same 5 km, 90 mornings each: Bob drives it in 15 minutes, Ann takes a fifth longer.
+    for day in range(2, 32):
+        for start in (8.0, 8.3, 8.6):
+            await completed_trip(conn, bob_id, door, north(5), at(start, day), 15 * 60)
+            await completed_trip(conn, ann_id, door, north(5), at(start, day), 18 * 60)
+
+    assert "2 technicians with a pace of their own" in await calibrate_straight()
+
+    seconds = []
+    for tech_id in (ann_id, bob_id):
+        on_the_way = await job(conn, door, (8, 10), technician_id=tech_id, planned=9)
+        seconds.append(
+            await eta_after_ping(client, conn, await login_of(conn, tech_id), on_the_way, north(5))
+        )
+    # The fleet's factor sits between them (1.1 of Bob's time); each pace is 1.2/1.1 or 1.0/1.1
+    # of it, blended with "as the fleet drives" worth 50 stretches against their 90: Ann's ETA is
+    # 1.058 / 0.942 of Bob's, where one factor for the territory would give both the same.
+    assert seconds[0] / seconds[1] == pytest.approx(
+        (1 + 0.0909 * 90 / 140) / (1 - 0.0909 * 90 / 140), rel=0.01
+    )
+    assert seconds[1] == pytest.approx(15 * 60 * (1 - 0.0909 * 90 / 140) * 1.1, rel=0.03)
 
 
 async def test_a_drive_is_learned_from_where_it_was_every_five_minutes(conn: Connection) -> None:

@@ -10,7 +10,14 @@ import pytest
 
 from dispatch.calibration import Drive, stretches
 from dispatch.travel import GeodesicTravel, TravelSettings
-from dispatch.travel_learning import LearnedTravel, TimedTrip, TravelFactors, fit
+from dispatch.travel_learning import (
+    LearnedTravel,
+    TimedTrip,
+    TravelFactors,
+    fit,
+    fit_paces,
+    speed_band_of,
+)
 
 METRO = uuid.uuid4()
 
@@ -45,6 +52,60 @@ def test_short_trips_that_wind_more_get_a_band_factor_of_their_own() -> None:
     long = f.hour_factors[10] * f.band_factors[5]
     assert short == pytest.approx(1.4, abs=0.03)
     assert long == pytest.approx(1.2, abs=0.03)
+
+
+def test_legs_the_source_times_fast_get_a_speed_factor_of_their_own() -> None:
+    # All 5 km in a straight line, one distance band. 40 the source timed at 10 minutes (30 km/h:
+    # main roads) took 1.8 times that; 40 it timed at 20 minutes (15 km/h: side streets) took 1.2.
+    fast = [TimedTrip(METRO, 8, 5_000, 1.8 * 600, 600) for _ in range(40)]
+    slow = [TimedTrip(METRO, 8, 5_000, 1.2 * 1_200, 1_200) for _ in range(40)]
+    (fitted,) = fit(fast + slow, by_speed=True)
+    f = fitted.factors
+    assert speed_band_of(np.array([5_000.0, 5_000.0]), np.array([600.0, 1_200.0])).tolist() == [6, 2]
+    # Each within 3% of its own ratio (one factor for the band would be 1.5 for both, 17-25% off),
+    # a little short of it where the prior of "no different" still pulls.
+    assert f.hour_factors[8] * f.band_factors[3] * f.speed_factors[6] == pytest.approx(1.8, rel=0.03)
+    assert f.hour_factors[8] * f.band_factors[3] * f.speed_factors[2] == pytest.approx(1.2, rel=0.03)
+
+
+async def test_the_speed_factor_applies_by_the_speed_the_source_itself_implies() -> None:
+    source = GeodesicTravel(TravelSettings(circuity_factor=1.0, speed_kmh=30.0, stop_overhead_s=0))
+    # The source drives 30 km/h in a straight line (band 6) everywhere: that band's factor, and
+    # none of the others, applies at every distance; staying put still costs nothing.
+    factors = TravelFactors(factor=1.0, speed_factors=(3.0,) + (1.0,) * 5 + (2.0,) + (1.0,) * 3)
+    here, km_3 = (45.0, -93.0), (45.0 + 3 / 111.2, -93.0)
+    raw = await source.from_one(here, [here, km_3])
+    assert await LearnedTravel(source, factors, 8).from_one(here, [here, km_3]) == pytest.approx(
+        raw * 2.0, rel=1e-9
+    )
+
+
+def test_a_technician_s_pace_is_learned_against_the_fleet_and_a_few_trips_only_nudge_it() -> None:
+    # The fleet's trips took 1.2 times the source; Ann's 100 stretches 1.32 (10% slower than the
+    # fleet), Bob's 100 exactly the fleet's, Cy's 5 stretches 1.5 (a bad week, or a slow van).
+    ann, bob, cy = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    trips = [TimedTrip(METRO, 10, 5_000, 1_320, 1_000, ann) for _ in range(100)]
+    trips += [TimedTrip(METRO, 10, 5_000, 1_200, 1_000, bob) for _ in range(100)]
+    trips += [TimedTrip(METRO, 10, 5_000, 1_500, 1_000, cy) for _ in range(5)]
+    trips += [TimedTrip(METRO, 10, 5_000, 1_200, 1_000) for _ in range(400)]  # nobody known
+    fitted = fit(trips)
+    paces = {p.technician_id: p for p in fit_paces(trips, fitted)}
+    fleet = fitted[0].factors.hour_factors[10]
+    assert fleet == pytest.approx(1.2, abs=0.02)
+    # Against 50 stretches of "as the fleet drives": Ann 1 + 0.1 x 100/150, Bob 1.0, Cy a nudge.
+    assert paces[ann].factor == pytest.approx(1 + (1.32 / fleet - 1) * 100 / 150, abs=0.005)
+    assert paces[bob].factor == pytest.approx(1.2 / fleet, abs=0.005)
+    assert 1.0 < paces[cy].factor < 1.03
+    assert (paces[ann].trips, paces[cy].trips) == (100, 5)
+
+
+async def test_a_technician_s_pace_scales_every_leg_they_drive() -> None:
+    source = GeodesicTravel(TravelSettings(circuity_factor=1.3, speed_kmh=36.0, stop_overhead_s=0))
+    here, km_3 = (45.0, -93.0), (45.0 + 3 / 111.2, -93.0)
+    raw = await source.from_one(here, [km_3])
+    slower = TravelFactors(factor=1.2, pace=1.1)
+    assert await LearnedTravel(source, slower, None).from_one(here, [km_3]) == pytest.approx(raw * 1.32)
+    assert not TravelFactors(pace=1.1).neutral  # a pace alone still scales
 
 
 async def test_a_learned_factor_scales_any_source_by_hour_and_band_and_leaves_no_travel_free() -> None:
