@@ -251,6 +251,13 @@ async def reschedule(
             "to": [window_start_at.isoformat(), window_end_at.isoformat()],
         },
     )
+    removed = Message(
+        JobRemoved(rescheduled_by_customer=True), Audience.TECHNICIAN, job_id=job.id, technician_id=previous
+    )
+    if previous is not None and job.status is JobStatus.DISPATCHED:
+        # Off the phone it was released to before anything re-adds it: a phone applies its
+        # notices in order, and the same technician may take the new window.
+        await enqueue(conn, removed)
     try:
         assigned = await assign(
             conn, principal, job.id, settings, technician_id=None, routing=routing, now=now
@@ -260,17 +267,10 @@ async def reschedule(
             "window_start_at: nobody can come in this window any more; choose another",
             field="window_start_at",
         ) from None
-    # Off the phone it was released to, even when the same technician takes the new window.
-    if previous is not None and (
-        previous != assigned.job.technician_id or job.status is JobStatus.DISPATCHED
+    if (
+        previous is not None
+        and job.status is not JobStatus.DISPATCHED
+        and previous != assigned.job.technician_id
     ):
-        await enqueue(
-            conn,
-            Message(
-                JobRemoved(rescheduled_by_customer=True),
-                Audience.TECHNICIAN,
-                job_id=job.id,
-                technician_id=previous,
-            ),
-        )
+        await enqueue(conn, removed)
     return assigned

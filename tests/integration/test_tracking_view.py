@@ -290,8 +290,45 @@ async def test_the_customer_moves_a_dispatched_visit_to_tomorrow_and_it_leaves_t
     )
     assert [(t["kind"], t["technician_id"]) for t in told] == [
         ("job_dispatched", tech),
-        ("job_added", tech),
         ("job_removed", tech),
+        ("job_added", tech),
+    ]
+
+
+async def test_a_dispatched_visit_moved_later_today_is_taken_off_the_phone_before_it_comes_back(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    # A phone applies its notices in order: "removed" after "added" would drop a job it still has.
+    job_id, tech, token = await tracked(client, conn, dispatcher)
+    await conn.execute("UPDATE jobs SET problem_code = 'broken_spring' WHERE id = $1", job_id)
+    sent = await client.post(
+        f"/jobs/{job_id}/status", json={"status": "dispatched"}, headers=dispatcher.headers
+    )
+    assert sent.status_code == 200, sent.text
+    offered = await client.get(f"/track/{token}/slots")
+    today = [
+        (s["window_start_at"], s["window_end_at"])
+        for s in offered.json()["slots"]
+        if datetime.fromisoformat(s["window_start_at"]) < at(0, 2)
+    ]
+    assert today, "Ann's day has a later window"
+    start, end = sorted(today)[-1]
+    moved = await client.post(
+        f"/track/{token}/reschedule", json={"window_start_at": start, "window_end_at": end}
+    )
+    assert moved.status_code == 200, moved.text
+    row = await conn.fetchrow("SELECT status, technician_id FROM jobs WHERE id = $1", job_id)
+    assert row is not None
+    assert (row["status"], row["technician_id"]) == ("dispatched", tech)
+    told = await conn.fetch(
+        "SELECT kind, technician_id FROM outbox WHERE job_id = $1 AND audience = 'technician' ORDER BY id",
+        job_id,
+    )
+    assert [(t["kind"], t["technician_id"]) for t in told] == [
+        ("job_dispatched", tech),
+        ("job_removed", tech),
+        ("job_added", tech),
+        ("job_dispatched", tech),
     ]
 
 
