@@ -69,18 +69,22 @@ class Context:
     @property
     def travel_key(self) -> Hashable:
         """Which travel model timed a cached fleet view."""
-        travel, learned = self.travel, None
-        if isinstance(travel, LearnedTravel):
-            learned = (travel.factors, travel.hour)
-            travel = travel.source
+        travel = self.travel
         if isinstance(travel, RoutedTravel):
             # The router is one per process; the model behind it differs by territory.
-            s = travel.model.settings
-            return ("routing", id(travel.router), s.circuity_factor, s.speed_kmh, s.stop_overhead_s, learned)
-        if not isinstance(travel, GeodesicTravel):
-            return ("routing", id(travel), learned)
-        s = travel.settings
-        return ("geodesic", s.circuity_factor, s.speed_kmh, s.stop_overhead_s, learned)
+            return ("routing", id(travel.router), _travel_key(travel.via), _travel_key(travel.model))
+        return _travel_key(travel)
+
+
+def _travel_key(travel: TravelTimes) -> Hashable:
+    learned = None
+    if isinstance(travel, LearnedTravel):
+        learned = (travel.factors, travel.hour)
+        travel = travel.source
+    if not isinstance(travel, GeodesicTravel):
+        return ("routing", id(travel), learned)
+    s = travel.settings
+    return ("geodesic", s.circuity_factor, s.speed_kmh, s.stop_overhead_s, learned)
 
 
 def travel_for(place: JobPlace, routing: TravelTimes | None, *, at: datetime | None = None) -> TravelTimes:
@@ -95,10 +99,14 @@ def travel_for(place: JobPlace, routing: TravelTimes | None, *, at: datetime | N
             stop_overhead_s=place.stop_overhead_s,
         )
     )
+    modelled = learned(model, place.straight_line, hour)
+    if isinstance(routing, OsrmTravel):
+        # Each source scaled by what was learned of it: the model stands in for a failing router
+        # with its own factors, not the router's.
+        return RoutedTravel(routing, modelled, via=learned(routing, place.road_router, hour))
     if routing is not None:
-        source = routing.with_fallback(model) if isinstance(routing, OsrmTravel) else routing
-        return learned(source, place.road_router, hour)
-    return learned(model, place.straight_line, hour)
+        return learned(routing, place.road_router, hour)
+    return modelled
 
 
 async def context(conn: Connection, job: Job, routing: TravelTimes | None) -> Context:

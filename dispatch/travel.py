@@ -352,9 +352,12 @@ class RoutedTravel:
     route, or a router that fails twice, gets the model's estimate, so a ping is never lost to
     the router and no estimate is ever infinite."""
 
-    def __init__(self, router: OsrmTravel, model: GeodesicTravel) -> None:
+    def __init__(self, router: OsrmTravel, model: TravelTimes, *, via: TravelTimes | None = None) -> None:
         self.router = router
         self.model = model
+        # What times the routed pairs: the router, or the router scaled by what was learned of it
+        # (the model then carries what was learned of the model, never the router's factors).
+        self.via: TravelTimes = via if via is not None else router
 
     async def _either(self, routed: Awaitable[Seconds], modelled: Seconds) -> Seconds:
         try:
@@ -370,15 +373,15 @@ class RoutedTravel:
 
     async def from_one(self, origin: Point, destinations: Sequence[Point] | Points) -> Seconds:
         modelled = await self.model.from_one(origin, destinations)
-        return await self._either(self.router.from_one(origin, destinations), modelled)
+        return await self._either(self.via.from_one(origin, destinations), modelled)
 
     async def to_one(self, origins: Sequence[Point] | Points, destination: Point) -> Seconds:
         modelled = await self.model.to_one(origins, destination)
-        return await self._either(self.router.to_one(origins, destination), modelled)
+        return await self._either(self.via.to_one(origins, destination), modelled)
 
     async def between(self, origins: Points, destinations: Points) -> Seconds:
         modelled = await self.model.between(origins, destinations)
-        return await self._either(self.router.between(origins, destinations), modelled)
+        return await self._either(self.via.between(origins, destinations), modelled)
 
 
 def travel_source(settings: TravelSettings, routing_url: str | None) -> TravelTimes:

@@ -50,6 +50,7 @@ def test_the_network_is_used_only_when_a_routing_service_is_configured() -> None
     assert isinstance(travel_source(TravelSettings(), None), GeodesicTravel)
     routed = travel_source(TravelSettings(), "http://router.internal:5000")
     assert isinstance(routed, RoutedTravel)
+    assert isinstance(routed.model, GeodesicTravel)
     assert routed.model.settings == TravelSettings()  # what a failed or impossible route falls back to
 
 

@@ -131,3 +131,30 @@ def test_a_drive_is_cut_into_stretches_every_five_minutes_but_not_while_parking(
     # No fix in the first five minutes: where it set off from is not known.
     late = Drive(METRO, "UTC", (45.1, -93.0), left, left + timedelta(minutes=23), fixes[5:])
     assert stretches(late) == []
+
+
+async def test_a_router_that_fails_is_stood_in_for_by_the_model_with_the_model_s_own_factors() -> None:
+    from dispatch.assignment import travel_for
+    from dispatch.route_queries import JobPlace
+    from dispatch.travel import OsrmTravel
+
+    # Nothing listens on port 9: every request fails, and the model answers.
+    router = OsrmTravel("http://127.0.0.1:9", stop_overhead_s=120, timeout_s=0.2)
+    place = JobPlace(
+        point=(45.0, -93.0),
+        territory_id=uuid.uuid4(),
+        timezone="UTC",
+        circuity_factor=1.3,
+        speed_kmh=35.0,
+        stop_overhead_s=120,
+        straight_line=TravelFactors(factor=1.0, trips=50),
+        road_router=TravelFactors(factor=1.6, trips=50),  # a free-flow router runs slow in life
+    )
+    try:
+        travel = travel_for(place, router)
+        seconds = await travel.from_one((45.0, -93.0), [(45.05, -93.0)])
+    finally:
+        await router.close()
+    model = GeodesicTravel(TravelSettings(circuity_factor=1.3, speed_kmh=35.0, stop_overhead_s=120))
+    expected = await model.from_one((45.0, -93.0), [(45.05, -93.0)])
+    assert seconds == pytest.approx(expected)  # not 1.6 × the model's
