@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import UUID
 
-from dispatch import assignment, job_queries, jobs, route_queries, scope
+from dispatch import assignment, day_release, job_queries, jobs, route_queries, scope
 from dispatch.accounts import Principal
 from dispatch.assignment import Assignment
 from dispatch.matching import MatchSettings
@@ -233,6 +233,9 @@ async def pin(
         # A fixed time is a promise to the customer too.
         told.append((notices.VisitTimeSet(start_at=start_at), Audience.CUSTOMER, None))
     await _tell(conn, job, *told)
+    if start_at is not None:
+        # A pinned time may put the job on another day of its window: today's, or a published one.
+        await day_release.release_if_due(conn, principal, [job.id], now=now)
     return await jobs.get_job(conn, principal, job.id)
 
 

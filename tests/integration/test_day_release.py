@@ -155,3 +155,22 @@ async def test_publishing_a_malformed_date_or_an_unknown_territory_says_what_is_
         f"/territories/{UUID(int=7)}/days/{TOMORROW}/publish", headers=dispatcher.headers
     )
     assert unknown.status_code == 404, unknown.text
+
+
+async def test_a_job_pinned_onto_today_from_a_later_day_is_dispatched(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    metro = await territory(conn)
+    ann = await technician(conn, metro, "Ann Springs", north(1))
+    door = await site(conn, metro, north(0))
+    # A window over two days, planned on tomorrow's (not released): the job waits, scheduled.
+    job_id = await job(conn, door, (12, 24 + 12), technician_id=ann, planned=24 + 9)
+    version = await conn.fetchval("SELECT version FROM jobs WHERE id = $1", job_id)
+    pinned = await client.post(
+        f"/jobs/{job_id}/pin",
+        json={"technician_id": str(ann), "start_at": at(13).isoformat(), "reason": "customer is home today"},
+        headers={**dispatcher.headers, "If-Match": f'"{version}"'},
+    )
+    assert pinned.status_code == 200, pinned.text
+    assert pinned.json()["status"] == "dispatched"
+    assert await dispatched_messages(conn, job_id) == 1
