@@ -159,6 +159,7 @@ class FallbackReason(enum.StrEnum):
     TIMEOUT = "timeout"
     SERVER_ERROR = "server_error"  # 5xx, or an answer that is not the table it should be
     REFUSED = "refused"  # a 4xx with an error code (NoSegment, TooBig, ...): asking again cannot help
+    RESTING = "resting"  # the router failed twice in a row lately: not asked until it has rested
 
 
 class TravelServiceError(RuntimeError):
@@ -174,6 +175,11 @@ _TRANSIENT = frozenset({FallbackReason.CONNECTION, FallbackReason.TIMEOUT, Fallb
 # osrm-routed closes a connection idle for 5 s: let it go first, rather than race its close.
 KEEPALIVE_S = 4.0
 FALLBACK_LOG_EVERY_S = 60.0  # one warning per reason per minute, however many pings hit it
+# A router that neither answers nor refuses (hung, or gone) would cost every technician's ETA two
+# timeouts in turn, and a flush of many technicians minutes: after a request fails on its retry
+# too, the model answers alone for this long, then the router is asked again.
+REST_S = 30.0
+_UNREACHABLE = frozenset({FallbackReason.CONNECTION, FallbackReason.TIMEOUT})
 
 
 class OsrmTravel:
@@ -201,6 +207,7 @@ class OsrmTravel:
             timeout=timeout_s, limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_S)
         )
         self._on_fallback = on_fallback
+        self._resting_until = 0.0  # time.monotonic() before which the router is not asked
         self._logged_at: dict[FallbackReason, float] = {}
         self._unlogged: dict[FallbackReason, int] = {}
 
@@ -256,13 +263,20 @@ class OsrmTravel:
         url = f"{self.base_url}/{service}/v1/{self.profile}/{coordinates}"
         # Without the snapped places and their hints the answer is ~40 times smaller (OSRM ≥ 5.25).
         params = {**params, "skip_waypoints": "true", "generate_hints": "false"}
+        if time.monotonic() < self._resting_until:
+            raise TravelServiceError("the router failed twice lately and is resting", FallbackReason.RESTING)
         try:
             return await self._ask(url, params)
         except TravelServiceError as error:
             if error.reason not in _TRANSIENT:
                 raise
+        try:
             # Once more: the pool drops a connection that failed, so this opens a fresh one.
             return await self._ask(url, params)
+        except TravelServiceError as error:
+            if error.reason in _UNREACHABLE:
+                self._resting_until = time.monotonic() + REST_S
+            raise
 
     async def _legs(self, points: Points) -> Seconds | None:
         """Seconds of each leg of one drive through `points` in order, from the route service:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -110,10 +112,11 @@ async def test_a_router_failing_twice_gives_the_model_and_says_so_once_a_minute(
                 answers = [await travel.from_one(ETELARANTA, [BULEVARDI]) for _ in range(5)]
         finally:
             await router.close()
-    assert proxy.requests == 2 + 5 * 2  # each estimate asked twice
+    # The first estimate asked twice; then the router rests and the model answers alone.
+    assert proxy.requests == 2
     modelled = (await MODEL.from_one(ETELARANTA, [BULEVARDI])).tolist()
     assert all(a.tolist() == modelled for a in answers)
-    assert reasons == [FallbackReason.CONNECTION] * 5
+    assert reasons == [FallbackReason.RESTING] * 5
     assert len([r for r in caplog.records if "straight-line model" in r.getMessage()]) == 1
 
 
@@ -243,7 +246,29 @@ async def test_with_the_router_down_pings_are_taken_with_straight_line_etas_and_
             await ping(client, ann, BULEVARDI, 30 + 60 * i)
             eta = await eta_s(client, conn, job_id, token)
             assert eta == pytest.approx(await modelled_s(BULEVARDI, ETELARANTA), abs=1)
-        assert more(await fallbacks(client), before) == {"connection": 3}
+        # The first ping finds the router gone; the next ones do not wait on it while it rests.
+        assert more(await fallbacks(client), before) == {"connection": 1, "resting": 2}
+
+
+async def test_a_hung_router_costs_one_request_two_timeouts_then_rests() -> None:
+    # Accepts connections (the kernel's backlog does) and never answers: a hung router.
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)
+    reasons, count = counted()
+    router = OsrmTravel(f"http://127.0.0.1:{hung.getsockname()[1]}", timeout_s=0.2, on_fallback=count)
+    travel = router.with_fallback(GeodesicTravel(TravelSettings()))
+    try:
+        began = time.monotonic()
+        for _ in range(5):  # five technicians' ETAs in one flush
+            seconds = await travel.from_one(BULEVARDI, [ETELARANTA])
+            assert np.isfinite(seconds).all()
+        took = time.monotonic() - began
+    finally:
+        await router.close()
+        hung.close()
+    assert reasons == [FallbackReason.TIMEOUT] + [FallbackReason.RESTING] * 4
+    assert took < 1.0, took  # two timeouts of 0.2 s, not ten
 
 
 async def test_a_chain_of_jobs_is_timed_leg_by_leg_as_the_table_times_each_pair(
