@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dispatch.demo_catalogue import (
+from dispatch.demo.catalogue import (
     DOOR_MODELS,
     HVAC_MODELS,
     LAT_RANGE,

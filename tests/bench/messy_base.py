@@ -5,7 +5,7 @@
 A Denver garage-door, HVAC and glass company over twelve years: sites changing owners, garage
 doors, openers, furnaces, air conditioners and the customers' cars, and every visit made to
 them, follow-ups for parts not carried included. Each asset has a hidden true state the visits
-act on; the CSV files show it through the noise model the demo shares (`dispatch.demo_noise`).
+act on; the CSV files show it through the noise model the demo shares (`dispatch.demo.noise`).
 What is really installed and what each visit really needed go to OUT_DIR/truth/, which the
 import does not read. The same seed gives the same files. A summary (sizes, rows per file, noise
 actually injected) is printed for the benchmark notes.

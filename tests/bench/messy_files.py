@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from dispatch.demo_catalogue import AttributeValue, DemoModel
-from dispatch.demo_noise import Habit, Noise, PartLine
+from dispatch.demo.catalogue import AttributeValue, DemoModel
+from dispatch.demo.noise import Habit, Noise, PartLine
 from dispatch.importing import LAYOUT
 
 TZ = ZoneInfo("America/Denver")
@@ -27,7 +27,7 @@ class Asset:
     recorded_make: str
     installed_at: datetime
     leaves_at: datetime | None  # a car leaves with its owner; its record stays
-    side: random.Random  # the asset's own generator, for noise added after the rest (demo_noise)
+    side: random.Random  # the asset's own generator, for noise added after the rest (dispatch.demo.noise)
     rack_changed: bool = False  # its filter rack became a media cabinet at a visit
 
 

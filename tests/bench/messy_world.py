@@ -7,7 +7,7 @@ import math
 import random
 from datetime import date, datetime, timedelta
 
-from dispatch.demo_catalogue import (
+from dispatch.demo.catalogue import (
     DOOR_MODELS,
     FIRST_NAMES,
     FITMENTS,
@@ -25,7 +25,7 @@ from dispatch.demo_catalogue import (
     family_of,
     fitting_part,
 )
-from dispatch.demo_noise import Noise, faults
+from dispatch.demo.noise import Noise, faults
 from tests.bench.messy_files import TZ, Asset, Base, RowSink, attributes_text, parts_text
 
 HISTORY_FROM = date(2014, 12, 1)

@@ -37,7 +37,7 @@ def test_predicted_parts_cover_most_visits_with_few_extra_parts_and_beat_the_bas
     # 84.3-86.1% covered with 0.40-0.48 extra parts each, against the baseline's 37.7-43.1% with
     # 0.68-0.73. Spring sizes missing or mistyped on record, glass that depends on a rain sensor
     # nobody noted, faults with several causes and furnace filters of seven sizes, nearly half of
-    # them not on record (dispatch/demo_noise.py), keep it from the 95% the clean history gave;
+    # them not on record (dispatch/demo/noise.py), keep it from the 95% the clean history gave;
     # the margins leave room for the day the demo is built on.
     assert coverage >= 82.0
     assert extra <= 0.55

@@ -12,8 +12,8 @@ from litestar.testing import AsyncTestClient, TestClient
 from api.app import create_app
 from api.cli import main
 from dispatch.demo import seed_demo
-from dispatch.demo_state import TZ
-from dispatch.demo_world import build_world
+from dispatch.demo.state import TZ
+from dispatch.demo.world import build_world
 from infra.db import Connection, connect
 from infra.errors import ConflictError
 from infra.settings import Settings

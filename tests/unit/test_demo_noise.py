@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from dispatch.demo_catalogue import OPENER_MODELS, PROBLEM_CODES
-from dispatch.demo_noise import Habit, Noise, NoiseRates
+from dispatch.demo.catalogue import OPENER_MODELS, PROBLEM_CODES
+from dispatch.demo.noise import Habit, Noise, NoiseRates
 
 NO_HABIT = Habit({})
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from dispatch.demo_catalogue import (
+from dispatch.demo.catalogue import (
     DOOR_MODELS,
     FILTER_SIZES,
     FITMENTS,
@@ -16,8 +16,8 @@ from dispatch.demo_catalogue import (
     fitting_part,
     spring_size_for,
 )
-from dispatch.demo_state import COLUMNS, TZ, DemoWorld
-from dispatch.demo_world import build_world
+from dispatch.demo.state import COLUMNS, TZ, DemoWorld
+from dispatch.demo.world import build_world
 
 TODAY = date(2026, 3, 9)  # the Monday after the switch to daylight saving time
 NOW = datetime(2026, 3, 9, 7, 0, tzinfo=TZ).astimezone(UTC)
@@ -130,7 +130,7 @@ def test_history_spans_years_and_records_the_parts_used(world: DemoWorld) -> Non
 
 
 def test_the_weight_chart_gives_most_spring_replacements_but_not_all(world: DemoWorld) -> None:
-    """The signal dominates, and the noise of real records is there (dispatch/demo_noise.py).
+    """The signal dominates, and the noise of real records is there (dispatch/demo/noise.py).
 
     About 12% of doors were fitted a size off the chart by their installer, and about 13% of
     spring visits find a single-spring door that leaves with two springs, which the record says
@@ -153,7 +153,7 @@ def test_the_weight_chart_gives_most_spring_replacements_but_not_all(world: Demo
 
 
 def test_records_have_the_mess_of_a_real_companys(world: DemoWorld) -> None:
-    """Rates from dispatch/demo_noise.py: what the records say is not what is installed."""
+    """Rates from dispatch/demo/noise.py: what the records say is not what is installed."""
     assets = records(world, "assets")
     doors = [a for a in assets if a["kind"] == "garage_door"]
     # 30% of doors go on record without a spring size; a replacement fills a third of those in.
@@ -258,7 +258,7 @@ def test_the_catalogue_is_consistent() -> None:
 
 @pytest.mark.parametrize("springs", [1, 2])
 def test_weight_range_fitments_agree_with_the_sizing_rule(springs: int) -> None:
-    from dispatch.demo_catalogue import weight_ranges
+    from dispatch.demo.catalogue import weight_ranges
 
     def size_by_range(weight: int) -> str:
         for size, text in weight_ranges(springs):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.demo_catalogue import (
+from dispatch.demo.catalogue import (
     FIRST_NAMES,
     LAST_NAMES,
     LAT_RANGE,

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from dispatch.demo_catalogue import (
+from dispatch.demo.catalogue import (
     DOOR_MODELS,
     PROBLEM_CODES,
     VEHICLE_MODELS,
     AttributeValue,
     DemoProblem,
 )
-from dispatch.demo_company import company, preferences, technicians, users
-from dispatch.demo_history import (
+from dispatch.demo.company import company, preferences, technicians, users
+from dispatch.demo.history import (
     choose_variant,
     past_job,
     problems_for,
@@ -26,8 +26,8 @@ from dispatch.demo_history import (
     simulate_history,
     technician_for,
 )
-from dispatch.demo_sites import add_site, furnish, install
-from dispatch.demo_state import (
+from dispatch.demo.sites import add_site, furnish, install
+from dispatch.demo.state import (
     OPEN_JOBS,
     SITES,
     Asset,

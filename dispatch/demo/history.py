@@ -1,7 +1,7 @@
 """Years of service visits, simulated per asset so the history has structure to learn from.
 
 Each asset has a true state the visits act on; the records (its attributes, its make, the parts
-written down) show it through the noise model of `dispatch.demo_noise`, so what the demo's own
+written down) show it through the noise model of `dispatch.demo.noise`, so what the demo's own
 figures measure is prediction from records as messy as a real company's.
 """
 
@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from dispatch.demo_catalogue import (
+from dispatch.demo.catalogue import (
     HVAC_PROBLEMS_BY_TYPE,
     PROBLEM_CODES,
     PROBLEMS,
@@ -21,8 +21,8 @@ from dispatch.demo_catalogue import (
     DemoVariant,
     family_of,
 )
-from dispatch.demo_noise import Habit, Noise, faults
-from dispatch.demo_state import (
+from dispatch.demo.noise import Habit, Noise, faults
+from dispatch.demo.state import (
     HISTORY_FROM,
     Asset,
     Builder,

@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from dispatch.demo_catalogue import (
+from dispatch.demo.catalogue import (
     FILTER_SIZES,
     MEDIA_UPGRADE,
     SPRING_SIZES,

@@ -1,11 +1,11 @@
-"""Bulk inserts for the demo company. Table and column names come only from `demo_world.COLUMNS`."""
+"""Bulk inserts for the demo company. Table and column names come only from `state.COLUMNS`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from uuid import UUID
 
-from dispatch.demo_state import COLUMNS
+from dispatch.demo.state import COLUMNS
 from infra.db import Connection
 
 

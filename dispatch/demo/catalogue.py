@@ -93,7 +93,7 @@ class DemoPart:
     sold_in_multiples_of: int = 1
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
     # Parts added after the demo was first published take their ids and stock from a stream of
-    # their own (demo_company), so adding one leaves every other draw of the company as it was.
+    # their own (company.py), so adding one leaves every other draw of the company as it was.
     own_stream: bool = False
 
 

@@ -6,7 +6,7 @@ import random
 import uuid
 from datetime import timedelta
 
-from dispatch.demo_catalogue import (
+from dispatch.demo.catalogue import (
     FITMENTS,
     PARTS,
     SKILL_PROFILES,
@@ -15,7 +15,7 @@ from dispatch.demo_catalogue import (
     TIMEZONE,
     family_of,
 )
-from dispatch.demo_state import (
+from dispatch.demo.state import (
     EMAIL_DOMAIN,
     Builder,
     DemoUser,

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime
 import msgspec
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from dispatch import demo_queries, intake
+from dispatch import intake
 from dispatch.accounts import PASSWORD_HASHER, Role, hash_password
-from dispatch.demo_state import TABLES, TZ, DemoWorld
-from dispatch.demo_world import build_world
+from dispatch.demo import queries
+from dispatch.demo.state import TABLES, TZ, DemoWorld
+from dispatch.demo.world import build_world
 from infra.db import Connection
 from infra.errors import ConflictError
 
@@ -38,21 +39,21 @@ async def seed_demo(
     now = now or datetime.now(UTC)
     today = today or now.astimezone(TZ).date()
     world = build_world(seed, today, now)
-    if not await demo_queries.is_empty(conn):
+    if not await queries.is_empty(conn):
         raise ConflictError("the database already holds data; demo data only goes into an empty one")
     # Slow by design (argon2), so hash on every core before the transaction starts.
     hashes = await asyncio.gather(*(asyncio.to_thread(hash_password, u.password) for u in world.users))
     async with conn.transaction():
-        if not await demo_queries.is_empty(conn):
+        if not await queries.is_empty(conn):
             raise ConflictError("the database already holds data; demo data only goes into an empty one")
-        await demo_queries.insert_rows(conn, world.rows)
-        await demo_queries.insert_users(
+        await queries.insert_rows(conn, world.rows)
+        await queries.insert_users(
             conn,
             [(u.email, h, u.role, u.technician_id) for u, h in zip(world.users, hashes, strict=True)],
         )
         # Today's jobs arrive as intake would leave them: parts predicted, durations learned.
         await intake.predict_new_jobs(conn)
-        counts = await demo_queries.count_rows(conn, (*TABLES, "users"))
+        counts = await queries.count_rows(conn, (*TABLES, "users"))
     return DemoSummary(counts=counts, logins=_logins(world))
 
 
@@ -72,7 +73,7 @@ def demo_logins(seed: int) -> list[DemoLogin]:
 async def still_valid(conn: Connection, logins: list[DemoLogin]) -> list[bool]:
     """Whether each login still signs in with its demo password: not when the database was
     seeded with another seed, or the user changed their password or was removed."""
-    hashes = await demo_queries.password_hashes(conn, [login.email for login in logins])
+    hashes = await queries.password_hashes(conn, [login.email for login in logins])
 
     def check(login: DemoLogin) -> bool:
         stored = hashes.get(login.email.lower())

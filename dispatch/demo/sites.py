@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 from assets.addresses import address_key
-from dispatch.demo_catalogue import (
+from dispatch.demo.catalogue import (
     ACCESS_NOTES,
     DOOR_MODELS,
     HVAC_MODELS,
@@ -17,7 +17,7 @@ from dispatch.demo_catalogue import (
     DemoModel,
     spring_size_for,
 )
-from dispatch.demo_state import (
+from dispatch.demo.state import (
     Asset,
     Builder,
     Occupancy,

@@ -1,0 +1,9 @@
+"""The demo company generator: what `truckroll demo` and `truckroll serve --demo` seed.
+
+`seed` writes the company into an empty database; `world` builds it in memory from the other
+modules (catalogue, company, sites, history, noise, state), so it is tested without I/O.
+"""
+
+from dispatch.demo.seed import DemoLogin, DemoSummary, demo_logins, seed_demo, still_valid
+
+__all__ = ["DemoLogin", "DemoSummary", "demo_logins", "seed_demo", "still_valid"]
