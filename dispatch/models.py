@@ -23,6 +23,11 @@ Priority = Annotated[int, msgspec.Meta(ge=1, le=5, description="1 = most urgent,
 DurationS = Annotated[int, msgspec.Meta(ge=60, le=12 * 3600, description="seconds on site")]
 
 
+class Skill(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    name: str
+
+
 class Territory(msgspec.Struct, frozen=True, kw_only=True):
     id: TerritoryId
     name: str
