@@ -11,6 +11,8 @@ from datetime import date, datetime
 from typing import cast
 from uuid import UUID
 
+from asyncpg import Record
+
 from dispatch import plan_queries
 from dispatch.day_planning import REPLAN_PATIENCE, LoadedDay, load_day, solve_and_check, summary
 from dispatch.travel import TravelTimes
@@ -95,3 +97,8 @@ class PlanRunner:
             task.cancel()
         await self.wait()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def plan_row(conn: Connection, plan_id: UUID) -> Record | None:
+    """The day plan as stored: its territory, day, status, summary and when it was made."""
+    return await plan_queries.get_plan(conn, plan_id)

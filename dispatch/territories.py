@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dispatch import territory_queries
+from dispatch import job_queries, territory_queries
 from dispatch.errors import TerritoryNotFoundError
 from dispatch.models import Skill, Territory
 from infra.db import Connection
@@ -59,3 +59,8 @@ async def change_territory(conn: Connection, territory_id: UUID, changes: dict[s
 
 async def skills(conn: Connection) -> list[Skill]:
     return await territory_queries.list_skills(conn)
+
+
+async def timezone_of(conn: Connection, territory_id: UUID) -> str | None:
+    """The territory's IANA time zone; None when there is no such territory."""
+    return await job_queries.territory_timezone(conn, territory_id)
