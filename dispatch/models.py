@@ -171,6 +171,15 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
+class Note(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    job_id: UUID
+    author: str
+    text: str
+    client_at: datetime | None
+    created_at: datetime
+
+
 class JobEvent(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     job_id: JobId
