@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, NewType
 from uuid import UUID
@@ -169,6 +171,17 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     parts: list[JobPart]
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    statuses: Sequence[JobStatus] = ()
+    territory_id: UUID | None = None
+    technician_id: UUID | None = None
+    site_id: UUID | None = None
+    customer_id: UUID | None = None
+    asset_id: UUID | None = None
+    window_overlaps: tuple[datetime, datetime] | None = None
 
 
 class Note(msgspec.Struct, frozen=True, kw_only=True):
