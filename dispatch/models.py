@@ -184,6 +184,23 @@ class JobFilters:
     window_overlaps: tuple[datetime, datetime] | None = None
 
 
+class Variant(msgspec.Struct, frozen=True, kw_only=True):
+    choice: str  # "" when the problem offers no choice
+    required_skills: dict[str, int]
+    skills_if: dict[str, dict[str, int]]
+    duration_s: int
+    part_families: list[str]
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    asset_kind: str
+    name: str
+    keywords: list[str]
+    default_choice: str | None
+    variants: list[Variant]
+
+
 class Note(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     job_id: UUID
