@@ -78,6 +78,14 @@ class Technician(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
+class Preference(msgspec.Struct, frozen=True, kw_only=True):
+    customer_id: UUID
+    technician_id: UUID
+    technician_name: str
+    preference: str  # preferred | excluded
+    reason: str
+
+
 class StockLocationKind(enum.StrEnum):
     VAN = "van"
     DEPOT = "depot"
