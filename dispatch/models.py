@@ -108,6 +108,19 @@ class StockLocation(msgspec.Struct, frozen=True, kw_only=True):
     longitude: float | None
 
 
+class Holding(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a part is: a van or a depot, and how many."""
+
+    location_id: UUID
+    kind: StockLocationKind
+    name: str
+    territory_id: UUID | None
+    technician_id: UUID | None
+    latitude: float | None
+    longitude: float | None
+    quantity: int
+
+
 class JobStatus(enum.StrEnum):
     NEW = "new"
     SCHEDULED = "scheduled"
