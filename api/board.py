@@ -18,7 +18,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from api.auth import STAFF
 from api.deps import CLOSING, EVENT_STREAM, Caller, Db
 from api.matching import now_of
-from dispatch import board, board_queries, job_queries
+from dispatch import board, territories
 from dispatch.board import Board
 from dispatch.event_stream import MAX_EVENT_ID, parse_event_id, stream
 from infra.db import acquire
@@ -44,9 +44,7 @@ class BoardController(Controller):
         """Technicians with their routes (planned and actual times), unassigned jobs, and the
         jobs at risk first, each with why."""
         territory = _territory(principal.territory_id, territory_id)
-        zone = (
-            "UTC" if territory is None else (await job_queries.territory_timezone(conn, territory) or "UTC")
-        )
+        zone = "UTC" if territory is None else (await territories.timezone_of(conn, territory) or "UTC")
         now = now_of(state)
         return await board.board(conn, territory, day or now.astimezone(ZoneInfo(zone)).date(), zone, now=now)
 
@@ -71,7 +69,7 @@ class BoardController(Controller):
         start = after if last_event_id is None else parse_event_id(last_event_id)
         if start is None:
             async with acquire(state.pool) as conn:
-                start = await board_queries.latest_event_id(conn)
+                start = await board.last_event_id(conn)
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
             # Something at once, so proxies and clients see the stream open before the first change.

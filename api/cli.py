@@ -296,17 +296,12 @@ def _progress(total: int) -> Callable[[int], None]:
 
 
 async def _backtest(dsn: str, thresholds: Sequence[float]) -> list[str]:
-    from assets import attribute_queries, prediction_queries
     from assets.parts_backtest import backtest
+    from assets.visit_history import visit_history
 
     async with connection(dsn) as conn:
-        visits = await prediction_queries.visits(conn)
-        # Each visit is judged with its asset's record as it stood just before it, so a value
-        # typed in later cannot help an earlier prediction.
-        moments = [(v.asset_id, v.judged_at) for v in visits]
-        found = dict(zip(moments, await attribute_queries.fittings_before(conn, moments), strict=True))
-        usual = await prediction_queries.usual_families(conn)
-        neighbours = await prediction_queries.size_neighbours(conn, None)
+        history = await visit_history(conn)
+    visits, found, usual, neighbours = history.visits, history.fittings, history.usual, history.neighbours
     if not visits:
         return ["No finished first visits to replay."]
     every = sorted({*thresholds, *CURVE_THRESHOLDS})
@@ -583,7 +578,7 @@ def cmd_eta_report(settings: Settings, _: argparse.Namespace) -> int:
 
 
 async def _optimize(dsn: str, args: argparse.Namespace) -> tuple[list[str], int]:
-    from dispatch import day_planning, plan_queries
+    from dispatch import day_planning, plan_runs
 
     async with connection(dsn) as conn:
         loaded = await day_planning.load_day(conn, args.territory, args.date, now=datetime.now(UTC))
@@ -607,19 +602,13 @@ async def _optimize(dsn: str, args: argparse.Namespace) -> tuple[list[str], int]
         if violations:
             return [*lines, "Not applied: the plan breaks rules of the day."], 1
         async with conn.transaction():
-            plan_id = await plan_queries.insert_plan(
+            plan_id = await plan_runs.record_solved_plan(
                 conn,
+                loaded,
                 territory_id=args.territory,
                 day=args.date,
-                kind="day",
                 time_limit_s=args.time_limit,
                 seed=args.seed,
-                requested_by=None,
-            )
-            await plan_queries.finish_plan(
-                conn,
-                plan_id,
-                read_versions={str(j): v for j, v in loaded.versions.items()},
                 result=result,
             )
             done = await day_planning.apply(conn, None, plan_id, now=datetime.now(UTC))

@@ -9,8 +9,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
-from assets import queries
-from assets.errors import CustomerNotFoundError
+from assets import customers
 from assets.models import Customer, CustomerId, Email, ExternalId, Name, Phone
 from dispatch import scope
 
@@ -39,7 +38,7 @@ class CustomerController(Controller):
 
     @post()
     async def create_customer(self, conn: Db, data: JSONBody[CustomerCreate]) -> Customer:
-        return await queries.insert_customer(
+        return await customers.create_customer(
             conn,
             name=data.name,
             email=data.email,
@@ -59,7 +58,7 @@ class CustomerController(Controller):
         ] = None,
     ) -> Page[Customer]:
         """A dispatcher bound to a territory gets its customers, and those not yet at any site."""
-        rows = await queries.list_customers(
+        rows = await customers.find_customers(
             conn,
             search=q,
             territory_id=scope.territory_of(principal),
@@ -70,19 +69,13 @@ class CustomerController(Controller):
 
     @get("/{customer_id:uuid}")
     async def get_customer(self, conn: Db, customer_id: FromPath[UUID]) -> Customer:
-        customer = await queries.get_customer(conn, CustomerId(customer_id))
-        if customer is None:
-            raise CustomerNotFoundError
-        return customer
+        return await customers.customer(conn, CustomerId(customer_id))
 
     @patch("/{customer_id:uuid}")
     async def update_customer(
         self, conn: Db, customer_id: FromPath[UUID], data: JSONBody[CustomerUpdate]
     ) -> Customer:
-        customer = await queries.update_customer(conn, CustomerId(customer_id), changes_of(data))
-        if customer is None:
-            raise CustomerNotFoundError
-        return customer
+        return await customers.change_customer(conn, CustomerId(customer_id), changes_of(data))
 
 
 ROUTES = [CustomerController]

@@ -15,10 +15,9 @@ import msgspec
 from litestar import Response
 from litestar.params import HeaderParameter
 
-from dispatch import work_queries
+from dispatch import request_keys
 from dispatch.accounts import Principal
 from infra.db import Connection
-from infra.errors import InvalidError
 
 T = TypeVar("T")
 
@@ -43,17 +42,10 @@ async def replay(
     """The stored answer when this key was used before, else None (and the key is now ours)."""
     if key is None:
         return None
-    if await work_queries.claim_key(conn, principal.user_id, key, print_):
+    earlier = await request_keys.earlier_answer(conn, principal.user_id, key, print_)
+    if earlier is None:
         return None
-    stored_print, status, body = await work_queries.stored_response(conn, principal.user_id, key)
-    if stored_print != print_:
-        raise InvalidError(
-            "Idempotency-Key: this key was already used for a different request; use a new key",
-            field="Idempotency-Key",
-        )
-    # A key is answered in the transaction that claimed it, so a visible key always has its answer.
-    assert status is not None
-    assert body is not None
+    status, body = earlier
     return Response(
         msgspec.json.decode(body, type=out), status_code=status, headers={"Idempotent-Replay": "true"}
     )
@@ -79,5 +71,5 @@ async def remember(
     conn: Connection, principal: Principal, key: str | None, answer: T, status: int
 ) -> Response[T]:
     if key is not None:
-        await work_queries.store_response(conn, principal.user_id, key, status, msgspec.json.encode(answer))
+        await request_keys.keep_answer(conn, principal.user_id, key, status, msgspec.json.encode(answer))
     return Response(answer, status_code=status)

@@ -15,12 +15,11 @@ from api.auth import ADMIN, ANY_USER, STAFF
 from api.deps import Caller, Db
 from api.jobs import versioned
 from assets.models import Asset, AwareDatetime, Code, ExternalId, Latitude, Longitude, Name
-from dispatch import intake, intake_queries, scope
+from dispatch import intake, scope
 from dispatch.accounts import Principal
 from dispatch.geocoding import geocoder_from_settings
-from dispatch.intake_queries import Problem, Variant
-from dispatch.models import DurationS, Job, Priority, SkillCode, SkillLevel
-from infra.errors import InvalidError, NotFoundError
+from dispatch.models import DurationS, Job, Priority, Problem, SkillCode, SkillLevel, Variant
+from infra.errors import InvalidError
 from infra.settings import Settings
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
@@ -127,35 +126,15 @@ class ProblemController(Controller):
     @get(guards=[ANY_USER])
     async def list_problems(self, conn: Db, asset_kind: FromQuery[str | None] = None) -> list[Problem]:
         """The problem catalogue: per asset kind, what it needs and how the customer's choice changes it."""
-        return await intake_queries.problems(conn, asset_kinds=[asset_kind] if asset_kind else None)
+        return await intake.problems(conn, asset_kind)
 
     @get("/{code:str}", guards=[ANY_USER])
     async def get_problem(self, conn: Db, code: FromPath[str]) -> Problem:
-        problem = await intake_queries.problem(conn, code)
-        if problem is None:
-            raise NotFoundError("no problem with this code")
-        return problem
+        return await intake.problem(conn, code)
 
     @put("/{code:str}", guards=[ADMIN])
     async def put_problem(self, conn: Db, code: FromPath[str], data: JSONBody[ProblemIn]) -> Problem:
         """Create or replace a problem and all its variants."""
-        if not intake.CODE.match(code):
-            raise InvalidError("code: lower_snake_case, 2 to 64 characters", field="code")
-        if not await intake_queries.asset_kind_exists(conn, data.asset_kind):
-            raise InvalidError("asset_kind: no asset kind with this code", field="asset_kind")
-        choices = [v.choice for v in data.variants]
-        if len(set(choices)) != len(choices):
-            raise InvalidError("variants: each choice appears once", field="variants")
-        if data.default_choice is not None and data.default_choice not in choices:
-            raise InvalidError("default_choice: must be one of the variants' choices", field="default_choice")
-        skills = {
-            s
-            for v in data.variants
-            for s in (*v.required_skills, *(k for e in v.skills_if.values() for k in e))
-        }
-        unknown = skills - await intake_queries.known_skills(conn, sorted(skills))
-        if unknown:
-            raise InvalidError(f"variants: unknown skill {sorted(unknown)[0]}", field="variants")
         problem = Problem(
             code=code,
             asset_kind=data.asset_kind,
@@ -173,10 +152,7 @@ class ProblemController(Controller):
                 for v in data.variants
             ],
         )
-        await intake_queries.upsert_problem(conn, problem)
-        stored = await intake_queries.problem(conn, code)
-        assert stored is not None
-        return stored
+        return await intake.save_problem(conn, problem)
 
 
 ROUTES = [IntakeController, ProblemController]

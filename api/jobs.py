@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post
@@ -16,9 +15,18 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from api.auth import ANY_USER, STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.models import AwareDatetime, Code, ExternalId
-from dispatch import intake, job_queries, jobs, scope, tracking
-from dispatch.job_queries import JobFilters
-from dispatch.models import DurationS, Job, JobEvent, JobPart, JobStatus, Priority, SkillCode, SkillLevel
+from dispatch import intake, jobs, tracking
+from dispatch.models import (
+    DurationS,
+    Job,
+    JobEvent,
+    JobFilters,
+    JobPart,
+    JobStatus,
+    Priority,
+    SkillCode,
+    SkillLevel,
+)
 from infra.errors import InvalidError
 from infra.settings import Settings
 
@@ -166,15 +174,6 @@ class JobController(Controller):
     ) -> Page[Job]:
         """Jobs in window order. A technician only ever gets their own; a dispatcher bound to a
         territory, its jobs."""
-        territory_id = scope.list_filter(principal, territory_id)
-        window = None
-        if day is not None:
-            zone = "UTC"
-            if territory_id is not None:
-                zone = await job_queries.territory_timezone(conn, territory_id) or "UTC"
-            tz = ZoneInfo(zone)
-            start = datetime.combine(day, time(0), tz)
-            window = (start, datetime.combine(day + timedelta(days=1), time(0), tz))
         filters = JobFilters(
             statuses=parse_statuses(status),
             territory_id=territory_id,
@@ -182,9 +181,10 @@ class JobController(Controller):
             site_id=site_id,
             customer_id=customer_id,
             asset_id=asset_id,
-            window_overlaps=window,
         )
-        rows = await job_queries.list_jobs(conn, principal, filters, limit=page.limit + 1, offset=page.offset)
+        rows = await jobs.find_jobs(
+            conn, principal, filters, day=day, limit=page.limit + 1, offset=page.offset
+        )
         return page_of(rows, page)
 
     @get("/{job_id:uuid}", guards=[ANY_USER])
@@ -230,8 +230,7 @@ class JobController(Controller):
         self, conn: Db, principal: Caller, job_id: FromPath[UUID], page: Paging
     ) -> Page[JobEvent]:
         """The audit trail: every change of the job, oldest first."""
-        await jobs.get_job(conn, principal, job_id)
-        rows = await job_queries.list_job_events(conn, job_id, limit=page.limit + 1, offset=page.offset)
+        rows = await jobs.job_events(conn, principal, job_id, limit=page.limit + 1, offset=page.offset)
         return page_of(rows, page)
 
     @get("/{job_id:uuid}/parts", guards=[ANY_USER])

@@ -18,12 +18,12 @@ from prometheus_client import Counter, Gauge
 from api.auth import STAFF
 from api.deps import Caller, Db
 from api.matching import now_of
-from dispatch import jobs, metrics, metrics_queries, scope
+from dispatch import jobs, metrics, scope
 from dispatch.metrics import MaintenanceDue, ServiceMetrics
 from dispatch.travel import FallbackReason
 from infra.db import Pool, acquire
-from infra.errors import ConflictError, DatabaseUnavailableError, InvalidError
-from notifications import outbox_queries
+from infra.errors import DatabaseUnavailableError, InvalidError
+from notifications import outbox
 
 log = logging.getLogger("truckroll.metrics")
 OUTBOX_DEPTH = Gauge("truckroll_outbox_pending", "Messages and push deliveries waiting to be sent")
@@ -117,9 +117,7 @@ class MetricsController(Controller):
     ) -> Rated:
         """The customer's rating of a finished visit (taken on the phone; the feedback link sends it too)."""
         job = await jobs.get_job(conn, principal, job_id)
-        if job.status.value not in ("completed", "incomplete"):
-            raise ConflictError("a visit is rated once it is over", field="status")
-        await metrics_queries.rate(conn, job.id, data.stars, data.comment)
+        await metrics.rate_visit(conn, job, data.stars, data.comment)
         return Rated(job_id=job.id, stars=data.stars)
 
 
@@ -128,7 +126,7 @@ async def refresh_outbox_gauges(pool: Pool) -> None:
     database is away the last figures stay and the scrape still answers."""
     try:
         async with acquire(pool) as conn:
-            figures = await outbox_queries.health(conn)
+            figures = await outbox.health(conn)
     except DatabaseUnavailableError as error:
         log.warning("outbox figures not refreshed: %s", error)
         return

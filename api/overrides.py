@@ -16,7 +16,7 @@ from api.deps import Caller, Db, Page, Paging, page_of
 from api.jobs import IF_MATCH_REQUIRED, IfMatch, parse_if_match, versioned
 from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
-from dispatch import overrides, scope, work_queries
+from dispatch import overrides
 from dispatch.assignment import Assignment
 from dispatch.models import Job, JobEvent
 
@@ -184,12 +184,13 @@ class AuditController(Controller):
     ) -> Page[JobEvent]:
         """Every override and cancellation, newest first, by whom and why (for a dispatcher bound to
         a territory, of its jobs)."""
-        rows = await work_queries.overrides(
+        rows = await overrides.audit_trail(
             conn,
+            principal,
+            territory_id,
             actor=actor,
             since=since,
             until=until,
-            territory_id=scope.list_filter(principal, territory_id),
             limit=page.limit + 1,
             offset=page.offset,
         )

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import ANY_USER, STAFF
 from api.deps import Db, Page, Paging, changes_of, page_of
-from assets import catalog, part_queries
+from assets import catalog
 from assets.models import Code, Fitment, FitmentId, Name, Part, PartId, RawAttributes
 
 Sku = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
@@ -71,7 +71,7 @@ class PartController(Controller):
             str | None, QueryParameter(max_length=200, description="Part of the SKU or name.")
         ] = None,
     ) -> Page[Part]:
-        rows = await part_queries.list_parts(conn, search=q, limit=page.limit + 1, offset=page.offset)
+        rows = await catalog.find_parts(conn, search=q, limit=page.limit + 1, offset=page.offset)
         return page_of(rows, page)
 
     @get("/{part_id:uuid}", guards=[ANY_USER])

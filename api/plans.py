@@ -18,7 +18,7 @@ from api.deps import Caller, Db
 from api.idempotency import IdempotencyKey, idempotent
 from api.matching import now_of
 from api.strict_body import real_column
-from dispatch import day_planning, job_queries, plan_queries, scope
+from dispatch import day_planning, plan_runs, scope, territories
 from dispatch.accounts import Principal
 from dispatch.plan_runs import PlanRunner
 from infra.db import Connection
@@ -171,7 +171,7 @@ async def _start(
 
 
 async def _zone(conn: Connection, territory_id: UUID) -> str:
-    zone = await job_queries.territory_timezone(conn, territory_id)
+    zone = await territories.timezone_of(conn, territory_id)
     if zone is None:
         raise InvalidError("territory_id: no such territory", field="territory_id")
     return zone
@@ -182,7 +182,7 @@ def _own(principal: Principal, territory_id: UUID) -> None:
 
 
 async def _visible(conn: Connection, principal: Principal, plan_id: UUID) -> Any:
-    row = await plan_queries.get_plan(conn, plan_id)
+    row = await plan_runs.plan_row(conn, plan_id)
     own = scope.territory_of(principal)
     if row is None or (own is not None and row["territory_id"] != own):
         raise NotFoundError("No such plan.")

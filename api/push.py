@@ -16,8 +16,7 @@ from api.deps import Caller, Db
 from dispatch.tracking import resolve_tracking_token
 from infra.errors import NotFoundError
 from infra.settings import Settings
-from notifications import push_queries
-from notifications.webpush import check_subscription
+from notifications import subscriptions
 
 
 class Keys(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,23 +58,20 @@ class PushController(Controller):
     ) -> Subscribed:
         """This browser gets the signed-in user's messages (new jobs, changed routes, risks). A user
         keeps TRUCKROLL_PUSH_SUBSCRIPTIONS_PER_USER browsers; a new one past that replaces the oldest."""
-        sub = check_subscription(
-            data.endpoint, data.keys.p256dh, data.keys.auth, allow_insecure=state.settings.push_allow_insecure
-        )
-        subscription_id = await push_queries.subscribe(
+        subscription_id = await subscriptions.subscribe(
             conn,
-            job_id=None,
             user_id=principal.user_id,
-            endpoint=sub.endpoint,
-            p256dh=sub.p256dh,
-            auth=sub.auth,
+            endpoint=data.endpoint,
+            p256dh=data.keys.p256dh,
+            auth=data.keys.auth,
+            allow_insecure=state.settings.push_allow_insecure,
             keep=state.settings.push_subscriptions_per_user,
         )
         return Subscribed(id=subscription_id)
 
     @delete("/subscriptions/{subscription_id:uuid}", guards=[ANY_USER], status_code=204)
     async def unsubscribe(self, conn: Db, principal: Caller, subscription_id: FromPath[UUID]) -> None:
-        if not await push_queries.unsubscribe(conn, subscription_id, principal.user_id):
+        if not await subscriptions.unsubscribe_user(conn, subscription_id, principal.user_id):
             raise NotFoundError("no subscription of yours with this id")
 
 
@@ -93,16 +89,13 @@ class TrackSubscriptionController(Controller):
         job_id = await resolve_tracking_token(conn, token)
         if job_id is None:
             raise NotFoundError("this tracking link is unknown or has expired")
-        sub = check_subscription(
-            data.endpoint, data.keys.p256dh, data.keys.auth, allow_insecure=state.settings.push_allow_insecure
-        )
-        subscription_id = await push_queries.subscribe(
+        subscription_id = await subscriptions.subscribe(
             conn,
             job_id=job_id,
-            user_id=None,
-            endpoint=sub.endpoint,
-            p256dh=sub.p256dh,
-            auth=sub.auth,
+            endpoint=data.endpoint,
+            p256dh=data.keys.p256dh,
+            auth=data.keys.auth,
+            allow_insecure=state.settings.push_allow_insecure,
             keep=state.settings.push_subscriptions_per_job,
         )
         return Subscribed(id=subscription_id)

@@ -13,13 +13,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api.auth import ANY_USER, STAFF, TECHNICIAN
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from api.scope import refuse_move
-from assets.errors import CustomerNotFoundError
 from assets.models import AwareDatetime, Email, ExternalId, Latitude, Longitude, Name, Phone
-from dispatch import scope, shift_queries, shifts, technician_queries, technicians
+from dispatch import preferences, scope, shifts, technicians
 from dispatch.accounts import Role
-from dispatch.errors import ShiftNotFoundError, TechnicianNotFoundError
-from dispatch.models import Shift, SkillCode, SkillLevel, Technician
-from dispatch.technician_queries import Preference
+from dispatch.errors import TechnicianNotFoundError
+from dispatch.models import Preference, Shift, SkillCode, SkillLevel, Technician
 from infra.errors import InvalidError
 
 Skills = Annotated[
@@ -127,9 +125,10 @@ class TechnicianController(Controller):
         min_level: Annotated[int, QueryParameter(ge=1, le=5, description="...at least at this level.")] = 1,
         active: FromQuery[bool | None] = None,
     ) -> Page[Technician]:
-        rows = await technician_queries.list_technicians(
+        rows = await technicians.find_technicians(
             conn,
-            territory_id=scope.list_filter(principal, territory_id),
+            principal,
+            territory_id,
             skill=skill,
             min_level=min_level,
             active=active,
@@ -190,9 +189,8 @@ class TechnicianController(Controller):
             datetime | None, QueryParameter(name="to", description="Shifts starting before it.")
         ] = None,
     ) -> Page[Shift]:
-        await technicians.visible_technician(conn, principal, technician_id)
-        rows = await shift_queries.list_shifts(
-            conn, technician_id, since=since, until=until, limit=page.limit + 1, offset=page.offset
+        rows = await shifts.technician_shifts(
+            conn, principal, technician_id, since=since, until=until, limit=page.limit + 1, offset=page.offset
         )
         return page_of(rows, page)
 
@@ -203,21 +201,14 @@ class ShiftController(Controller):
 
     @get("/{shift_id:uuid}", guards=[ANY_USER])
     async def get_shift(self, conn: Db, principal: Caller, shift_id: FromPath[UUID]) -> Shift:
-        shift = await shift_queries.get_shift(conn, shift_id)
-        if shift is None or (
-            principal.role is Role.TECHNICIAN and principal.technician_id != shift.technician_id
-        ):
-            raise ShiftNotFoundError
-        return shift
+        return await shifts.visible_shift(conn, principal, shift_id)
 
     @put("/{shift_id:uuid}", guards=[STAFF])
     async def replace_shift(
         self, conn: Db, principal: Caller, shift_id: FromPath[UUID], data: JSONBody[ShiftIn]
     ) -> Shift:
         """Replace the shift and its breaks, under the same rules as creating one."""
-        shift = await shift_queries.get_shift(conn, shift_id)
-        if shift is None:
-            raise ShiftNotFoundError
+        shift = await shifts.shift(conn, shift_id)
         technician = await technicians.visible_technician(
             conn, principal, shift.technician_id, for_update=True
         )
@@ -226,9 +217,7 @@ class ShiftController(Controller):
     @delete("/{shift_id:uuid}", guards=[STAFF])
     async def delete_shift(self, conn: Db, principal: Caller, shift_id: FromPath[UUID]) -> None:
         """Refused (409) while assigned jobs are planned inside it."""
-        shift = await shift_queries.get_shift(conn, shift_id)
-        if shift is None:
-            raise ShiftNotFoundError
+        shift = await shifts.shift(conn, shift_id)
         await technicians.visible_technician(conn, principal, shift.technician_id, for_update=True)
         await shifts.remove_shift(conn, shift)
 
@@ -244,11 +233,7 @@ class PreferenceController(Controller):
     ) -> list[Preference]:
         """Technicians the customer asked for again, or asked never to be sent (for a dispatcher
         bound to a territory, its technicians)."""
-        if not await technician_queries.customer_exists(conn, customer_id):
-            raise CustomerNotFoundError
-        return await technician_queries.list_preferences(
-            conn, customer_id, territory_id=scope.territory_of(principal)
-        )
+        return await preferences.preferences(conn, customer_id, scope.territory_of(principal))
 
     @put("/{technician_id:uuid}")
     async def set_preference(
@@ -259,25 +244,20 @@ class PreferenceController(Controller):
         technician_id: FromPath[UUID],
         data: JSONBody[PreferenceIn],
     ) -> list[Preference]:
-        if not await technician_queries.customer_exists(conn, customer_id):
-            raise CustomerNotFoundError
-        if await technician_queries.get_technician(conn, technician_id) is None:
-            raise TechnicianNotFoundError
-        await technician_queries.upsert_preference(
-            conn, customer_id, technician_id, data.preference, data.reason
-        )
-        return await technician_queries.list_preferences(
-            conn, customer_id, territory_id=scope.territory_of(principal)
+        return await preferences.set_preference(
+            conn,
+            customer_id,
+            technician_id,
+            data.preference,
+            data.reason,
+            territory_id=scope.territory_of(principal),
         )
 
     @delete("/{technician_id:uuid}")
     async def delete_preference(
         self, conn: Db, customer_id: FromPath[UUID], technician_id: FromPath[UUID]
     ) -> None:
-        if not await technician_queries.customer_exists(conn, customer_id):
-            raise CustomerNotFoundError
-        if not await technician_queries.delete_preference(conn, customer_id, technician_id):
-            raise TechnicianNotFoundError
+        await preferences.remove_preference(conn, customer_id, technician_id)
 
 
 ROUTES = [TechnicianController, ShiftController, PreferenceController]

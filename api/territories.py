@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from litestar import Controller, get, patch, post
@@ -13,12 +12,8 @@ from litestar.params import FromPath, JSONBody
 from api.auth import ADMIN, ANY_USER, STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.models import Name
-from dispatch import scope, territory_queries
-from dispatch.errors import TerritoryNotFoundError
-from dispatch.models import Territory
-from dispatch.territory_queries import Skill
-from infra.db import Connection
-from infra.errors import ConflictError, InvalidError
+from dispatch import scope, territories
+from dispatch.models import Skill, Territory
 
 Timezone = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, description="IANA zone, e.g. America/Chicago")
@@ -46,18 +41,6 @@ class TerritoryUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     stop_overhead_s: StopOverhead | msgspec.UnsetType = msgspec.UNSET
 
 
-def check_timezone(name: str) -> None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidError(f"timezone: {name!r} is not an IANA time zone", field="timezone") from None
-
-
-async def check_name(conn: Connection, name: str, other_than: UUID | None = None) -> None:
-    if await territory_queries.name_taken(conn, name, other_than=other_than):
-        raise ConflictError(f"name: a territory named {name!r} exists", field="name")
-
-
 class TerritoryController(Controller):
     path = "/territories"
     tags = ["territories"]
@@ -65,38 +48,25 @@ class TerritoryController(Controller):
 
     @post(guards=[ADMIN])
     async def create_territory(self, conn: Db, data: JSONBody[TerritoryCreate]) -> Territory:
-        check_timezone(data.timezone)
-        await check_name(conn, data.name)
-        return await territory_queries.insert_territory(conn, msgspec.structs.asdict(data))
+        return await territories.create_territory(conn, msgspec.structs.asdict(data))
 
     @get()
     async def list_territories(self, conn: Db, principal: Caller, page: Paging) -> Page[Territory]:
         """A dispatcher bound to a territory sees that one."""
-        rows = await territory_queries.list_territories(
+        rows = await territories.find_territories(
             conn, only=scope.territory_of(principal), limit=page.limit + 1, offset=page.offset
         )
         return page_of(rows, page)
 
     @get("/{territory_id:uuid}")
     async def get_territory(self, conn: Db, territory_id: FromPath[UUID]) -> Territory:
-        territory = await territory_queries.get_territory(conn, territory_id)
-        if territory is None:
-            raise TerritoryNotFoundError
-        return territory
+        return await territories.territory(conn, territory_id)
 
     @patch("/{territory_id:uuid}", guards=[ADMIN])
     async def update_territory(
         self, conn: Db, territory_id: FromPath[UUID], data: JSONBody[TerritoryUpdate]
     ) -> Territory:
-        changes = changes_of(data)
-        if isinstance(data.timezone, str):
-            check_timezone(data.timezone)
-        if isinstance(data.name, str):
-            await check_name(conn, data.name, territory_id)
-        territory = await territory_queries.update_territory(conn, territory_id, changes)
-        if territory is None:
-            raise TerritoryNotFoundError
-        return territory
+        return await territories.change_territory(conn, territory_id, changes_of(data))
 
 
 class SkillController(Controller):
@@ -107,7 +77,7 @@ class SkillController(Controller):
     @get()
     async def list_skills(self, conn: Db) -> list[Skill]:
         """Skill codes that jobs require and technicians hold, with levels 1 to 5."""
-        return await territory_queries.list_skills(conn)
+        return await territories.skills(conn)
 
 
 ROUTES = [TerritoryController, SkillController]

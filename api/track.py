@@ -26,11 +26,10 @@ from api.http_edge import page_policy, tile_origin, use_policy
 from api.matching import match_settings, now_of
 from api.static_files import STATIC
 from assets.models import AwareDatetime
-from dispatch import jobs, metrics_queries, slots, tracking_queries, tracking_view
+from dispatch import jobs, metrics, slots, tracking, tracking_view
 from dispatch.accounts import customer_of
 from dispatch.event_stream import parse_event_id, stream
 from dispatch.lifecycle import REBOOKABLE
-from dispatch.models import JobStatus
 from dispatch.offer_cache import RecentAnswers
 from dispatch.slots import SlotOffer
 from dispatch.tracking import LinkWatch, resolve_tracking_token, token_hash
@@ -91,7 +90,7 @@ async def _take_change(state: State, token: str, kind: str) -> UUID:
     now = now_of(state)
     async with acquire(state.pool) as conn, conn.transaction():
         job_id = await _job(conn, token)
-        free_at = await tracking_queries.take_change(
+        free_at = await tracking.take_change(
             conn,
             job_id,
             kind,
@@ -178,7 +177,7 @@ class TrackController(Controller):
         seconds of the link being revoked or expiring."""
         job_id = await _job(conn, token)
         if last_event_id is None:
-            start = await tracking_queries.last_event_id(conn, job_id)
+            start = await tracking_view.last_event_id(conn, job_id)
         else:
             start = parse_event_id(last_event_id)
         watch: LinkWatch = state.link_watch
@@ -287,9 +286,7 @@ class TrackController(Controller):
         """Rate the visit once it is over."""
         job_id = await _job(conn, token)
         job = await jobs.get_job(conn, customer_of(job_id), job_id)
-        if job.status not in (JobStatus.COMPLETED, JobStatus.INCOMPLETE):
-            raise ConflictError("a visit is rated once it is over", field="status")
-        await metrics_queries.rate(conn, job_id, data.stars, data.comment)
+        await metrics.rate_visit(conn, job, data.stars, data.comment)
         return await tracking_view.view(conn, job_id)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -18,16 +17,15 @@ from api.idempotency import IdempotencyKey, idempotent
 from api.matching import match_settings, now_of
 from api.positions import PingIn
 from assets.models import AwareDatetime
-from dispatch import day_queries, job_work, jobs, shift_work, technician_day, technicians, work_queries
+from dispatch import job_work, shift_work, technician_day, technicians
 from dispatch.accounts import Principal
 from dispatch.errors import TechnicianNotFoundError
 from dispatch.job_work import PartsUsedResult, StatusReport, StatusResult
-from dispatch.models import JobStatus
+from dispatch.models import JobStatus, Note
 from dispatch.positions import Ping
 from dispatch.shift_work import ReportResult
 from dispatch.technician_day import TechnicianDay
 from dispatch.travel import TravelTimes
-from dispatch.work_queries import Note
 from infra.db import Connection
 from infra.errors import DomainError
 
@@ -163,8 +161,7 @@ class JobWorkController(Controller):
         self, conn: Db, principal: Caller, job_id: FromPath[UUID], page: Paging
     ) -> Page[Note]:
         """The job's notes, oldest first, a page at a time like every list."""
-        await jobs.get_job(conn, principal, job_id)
-        rows = await work_queries.list_notes(conn, job_id, limit=page.limit + 1, offset=page.offset)
+        rows = await job_work.job_notes(conn, principal, job_id, limit=page.limit + 1, offset=page.offset)
         return page_of(rows, page)
 
     @post("/parts-used", guards=[ANY_USER], status_code=200)
@@ -390,8 +387,7 @@ class DayController(Controller):
 
 
 async def _today(conn: Connection, technician_id: UUID, state: State) -> date:
-    zone = ZoneInfo(await day_queries.technician_timezone(conn, technician_id))
-    return now_of(state).astimezone(zone).date()
+    return await technician_day.today_of(conn, technician_id, now_of(state))
 
 
 ROUTES = [JobWorkController, QueuedEventsController, DayController, ShiftReportController]

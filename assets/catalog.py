@@ -83,6 +83,11 @@ async def add_fitment(
     return fitment
 
 
+async def find_parts(conn: Connection, *, search: str | None, limit: int, offset: int) -> list[Part]:
+    """Parts whose SKU or name contains `search`, or all parts."""
+    return await part_queries.list_parts(conn, search=search, limit=limit, offset=offset)
+
+
 async def list_fitments(conn: Connection, part_id: PartId, *, limit: int, offset: int) -> list[Fitment]:
     await get_part(conn, part_id)
     return await part_queries.list_fitments(conn, part_id, limit=limit, offset=offset)

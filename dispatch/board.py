@@ -154,3 +154,8 @@ async def board(
         unassigned=[j for j in jobs if j.status is S.NEW],
         technicians=technicians,
     )
+
+
+async def last_event_id(conn: Connection) -> int:
+    """The newest job event's id: a stream that starts now begins after it."""
+    return await board_queries.latest_event_id(conn)

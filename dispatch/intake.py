@@ -21,8 +21,8 @@ from assets.parts_prediction import Evidence, PredictedPart, predict_parts
 from dispatch import intake_queries, job_queries, jobs
 from dispatch.accounts import Principal
 from dispatch.geocoding import Geocoder
-from dispatch.intake_queries import Problem, SiteMatch, Variant
-from dispatch.models import OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource
+from dispatch.intake_queries import SiteMatch
+from dispatch.models import OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource, Problem, Variant
 from dispatch.travel import distance_m
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError, NotFoundError
@@ -415,3 +415,41 @@ async def repredict_parts(
         conn, job.id, "parts_predicted", principal, data={"parts": [p.part.sku for p in predicted]}
     )
     return await jobs.get_job(conn, principal, job.id)
+
+
+async def problems(conn: Connection, asset_kind: str | None) -> list[Problem]:
+    """The problem catalogue, of one asset kind or all."""
+    return await intake_queries.problems(conn, asset_kinds=[asset_kind] if asset_kind else None)
+
+
+async def problem(conn: Connection, code: str) -> Problem:
+    found = await intake_queries.problem(conn, code)
+    if found is None:
+        raise NotFoundError("no problem with this code")
+    return found
+
+
+async def save_problem(conn: Connection, problem: Problem) -> Problem:
+    """Create or replace a problem and all its variants, once its asset kind and skills exist and
+    its choices are each offered once."""
+    if not CODE.match(problem.code):
+        raise InvalidError("code: lower_snake_case, 2 to 64 characters", field="code")
+    if not await intake_queries.asset_kind_exists(conn, problem.asset_kind):
+        raise InvalidError("asset_kind: no asset kind with this code", field="asset_kind")
+    choices = [v.choice for v in problem.variants]
+    if len(set(choices)) != len(choices):
+        raise InvalidError("variants: each choice appears once", field="variants")
+    if problem.default_choice is not None and problem.default_choice not in choices:
+        raise InvalidError("default_choice: must be one of the variants' choices", field="default_choice")
+    skills = {
+        s
+        for v in problem.variants
+        for s in (*v.required_skills, *(k for e in v.skills_if.values() for k in e))
+    }
+    unknown = skills - await intake_queries.known_skills(conn, sorted(skills))
+    if unknown:
+        raise InvalidError(f"variants: unknown skill {sorted(unknown)[0]}", field="variants")
+    await intake_queries.upsert_problem(conn, problem)
+    stored = await intake_queries.problem(conn, problem.code)
+    assert stored is not None
+    return stored

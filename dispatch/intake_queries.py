@@ -8,24 +8,9 @@ from uuid import UUID
 import msgspec
 from asyncpg import Record
 
+from dispatch.models import Problem as Problem  # re-exported: older callers import it from here
+from dispatch.models import Variant as Variant
 from infra.db import Connection
-
-
-class Variant(msgspec.Struct, frozen=True, kw_only=True):
-    choice: str  # "" when the problem offers no choice
-    required_skills: dict[str, int]
-    skills_if: dict[str, dict[str, int]]
-    duration_s: int
-    part_families: list[str]
-
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    asset_kind: str
-    name: str
-    keywords: list[str]
-    default_choice: str | None
-    variants: list[Variant]
 
 
 class SiteMatch(msgspec.Struct, frozen=True, kw_only=True):

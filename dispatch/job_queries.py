@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,7 +11,7 @@ from asyncpg import Record
 
 from assets.models import PartId
 from dispatch.accounts import Principal, Role, audit_name, may_act_on_job
-from dispatch.models import DurationSource, Job, JobEvent, JobId, JobPart, JobStatus, PartSource
+from dispatch.models import DurationSource, Job, JobEvent, JobFilters, JobId, JobPart, JobStatus, PartSource
 from infra.db import Connection, insert_clause, set_clause
 
 _JOB_COLUMNS = """
@@ -37,17 +36,6 @@ def _visibility(principal: Principal) -> tuple[UUID | None, UUID | None]:
     if principal.role is Role.DISPATCHER:
         return None, principal.territory_id
     return None, None
-
-
-@dataclass(frozen=True)
-class JobFilters:
-    statuses: Sequence[JobStatus] = ()
-    territory_id: UUID | None = None
-    technician_id: UUID | None = None
-    site_id: UUID | None = None
-    customer_id: UUID | None = None
-    asset_id: UUID | None = None
-    window_overlaps: tuple[datetime, datetime] | None = None
 
 
 def _job(row: Record, parts: list[JobPart]) -> Job:

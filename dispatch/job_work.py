@@ -27,10 +27,9 @@ from dispatch import (
 )
 from dispatch.accounts import Principal, Role
 from dispatch.lifecycle import REPORTABLE, TECHNICIAN_REPORTABLE, allowed_words, judge
-from dispatch.models import Job, JobStatus, PartSource
+from dispatch.models import Job, JobStatus, Note, PartSource
 from dispatch.positions import Batch, Ping
 from dispatch.travel import TravelTimes
-from dispatch.work_queries import Note
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
 from notifications.notices import (
@@ -420,3 +419,11 @@ async def use_parts(
         data={"parts": [{"sku": skus[p], "quantity": q} for p, q in parts]},
     )
     return PartsUsedResult(job_id=job.id, parts=await work_queries.parts_used(conn, job.id))
+
+
+async def job_notes(
+    conn: Connection, principal: Principal, job_id: UUID, *, limit: int, offset: int
+) -> list[Note]:
+    """The notes of a job the principal may see, oldest first."""
+    await jobs.get_job(conn, principal, job_id)
+    return await work_queries.list_notes(conn, job_id, limit=limit, offset=offset)

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from assets.models import PartId
 from dispatch import job_queries, scope
 from dispatch.accounts import Principal, Role
 from dispatch.errors import JobNotFoundError
-from dispatch.models import CANCELLABLE_STATUSES, OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource
+from dispatch.models import (
+    CANCELLABLE_STATUSES,
+    OPEN_STATUSES,
+    DurationSource,
+    Job,
+    JobEvent,
+    JobFilters,
+    JobStatus,
+    PartSource,
+)
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError, PreconditionFailedError, PreconditionRequiredError
 from notifications.notices import Cancelled, JobRemoved
@@ -247,3 +257,29 @@ async def change_job(
     await job_queries.update_job(conn, job_id, updates)
     await job_queries.insert_job_event(conn, job_id, "updated", principal, data={"fields": changed})
     return await get_job(conn, principal, job_id)
+
+
+async def find_jobs(
+    conn: Connection, principal: Principal, filters: JobFilters, *, day: date | None, limit: int, offset: int
+) -> list[Job]:
+    """Jobs in window order: a technician's own only, a bound dispatcher's territory's only.
+    `day` keeps the jobs whose window overlaps it, in the territory's time zone when the list is
+    of one territory, else UTC."""
+    territory_id = scope.list_filter(principal, filters.territory_id)
+    window = None
+    if day is not None:
+        zone = "UTC"
+        if territory_id is not None:
+            zone = await job_queries.territory_timezone(conn, territory_id) or "UTC"
+        tz = ZoneInfo(zone)
+        window = (datetime.combine(day, time(0), tz), datetime.combine(day + timedelta(days=1), time(0), tz))
+    narrowed = replace(filters, territory_id=territory_id, window_overlaps=window)
+    return await job_queries.list_jobs(conn, principal, narrowed, limit=limit, offset=offset)
+
+
+async def job_events(
+    conn: Connection, principal: Principal, job_id: UUID, *, limit: int, offset: int
+) -> list[JobEvent]:
+    """The trail of a job the principal may see: every change, oldest first."""
+    await get_job(conn, principal, job_id)
+    return await job_queries.list_job_events(conn, job_id, limit=limit, offset=offset)

@@ -24,8 +24,10 @@ import msgspec
 import numpy as np
 
 from dispatch import metrics_queries
+from dispatch.models import Job, JobStatus
 from dispatch.travel import pairwise_m
 from infra.db import Connection
+from infra.errors import ConflictError
 
 CIRCUITY = 1.3
 # Service intervals by asset kind when the model's record does not say
@@ -187,3 +189,10 @@ async def maintenance_due(
         )
     due.sort(key=lambda d: (d.due_on, d.address))
     return due
+
+
+async def rate_visit(conn: Connection, job: Job, stars: int, comment: str) -> None:
+    """The customer's rating of the visit, once it is over (a new rating replaces the last)."""
+    if job.status not in (JobStatus.COMPLETED, JobStatus.INCOMPLETE):
+        raise ConflictError("a visit is rated once it is over", field="status")
+    await metrics_queries.rate(conn, job.id, stars, comment)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, NewType
 from uuid import UUID
@@ -21,6 +23,11 @@ SkillLevel = Annotated[int, msgspec.Meta(ge=1, le=5)]
 SkillCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 Priority = Annotated[int, msgspec.Meta(ge=1, le=5, description="1 = most urgent, 5 = whenever")]
 DurationS = Annotated[int, msgspec.Meta(ge=60, le=12 * 3600, description="seconds on site")]
+
+
+class Skill(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    name: str
 
 
 class Territory(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +78,14 @@ class Technician(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
+class Preference(msgspec.Struct, frozen=True, kw_only=True):
+    customer_id: UUID
+    technician_id: UUID
+    technician_name: str
+    preference: str  # preferred | excluded
+    reason: str
+
+
 class StockLocationKind(enum.StrEnum):
     VAN = "van"
     DEPOT = "depot"
@@ -91,6 +106,19 @@ class StockLocation(msgspec.Struct, frozen=True, kw_only=True):
     technician_id: TechnicianId | None
     latitude: float | None
     longitude: float | None
+
+
+class Holding(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a part is: a van or a depot, and how many."""
+
+    location_id: UUID
+    kind: StockLocationKind
+    name: str
+    territory_id: UUID | None
+    technician_id: UUID | None
+    latitude: float | None
+    longitude: float | None
+    quantity: int
 
 
 class JobStatus(enum.StrEnum):
@@ -164,6 +192,43 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     parts: list[JobPart]
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    statuses: Sequence[JobStatus] = ()
+    territory_id: UUID | None = None
+    technician_id: UUID | None = None
+    site_id: UUID | None = None
+    customer_id: UUID | None = None
+    asset_id: UUID | None = None
+    window_overlaps: tuple[datetime, datetime] | None = None
+
+
+class Variant(msgspec.Struct, frozen=True, kw_only=True):
+    choice: str  # "" when the problem offers no choice
+    required_skills: dict[str, int]
+    skills_if: dict[str, dict[str, int]]
+    duration_s: int
+    part_families: list[str]
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    asset_kind: str
+    name: str
+    keywords: list[str]
+    default_choice: str | None
+    variants: list[Variant]
+
+
+class Note(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    job_id: UUID
+    author: str
+    text: str
+    client_at: datetime | None
+    created_at: datetime
 
 
 class JobEvent(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,11 +11,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import UUID
 
-from dispatch import assignment, day_release, job_queries, jobs, route_queries, scope
+from dispatch import assignment, day_release, job_queries, jobs, route_queries, scope, work_queries
 from dispatch.accounts import Principal
 from dispatch.assignment import Assignment
 from dispatch.matching import MatchSettings
-from dispatch.models import Job, JobStatus
+from dispatch.models import Job, JobEvent, JobStatus
 from dispatch.route_plan import build
 from dispatch.travel import TravelTimes
 from infra.db import Connection
@@ -380,3 +380,22 @@ async def _keep_in_day(
         return await assignment.place(conn, principal, ctx, fits[0], settings, now=now)
     except assignment.RefusedError as refused:
         raise ConflictError(f"window_end_at: {refused.message}", field="window_end_at") from None
+
+
+async def audit_trail(
+    conn: Connection,
+    principal: Principal,
+    territory_id: UUID | None,
+    *,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+) -> list[JobEvent]:
+    """Every override and cancellation the principal may see, newest first; `actor` is an email,
+    any case."""
+    territory = scope.list_filter(principal, territory_id)
+    return await work_queries.overrides(
+        conn, actor=actor, since=since, until=until, territory_id=territory, limit=limit, offset=offset
+    )

@@ -11,6 +11,8 @@ from datetime import date, datetime
 from typing import cast
 from uuid import UUID
 
+from asyncpg import Record
+
 from dispatch import plan_queries
 from dispatch.day_planning import REPLAN_PATIENCE, LoadedDay, load_day, solve_and_check, summary
 from dispatch.travel import TravelTimes
@@ -95,3 +97,34 @@ class PlanRunner:
             task.cancel()
         await self.wait()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def plan_row(conn: Connection, plan_id: UUID) -> Record | None:
+    """The day plan as stored: its territory, day, status, summary and when it was made."""
+    return await plan_queries.get_plan(conn, plan_id)
+
+
+async def record_solved_plan(
+    conn: Connection,
+    loaded: LoadedDay,
+    *,
+    territory_id: UUID,
+    day: date,
+    time_limit_s: float,
+    seed: int,
+    result: dict[str, object],
+) -> UUID:
+    """A plan solved outside the runner (from the command line), stored as done with the job
+    versions it read, so it is applied like a plan the API made."""
+    plan_id = await plan_queries.insert_plan(
+        conn,
+        territory_id=territory_id,
+        day=day,
+        kind="day",
+        time_limit_s=time_limit_s,
+        seed=seed,
+        requested_by=None,
+    )
+    versions = {str(j): v for j, v in loaded.versions.items()}
+    await plan_queries.finish_plan(conn, plan_id, read_versions=versions, result=result)
+    return plan_id

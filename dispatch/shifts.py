@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from dispatch import shift_queries
+from dispatch import shift_queries, technicians
+from dispatch.accounts import Principal, Role
 from dispatch.errors import ShiftNotFoundError
 from dispatch.models import Shift, Technician
 from infra.db import Connection
@@ -119,3 +120,38 @@ async def remove_shift(conn: Connection, shift: Shift) -> None:
             field="shift_id",
         )
     await shift_queries.delete_shift(conn, shift.id)
+
+
+async def technician_shifts(
+    conn: Connection,
+    principal: Principal,
+    technician_id: UUID,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+) -> list[Shift]:
+    """The shifts, ending after `since` and starting before `until`, of a technician the
+    principal may see."""
+    await technicians.visible_technician(conn, principal, technician_id)
+    return await shift_queries.list_shifts(
+        conn, technician_id, since=since, until=until, limit=limit, offset=offset
+    )
+
+
+async def shift(conn: Connection, shift_id: UUID) -> Shift:
+    found = await shift_queries.get_shift(conn, shift_id)
+    if found is None:
+        raise ShiftNotFoundError
+    return found
+
+
+async def visible_shift(conn: Connection, principal: Principal, shift_id: UUID) -> Shift:
+    """The shift, if the principal may read it: a technician reads only their own."""
+    found = await shift_queries.get_shift(conn, shift_id)
+    if found is None or (
+        principal.role is Role.TECHNICIAN and principal.technician_id != found.technician_id
+    ):
+        raise ShiftNotFoundError
+    return found

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import msgspec
 from asyncpg import Record
 
-from dispatch.models import StockLevel, StockLocation, StockLocationKind
+from dispatch.models import Holding, StockLevel, StockLocation, StockLocationKind
 from infra.db import Connection, set_clause
 
 _LOCATION_COLUMNS = "id, kind, name, territory_id, technician_id, latitude, longitude"
-
-
-class Holding(msgspec.Struct, frozen=True, kw_only=True):
-    """Where a part is: a van or a depot, and how many."""
-
-    location_id: UUID
-    kind: StockLocationKind
-    name: str
-    territory_id: UUID | None
-    technician_id: UUID | None
-    latitude: float | None
-    longitude: float | None
-    quantity: int
 
 
 def _location(row: Record) -> StockLocation:

@@ -164,3 +164,9 @@ async def day_of(conn: Connection, technician_id: UUID, day: date) -> Technician
         breaks=breaks,
         stops=stops,
     )
+
+
+async def today_of(conn: Connection, technician_id: UUID, now: datetime) -> date:
+    """The date it is where the technician works (their territory's time zone)."""
+    zone = ZoneInfo(await day_queries.technician_timezone(conn, technician_id))
+    return now.astimezone(zone).date()

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
-import msgspec
 from asyncpg import Record
 
-from dispatch.models import Technician, TechnicianId
+from dispatch.models import Preference, Technician, TechnicianId
 from infra.db import Connection, insert_clause, set_clause
 
 _COLUMNS = """
@@ -18,14 +17,6 @@ _COLUMNS = """
               WHERE ts.technician_id = t.id), '{}'::jsonb) AS skills,
     t.created_at, t.updated_at
 """
-
-
-class Preference(msgspec.Struct, frozen=True, kw_only=True):
-    customer_id: UUID
-    technician_id: UUID
-    technician_name: str
-    preference: str  # preferred | excluded
-    reason: str
 
 
 def _technician(row: Record) -> Technician:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
-from dispatch import technician_queries
+from dispatch import scope, technician_queries
 from dispatch.accounts import Principal, Role
 from dispatch.errors import TechnicianNotFoundError
 from dispatch.models import Technician
@@ -71,3 +71,26 @@ async def update_technician(
     technician = await technician_queries.get_technician(conn, technician_id)
     assert technician is not None
     return technician
+
+
+async def find_technicians(
+    conn: Connection,
+    principal: Principal,
+    territory_id: UUID | None,
+    *,
+    skill: str | None,
+    min_level: int,
+    active: bool | None,
+    limit: int,
+    offset: int,
+) -> list[Technician]:
+    """By name; of a territory (a bound dispatcher's own), holding `skill` at `min_level` or more."""
+    return await technician_queries.list_technicians(
+        conn,
+        territory_id=scope.list_filter(principal, territory_id),
+        skill=skill,
+        min_level=min_level,
+        active=active,
+        limit=limit,
+        offset=offset,
+    )

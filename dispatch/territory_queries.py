@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import msgspec
-
-from dispatch.models import Territory, TerritoryId
+from dispatch.models import Skill, Territory, TerritoryId
 from infra.db import Connection, insert_clause, set_clause
 
 _COLUMNS = "id, name, timezone, circuity_factor, speed_kmh, stop_overhead_s, created_at, updated_at"
-
-
-class Skill(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    name: str
 
 
 async def list_skills(conn: Connection) -> list[Skill]:

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from dispatch import tracking_queries
 from dispatch.models import JobId
 from infra.db import Connection, Pool, acquire
 from infra.errors import DatabaseUnavailableError
@@ -143,3 +144,11 @@ class LinkWatch:
                 if key not in live:
                     for gone in streams:
                         gone.set()
+
+
+async def take_change(
+    conn: Connection, job_id: UUID, kind: str, *, now: datetime, limit: int, window: timedelta
+) -> datetime | None:
+    """None when the customer's link had a change left in the window (now spent); else when the
+    oldest change in the window frees one, and nothing is spent."""
+    return await tracking_queries.take_change(conn, job_id, kind, now=now, limit=limit, window=window)

@@ -142,3 +142,8 @@ def _what(kind: str, to_status: str | None) -> str:
     if kind == "override_window":
         return "Arrival window changed"
     return "Update"
+
+
+async def last_event_id(conn: Connection, job_id: UUID) -> int:
+    """The job's newest event id (0 if none): the customer's stream begins after it."""
+    return await tracking_queries.last_event_id(conn, job_id)

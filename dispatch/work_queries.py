@@ -8,17 +8,8 @@ from uuid import UUID
 import msgspec
 
 from dispatch.job_queries import event_from_row
-from dispatch.models import JobEvent
+from dispatch.models import JobEvent, Note
 from infra.db import Connection
-
-
-class Note(msgspec.Struct, frozen=True, kw_only=True):
-    id: int
-    job_id: UUID
-    author: str
-    text: str
-    client_at: datetime | None
-    created_at: datetime
 
 
 class PartUsed(msgspec.Struct, frozen=True, kw_only=True):
