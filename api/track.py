@@ -275,7 +275,6 @@ class TrackController(Controller):
                 match_settings(state.settings),
                 routing=state.routing,
                 now=now_of(state),
-                actor="customer",
             )
             view = await tracking_view.view(conn, job_id)
         state.fleet_cache.invalidate()

@@ -172,7 +172,6 @@ async def cancel_job(
     *,
     reason: str,
     expected_version: int | None,
-    actor: str | None = None,
 ) -> Job:
     job = await get_job(conn, principal, job_id, for_update=True)
     check_version(job, expected_version, required=False)
@@ -200,7 +199,6 @@ async def cancel_job(
         from_status=job.status,
         to_status=JobStatus.CANCELLED,
         reason=reason,
-        actor=actor,
     )
     territory = await job_queries.job_territory(conn, job_id)
     told = [

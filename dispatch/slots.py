@@ -213,7 +213,6 @@ async def reschedule(
     *,
     routing: TravelTimes | None,
     now: datetime,
-    actor: str,
 ) -> Assignment:
     """Move a visit the technician has not set off for to another window and give it to whoever
     can take it then (dispatched at once when that day is released); a dispatched visit comes off
@@ -245,7 +244,6 @@ async def reschedule(
         principal,
         from_status=job.status,
         to_status=JobStatus.NEW,
-        actor=actor,
         data={
             "from": [job.window_start_at.isoformat(), job.window_end_at.isoformat()],
             "to": [window_start_at.isoformat(), window_end_at.isoformat()],

@@ -373,29 +373,35 @@ class RoutedTravel:
         # (the model then carries what was learned of the model, never the router's factors).
         self.via: TravelTimes = via if via is not None else router
 
-    async def _either(self, routed: Awaitable[Seconds], modelled: Seconds) -> Seconds:
+    async def _either(
+        self, routed: Awaitable[Seconds], modelled: Callable[[], Awaitable[Seconds]]
+    ) -> Seconds:
+        """The router's answer; the model's, asked only when the router cannot give one."""
         try:
             seconds = await routed
         except TravelServiceError as error:
             self.router.fell_back(error.reason, str(error))
-            return modelled
+            return await modelled()
         missing = ~np.isfinite(seconds)
         if missing.any():
             self.router.fell_back(FallbackReason.NO_ROUTE, f"{int(missing.sum())} pair(s) without a route")
-            seconds = np.where(missing, modelled, seconds)
+            seconds = np.where(missing, await modelled(), seconds)
         return seconds
 
     async def from_one(self, origin: Point, destinations: Sequence[Point] | Points) -> Seconds:
-        modelled = await self.model.from_one(origin, destinations)
-        return await self._either(self.via.from_one(origin, destinations), modelled)
+        return await self._either(
+            self.via.from_one(origin, destinations), lambda: self.model.from_one(origin, destinations)
+        )
 
     async def to_one(self, origins: Sequence[Point] | Points, destination: Point) -> Seconds:
-        modelled = await self.model.to_one(origins, destination)
-        return await self._either(self.via.to_one(origins, destination), modelled)
+        return await self._either(
+            self.via.to_one(origins, destination), lambda: self.model.to_one(origins, destination)
+        )
 
     async def between(self, origins: Points, destinations: Points) -> Seconds:
-        modelled = await self.model.between(origins, destinations)
-        return await self._either(self.via.between(origins, destinations), modelled)
+        return await self._either(
+            self.via.between(origins, destinations), lambda: self.model.between(origins, destinations)
+        )
 
 
 def travel_source(settings: TravelSettings, routing_url: str | None) -> TravelTimes:
