@@ -85,12 +85,13 @@ class OracleTravel:
     async def from_one(
         self, origin: tuple[float, float], destinations: Sequence[tuple[float, float]] | Points
     ) -> Seconds:
-        raise NotImplementedError  # estimate asks only `between`
+        # Only to the trip's own door: what is left from where the van is, whichever place is asked.
+        return np.full(len(destinations), self.remaining[(float(origin[0]), float(origin[1]))])
 
     async def to_one(
         self, origins: Sequence[tuple[float, float]] | Points, destination: tuple[float, float]
     ) -> Seconds:
-        raise NotImplementedError
+        return np.array([self.remaining[(float(lat), float(lon))] for lat, lon in origins])
 
 
 DRIVERS: dict[int, UUID] = {}  # the simulation's drivers as the fleet's technicians

@@ -45,6 +45,15 @@ async def view(client: Client, token: str) -> dict[str, Any]:
     return body
 
 
+async def told_technicians(conn: Connection, job_id: UUID) -> list[tuple[str, UUID]]:
+    """What the technicians' phones heard of the job, in order."""
+    rows = await conn.fetch(
+        "SELECT kind, technician_id FROM outbox WHERE job_id = $1 AND audience = 'technician' ORDER BY id",
+        job_id,
+    )
+    return [(r["kind"], r["technician_id"]) for r in rows]
+
+
 async def test_the_customer_sees_who_what_and_when_and_the_distance_only_on_the_way(
     client: Client, conn: Connection, dispatcher: Auth
 ) -> None:
@@ -284,11 +293,7 @@ async def test_the_customer_moves_a_dispatched_visit_to_tomorrow_and_it_leaves_t
     )
     assert today.status_code == 200, today.text
     assert all(stop["job_id"] != str(job_id) for stop in today.json()["stops"])
-    told = await conn.fetch(
-        "SELECT kind, technician_id FROM outbox WHERE job_id = $1 AND audience = 'technician' ORDER BY id",
-        job_id,
-    )
-    assert [(t["kind"], t["technician_id"]) for t in told] == [
+    assert await told_technicians(conn, job_id) == [
         ("job_dispatched", tech),
         ("job_removed", tech),
         ("job_added", tech),
@@ -320,11 +325,7 @@ async def test_a_dispatched_visit_moved_later_today_is_taken_off_the_phone_befor
     row = await conn.fetchrow("SELECT status, technician_id FROM jobs WHERE id = $1", job_id)
     assert row is not None
     assert (row["status"], row["technician_id"]) == ("dispatched", tech)
-    told = await conn.fetch(
-        "SELECT kind, technician_id FROM outbox WHERE job_id = $1 AND audience = 'technician' ORDER BY id",
-        job_id,
-    )
-    assert [(t["kind"], t["technician_id"]) for t in told] == [
+    assert await told_technicians(conn, job_id) == [
         ("job_dispatched", tech),
         ("job_removed", tech),
         ("job_added", tech),
