@@ -14,10 +14,11 @@ import msgspec
 
 from assets import asset_queries
 from assets.models import AssetId
-from dispatch import day_release, job_queries, jobs, route_queries, scope
+from dispatch import day_release, job_changes, job_queries, jobs, route_queries, scope
 from dispatch.accounts import Principal
 from dispatch.days import build_days
 from dispatch.eligibility import Exclusion
+from dispatch.errors import NoTechnicianCanTake
 from dispatch.fleet_cache import FleetCache
 from dispatch.matching import (
     Candidate,
@@ -286,7 +287,7 @@ async def assign(
         ranking = await rank(conn, ctx, settings, now=now, limit=10_000, only=only, cache=cache)
         order = [c.technician_id for c in ranking.candidates]
         if not order:
-            raise ConflictError(
+            raise NoTechnicianCanTake(
                 "no technician can take this job: "
                 + ", ".join(f"{n} {EXCLUSION_WORDS[Exclusion(r)]}" for r, n in ranking.excluded.items()),
                 field="auto",
@@ -324,28 +325,49 @@ class RefusedError(Exception):
 
 @dataclass(frozen=True)
 class Placed:
+    """Where a job goes in a technician's day, and what that does to the day's other visits."""
+
+    technician_id: UUID
     start: datetime  # the job's planned start
     eta: datetime
-    moved: list[tuple[UUID, datetime]]  # other jobs of that day whose planned start moved, and to when
+    pickup: job_changes.Pickup | None  # the depot on the way, for parts the van lacks
+    moved: list[job_changes.Retiming]  # other visits of that day whose planned start moved
     because: UUID  # the job placed
 
     @property
     def moved_ids(self) -> list[UUID]:
-        return [job_id for job_id, _ in self.moved]
+        return [m.job_id for m in self.moved]
+
+    def step(
+        self,
+        event: str,
+        *,
+        keep_status: bool = False,
+        pin: bool | None = None,
+        also: dict[str, object] | None = None,
+    ) -> job_changes.Step:
+        return job_changes.placed(
+            event,
+            self.technician_id,
+            self.start,
+            self.eta,
+            self.pickup,
+            keep_status=keep_status,
+            pin=pin,
+            also=also,
+        )
 
 
 async def place(
     conn: Connection,
-    principal: Principal | None,
     ctx: Context,
     candidate: Candidate,
     settings: MatchSettings,
     *,
     now: datetime,
-    changes: dict[str, object] | None = None,
 ) -> Placed:
-    """Write the job into the candidate's day at its position and re-time every visit after it;
-    `changes` are written with the job's place."""
+    """Where the job goes in the candidate's day (at the candidate's position) and how every visit
+    after it is re-timed; written by the caller through `write_placed`."""
     job = ctx.job
     days = await _days(conn, [candidate.technician_id], ctx.target, now)
     day = next(d for d in days if d.shift_id == candidate.shift_id)
@@ -380,37 +402,34 @@ async def place(
                 datetime.fromtimestamp(float(plans.arrive[0, i]), UTC),
             )
     start, eta = times[job.id]
-    await job_queries.update_job(
-        conn,
-        job.id,
-        {
-            "technician_id": candidate.technician_id,
-            "planned_start_at": start,
-            "eta_at": eta,
-            "pickup_location_id": candidate.parts.detour.depot_id if candidate.parts.detour else None,
-            "pickup_s": settings.depot_pickup_s if candidate.parts.detour else 0,
-            **(changes or {}),
-        },
+    detour = candidate.parts.detour
+    return Placed(
+        technician_id=candidate.technician_id,
+        start=start,
+        eta=eta,
+        pickup=job_changes.Pickup(detour.depot_id, settings.depot_pickup_s) if detour else None,
+        moved=[
+            job_changes.Retiming(v.job_id, *times[v.job_id])
+            for v in day.visits
+            if v.planned_start is None or abs(times[v.job_id][0].timestamp() - v.planned_start) >= 1
+        ],
+        because=job.id,
     )
-    moved = [
-        (v.job_id, *times[v.job_id])
-        for v in day.visits
-        if v.planned_start is None or abs(times[v.job_id][0].timestamp() - v.planned_start) >= 1
-    ]
-    await route_queries.set_plan(conn, moved)
-    return Placed(start=start, eta=eta, moved=[(m[0], m[1]) for m in moved], because=job.id)
 
 
-async def record_replanned(conn: Connection, principal: Principal | None, placed: Placed) -> None:
-    """A `replanned` event on each visit the placing moved (after the placed job's own event)."""
-    for job_id, new_start in placed.moved:
-        await job_queries.insert_job_event(
-            conn,
-            job_id,
-            "replanned",
-            principal,
-            data={"planned_start_at": new_start.isoformat(), "because": str(placed.because)},
-        )
+async def write_placed(
+    conn: Connection,
+    principal: Principal | None,
+    job: Job,
+    placed: Placed,
+    step: job_changes.Step,
+    *,
+    reason: str = "",
+    data: dict[str, object] | None = None,
+) -> None:
+    """The job in its place with its event, then the day's other visits re-timed with theirs."""
+    await job_changes.write(conn, job.id, job.status, step, principal, reason=reason, data=data)
+    await job_changes.retime(conn, principal, placed.moved, because=placed.because)
 
 
 async def apply(
@@ -429,16 +448,14 @@ async def apply(
     """Give the job to the candidate at their best place in the day, tell the technician and the
     customer, and dispatch it at once if that day is released."""
     job = ctx.job
-    changes: dict[str, object] = {"status": JobStatus.SCHEDULED.value, **({"pinned": True} if pin else {})}
-    placed = await place(conn, principal, ctx, candidate, settings, now=now, changes=changes)
+    placed = await place(conn, ctx, candidate, settings, now=now)
     start = placed.start
-    await job_queries.insert_job_event(
+    await write_placed(
         conn,
-        job.id,
-        event,
         principal,
-        from_status=job.status,
-        to_status=JobStatus.SCHEDULED,
+        job,
+        placed,
+        placed.step(event, pin=pin),
         reason=reason,
         data={
             "technician_id": str(candidate.technician_id),
@@ -452,7 +469,6 @@ async def apply(
             ],
         },
     )
-    await record_replanned(conn, principal, placed)
     first = await job_queries.technician_first_name(conn, candidate.technician_id)
     territory = await job_queries.job_territory(conn, job.id)
     window = (candidate.arrival_window_start_at, candidate.arrival_window_end_at)

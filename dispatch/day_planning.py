@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from asyncpg import Record
 
-from dispatch import day_release, job_queries, optimizer, plan_queries, route_queries
+from dispatch import day_release, job_changes, job_queries, optimizer, plan_queries, route_queries
 from dispatch.accounts import Principal
 from dispatch.assignment import travel_for
 from dispatch.day_plan import Break, DayProblem, InHand, JobToPlan, Plan, TechnicianDay, schedule
@@ -341,19 +341,24 @@ async def apply(
             new_owner = job["technician_id"] != tech
             if not new_owner and job["planned_start_at"] == start:
                 continue
-            status = JobStatus.SCHEDULED.value if new_owner or job["status"] == "new" else job["status"]
-            await job_queries.update_job(
+            # A new owner gets the job without a depot detour: the plan carries none, and the old
+            # owner's would send the new one to a depot for parts picked for another van.
+            pickup = None
+            if not new_owner and job["pickup_location_id"] is not None:
+                pickup = job_changes.Pickup(job["pickup_location_id"], job["pickup_s"])
+            await job_changes.write(
                 conn,
                 job_id,
-                {"technician_id": tech, "status": status, "planned_start_at": start, "eta_at": arrive},
-            )
-            await job_queries.insert_job_event(
-                conn,
-                job_id,
-                "assigned" if job["technician_id"] is None else "replanned",
+                JobStatus(job["status"]),
+                job_changes.placed(
+                    "assigned" if job["technician_id"] is None else "replanned",
+                    tech,
+                    start,
+                    arrive,
+                    pickup,
+                    keep_status=not new_owner and job["status"] != "new",
+                ),
                 principal,
-                from_status=JobStatus(job["status"]),
-                to_status=JobStatus(status),
                 data={
                     "technician_id": str(tech),
                     "planned_start_at": start.isoformat(),

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import msgspec
 
-from dispatch import job_queries, release_queries
+from dispatch import job_changes, release_queries
 from dispatch.accounts import Principal
 from dispatch.errors import TechnicianNotFoundError, TerritoryNotFoundError
 from dispatch.models import JobStatus
@@ -53,15 +53,8 @@ async def _dispatch(
 ) -> list[UUID]:
     done: list[UUID] = []
     for row in await release_queries.lock_scheduled(conn, job_ids):
-        await job_queries.update_job(conn, row["id"], {"status": JobStatus.DISPATCHED.value})
-        await job_queries.insert_job_event(
-            conn,
-            row["id"],
-            "status",
-            principal,
-            from_status=JobStatus.SCHEDULED,
-            to_status=JobStatus.DISPATCHED,
-            data=data,
+        await job_changes.write(
+            conn, row["id"], JobStatus.SCHEDULED, job_changes.dispatched(), principal, data=data
         )
         await enqueue(
             conn,

@@ -166,8 +166,48 @@ async def replace_job_parts(
     )
 
 
+# Written only through dispatch.job_changes, which keeps them consistent with each other.
+MOVE_COLUMNS = frozenset(
+    {
+        "status",
+        "technician_id",
+        "planned_start_at",
+        "eta_at",
+        "pickup_location_id",
+        "pickup_s",
+        "pinned",
+        "pinned_start_at",
+    }
+)
+
+
 async def update_job(conn: Connection, job_id: UUID, changes: dict[str, object]) -> None:
-    """Apply the changes and bump the version: every change of a job is a new version."""
+    """Apply the changes to what the job is (not its status, owner or plan: see `move_job`) and
+    bump the version: every change of a job is a new version."""
+    owned = sorted(MOVE_COLUMNS.intersection(changes))
+    if owned:
+        raise ValueError(f"{', '.join(owned)} change only through dispatch.job_changes")
+    await _write_job(conn, job_id, changes)
+
+
+async def move_job(conn: Connection, job_id: UUID, changes: dict[str, object]) -> None:
+    """A change of status, owner or plan, built by dispatch.job_changes (its only caller)."""
+    await _write_job(conn, job_id, changes)
+
+
+async def retime_jobs(conn: Connection, changes: Sequence[tuple[UUID, datetime, datetime]]) -> None:
+    """New planned start and ETA for jobs on a re-planned route. Rows are locked in id order, the
+    order every update of several jobs uses, so two of them on one day cannot deadlock."""
+    await conn.executemany(
+        """
+        UPDATE jobs SET planned_start_at = $2, eta_at = $3, updated_at = now(), version = version + 1
+        WHERE id = $1
+        """,
+        sorted(changes, key=lambda c: str(c[0])),
+    )
+
+
+async def _write_job(conn: Connection, job_id: UUID, changes: dict[str, object]) -> None:
     if changes:
         assignments, values = set_clause(changes)
         await conn.execute(

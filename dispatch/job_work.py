@@ -18,6 +18,7 @@ from assets.models import AssetEventKind, AssetId, PartId, PartQuantity
 from dispatch import (
     day_release,
     eta_updates,
+    job_changes,
     job_queries,
     jobs,
     position_queries,
@@ -26,6 +27,7 @@ from dispatch import (
     work_queries,
 )
 from dispatch.accounts import Principal, Role
+from dispatch.errors import VanShort
 from dispatch.lifecycle import REPORTABLE, TECHNICIAN_REPORTABLE, allowed_words, judge
 from dispatch.models import Job, JobStatus, Note, PartSource
 from dispatch.positions import Batch, Ping
@@ -166,7 +168,7 @@ async def report_status(
             candidates=[{"status": s.value} for s in sorted(verdict.allowed & REPORTABLE)],
         )
     at = client_at or now
-    changes: dict[str, object] = {"status": wanted.value, "status_client_at": client_at}
+    changes: dict[str, object] = {"status_client_at": client_at}
     follow_up: UUID | None = None
     if wanted is S.EN_ROUTE:
         # What the "on the way" message tells the customer, and what later pings are held to.
@@ -180,27 +182,22 @@ async def report_status(
                 "reason: say why the visit could not finish (e.g. a part was missing)", field="reason"
             )
         changes |= {"finished_at": at, "outcome": wanted.value, "outcome_reason": report.reason}
-    await job_queries.update_job(conn, job.id, changes)
-    passed = job.status
-    for step in (*verdict.through, wanted):
-        implied = step is not wanted  # a step the report passed through (set off: dispatched)
-        data: dict[str, object] | None = {"implied_by": wanted.value} if implied else None
-        if not implied and report.position is not None:
-            # Where the report was made from: the customer's page counts this fix as one from
-            # the way, though the phone took it a moment before the report reached us.
-            data = {"position_at": report.position.recorded_at.isoformat()}
-        await job_queries.insert_job_event(
-            conn,
-            job.id,
-            "status",
-            principal,
-            from_status=passed,
-            to_status=step,
-            reason="" if implied else report.reason,
-            client_at=client_at,
-            data=data,
-        )
-        passed = step
+    # Where the report was made from: the customer's page counts this fix as one from the way,
+    # though the phone took it a moment before the report reached us.
+    where: dict[str, object] | None = (
+        {"position_at": report.position.recorded_at.isoformat()} if report.position else None
+    )
+    await job_changes.write(
+        conn,
+        job.id,
+        job.status,
+        job_changes.reported(wanted, changes),
+        principal,
+        reason=report.reason,
+        data=where,
+        client_at=client_at,
+        through=verdict.through,
+    )
     if wanted is S.COMPLETED:
         await _record_on_asset(conn, job, report.reason, at)
     if wanted is S.INCOMPLETE:
@@ -403,7 +400,7 @@ async def use_parts(
             )
     if short or van is None:
         words = "; ".join(f"{s['sku']}: {s['available']} on the van, {s['asked']} asked" for s in short)
-        raise ConflictError(
+        raise VanShort(
             f"parts: not enough on the van ({words}); nothing was taken", field="parts", candidates=short
         )
     for part_id in sorted(wanted):

@@ -9,9 +9,9 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from assets.models import PartId
-from dispatch import job_queries, scope
+from dispatch import job_changes, job_queries, scope
 from dispatch.accounts import Principal, Role
-from dispatch.errors import JobNotFoundError
+from dispatch.errors import JobNotFoundError, StaleVersion
 from dispatch.models import (
     CANCELLABLE_STATUSES,
     OPEN_STATUSES,
@@ -23,7 +23,7 @@ from dispatch.models import (
     PartSource,
 )
 from infra.db import Connection
-from infra.errors import ConflictError, InvalidError, PreconditionFailedError, PreconditionRequiredError
+from infra.errors import ConflictError, InvalidError, PreconditionRequiredError
 from notifications.notices import Cancelled, JobRemoved
 from notifications.outbox import Audience, Message, enqueue, job_topic
 
@@ -159,10 +159,7 @@ def check_version(job: Job, expected: int | None, *, required: bool) -> None:
             )
         return
     if expected != job.version:
-        raise PreconditionFailedError(
-            f"the job changed since you read it: it is at version {job.version}, you sent {expected}",
-            field="If-Match",
-        )
+        raise StaleVersion(job.version, expected)
 
 
 async def cancel_job(
@@ -180,26 +177,7 @@ async def cancel_job(
         raise ConflictError(
             f"a {job.status.value} job cannot be cancelled; only a job that is {allowed}", field="status"
         )
-    await job_queries.update_job(
-        conn,
-        job_id,
-        {
-            "status": JobStatus.CANCELLED.value,
-            "planned_start_at": None,
-            "eta_at": None,
-            "pinned": False,
-            "pinned_start_at": None,
-        },
-    )
-    await job_queries.insert_job_event(
-        conn,
-        job_id,
-        "cancelled",
-        principal,
-        from_status=job.status,
-        to_status=JobStatus.CANCELLED,
-        reason=reason,
-    )
+    await job_changes.write(conn, job_id, job.status, job_changes.cancelled(), principal, reason=reason)
     territory = await job_queries.job_territory(conn, job_id)
     told = [
         Message(

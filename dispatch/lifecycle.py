@@ -27,7 +27,7 @@ S = JobStatus
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     S.NEW: frozenset({S.SCHEDULED, S.CANCELLED}),
     S.SCHEDULED: frozenset({S.NEW, S.SCHEDULED, S.DISPATCHED, S.EN_ROUTE, S.CANCELLED}),
-    S.DISPATCHED: frozenset({S.SCHEDULED, S.EN_ROUTE, S.CANCELLED}),
+    S.DISPATCHED: frozenset({S.NEW, S.SCHEDULED, S.EN_ROUTE, S.CANCELLED}),
     S.EN_ROUTE: frozenset({S.ON_SITE}),
     S.ON_SITE: frozenset({S.COMPLETED, S.INCOMPLETE}),
     S.COMPLETED: frozenset(),

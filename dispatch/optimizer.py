@@ -24,6 +24,7 @@ How the domain maps onto the solver, in integer seconds:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ import numpy.typing as npt
 from pyvrp import Activity, ActivityType, Client, Depot, Location, ProblemData, Solution, VehicleType
 from pyvrp import Route as SolverRoute
 from pyvrp import solve as pyvrp_solve
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from dispatch.day_plan import (
@@ -135,7 +137,11 @@ def _search(
         criteria.append(MaxIterations(iterations))
     stop = MultipleCriteria(criteria)
     initial = _initial(data, fleets, jobs, start) if start else None
-    result = pyvrp_solve(data, stop, seed=seed, collect_stats=False, initial_solution=initial)
+    with warnings.catch_warnings():
+        # A day that cannot hold every job (a technician called in sick) drives the solver's
+        # penalties to their bound; the plan then names the jobs left out, which is the answer.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp_solve(data, stop, seed=seed, collect_stats=False, initial_solution=initial)
     routes = []
     free = [list(fleet) for fleet in fleets]
     for solved in result.best.routes():

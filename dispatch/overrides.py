@@ -11,7 +11,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import UUID
 
-from dispatch import assignment, day_release, job_queries, jobs, route_queries, scope, work_queries
+from dispatch import (
+    assignment,
+    day_release,
+    job_changes,
+    job_queries,
+    jobs,
+    route_queries,
+    scope,
+    work_queries,
+)
 from dispatch.accounts import Principal
 from dispatch.assignment import Assignment
 from dispatch.matching import MatchSettings
@@ -113,7 +122,6 @@ async def reassign(
     ranking = await assignment.rank(conn, ctx, settings, now=now, limit=1, only=[technician_id])
     if not ranking.candidates:
         raise ConflictError(assignment.why_not(ranking, "the technician"), field="technician_id")
-    await job_queries.update_job(conn, job.id, {"pinned": False, "pinned_start_at": None})
     result = await assignment.apply(
         conn,
         principal,
@@ -138,27 +146,12 @@ async def unassign(
     job = await _locked(conn, principal, job_id, expected_version)
     if job.status not in BEFORE_DEPARTURE:
         raise ConflictError(f"a {job.status.value} job cannot be unassigned", field="status")
-    await job_queries.update_job(
+    await job_changes.write(
         conn,
         job.id,
-        {
-            "status": S.NEW.value,
-            "technician_id": None,
-            "planned_start_at": None,
-            "eta_at": None,
-            "pinned": False,
-            "pinned_start_at": None,
-            "pickup_location_id": None,
-            "pickup_s": 0,
-        },
-    )
-    await job_queries.insert_job_event(
-        conn,
-        job.id,
-        "override_unassign",
+        job.status,
+        job_changes.back_to_dispatch("override_unassign"),
         principal,
-        from_status=job.status,
-        to_status=S.NEW,
         reason=reason,
         data={"technician_id": str(job.technician_id)},
     )
@@ -216,14 +209,11 @@ async def pin(
         job = moved.job
     if start_at is not None:
         await _check_day_with(conn, job, start_at, routing, now=now)
-    changes: dict[str, object] = {"pinned": True, "pinned_start_at": start_at}
-    if start_at is not None:
-        changes["planned_start_at"] = start_at
-    await job_queries.update_job(conn, job.id, changes)
-    await job_queries.insert_job_event(
+    await job_changes.write(
         conn,
         job.id,
-        "override_pin",
+        job.status,
+        job_changes.pinned(start_at),
         principal,
         reason=reason,
         data={"technician_id": str(target), "start_at": start_at.isoformat() if start_at else None},
@@ -269,8 +259,7 @@ async def unpin(
     job = await _locked(conn, principal, job_id, expected_version)
     if not job.pinned:
         raise ConflictError("the job is not pinned", field="pinned")
-    await job_queries.update_job(conn, job.id, {"pinned": False, "pinned_start_at": None})
-    await job_queries.insert_job_event(conn, job.id, "override_unpin", principal, reason=reason)
+    await job_changes.write(conn, job.id, job.status, job_changes.unpinned(), principal, reason=reason)
     await _tell(conn, job, (notices.JobUnpinned(), Audience.TECHNICIAN, job.technician_id))
     return await jobs.get_job(conn, principal, job.id)
 
@@ -313,20 +302,18 @@ async def change_window(
     if job.technician_id is not None:
         updated = await jobs.get_job(conn, principal, job.id)
         placed = await _keep_in_day(conn, principal, updated, settings, routing=routing, now=now)
-    await job_queries.insert_job_event(
-        conn,
-        job.id,
-        "override_window",
-        principal,
-        reason=reason,
-        data={
-            "from": [job.window_start_at.isoformat(), job.window_end_at.isoformat()],
-            "to": [window_start_at.isoformat(), window_end_at.isoformat()],
-            **({"planned_start_at": placed.start.isoformat()} if placed else {}),
-        },
-    )
-    if placed is not None:
-        await assignment.record_replanned(conn, principal, placed)
+    data: dict[str, object] = {
+        "from": [job.window_start_at.isoformat(), job.window_end_at.isoformat()],
+        "to": [window_start_at.isoformat(), window_end_at.isoformat()],
+    }
+    if placed is None:
+        await job_queries.insert_job_event(
+            conn, job.id, "override_window", principal, reason=reason, data=data
+        )
+    else:
+        data["planned_start_at"] = placed.start.isoformat()
+        step = placed.step("override_window", keep_status=True)
+        await assignment.write_placed(conn, principal, job, placed, step, reason=reason, data=data)
     told: list[Notice] = [
         (notices.WindowChanged(window=(window_start_at, window_end_at)), Audience.CUSTOMER, None)
     ]
@@ -377,7 +364,7 @@ async def _keep_in_day(
             field="window_end_at",
         )
     try:
-        return await assignment.place(conn, principal, ctx, fits[0], settings, now=now)
+        return await assignment.place(conn, ctx, fits[0], settings, now=now)
     except assignment.RefusedError as refused:
         raise ConflictError(f"window_end_at: {refused.message}", field="window_end_at") from None
 

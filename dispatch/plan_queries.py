@@ -142,7 +142,7 @@ async def lock_jobs(conn: Connection, job_ids: Sequence[UUID]) -> dict[UUID, Rec
     ends (in id order, so two appliers never deadlock)."""
     rows = await conn.fetch(
         """
-        SELECT id, version, status, technician_id, planned_start_at FROM jobs
+        SELECT id, version, status, technician_id, planned_start_at, pickup_location_id, pickup_s FROM jobs
         WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
         """,
         list(job_ids),

@@ -207,7 +207,7 @@ def _answers(judged: Sequence[_Judged], new: set[tuple[UUID, datetime]]) -> list
 
 
 def _etas(updates: Sequence[eta_updates.EtaUpdate]) -> list[tuple[UUID, datetime, bool]]:
-    # In id order, as every multi-job update takes its row locks (see route_queries.set_plan).
+    # In id order, as every multi-job update takes its row locks (see job_queries.retime_jobs).
     return sorted(((u.job_id, u.eta_at, u.told) for u in updates), key=lambda e: e[0])
 
 

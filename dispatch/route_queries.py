@@ -329,18 +329,3 @@ async def customer_preferences(conn: Connection, customer_id: UUID | None) -> di
         customer_id,
     )
     return {r["technician_id"]: r["preference"] for r in rows}
-
-
-async def set_plan(
-    conn: Connection, changes: Sequence[tuple[UUID, datetime, datetime]], *, bump_versions: bool = True
-) -> None:
-    """New planned start and ETA for jobs on a re-planned route. Rows are locked in id order, the
-    order every update of several jobs uses, so two of them on one day cannot deadlock."""
-    await conn.executemany(
-        """
-        UPDATE jobs SET planned_start_at = $2, eta_at = $3, updated_at = now(),
-                        version = version + CASE WHEN $4 THEN 1 ELSE 0 END
-        WHERE id = $1
-        """,
-        [(job_id, start, eta, bump_versions) for job_id, start, eta in sorted(changes, key=lambda c: c[0])],
-    )

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from dispatch import job_queries, risk_queries
+from dispatch import job_changes, job_queries, risk_queries
 from dispatch.accounts import Principal
 from dispatch.matching import MatchSettings
 from dispatch.models import JobStatus
@@ -53,11 +53,11 @@ async def running_late(
     territory = None
     for row in await risk_queries.remaining_jobs(conn, tech):
         expected = (row["eta_at"] or row["planned_start_at"] or now) + delay
-        await job_queries.update_job(conn, row["id"], {"eta_at": expected})
-        await job_queries.insert_job_event(
+        await job_changes.write(
             conn,
             row["id"],
-            "running_late",
+            JobStatus(row["status"]),
+            job_changes.expected_at("running_late", expected),
             principal,
             reason=reason,
             data={"minutes": minutes, "eta_at": expected.isoformat()},
@@ -111,25 +111,12 @@ async def call_in_sick(
         if row["status"] == JobStatus.EN_ROUTE.value:
             # They are on the road to it: the dispatcher decides, the job stays visible at risk.
             continue
-        await job_queries.update_job(
+        await job_changes.write(
             conn,
             row["id"],
-            {
-                "status": JobStatus.NEW.value,
-                "technician_id": None,
-                "planned_start_at": None,
-                "eta_at": None,
-                "pinned": False,
-                "pinned_start_at": None,
-            },
-        )
-        await job_queries.insert_job_event(
-            conn,
-            row["id"],
-            "technician_sick",
+            JobStatus(row["status"]),
+            job_changes.back_to_dispatch("technician_sick"),
             principal,
-            from_status=JobStatus(row["status"]),
-            to_status=JobStatus.NEW,
             reason=reason,
         )
         released.append(row["id"])

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from assets.models import AssetId
-from dispatch import intake, job_queries, jobs, route_queries
+from dispatch import intake, job_changes, job_queries, jobs, route_queries
 from dispatch.accounts import Principal
 from dispatch.assignment import DAY_MARGIN, Assignment, assign, travel_for
 from dispatch.days import build_days
@@ -223,27 +223,14 @@ async def reschedule(
         raise ConflictError("this visit can no longer be moved here; please call us", field="status")
     jobs.check_window(window_start_at, window_end_at)
     previous = job.technician_id
-    await job_queries.update_job(
+    await job_changes.write(
         conn,
         job.id,
-        {
-            "status": JobStatus.NEW.value,
-            "technician_id": None,
-            "planned_start_at": None,
-            "eta_at": None,
-            "pickup_location_id": None,
-            "pickup_s": 0,
-            "window_start_at": window_start_at,
-            "window_end_at": window_end_at,
-        },
-    )
-    await job_queries.insert_job_event(
-        conn,
-        job.id,
-        "rescheduled",
+        job.status,
+        job_changes.back_to_dispatch(
+            "rescheduled", also={"window_start_at": window_start_at, "window_end_at": window_end_at}
+        ),
         principal,
-        from_status=job.status,
-        to_status=JobStatus.NEW,
         data={
             "from": [job.window_start_at.isoformat(), job.window_end_at.isoformat()],
             "to": [window_start_at.isoformat(), window_end_at.isoformat()],

@@ -8,10 +8,10 @@ from uuid import UUID
 from assets.errors import PartNotFoundError
 from dispatch import scope, stock_queries, technician_queries, technicians
 from dispatch.accounts import Principal
-from dispatch.errors import DepotNotFoundError
+from dispatch.errors import DepotNotFoundError, VanShort
 from dispatch.models import Holding, StockLevel, StockLocation, StockLocationKind
 from infra.db import Connection
-from infra.errors import ConflictError, InvalidError, NotFoundError
+from infra.errors import InvalidError, NotFoundError
 
 
 async def _sku(conn: Connection, part_id: UUID, *, field: str | None = None) -> str:
@@ -70,7 +70,7 @@ async def adjust(conn: Connection, location_id: UUID, part_id: UUID, delta: int)
     sku = await _sku(conn, part_id, field="part_id")
     held = await stock_queries.quantity_for_update(conn, location_id, part_id)
     if held + delta < 0:
-        raise ConflictError(f"delta: only {held} × {sku} here, cannot take {-delta}", field="delta")
+        raise VanShort(f"delta: only {held} × {sku} here, cannot take {-delta}", field="delta")
     await stock_queries.set_quantity(conn, location_id, part_id, held + delta)
     return await stock_queries.levels(conn, location_id)
 
