@@ -59,14 +59,14 @@ from api.shutdown import drain_streams_on_signals
 from api.strict_body import strict_request_check
 from api.strict_query import learn_query_names
 from api.users import user_routes
-from dispatch.event_stream import EventHub
-from dispatch.fleet_cache import FleetCache, follow_changes
-from dispatch.plan_runs import PlanRunner
-from dispatch.position_intake import PositionIntake
-from dispatch.positions import maintain_partitions
-from dispatch.risk_watch import watch
-from dispatch.tracking import LinkWatch
-from dispatch.travel import OsrmTravel
+from dispatch.matching.fleet_cache import FleetCache, follow_changes
+from dispatch.planning.plan_runs import PlanRunner
+from dispatch.tracking.event_stream import EventHub
+from dispatch.tracking.links import LinkWatch
+from dispatch.tracking.position_intake import PositionIntake
+from dispatch.tracking.positions import maintain_partitions
+from dispatch.tracking.risk_watch import watch
+from dispatch.travel.sources import OsrmTravel
 from infra.db import create_pool
 from infra.settings import Settings, load_settings
 

@@ -29,8 +29,8 @@ from assets.models import (
     RawAttributes,
     SiteId,
 )
-from dispatch import scope
-from dispatch.scope import Record
+from dispatch.access import scope
+from dispatch.access.scope import Record
 
 Make = Annotated[str, msgspec.Meta(max_length=100)]
 Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]

@@ -4,7 +4,7 @@ The token carries the role, the technician record, the dispatcher's territory an
 token version. Each request also checks that the user still exists, is active and is still at
 that version, through a per-process cache of TRUCKROLL_TOKEN_CHECK_TTL_S seconds: deactivating or
 deleting a user, changing their password, role or territory, or signing out stops their tokens
-within that time (dispatch/sessions.py).
+within that time (dispatch/access/sessions.py).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
 
-from dispatch.accounts import LOGIN_ROLES, MAX_PASSWORD_LENGTH, Principal, Role, User
-from dispatch.login_throttle import ThrottlePolicy
-from dispatch.sessions import TokenVersions
-from dispatch.sign_in import (
+from dispatch.access.accounts import LOGIN_ROLES, MAX_PASSWORD_LENGTH, Principal, Role, User
+from dispatch.access.login_throttle import ThrottlePolicy
+from dispatch.access.sessions import TokenVersions
+from dispatch.access.sign_in import (
     PasswordVerifier,
     SignInGate,
     TooManyAttemptsError,

@@ -18,9 +18,10 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from api.auth import STAFF
 from api.deps import CLOSING, EVENT_STREAM, Caller, Db
 from api.matching import now_of
-from dispatch import board, territories
-from dispatch.board import Board
-from dispatch.event_stream import MAX_EVENT_ID, parse_event_id, stream
+from dispatch.fleet import territories
+from dispatch.tracking import board
+from dispatch.tracking.board import Board
+from dispatch.tracking.event_stream import MAX_EVENT_ID, parse_event_id, stream
 from infra.db import acquire
 from infra.errors import InvalidError
 

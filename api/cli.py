@@ -179,7 +179,7 @@ def _read_password() -> str:
 
 
 async def _create_user(dsn: str, args: argparse.Namespace, password: str, min_password_length: int) -> str:
-    from dispatch.accounts import Role, create_user
+    from dispatch.access.accounts import Role, create_user
 
     async with connection(dsn) as conn:
         user = await create_user(
@@ -334,7 +334,7 @@ def cmd_backtest_parts(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _import(dsn: str, directory: Path) -> int:
-    from dispatch.import_queries import import_directory
+    from dispatch.importing.import_queries import import_directory
 
     # A malformed file raises out of the transaction, which rolls back whatever was written.
     async with connection(dsn) as conn, conn.transaction():
@@ -349,7 +349,7 @@ async def _import(dsn: str, directory: Path) -> int:
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.importing import MalformedFileError
+    from dispatch.importing.runs import MalformedFileError
 
     with database(settings) as dsn:
         asyncio.run(_migrate(dsn))
@@ -361,7 +361,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _report(dsn: str, args: argparse.Namespace) -> list[str]:
-    from dispatch.metrics import service_metrics
+    from dispatch.reporting.metrics import service_metrics
 
     end = args.to or datetime.now(UTC)
     start = args.since or end - timedelta(days=30)
@@ -474,8 +474,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _calibrate(dsn: str, routing_url: str | None) -> list[str]:
-    from dispatch.calibration import calibrate
-    from dispatch.travel import OsrmTravel
+    from dispatch.travel.calibration import calibrate
+    from dispatch.travel.sources import OsrmTravel
 
     routing = OsrmTravel(routing_url) if routing_url else None
     try:
@@ -511,14 +511,14 @@ async def _calibrate(dsn: str, routing_url: str | None) -> list[str]:
 
 
 def band_names() -> list[str]:
-    from dispatch.travel_learning import BAND_EDGES_M
+    from dispatch.travel.learning import BAND_EDGES_M
 
     edges = [f"{e / 1000:g}" for e in BAND_EDGES_M]
     return [f"<{edges[0]} km", *(f"{a}-{b} km" for a, b in itertools.pairwise(edges)), f">{edges[-1]} km"]
 
 
 def speed_band_names() -> list[str]:
-    from dispatch.travel_learning import SPEED_EDGES_KMH
+    from dispatch.travel.learning import SPEED_EDGES_KMH
 
     edges = [f"{e:g}" for e in SPEED_EDGES_KMH]
     return [f"<{edges[0]} km/h", *(f"{a}-{b}" for a, b in itertools.pairwise(edges)), f">{edges[-1]}"]
@@ -533,8 +533,8 @@ def cmd_calibrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 async def _eta_report(dsn: str, routing_url: str | None) -> list[str]:
-    from dispatch.eta_report import HorizonFigures, report
-    from dispatch.travel import OsrmTravel
+    from dispatch.tracking.eta_report import HorizonFigures, report
+    from dispatch.travel.sources import OsrmTravel
 
     routing = OsrmTravel(routing_url) if routing_url else None
     try:
@@ -578,7 +578,7 @@ def cmd_eta_report(settings: Settings, _: argparse.Namespace) -> int:
 
 
 async def _optimize(dsn: str, args: argparse.Namespace) -> tuple[list[str], int]:
-    from dispatch import day_planning, plan_runs
+    from dispatch.planning import day_planning, plan_runs
 
     async with connection(dsn) as conn:
         loaded = await day_planning.load_day(conn, args.territory, args.date, now=datetime.now(UTC))

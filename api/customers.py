@@ -11,7 +11,7 @@ from api.auth import STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets import customers
 from assets.models import Customer, CustomerId, Email, ExternalId, Name, Phone
-from dispatch import scope
+from dispatch.access import scope
 
 Notes = Annotated[str, msgspec.Meta(max_length=4000)]
 

@@ -14,8 +14,8 @@ from litestar.params import FromPath, Parameter
 from api.auth import STAFF
 from api.deps import Caller, Db
 from api.matching import now_of
-from dispatch import day_release
-from dispatch.day_release import PublishedDay
+from dispatch.jobs import day_release
+from dispatch.jobs.day_release import PublishedDay
 
 # Taken as text and read here, so a date that is not one is a 400 naming it, not a 404.
 DayText = Annotated[str, Parameter(description="The day, YYYY-MM-DD, in the territory's time zone.")]

@@ -17,7 +17,7 @@ from litestar.params import QueryParameter
 from litestar.response import ServerSentEventMessage
 from litestar.types import Scope
 
-from dispatch.accounts import Principal
+from dispatch.access.accounts import Principal
 from infra.db import Connection, Pool, acquire
 
 T = TypeVar("T")

@@ -15,8 +15,8 @@ import msgspec
 from litestar import Response
 from litestar.params import HeaderParameter
 
-from dispatch import request_keys
-from dispatch.accounts import Principal
+from dispatch.access.accounts import Principal
+from dispatch.jobs import request_keys
 from infra.db import Connection
 
 T = TypeVar("T")

@@ -15,10 +15,11 @@ from api.auth import ADMIN, ANY_USER, STAFF
 from api.deps import Caller, Db
 from api.jobs import versioned
 from assets.models import Asset, AwareDatetime, Code, ExternalId, Latitude, Longitude, Name
-from dispatch import intake, scope
-from dispatch.accounts import Principal
-from dispatch.geocoding import geocoder_from_settings
+from dispatch.access import scope
+from dispatch.access.accounts import Principal
+from dispatch.intake import calls as intake
 from dispatch.models import DurationS, Job, Priority, Problem, SkillCode, SkillLevel, Variant
+from dispatch.travel.geocoding import geocoder_from_settings
 from infra.errors import InvalidError
 from infra.settings import Settings
 

@@ -15,7 +15,8 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from api.auth import ANY_USER, STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.models import AwareDatetime, Code, ExternalId
-from dispatch import intake, jobs, tracking
+from dispatch.intake import calls as intake
+from dispatch.jobs import records as jobs
 from dispatch.models import (
     DurationS,
     Job,
@@ -27,6 +28,7 @@ from dispatch.models import (
     SkillCode,
     SkillLevel,
 )
+from dispatch.tracking import links as tracking
 from infra.errors import InvalidError
 from infra.settings import Settings
 

@@ -14,10 +14,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth import STAFF
 from api.deps import Caller, Db
 from api.jobs import IfMatch, parse_if_match
-from dispatch import assignment
-from dispatch.assignment import Assignment
-from dispatch.match_cost import Weights
-from dispatch.matching import Candidate, MatchSettings, Ranking
+from dispatch.matching import assignment
+from dispatch.matching.assignment import Assignment
+from dispatch.matching.match_cost import Weights
+from dispatch.matching.ranking import Candidate, MatchSettings, Ranking
 from infra.errors import InvalidError
 from infra.settings import Settings
 

@@ -18,9 +18,11 @@ from prometheus_client import Counter, Gauge
 from api.auth import STAFF
 from api.deps import Caller, Db
 from api.matching import now_of
-from dispatch import jobs, metrics, scope
-from dispatch.metrics import MaintenanceDue, ServiceMetrics
-from dispatch.travel import FallbackReason
+from dispatch.access import scope
+from dispatch.jobs import records as jobs
+from dispatch.reporting import metrics
+from dispatch.reporting.metrics import MaintenanceDue, ServiceMetrics
+from dispatch.travel.sources import FallbackReason
 from infra.db import Pool, acquire
 from infra.errors import DatabaseUnavailableError, InvalidError
 from notifications import outbox

@@ -16,8 +16,8 @@ from api.deps import Caller, Db, Page, Paging, page_of
 from api.jobs import IF_MATCH_REQUIRED, IfMatch, parse_if_match, versioned
 from api.matching import match_settings, now_of
 from assets.models import AwareDatetime
-from dispatch import overrides
-from dispatch.assignment import Assignment
+from dispatch.matching import overrides
+from dispatch.matching.assignment import Assignment
 from dispatch.models import Job, JobEvent
 
 Reason = Annotated[

@@ -18,9 +18,11 @@ from api.deps import Caller, Db
 from api.idempotency import IdempotencyKey, idempotent
 from api.matching import now_of
 from api.strict_body import real_column
-from dispatch import day_planning, plan_runs, scope, territories
-from dispatch.accounts import Principal
-from dispatch.plan_runs import PlanRunner
+from dispatch.access import scope
+from dispatch.access.accounts import Principal
+from dispatch.fleet import territories
+from dispatch.planning import day_planning, plan_runs
+from dispatch.planning.plan_runs import PlanRunner
 from infra.db import Connection
 from infra.errors import InvalidError, NotFoundError
 

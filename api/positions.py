@@ -13,10 +13,10 @@ from api.auth import TECHNICIAN
 from api.matching import now_of
 from api.strict_body import real_column
 from assets.models import AwareDatetime, Latitude, Longitude
-from dispatch.accounts import Principal
+from dispatch.access.accounts import Principal
 from dispatch.errors import TechnicianNotFoundError
-from dispatch.position_intake import PositionIntake
-from dispatch.positions import Batch, Ping, PingsResult
+from dispatch.tracking.position_intake import PositionIntake
+from dispatch.tracking.positions import Batch, Ping, PingsResult
 
 
 class PingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -45,7 +45,7 @@ class PositionController(Controller):
         impossible jumps stored but flagged; the answer says which, by their index in the batch."""
         # The busiest route of all (every phone on the road, every few seconds) takes no
         # injected dependencies, which cost more than its own work; its pings are written
-        # together with those of the requests arriving alongside (dispatch.position_intake).
+        # together with those of the requests arriving alongside (dispatch.tracking.position_intake).
         state = request.app.state
         principal = request.user
         if principal.technician_id is None:

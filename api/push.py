@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import ANY_USER
 from api.deps import Caller, Db
-from dispatch.tracking import resolve_tracking_token
+from dispatch.tracking.links import resolve_tracking_token
 from infra.errors import NotFoundError
 from infra.settings import Settings
 from notifications import subscriptions

@@ -1,6 +1,6 @@
 """The territory guard: a record named in the path is checked against a bound dispatcher's
 territory before any handler runs, so no handler can forget to; another territory's record
-answers 404 as if it did not exist (dispatch/scope.py holds the rules).
+answers 404 as if it did not exist (dispatch/access/scope.py holds the rules).
 
 A path parameter the guard does not know refuses such a dispatcher (403) until it is listed
 below: a new kind of record is scoped on purpose, never by luck. The authorization matrix
@@ -16,9 +16,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from dispatch import scope
-from dispatch.accounts import Principal
-from dispatch.scope import Record
+from dispatch.access import scope
+from dispatch.access.accounts import Principal
+from dispatch.access.scope import Record
 from infra.db import acquire
 
 PATH_RECORDS: dict[str, Record] = {

@@ -20,7 +20,7 @@ from typing import Any
 
 import uvicorn
 
-from dispatch.event_stream import drain_all
+from dispatch.tracking.event_stream import drain_all
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Every stream that is read ends within milliseconds of the signal; a connection whose writes are

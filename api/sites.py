@@ -25,8 +25,8 @@ from assets.models import (
     Site,
     SiteId,
 )
-from dispatch import scope
-from dispatch.scope import Record
+from dispatch.access import scope
+from dispatch.access.scope import Record
 
 AddressLine = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=r"\S")]
 City = Annotated[str, msgspec.Meta(max_length=200)]

@@ -14,10 +14,11 @@ from api.deps import Caller, Db
 from api.intake import IntakeIn, intake_request
 from api.matching import match_settings, now_of
 from assets.models import Code
-from dispatch import scope, slots
-from dispatch.geocoding import geocoder_from_settings
-from dispatch.intake import IntakeRequest
-from dispatch.slots import Booking, SlotOffer
+from dispatch.access import scope
+from dispatch.intake.calls import IntakeRequest
+from dispatch.matching import slots
+from dispatch.matching.slots import Booking, SlotOffer
+from dispatch.travel.geocoding import geocoder_from_settings
 from infra.settings import Settings
 
 

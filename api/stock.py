@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from api.auth import ANY_USER, STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.models import Latitude, Longitude, Name
-from dispatch import stock
+from dispatch.fleet import stock
 from dispatch.models import Holding, StockLevel, StockLocation
 
 Quantity = Annotated[int, msgspec.Meta(ge=0, le=100_000)]

@@ -14,9 +14,10 @@ from api.auth import ANY_USER, STAFF, TECHNICIAN
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from api.scope import refuse_move
 from assets.models import AwareDatetime, Email, ExternalId, Latitude, Longitude, Name, Phone
-from dispatch import preferences, scope, shifts, technicians
-from dispatch.accounts import Role
+from dispatch.access import scope
+from dispatch.access.accounts import Role
 from dispatch.errors import TechnicianNotFoundError
+from dispatch.fleet import preferences, shifts, technicians
 from dispatch.models import Preference, Shift, SkillCode, SkillLevel, Technician
 from infra.errors import InvalidError
 

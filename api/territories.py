@@ -12,7 +12,8 @@ from litestar.params import FromPath, JSONBody
 from api.auth import ADMIN, ANY_USER, STAFF
 from api.deps import Caller, Db, Page, Paging, changes_of, page_of
 from assets.models import Name
-from dispatch import scope, territories
+from dispatch.access import scope
+from dispatch.fleet import territories
 from dispatch.models import Skill, Territory
 
 Timezone = Annotated[

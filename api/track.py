@@ -26,14 +26,18 @@ from api.http_edge import page_policy, tile_origin, use_policy
 from api.matching import match_settings, now_of
 from api.static_files import STATIC
 from assets.models import AwareDatetime
-from dispatch import jobs, metrics, slots, tracking, tracking_view
-from dispatch.accounts import customer_of
-from dispatch.event_stream import parse_event_id, stream
-from dispatch.lifecycle import REBOOKABLE
-from dispatch.offer_cache import RecentAnswers
-from dispatch.slots import SlotOffer
-from dispatch.tracking import LinkWatch, resolve_tracking_token, token_hash
-from dispatch.tracking_view import LIVE_EVENTS, TrackingView
+from dispatch.access.accounts import customer_of
+from dispatch.jobs import records as jobs
+from dispatch.jobs.lifecycle import REBOOKABLE
+from dispatch.matching import slots
+from dispatch.matching.offer_cache import RecentAnswers
+from dispatch.matching.slots import SlotOffer
+from dispatch.reporting import metrics
+from dispatch.tracking import links as tracking
+from dispatch.tracking import tracking_view
+from dispatch.tracking.event_stream import parse_event_id, stream
+from dispatch.tracking.links import LinkWatch, resolve_tracking_token, token_hash
+from dispatch.tracking.tracking_view import LIVE_EVENTS, TrackingView
 from infra.db import acquire
 from infra.errors import ConflictError, NotFoundError
 from infra.settings import Settings

@@ -3,7 +3,7 @@ login without shell access to the database host.
 
 Admins create, list, deactivate and reset logins; a dispatcher invites technicians (of their
 territory, when bound to one). The rules are those of `truckroll create-user`
-(dispatch/accounts.py). Deactivating a login or resetting its password ends its sessions: at once
+(dispatch/access/accounts.py). Deactivating a login or resetting its password ends its sessions: at once
 in this process, within TRUCKROLL_TOKEN_CHECK_TTL_S in the others.
 """
 
@@ -21,11 +21,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from api.auth import ADMIN, STAFF, AuthRoutes
 from api.deps import Caller, Db, Page, Paging, page_of
 from api.idempotency import IdempotencyKey, idempotent
-from dispatch import accounts, scope
-from dispatch.accounts import MAX_PASSWORD_LENGTH, Role, User
-from dispatch.scope import Record
-from dispatch.sessions import TokenVersions
-from dispatch.sign_in import SignInGate
+from dispatch.access import accounts, scope
+from dispatch.access.accounts import MAX_PASSWORD_LENGTH, Role, User
+from dispatch.access.scope import Record
+from dispatch.access.sessions import TokenVersions
+from dispatch.access.sign_in import SignInGate
 
 Gate = NamedDependency[SignInGate]
 Versions = NamedDependency[TokenVersions]

@@ -17,15 +17,16 @@ from api.idempotency import IdempotencyKey, idempotent
 from api.matching import match_settings, now_of
 from api.positions import PingIn
 from assets.models import AwareDatetime
-from dispatch import job_work, shift_work, technician_day, technicians
-from dispatch.accounts import Principal
+from dispatch.access.accounts import Principal
 from dispatch.errors import TechnicianNotFoundError
-from dispatch.job_work import PartsUsedResult, StatusReport, StatusResult
+from dispatch.fleet import technicians
 from dispatch.models import JobStatus, Note
-from dispatch.positions import Ping
-from dispatch.shift_work import ReportResult
-from dispatch.technician_day import TechnicianDay
-from dispatch.travel import TravelTimes
+from dispatch.tracking.positions import Ping
+from dispatch.travel.sources import TravelTimes
+from dispatch.workday import job_work, shift_work, technician_day
+from dispatch.workday.job_work import PartsUsedResult, StatusReport, StatusResult
+from dispatch.workday.shift_work import ReportResult
+from dispatch.workday.technician_day import TechnicianDay
 from infra.db import Connection
 from infra.errors import DomainError
 

@@ -107,7 +107,7 @@ class LocalPostgres:
             for shared in ("postgres", "template1"):
                 await admin.execute(f"REVOKE CONNECT, TEMPORARY ON DATABASE {shared} FROM PUBLIC")
             # The import writes with PostgreSQL's per-row reference checks off and checks them
-            # once at the end (dispatch/import_staging_queries.py). Owning the tables already lets
+            # once at the end (dispatch/importing/import_staging_queries.py). Owning the tables already lets
             # the role drop their foreign keys, so this grants nothing it could not do bluntly.
             if await admin.fetchval("SELECT current_setting('server_version_num')::integer >= 150000"):
                 await admin.execute(f"GRANT SET ON PARAMETER session_replication_role TO {APP_ROLE}")

@@ -119,7 +119,7 @@ class JobUnpinned(_Notice, frozen=True, kw_only=True, tag="job_unpinned"):
 
 # To the dispatchers.
 class JobAtRisk(_Notice, frozen=True, kw_only=True, tag="job_at_risk"):
-    risk: str  # dispatch.board.Risk's value
+    risk: str  # dispatch.tracking.board.Risk's value
     candidates: list[Candidate] = []
 
 

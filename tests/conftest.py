@@ -19,7 +19,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import Connection, connect, migrate
 from infra.local_postgres import LocalPostgres
 from infra.settings import Settings
@@ -113,7 +113,7 @@ _HASH: str | None = None
 def password_hash() -> str:
     global _HASH
     if _HASH is None:
-        from dispatch.accounts import hash_password
+        from dispatch.access.accounts import hash_password
 
         _HASH = hash_password(_PASSWORD)
     return _HASH

@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from dispatch.demo import seed_demo
 from infra.db import Connection, connect
 from infra.settings import Settings

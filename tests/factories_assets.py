@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from assets.addresses import address_key
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import Connection
 from tests.conftest import Auth, make_user
 

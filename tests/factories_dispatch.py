@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import Connection
 from tests.conftest import Auth, make_user
 

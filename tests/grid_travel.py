@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dispatch.travel import Point
+from dispatch.travel.sources import Point
 
 
 class GridTravel:

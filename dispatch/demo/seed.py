@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime
 import msgspec
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from dispatch import intake
-from dispatch.accounts import PASSWORD_HASHER, Role, hash_password
+from dispatch.access.accounts import PASSWORD_HASHER, Role, hash_password
 from dispatch.demo import queries
 from dispatch.demo.state import TABLES, TZ, DemoWorld
 from dispatch.demo.world import build_world
+from dispatch.intake import calls as intake
 from infra.db import Connection
 from infra.errors import ConflictError
 

@@ -22,7 +22,7 @@ import httpx
 import numpy as np
 
 from api.app import create_app
-from dispatch.travel import pairwise_m
+from dispatch.travel.sources import pairwise_m
 from infra.db import connect
 from infra.settings import Settings
 from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database

@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 
 from api.app import create_app
-from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings
-from dispatch.travel import GeodesicTravel, TravelSettings
+from dispatch.matching.ranking import FleetView, JobToPlace, Matcher, MatchSettings
+from dispatch.travel.sources import GeodesicTravel, TravelSettings
 from infra.db import connect
 from infra.settings import Settings
 from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database

@@ -34,10 +34,16 @@ from uuid import UUID, uuid4
 import httpx
 import numpy as np
 
-from dispatch.calibration import Drive, timed
-from dispatch.eta_report import HORIZONS_MIN, HorizonFigures, figures, learned_columns, published_errors
-from dispatch.travel import OsrmTravel, Points, Seconds, TravelSettings, TravelTimes, pairwise_m
-from dispatch.travel_learning import BAND_EDGES_M, Source, TravelFactors, band_of, fit, fit_paces
+from dispatch.tracking.eta_report import (
+    HORIZONS_MIN,
+    HorizonFigures,
+    figures,
+    learned_columns,
+    published_errors,
+)
+from dispatch.travel.calibration import Drive, timed
+from dispatch.travel.learning import BAND_EDGES_M, Source, TravelFactors, band_of, fit, fit_paces
+from dispatch.travel.sources import OsrmTravel, Points, Seconds, TravelSettings, TravelTimes, pairwise_m
 from infra.osrm import build, require_programs, start_router
 from tests.bench.road_city import DrivenTrip, build_city, trips, write_osm
 

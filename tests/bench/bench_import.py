@@ -38,8 +38,8 @@ from dispatch.demo.catalogue import (
     DemoModel,
     DemoProblem,
 )
-from dispatch.import_queries import ImportReport, import_directory
-from dispatch.importing import LAYOUT
+from dispatch.importing.import_queries import ImportReport, import_directory
+from dispatch.importing.runs import LAYOUT
 from infra.db import connect
 from tests.bench.common import scratch_database
 from tests.bench.messy_world import catalogue

@@ -27,7 +27,7 @@ from uuid import UUID
 import httpx
 
 from api.app import create_app
-from dispatch.day_planning import REPLAN_PATIENCE, current_plan, kpis, load_day, solve_and_check
+from dispatch.planning.day_planning import REPLAN_PATIENCE, current_plan, kpis, load_day, solve_and_check
 from infra.db import Connection, connect
 from infra.settings import Settings
 from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database

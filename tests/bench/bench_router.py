@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from dispatch.travel import FallbackReason, GeodesicTravel, OsrmTravel, TravelSettings
+from dispatch.travel.sources import FallbackReason, GeodesicTravel, OsrmTravel, TravelSettings
 from infra.osrm import build, require_programs, start_router
 from tests.bench.grid_city import write_city
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.route_plan import BreakSlot, Day, Visit
-from dispatch.route_queries import TechnicianRow
+from dispatch.matching.route_plan import BreakSlot, Day, Visit
+from dispatch.matching.route_queries import TechnicianRow
 from infra.db import Connection
 
 ZONE = ZoneInfo("America/Chicago")

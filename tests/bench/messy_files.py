@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from dispatch.demo.catalogue import AttributeValue, DemoModel
 from dispatch.demo.noise import Habit, Noise, PartLine
-from dispatch.importing import LAYOUT
+from dispatch.importing.runs import LAYOUT
 
 TZ = ZoneInfo("America/Denver")
 

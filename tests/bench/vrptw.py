@@ -4,7 +4,7 @@ Each instance becomes a day: one technician per vehicle, starting and ending at 
 the depot's hours as the shift and the vehicle's capacity as van stock; each customer a job
 whose window is its time window, whose duration is its service time and whose demand is a
 certain need of that many units. Distances follow the DIMACS convention (each arc truncated to
-one decimal), in tenths, as travel seconds. The plan is checked by dispatch.plan_check and its
+one decimal), in tenths, as travel seconds. The plan is checked by dispatch.planning.plan_check and its
 distance compared with the best-known one (`dist_only_dimacs` rows of bks.csv).
 
     python -m tests.bench.vrptw [FILES...] [--time-limit 5 30] [--seed 1] [--repeat 3]
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import vrplib
 
-from dispatch import optimizer
-from dispatch.day_plan import DayProblem, JobToPlan, TechnicianDay
-from dispatch.plan_check import check
+from dispatch.planning import optimizer
+from dispatch.planning.day_plan import DayProblem, JobToPlan, TechnicianDay
+from dispatch.planning.plan_check import check
 
 ITERATIONS = 2000  # for the same-seed check: a search cut by iterations, not by the clock
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "vrptw"

@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dispatch.demo import seed_demo
-from dispatch.tracking_view import CUSTOMER_EVENTS
+from dispatch.tracking.tracking_view import CUSTOMER_EVENTS
 from infra.db import connect, migrate
 from infra.local_postgres import LocalPostgres
 from notifications.webpush import generate_vapid_keys

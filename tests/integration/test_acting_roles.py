@@ -10,8 +10,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch import jobs
-from dispatch.accounts import Role, customer_of
+from dispatch.access.accounts import Role, customer_of
+from dispatch.jobs import records as jobs
 from infra.db import Connection
 from infra.errors import NotFoundError
 from tests.conftest import Auth, mint_token

@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.cli import database
-from dispatch.accounts import Role, create_user
+from dispatch.access.accounts import Role, create_user
 from infra.db import connect, migrate
 from infra.local_postgres import APP_ROLE
 from infra.settings import Settings

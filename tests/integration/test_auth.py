@@ -6,7 +6,7 @@ from datetime import timedelta
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.accounts import Role, create_user
+from dispatch.access.accounts import Role, create_user
 from infra.db import Connection
 from tests.conftest import Auth, mint_token
 from tests.factories_assets import technician_user

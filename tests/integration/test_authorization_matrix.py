@@ -27,7 +27,7 @@ from litestar.routes import HTTPRoute
 
 from api.app import create_app
 from api.static_files import STATIC
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import connect
 from infra.settings import Settings
 from tests.conftest import JWT_SECRET, Cluster, clone_demo, mint_token

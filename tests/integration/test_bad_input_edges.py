@@ -14,7 +14,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import Connection
 from infra.settings import Settings
 from tests.conftest import Auth, make_user

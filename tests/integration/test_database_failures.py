@@ -22,7 +22,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.errors import constraint_words
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import Connection, connect
 from infra.local_postgres import LocalPostgres
 from infra.settings import Settings

@@ -18,10 +18,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from dispatch.accounts import Role
-from dispatch.job_queries import insert_job_event
+from dispatch.access.accounts import Role
+from dispatch.jobs.job_queries import insert_job_event
 from dispatch.models import JobStatus
-from dispatch.tracking import create_link
+from dispatch.tracking.links import create_link
 from infra.db import connect, migrate
 from infra.local_postgres import LocalPostgres
 from infra.settings import Settings

@@ -9,8 +9,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch import risk_watch
-from dispatch.matching import MatchSettings
+from dispatch.matching.ranking import MatchSettings
+from dispatch.tracking import risk_watch
 from infra.db import Connection
 from tests.factories_dispatch import login_of
 from tests.factories_matching import at, job, north, site, technician, territory

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import connect
 from infra.settings import Settings
 from tests.conftest import JWT_SECRET, Cluster, clone_demo, mint_token

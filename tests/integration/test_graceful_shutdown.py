@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from dispatch.accounts import Role
-from dispatch.tracking import create_link
+from dispatch.access.accounts import Role
+from dispatch.tracking.links import create_link
 from infra.db import Connection, connect
 from tests.conftest import JWT_SECRET, make_user
 from tests.factories_matching import at, job, north, site, technician, territory

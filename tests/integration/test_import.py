@@ -110,7 +110,7 @@ def test_an_imported_history_feeds_the_next_intake(
 
     async def predicted() -> list[tuple[str, int, list[str]]]:
         from assets import asset_queries
-        from dispatch.intake import predicted_parts
+        from dispatch.intake.calls import predicted_parts
 
         conn = await connect(empty_dsn)
         try:

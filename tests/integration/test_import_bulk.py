@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from api.cli import main
-from dispatch.import_staging_queries import begin_staging
+from dispatch.importing.import_staging_queries import begin_staging
 from infra.db import Connection, connect
 from tests.integration.test_cli import empty_dsn  # noqa: F401  # the fixture, shared
 from tests.integration.test_import import EXAMPLE, EXAMPLE_ROWS, counts

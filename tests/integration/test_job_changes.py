@@ -1,5 +1,5 @@
 """The writers of a job's status, owner and plan had drifted apart; each drift, now one write in
-dispatch.job_changes, through the API that reaches it."""
+dispatch.jobs.changes, through the API that reaches it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch import job_queries
+from dispatch.jobs import job_queries
 from infra.db import Connection
 from tests.conftest import Auth
 from tests.factories_dispatch import login_of
@@ -111,7 +111,7 @@ async def test_status_owner_and_plan_columns_refuse_any_other_writer(conn: Conne
 
 
 def test_only_the_job_changes_module_writes_a_move() -> None:
-    """`move_job` and `retime_jobs` are called from dispatch/job_changes.py alone."""
+    """`move_job` and `retime_jobs` are called from dispatch/jobs/changes.py alone."""
     callers = set()
     for path in ROOT.glob("*/**/*.py"):
         if ".venv" in path.parts or "tests" in path.parts:
@@ -119,4 +119,4 @@ def test_only_the_job_changes_module_writes_a_move() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr in ("move_job", "retime_jobs"):
                 callers.add(path.relative_to(ROOT).as_posix())
-    assert callers == {"dispatch/job_changes.py"}
+    assert callers == {"dispatch/jobs/changes.py"}

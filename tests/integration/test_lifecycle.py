@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.job_queries import insert_job_event
+from dispatch.jobs.job_queries import insert_job_event
 from infra.db import Connection, connect
 from tests.conftest import Auth
 from tests.factories_assets import insert_asset, insert_part

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import Connection
 from tests.conftest import Auth, make_user
 from tests.factories_assets import insert_asset

@@ -18,9 +18,9 @@ import pytest
 from litestar import Litestar
 
 from api.app import create_app
-from dispatch.event_stream import GAP_MIN_AGE_S, EventHub
-from dispatch.stream_queries import IdRange
-from dispatch.tracking import create_link
+from dispatch.tracking.event_stream import GAP_MIN_AGE_S, EventHub
+from dispatch.tracking.links import create_link
+from dispatch.tracking.stream_queries import IdRange
 from infra.db import Connection, connect, create_pool
 from infra.settings import Settings
 from tests.conftest import Auth

@@ -11,9 +11,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch import assignment
-from dispatch.accounts import Principal, Role
-from dispatch.matching import MatchSettings
+from dispatch.access.accounts import Principal, Role
+from dispatch.matching import assignment
+from dispatch.matching.ranking import MatchSettings
 from infra.db import Connection, create_pool
 from infra.errors import ConflictError
 from tests.conftest import Auth

@@ -14,7 +14,7 @@ from uuid import uuid4
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from tests.conftest import Auth, mint_token
 
 Client = AsyncTestClient[Litestar]

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 
-from dispatch.travel import OsrmTravel, TravelServiceError
+from dispatch.travel.sources import OsrmTravel, TravelServiceError
 
 UNREACHABLE_LAT = 45.5
 

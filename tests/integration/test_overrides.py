@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import Connection, connect
 from tests.conftest import Auth, make_user
 from tests.factories_matching import at, job, north, site, technician, territory

@@ -1,4 +1,4 @@
-"""Pings of many technicians are written together (dispatch.position_intake): one technician's
+"""Pings of many technicians are written together (dispatch.tracking.position_intake): one technician's
 bad upload must fail only their own request. The attack: a heading the API accepted but the
 `real` column rounds up to 360, sent among hundreds of honest uploads, failed most of them."""
 

@@ -12,10 +12,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch import risk_watch
-from dispatch.matching import MatchSettings
-from dispatch.position_intake import PositionIntake
-from dispatch.positions import Batch, Ping, maintain_partitions
+from dispatch.matching.ranking import MatchSettings
+from dispatch.tracking import risk_watch
+from dispatch.tracking.position_intake import PositionIntake
+from dispatch.tracking.positions import Batch, Ping, maintain_partitions
 from infra.db import Connection, create_pool
 from tests.conftest import Auth
 from tests.factories_dispatch import login_of

@@ -14,7 +14,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.tracking import create_link
+from dispatch.tracking.links import create_link
 from infra.db import Connection
 from tests.conftest import Auth
 from tests.factories_matching import at, job, north, site, territory

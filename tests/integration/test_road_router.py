@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dispatch.travel import OsrmTravel
+from dispatch.travel.sources import OsrmTravel
 from tests.road_router import RoadRouter
 
 ETELARANTA = (60.1675, 24.9526)

@@ -23,7 +23,13 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from dispatch.travel import FallbackReason, GeodesicTravel, OsrmTravel, TravelServiceError, TravelSettings
+from dispatch.travel.sources import (
+    FallbackReason,
+    GeodesicTravel,
+    OsrmTravel,
+    TravelServiceError,
+    TravelSettings,
+)
 from infra.db import Connection
 from infra.osrm import free_port
 from infra.settings import Settings

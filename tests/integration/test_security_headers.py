@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.static_files import STATIC
-from dispatch.tracking import create_link
+from dispatch.tracking.links import create_link
 from infra.db import Connection
 from infra.settings import Settings
 from tests.conftest import Auth

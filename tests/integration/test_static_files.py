@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.static_files import STATIC
-from dispatch.tracking import create_link
+from dispatch.tracking.links import create_link
 from infra.db import Connection
 from tests.factories_matching import at, job, north, site, territory
 

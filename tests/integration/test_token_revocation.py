@@ -12,7 +12,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from dispatch.accounts import Role, create_user
+from dispatch.access.accounts import Role, create_user
 from infra.db import Connection
 from infra.settings import Settings
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.tracking import resolve_tracking_token
+from dispatch.tracking.links import resolve_tracking_token
 from infra.db import Connection
 from tests.conftest import Auth
 from tests.integration.test_jobs import created_job, occupied_site

@@ -19,9 +19,9 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.cli import main
-from dispatch.calibration import calibrate as calibrate_trips
-from dispatch.travel import OsrmTravel, pairwise_m
-from dispatch.travel_learning import band_of, speed_band_of
+from dispatch.travel.calibration import calibrate as calibrate_trips
+from dispatch.travel.learning import band_of, speed_band_of
+from dispatch.travel.sources import OsrmTravel, pairwise_m
 from infra.db import Connection
 from infra.settings import Settings
 from tests.conftest import Auth

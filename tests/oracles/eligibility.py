@@ -1,5 +1,5 @@
 """The hard rules asked of one technician at a time, in the words of the trade (datetimes, a
-list of shifts): a batch of one through dispatch.eligibility, the rules' only definition."""
+list of shifts): a batch of one through dispatch.matching.eligibility, the rules' only definition."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from uuid import UUID
 
 import numpy as np
 
-from dispatch.eligibility import (
+from dispatch.matching.eligibility import (
     ORDER,
     Exclusion,
     Roster,

@@ -1,5 +1,5 @@
 """Where one more job fits in a technician's day, in O(n) for a route of n stops: the scalar
-version the tests check `dispatch.route_plan`'s arrays against.
+version the tests check `dispatch.matching.route_plan`'s arrays against.
 
 A route is the shift's start, its stops in order (jobs, and breaks, which are stops without a
 place of their own), and the shift's end. Times are seconds on one clock. Each stop has a window

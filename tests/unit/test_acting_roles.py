@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from dispatch.accounts import LOGIN_ROLES, SYSTEM, Principal, Role, audit_name, customer_of, may_act_on_job
+from dispatch.access.accounts import (
+    LOGIN_ROLES,
+    SYSTEM,
+    Principal,
+    Role,
+    audit_name,
+    customer_of,
+    may_act_on_job,
+)
 
 MINE, OTHER = uuid4(), uuid4()
 

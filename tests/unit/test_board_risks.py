@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dispatch.board import Risk, risks_of
 from dispatch.models import JobStatus as S
+from dispatch.tracking.board import Risk, risks_of
 
 NOON = datetime(2026, 12, 1, 12, tzinfo=UTC)
 H = timedelta(hours=1)

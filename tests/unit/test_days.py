@@ -6,8 +6,8 @@ import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from dispatch.days import build_day
-from dispatch.route_queries import ShiftRow, VisitRow
+from dispatch.matching.days import build_day
+from dispatch.matching.route_queries import ShiftRow, VisitRow
 
 DAY = datetime(2026, 12, 1, tzinfo=UTC)
 HOME = (44.9, -93.2)

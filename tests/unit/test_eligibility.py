@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from dispatch.eligibility import Exclusion
+from dispatch.matching.eligibility import Exclusion
 from tests.oracles.eligibility import (
     JobFacts,
     TechnicianFacts,

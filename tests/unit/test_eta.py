@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dispatch.eta import Leg, Punctuality, chain, punctuality, smooth
+from dispatch.tracking.eta import Leg, Punctuality, chain, punctuality, smooth
 
 T0 = datetime(2026, 12, 1, 15, tzinfo=UTC)
 MIN = timedelta(minutes=1)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from dispatch.eta_updates import estimate
+from dispatch.tracking.eta_updates import estimate
 from notifications.notices import EtaChanged
 
 NOW = datetime(2026, 12, 1, 15, tzinfo=UTC)

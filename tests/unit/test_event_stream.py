@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.event_stream import MAX_EVENT_ID, parse_event_id
+from dispatch.tracking.event_stream import MAX_EVENT_ID, parse_event_id
 from infra.errors import DomainError, InvalidError
 from infra.settings import SettingsError, load_settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatch.fleet_cache import FleetCache
+from dispatch.matching.fleet_cache import FleetCache
 
 
 async def test_nothing_is_kept_while_changes_cannot_be_heard() -> None:

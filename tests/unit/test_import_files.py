@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.importing import MalformedFileError, parse_directory
+from dispatch.importing.runs import MalformedFileError, parse_directory
 
 
 def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.import_values import attributes, moment, part_list
-from dispatch.importing import MalformedFileError, parse_directory
+from dispatch.importing.import_values import attributes, moment, part_list
+from dispatch.importing.runs import MalformedFileError, parse_directory
 
 
 def test_attributes_keep_numbers_and_booleans_as_themselves() -> None:

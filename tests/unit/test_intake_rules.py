@@ -4,8 +4,14 @@ from datetime import timedelta
 
 import pytest
 
-from dispatch.intake import AskBackError, estimate_duration, problem_from_text, required_skills, variant_for
-from dispatch.intake_queries import Problem, Variant
+from dispatch.intake.calls import (
+    AskBackError,
+    estimate_duration,
+    problem_from_text,
+    required_skills,
+    variant_for,
+)
+from dispatch.intake.intake_queries import Problem, Variant
 from dispatch.models import DurationSource
 from infra.errors import InvalidError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.lifecycle import PROGRESS, TRANSITIONS, judge
+from dispatch.jobs.lifecycle import PROGRESS, TRANSITIONS, judge
 from dispatch.models import JobStatus as S
 
 FORWARD = [

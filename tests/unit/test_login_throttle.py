@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dispatch.login_throttle import (
+from dispatch.access.login_throttle import (
     Counter,
     ThrottlePolicy,
     address_key,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from dispatch.metrics import due_date
+from dispatch.reporting.metrics import due_date
 
 TODAY = date(2026, 12, 1)
 

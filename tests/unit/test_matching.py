@@ -9,10 +9,10 @@ from uuid import UUID
 
 import pytest
 
-from dispatch.eligibility import Exclusion
-from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings, NeededPart, Ranking
-from dispatch.route_plan import Day, Visit
-from dispatch.route_queries import DepotRow, TechnicianRow
+from dispatch.matching.eligibility import Exclusion
+from dispatch.matching.ranking import FleetView, JobToPlace, Matcher, MatchSettings, NeededPart, Ranking
+from dispatch.matching.route_plan import Day, Visit
+from dispatch.matching.route_queries import DepotRow, TechnicianRow
 from tests.grid_travel import GridTravel
 
 HOUR = 3600.0

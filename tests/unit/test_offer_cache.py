@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from dispatch.offer_cache import RecentAnswers
+from dispatch.matching.offer_cache import RecentAnswers
 
 pytestmark = pytest.mark.asyncio
 

@@ -14,13 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch import day_plan, eligibility, match_cost, optimizer
-from dispatch.day_plan import DayProblem, JobToPlan, TechnicianDay
-from dispatch.eligibility import Exclusion
-from dispatch.matching import FleetView, JobToPlace, Matcher, MatchSettings, Ranking
-from dispatch.route_plan import Day
-from dispatch.route_queries import TechnicianRow
-from dispatch.travel import distances_m
+from dispatch.matching import eligibility, match_cost
+from dispatch.matching.eligibility import Exclusion
+from dispatch.matching.ranking import FleetView, JobToPlace, Matcher, MatchSettings, Ranking
+from dispatch.matching.route_plan import Day
+from dispatch.matching.route_queries import TechnicianRow
+from dispatch.planning import day_plan, optimizer
+from dispatch.planning.day_plan import DayProblem, JobToPlan, TechnicianDay
+from dispatch.travel.sources import distances_m
 from tests.grid_travel import GridTravel
 from tests.oracles.eligibility import JobFacts, TechnicianFacts, WorkWindow, exclusion
 

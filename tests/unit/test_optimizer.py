@@ -1,6 +1,6 @@
 """The day optimizer on small days worked out by hand, one rule per test.
 
-The solver is a parameter: these tests are the contract any engine behind dispatch.optimizer
+The solver is a parameter: these tests are the contract any engine behind dispatch.planning.optimizer
 must keep, and every plan also passes the independent check.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dispatch import optimizer
-from dispatch.day_plan import (
+from dispatch.planning import optimizer
+from dispatch.planning.day_plan import (
     Break,
     DayProblem,
     InHand,
@@ -27,7 +27,7 @@ from dispatch.day_plan import (
     resequence,
     schedule,
 )
-from dispatch.plan_check import check
+from dispatch.planning.plan_check import check
 
 Solver = Callable[..., Plan]
 SOLVERS = [pytest.param(optimizer.solve, id="pyvrp")]

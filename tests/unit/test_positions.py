@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dispatch.positions import Ping, judge
+from dispatch.tracking.positions import Ping, judge
 
 NOW = datetime(2026, 12, 1, 15, tzinfo=UTC)
 BASE = (44.97, -93.26)

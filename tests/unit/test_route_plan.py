@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from dispatch.route_plan import BreakSlot, Day, Insertions, RoutePlans, Visit, build, sequence
-from dispatch.travel import Point
+from dispatch.matching.route_plan import BreakSlot, Day, Insertions, RoutePlans, Visit, build, sequence
+from dispatch.travel.sources import Point
 from tests.grid_travel import GridTravel
 from tests.oracles.insertion import Route, Stop, best_insertion
 

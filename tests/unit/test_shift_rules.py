@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dispatch.shifts import BreakPlan, ShiftPlan, check_shift
+from dispatch.fleet.shifts import BreakPlan, ShiftPlan, check_shift
 from infra.errors import InvalidError
 
 START = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from dispatch.tracking import AFTER_WINDOW, TrackingLink, link_expiry, token_hash
+from dispatch.tracking.links import AFTER_WINDOW, TrackingLink, link_expiry, token_hash
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from geopy.distance import geodesic
 
-from dispatch.travel import GeodesicTravel, TravelSettings, distances_m, distances_to_prepared, prepare
+from dispatch.travel.sources import (
+    GeodesicTravel,
+    TravelSettings,
+    distances_m,
+    distances_to_prepared,
+    prepare,
+)
 
 MINNEAPOLIS = (44.9778, -93.2650)
 
@@ -45,7 +51,7 @@ async def test_from_one_keeps_the_order_of_the_destinations() -> None:
 
 
 def test_the_network_is_used_only_when_a_routing_service_is_configured() -> None:
-    from dispatch.travel import RoutedTravel, travel_source
+    from dispatch.travel.sources import RoutedTravel, travel_source
 
     assert isinstance(travel_source(TravelSettings(), None), GeodesicTravel)
     routed = travel_source(TravelSettings(), "http://router.internal:5000")

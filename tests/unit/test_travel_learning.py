@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from dispatch.calibration import Drive, stretches
-from dispatch.travel import GeodesicTravel, TravelSettings
-from dispatch.travel_learning import (
+from dispatch.travel.calibration import Drive, stretches
+from dispatch.travel.learning import (
     LearnedTravel,
     TimedTrip,
     TravelFactors,
@@ -18,6 +17,7 @@ from dispatch.travel_learning import (
     fit_paces,
     speed_band_of,
 )
+from dispatch.travel.sources import GeodesicTravel, TravelSettings
 
 METRO = uuid.uuid4()
 
@@ -134,9 +134,9 @@ def test_a_drive_is_cut_into_stretches_every_five_minutes_but_not_while_parking(
 
 
 async def test_a_router_that_fails_is_stood_in_for_by_the_model_with_the_model_s_own_factors() -> None:
-    from dispatch.assignment import travel_for
-    from dispatch.route_queries import JobPlace
-    from dispatch.travel import OsrmTravel
+    from dispatch.matching.assignment import travel_for
+    from dispatch.matching.route_queries import JobPlace
+    from dispatch.travel.sources import OsrmTravel
 
     # Nothing listens on port 9: every request fails, and the model answers.
     router = OsrmTravel("http://127.0.0.1:9", stop_overhead_s=120, timeout_s=0.2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch.job_work import SUMMARY_CHARS, visit_summary
+from dispatch.workday.job_work import SUMMARY_CHARS, visit_summary
 
 
 def test_the_outcome_comes_first_then_the_notes_then_the_parts_fitted() -> None:

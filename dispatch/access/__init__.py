@@ -1,0 +1,1 @@
+"""Who may do what: accounts, sign-in, sessions, login throttling, territory scope."""

@@ -1,0 +1,3 @@
+"""The technicians and what they bring: territories, technicians, shifts, vans and depots,
+customers' preferences.
+"""

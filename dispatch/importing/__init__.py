@@ -1,0 +1,1 @@
+"""`truckroll import`: an installed base from CSV files."""

@@ -1,0 +1,457 @@
+"""Intake: one call from a customer becomes a job that already knows the site, the asset, the
+skills, the duration and the parts, without asking what the company has on record.
+
+Pure rules first (problem from words, skills for an asset, duration from history), then the
+use case that finds the site and asset and stores the job.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from assets import asset_queries, prediction_queries
+from assets.addresses import normalize_address, normalize_postal_code
+from assets.models import Asset, AssetId, PartId, SiteId
+from assets.parts_prediction import Evidence, PredictedPart, predict_parts
+from dispatch.access.accounts import Principal
+from dispatch.intake import intake_queries
+from dispatch.intake.intake_queries import SiteMatch
+from dispatch.jobs import job_queries
+from dispatch.jobs import records as jobs
+from dispatch.models import OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource, Problem, Variant
+from dispatch.travel.geocoding import Geocoder
+from dispatch.travel.sources import distance_m
+from infra.db import Connection
+from infra.errors import ConflictError, InvalidError, NotFoundError
+
+CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+SAME_SITE_M = 25.0  # a caller's phone location or a geocode lands within a few metres of the door
+MIN_HISTORY_JOBS = 5
+DURATION_PERCENTILE = 0.8  # most jobs finish inside the booked time; a fifth run over
+DURATION_STEP_S = 300
+
+
+@dataclass(frozen=True)
+class Address:
+    line: str
+    city: str = ""
+    postal_code: str = ""
+
+    def text(self) -> str:
+        return ", ".join(part for part in (self.line, self.city, self.postal_code) if part)
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    problem_code: str | None
+    problem_text: str | None
+    choice: str | None
+    window_start_at: datetime
+    window_end_at: datetime
+    site_id: UUID | None = None
+    address: Address | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    asset_id: UUID | None = None
+    customer_id: UUID | None = None
+    priority: int = 3
+    external_id: str | None = None
+    # A dispatcher bound to a territory finds its sites only: another's are not on record for them.
+    territory_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class Intake:
+    job: Job
+    matched_by: str  # how the site was found, for the dispatcher
+    asset: Asset | None
+
+
+class AskBackError(InvalidError):
+    """The request is fine but one answer is missing; `candidates` lists what to choose from."""
+
+
+# -- pure rules ------------------------------------------------------------------------------
+
+
+def problem_from_text(text: str, problems: Sequence[Problem]) -> Problem:
+    """The problem whose keywords the caller used most; a tie or no match asks back."""
+    words = " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+    scored = []
+    for problem in problems:
+        hits = sum(1 for k in problem.keywords if re.search(rf"\b{re.escape(k.lower())}\b", words))
+        if hits:
+            scored.append((hits, problem))
+    scored.sort(key=lambda s: -s[0])
+    if not scored or (len(scored) > 1 and scored[0][0] == scored[1][0]):
+        candidates = [p for _, p in scored] or list(problems)
+        raise AskBackError(
+            "problem_text: which problem is it? send problem_code",
+            field="problem_code",
+            candidates=[{"code": p.code, "name": p.name} for p in candidates],
+        )
+    return scored[0][1]
+
+
+def variant_for(problem: Problem, choice: str | None) -> Variant:
+    by_choice = {v.choice: v for v in problem.variants}
+    wanted = choice or problem.default_choice or ""
+    if wanted not in by_choice:
+        offered = sorted(c for c in by_choice if c)
+        if not offered:
+            raise InvalidError(f"choice: {problem.code} offers no choice; leave it out", field="choice")
+        raise InvalidError(f"choice: {problem.code} is one of {', '.join(offered)}", field="choice")
+    return by_choice[wanted]
+
+
+def required_skills(variant: Variant, attributes: dict[str, object]) -> dict[str, int]:
+    skills = dict(variant.required_skills)
+    for attribute, extra in variant.skills_if.items():
+        if attributes.get(attribute) is True:
+            for skill, level in extra.items():
+                skills[skill] = max(level, skills.get(skill, 0))
+    return skills
+
+
+def estimate_duration(
+    past: Sequence[timedelta], default_s: int, *, what: str
+) -> tuple[int, DurationSource, str]:
+    """A high percentile of past on-site times when there are enough, else the catalogue's."""
+    if len(past) < MIN_HISTORY_JOBS:
+        return (
+            default_s,
+            DurationSource.CATALOGUE,
+            f"catalogue default; {len(past)} past job(s) on {what}, {MIN_HISTORY_JOBS} needed to learn",
+        )
+    seconds = sorted(p.total_seconds() for p in past)
+    rank = DURATION_PERCENTILE * (len(seconds) - 1)
+    low, high = seconds[math.floor(rank)], seconds[math.ceil(rank)]
+    value = low + (high - low) * (rank - math.floor(rank))
+    rounded = int(min(12 * 3600, max(DURATION_STEP_S, math.ceil(value / DURATION_STEP_S) * DURATION_STEP_S)))
+    return (
+        rounded,
+        DurationSource.HISTORY,
+        f"{round(DURATION_PERCENTILE * 100)}th percentile of {len(past)} past jobs on {what}",
+    )
+
+
+# -- the use case ------------------------------------------------------------------------------
+
+
+async def _find_site(
+    conn: Connection, request: IntakeRequest, geocoder: Geocoder | None
+) -> tuple[SiteMatch, str]:
+    if request.site_id is not None:
+        site = await intake_queries.get_site(conn, request.site_id, request.territory_id)
+        if site is None:
+            raise InvalidError("site_id: no site with this id", field="site_id")
+        return site, "site id"
+    if request.address is not None:
+        line = normalize_address(request.address.line)
+        city = normalize_address(request.address.city)
+        postal = normalize_postal_code(request.address.postal_code)
+        matches = [
+            s
+            for s in await intake_queries.sites_on_line(conn, line, request.territory_id)
+            if (not postal or s.address_key.split("|")[2] == postal)
+            and (not city or s.address_key.split("|")[1] == city)
+        ]
+        if len(matches) == 1:
+            return matches[0], "address"
+        if len(matches) > 1:
+            raise AskBackError(
+                "address: several sites have this street address; add the city or postal code,"
+                " or send site_id",
+                field="address",
+                candidates=[
+                    {"site_id": str(s.id), "address": f"{s.address_line}, {s.city} {s.postal_code}"}
+                    for s in matches
+                ],
+            )
+    point = None
+    if request.latitude is not None and request.longitude is not None:
+        point = (request.latitude, request.longitude)
+    elif request.address is not None and geocoder is not None:
+        point = await geocoder.locate(request.address.text())
+    if point is None:
+        if request.address is not None:
+            raise InvalidError(
+                "address: no site on record at this address; send latitude and longitude"
+                + (
+                    " (no geocoder is configured)"
+                    if geocoder is None
+                    else " (the geocoder could not place it)"
+                ),
+                field="address",
+            )
+        raise InvalidError("send site_id, an address, or latitude and longitude", field="address")
+    near = [
+        (distance_m(point, (s.latitude, s.longitude)), s)
+        for s in await intake_queries.sites_near(conn, *point, 0.0005, request.territory_id)
+    ]
+    near = sorted((d, s) for d, s in near if d <= SAME_SITE_M)
+    if not near:
+        raise InvalidError(
+            f"latitude: no site on record within {SAME_SITE_M:.0f} m of this point;"
+            " create the site first (POST /sites)",
+            field="latitude",
+        )
+    return near[0][1], f"coordinates, {near[0][0]:.0f} m from the site"
+
+
+def _asset_for(assets: Sequence[Asset], problem: Problem, asset_id: UUID | None) -> Asset | None:
+    candidates = [a for a in assets if a.kind == problem.asset_kind and a.removed_at is None]
+    if asset_id is not None:
+        chosen = next((a for a in candidates if a.id == asset_id), None)
+        if chosen is None:
+            raise InvalidError(
+                f"asset_id: no {problem.asset_kind} with this id at this site", field="asset_id"
+            )
+        return chosen
+    if len(candidates) > 1:
+        raise AskBackError(
+            f"asset_id: this site has {len(candidates)} assets of kind {problem.asset_kind}; which one?",
+            field="asset_id",
+            candidates=[
+                {"asset_id": str(a.id), "make": a.make, "model": a.model, "attributes": dict(a.attributes)}
+                for a in candidates
+            ],
+        )
+    return candidates[0] if candidates else None
+
+
+async def predicted_parts(
+    conn: Connection, *, asset: Asset | None, problem_code: str, choice: str | None
+) -> list[PredictedPart]:
+    make, model = (asset.make, asset.model) if asset else ("", "")
+    counts = await prediction_queries.problem_counts(
+        conn, problem_code=problem_code, choice=choice, make=make, model=model
+    )
+    fittings = (await prediction_queries.fittings(conn, [asset.id])).get(asset.id, []) if asset else []
+    # Its whole recorded history counts, not only visits made by jobs (imports, installs).
+    own = await prediction_queries.own_uses(conn, asset.id) if asset else []
+    return predict_parts(
+        Evidence(
+            usual_families=await prediction_queries.usual_families_for(conn, problem_code, choice),
+            fleet=counts.fleet,
+            model=counts.model,
+            own_history=own,
+            fittings=fittings,
+            parts=counts.parts,
+            make_model=f"{make} {model}".strip() or "this kind of asset",
+            neighbours=await prediction_queries.size_neighbours(conn, asset.kind) if asset else {},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What a call is about, before anything is stored: where, which asset, what it needs."""
+
+    site: SiteMatch
+    matched_by: str
+    problem: Problem
+    variant: Variant
+    asset: Asset | None
+    skills: dict[str, int]
+    duration_s: int
+    duration_source: DurationSource
+    duration_reason: str
+
+
+async def understand(conn: Connection, request: IntakeRequest, *, geocoder: Geocoder | None) -> Understood:
+    site, matched_by = await _find_site(conn, request, geocoder)
+    assets = await asset_queries.list_site_assets(conn, SiteId(site.id), limit=200, offset=0)
+    if request.problem_code is not None:
+        problem = await intake_queries.problem(conn, request.problem_code)
+        if problem is None:
+            kinds = sorted({a.kind for a in assets})
+            codes = [p.code for p in await intake_queries.problems(conn, asset_kinds=kinds or None)]
+            raise InvalidError(
+                f"problem_code: unknown; for this site one of {', '.join(codes)}", field="problem_code"
+            )
+    elif request.problem_text:
+        kinds = sorted({a.kind for a in assets if a.removed_at is None})
+        problem = problem_from_text(
+            request.problem_text, await intake_queries.problems(conn, asset_kinds=kinds or None)
+        )
+    else:
+        raise InvalidError("send problem_code, or problem_text in the caller's words", field="problem_code")
+    variant = variant_for(problem, request.choice)
+    asset = _asset_for(assets, problem, request.asset_id)
+    attributes: dict[str, object] = dict(asset.attributes) if asset else {}
+    skills = required_skills(variant, attributes)
+    what = f"{problem.code} on {asset.make} {asset.model}" if asset else problem.code
+    past = (
+        await intake_queries.past_durations(
+            conn, problem_code=problem.code, choice=variant.choice or None, make=asset.make, model=asset.model
+        )
+        if asset
+        else []
+    )
+    duration_s, source, reason = estimate_duration(past, variant.duration_s, what=what)
+    return Understood(site, matched_by, problem, variant, asset, skills, duration_s, source, reason)
+
+
+async def take_call(
+    conn: Connection, principal: Principal, request: IntakeRequest, *, geocoder: Geocoder | None
+) -> Intake:
+    call = await understand(conn, request, geocoder=geocoder)
+    site, matched_by, problem, variant, asset = (
+        call.site,
+        call.matched_by,
+        call.problem,
+        call.variant,
+        call.asset,
+    )
+    skills, duration_s, source, reason = (
+        call.skills,
+        call.duration_s,
+        call.duration_source,
+        call.duration_reason,
+    )
+    job = await jobs.create_job(
+        conn,
+        principal,
+        jobs.NewJob(
+            site_id=site.id,
+            problem_code=problem.code,
+            duration_s=duration_s,
+            window_start_at=request.window_start_at,
+            window_end_at=request.window_end_at,
+            asset_id=asset.id if asset else None,
+            customer_id=request.customer_id,
+            problem_description=request.problem_text or problem.name,
+            customer_choice=variant.choice or None,
+            required_skills=skills,
+            priority=request.priority,
+            external_id=request.external_id,
+        ),
+    )
+    parts = await predicted_parts(conn, asset=asset, problem_code=problem.code, choice=variant.choice)
+    await job_queries.replace_job_parts(
+        conn,
+        job.id,
+        [
+            (PartId(p.part.part_id), p.quantity, p.probability, PartSource.PREDICTED, list(p.reasons))
+            for p in parts
+        ],
+        carried={p.part.part_id for p in parts if p.carry},
+    )
+    await job_queries.update_job(conn, job.id, {"duration_source": source.value, "duration_reason": reason})
+    await job_queries.insert_job_event(
+        conn, job.id, "intake", principal, to_status=JobStatus.NEW, data={"matched_by": matched_by}
+    )
+    stored = await job_queries.get_job(conn, job.id, principal)
+    if stored is None:
+        raise NotFoundError("the job vanished while it was being created")
+    return Intake(job=stored, matched_by=matched_by, asset=asset)
+
+
+async def predict_new_jobs(conn: Connection) -> int:
+    """Predict parts and duration for new jobs that have none yet (e.g. created by an import)."""
+    pending = await intake_queries.new_jobs_without_parts(conn)
+    if not pending:
+        return 0
+    assets = {
+        a.id: a for a in await asset_queries.get_assets(conn, list({AssetId(j.asset_id) for j in pending}))
+    }
+    for job in pending:
+        predicted = await predicted_parts(
+            conn,
+            asset=assets.get(AssetId(job.asset_id)),
+            problem_code=job.problem_code,
+            choice=job.customer_choice,
+        )
+        await job_queries.replace_job_parts(
+            conn,
+            job.id,
+            [
+                (PartId(p.part.part_id), p.quantity, p.probability, PartSource.PREDICTED, list(p.reasons))
+                for p in predicted
+            ],
+            carried={p.part.part_id for p in predicted if p.carry},
+        )
+        problem = await intake_queries.problem(conn, job.problem_code)
+        if problem is None:
+            continue
+        variant = variant_for(problem, job.customer_choice)
+        past = await intake_queries.past_durations(
+            conn, problem_code=job.problem_code, choice=job.customer_choice, make=job.make, model=job.model
+        )
+        duration_s, source, reason = estimate_duration(
+            past, variant.duration_s, what=f"{job.problem_code} on {job.make} {job.model}"
+        )
+        await job_queries.update_job(
+            conn,
+            job.id,
+            {"duration_s": duration_s, "duration_source": source.value, "duration_reason": reason},
+        )
+    return len(pending)
+
+
+async def repredict_parts(
+    conn: Connection, principal: Principal, job_id: UUID, *, expected_version: int | None
+) -> Job:
+    """Predict an open job's parts again from today's history (e.g. after its asset was attached)."""
+    job = await jobs.get_job(conn, principal, job_id, for_update=True)
+    jobs.check_version(job, expected_version, required=False)
+    if job.status not in OPEN_STATUSES:
+        raise ConflictError(f"a {job.status.value} job's parts are no longer predicted", field="status")
+    asset = await asset_queries.get_asset(conn, AssetId(job.asset_id)) if job.asset_id else None
+    predicted = await predicted_parts(
+        conn, asset=asset, problem_code=job.problem_code, choice=job.customer_choice or ""
+    )
+    await job_queries.replace_predicted_parts(
+        conn,
+        job.id,
+        [(PartId(p.part.part_id), p.quantity, p.probability, list(p.reasons), p.carry) for p in predicted],
+    )
+    await job_queries.update_job(conn, job.id, {})
+    await job_queries.insert_job_event(
+        conn, job.id, "parts_predicted", principal, data={"parts": [p.part.sku for p in predicted]}
+    )
+    return await jobs.get_job(conn, principal, job.id)
+
+
+async def problems(conn: Connection, asset_kind: str | None) -> list[Problem]:
+    """The problem catalogue, of one asset kind or all."""
+    return await intake_queries.problems(conn, asset_kinds=[asset_kind] if asset_kind else None)
+
+
+async def problem(conn: Connection, code: str) -> Problem:
+    found = await intake_queries.problem(conn, code)
+    if found is None:
+        raise NotFoundError("no problem with this code")
+    return found
+
+
+async def save_problem(conn: Connection, problem: Problem) -> Problem:
+    """Create or replace a problem and all its variants, once its asset kind and skills exist and
+    its choices are each offered once."""
+    if not CODE.match(problem.code):
+        raise InvalidError("code: lower_snake_case, 2 to 64 characters", field="code")
+    if not await intake_queries.asset_kind_exists(conn, problem.asset_kind):
+        raise InvalidError("asset_kind: no asset kind with this code", field="asset_kind")
+    choices = [v.choice for v in problem.variants]
+    if len(set(choices)) != len(choices):
+        raise InvalidError("variants: each choice appears once", field="variants")
+    if problem.default_choice is not None and problem.default_choice not in choices:
+        raise InvalidError("default_choice: must be one of the variants' choices", field="default_choice")
+    skills = {
+        s
+        for v in problem.variants
+        for s in (*v.required_skills, *(k for e in v.skills_if.values() for k in e))
+    }
+    unknown = skills - await intake_queries.known_skills(conn, sorted(skills))
+    if unknown:
+        raise InvalidError(f"variants: unknown skill {sorted(unknown)[0]}", field="variants")
+    await intake_queries.upsert_problem(conn, problem)
+    stored = await intake_queries.problem(conn, problem.code)
+    assert stored is not None
+    return stored

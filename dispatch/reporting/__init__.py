@@ -1,0 +1,1 @@
+"""The figures a service manager asks for."""
