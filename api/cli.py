@@ -334,7 +334,7 @@ def cmd_backtest_parts(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _import(dsn: str, directory: Path) -> int:
-    from dispatch.importing.import_queries import import_directory
+    from dispatch.importing.load import import_directory
 
     # A malformed file raises out of the transaction, which rolls back whatever was written.
     async with connection(dsn) as conn, conn.transaction():

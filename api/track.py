@@ -33,8 +33,7 @@ from dispatch.matching import slots
 from dispatch.matching.offer_cache import RecentAnswers
 from dispatch.matching.slots import SlotOffer
 from dispatch.reporting import metrics
-from dispatch.tracking import links as tracking
-from dispatch.tracking import tracking_view
+from dispatch.tracking import links as tracking, tracking_view
 from dispatch.tracking.event_stream import parse_event_id, stream
 from dispatch.tracking.links import LinkWatch, resolve_tracking_token, token_hash
 from dispatch.tracking.tracking_view import LIVE_EVENTS, TrackingView

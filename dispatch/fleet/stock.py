@@ -10,6 +10,12 @@ from dispatch.access import scope
 from dispatch.access.accounts import Principal
 from dispatch.errors import DepotNotFoundError, VanShort
 from dispatch.fleet import stock_queries, technician_queries, technicians
+from dispatch.fleet.stock_queries import (  # other packages reach stock_queries through here
+    levels as levels,
+    quantity_for_update as quantity_for_update,
+    set_quantity as set_quantity,
+    van_of as van_of,
+)
 from dispatch.models import Holding, StockLevel, StockLocation, StockLocationKind
 from infra.db import Connection
 from infra.errors import InvalidError, NotFoundError

@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatch.errors import TerritoryNotFoundError
 from dispatch.fleet import territory_queries
+from dispatch.fleet.territory_queries import (  # other packages reach territory_queries through here
+    territory_timezone as territory_timezone,
+)
 from dispatch.models import Skill, Territory
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError

@@ -21,8 +21,7 @@ from assets.parts_prediction import Evidence, PredictedPart, predict_parts
 from dispatch.access.accounts import Principal
 from dispatch.intake import intake_queries
 from dispatch.intake.intake_queries import SiteMatch
-from dispatch.jobs import job_queries
-from dispatch.jobs import records as jobs
+from dispatch.jobs import changes as job_changes, records as job_records, records as jobs
 from dispatch.models import OPEN_STATUSES, DurationSource, Job, JobStatus, PartSource, Problem, Variant
 from dispatch.travel.geocoding import Geocoder
 from dispatch.travel.sources import distance_m
@@ -334,7 +333,7 @@ async def take_call(
         ),
     )
     parts = await predicted_parts(conn, asset=asset, problem_code=problem.code, choice=variant.choice)
-    await job_queries.replace_job_parts(
+    await job_records.replace_job_parts(
         conn,
         job.id,
         [
@@ -343,11 +342,11 @@ async def take_call(
         ],
         carried={p.part.part_id for p in parts if p.carry},
     )
-    await job_queries.update_job(conn, job.id, {"duration_source": source.value, "duration_reason": reason})
-    await job_queries.insert_job_event(
+    await job_records.update_job(conn, job.id, {"duration_source": source.value, "duration_reason": reason})
+    await job_changes.record(
         conn, job.id, "intake", principal, to_status=JobStatus.NEW, data={"matched_by": matched_by}
     )
-    stored = await job_queries.get_job(conn, job.id, principal)
+    stored = await job_records.get_job(conn, principal, job.id)
     if stored is None:
         raise NotFoundError("the job vanished while it was being created")
     return Intake(job=stored, matched_by=matched_by, asset=asset)
@@ -368,7 +367,7 @@ async def predict_new_jobs(conn: Connection) -> int:
             problem_code=job.problem_code,
             choice=job.customer_choice,
         )
-        await job_queries.replace_job_parts(
+        await job_records.replace_job_parts(
             conn,
             job.id,
             [
@@ -387,7 +386,7 @@ async def predict_new_jobs(conn: Connection) -> int:
         duration_s, source, reason = estimate_duration(
             past, variant.duration_s, what=f"{job.problem_code} on {job.make} {job.model}"
         )
-        await job_queries.update_job(
+        await job_records.update_job(
             conn,
             job.id,
             {"duration_s": duration_s, "duration_source": source.value, "duration_reason": reason},
@@ -407,13 +406,13 @@ async def repredict_parts(
     predicted = await predicted_parts(
         conn, asset=asset, problem_code=job.problem_code, choice=job.customer_choice or ""
     )
-    await job_queries.replace_predicted_parts(
+    await job_records.replace_predicted_parts(
         conn,
         job.id,
         [(PartId(p.part.part_id), p.quantity, p.probability, list(p.reasons), p.carry) for p in predicted],
     )
-    await job_queries.update_job(conn, job.id, {})
-    await job_queries.insert_job_event(
+    await job_records.update_job(conn, job.id, {})
+    await job_changes.record(
         conn, job.id, "parts_predicted", principal, data={"parts": [p.part.sku for p in predicted]}
     )
     return await jobs.get_job(conn, principal, job.id)

@@ -8,8 +8,10 @@ from uuid import UUID
 import msgspec
 from asyncpg import Record
 
-from dispatch.models import Problem as Problem  # re-exported: older callers import it from here
-from dispatch.models import Variant as Variant
+from dispatch.models import (
+    Problem as Problem,  # re-exported: older callers import it from here
+    Variant as Variant,
+)
 from infra.db import Connection
 
 

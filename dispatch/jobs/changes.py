@@ -183,6 +183,33 @@ async def write(
         passed = status
 
 
+async def record(
+    conn: Connection,
+    job_id: UUID,
+    kind: str,
+    principal: Principal | None,
+    *,
+    reason: str = "",
+    data: dict[str, object] | None = None,
+    client_at: datetime | None = None,
+    from_status: JobStatus | None = None,
+    to_status: JobStatus | None = None,
+) -> None:
+    """An event that moves nothing of the job's status, owner or plan: a note, a report recorded
+    but stale, a prediction, a risk raised."""
+    await job_queries.insert_job_event(
+        conn,
+        job_id,
+        kind,
+        principal,
+        reason=reason,
+        data=data,
+        client_at=client_at,
+        from_status=from_status,
+        to_status=to_status,
+    )
+
+
 async def retime(
     conn: Connection, principal: Principal | None, moved: Sequence[Retiming], *, because: UUID
 ) -> None:

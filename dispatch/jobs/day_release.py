@@ -19,8 +19,7 @@ import msgspec
 
 from dispatch.access.accounts import Principal
 from dispatch.errors import TechnicianNotFoundError, TerritoryNotFoundError
-from dispatch.jobs import changes as job_changes
-from dispatch.jobs import release_queries
+from dispatch.jobs import changes as job_changes, release_queries
 from dispatch.models import JobStatus
 from infra.db import Connection
 from notifications.notices import JobDispatched

@@ -343,3 +343,36 @@ async def job_for_rebooking(conn: Connection, job_id: UUID) -> Record:
     )
     assert row is not None
     return row
+
+
+async def override_events(
+    conn: Connection,
+    *,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    territory_id: UUID | None,
+    limit: int,
+    offset: int,
+) -> list[JobEvent]:
+    rows = await conn.fetch(
+        """
+        SELECT e.id, e.job_id, e.kind, e.from_status, e.to_status, e.actor_user_id, e.actor, e.reason, e.data,
+               e.client_at, e.occurred_at
+        FROM job_events e JOIN jobs j ON j.id = e.job_id JOIN sites s ON s.id = j.site_id
+        WHERE (e.kind LIKE 'override\\_%' OR e.kind = 'cancelled')
+          AND ($1::text IS NULL OR lower(e.actor) = lower($1))
+          AND ($2::timestamptz IS NULL OR e.occurred_at >= $2)
+          AND ($3::timestamptz IS NULL OR e.occurred_at < $3)
+          AND ($4::uuid IS NULL OR s.territory_id = $4)
+        ORDER BY e.occurred_at DESC, e.id DESC
+        LIMIT $5 OFFSET $6
+        """,
+        actor,
+        since,
+        until,
+        territory_id,
+        limit,
+        offset,
+    )
+    return [event_from_row(r) for r in rows]

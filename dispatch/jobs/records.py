@@ -12,9 +12,21 @@ from assets.models import PartId
 from dispatch.access import scope
 from dispatch.access.accounts import Principal, Role
 from dispatch.errors import JobNotFoundError, StaleVersion
-from dispatch.fleet import territory_queries
-from dispatch.jobs import changes as job_changes
-from dispatch.jobs import job_queries
+from dispatch.fleet import territories as fleet_territories
+from dispatch.jobs import changes as job_changes, job_queries
+from dispatch.jobs.job_queries import (  # other packages reach job_queries through here
+    current_occupant as current_occupant,
+    event_from_row as event_from_row,
+    insert_job as insert_job,
+    job_for_rebooking as job_for_rebooking,
+    job_territory as job_territory,
+    override_events as override_events,
+    parts_of as parts_of,
+    replace_job_parts as replace_job_parts,
+    replace_predicted_parts as replace_predicted_parts,
+    technician_first_name as technician_first_name,
+    update_job as update_job,
+)
 from dispatch.models import (
     CANCELLABLE_STATUSES,
     OPEN_STATUSES,
@@ -249,7 +261,7 @@ async def find_jobs(
     if day is not None:
         zone = "UTC"
         if territory_id is not None:
-            zone = await territory_queries.territory_timezone(conn, territory_id) or "UTC"
+            zone = await fleet_territories.territory_timezone(conn, territory_id) or "UTC"
         tz = ZoneInfo(zone)
         window = (datetime.combine(day, time(0), tz), datetime.combine(day + timedelta(days=1), time(0), tz))
     narrowed = replace(filters, territory_id=territory_id, window_overlaps=window)

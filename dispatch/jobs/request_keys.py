@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from dispatch.jobs import work_queries
+from dispatch.jobs import request_key_queries
 from infra.db import Connection
 from infra.errors import InvalidError
 
@@ -16,9 +16,9 @@ async def earlier_answer(
 ) -> tuple[int, bytes] | None:
     """The status and body first answered with this key, or None when this request is the first
     (and the key is now its). A key reused for a different request is refused."""
-    if await work_queries.claim_key(conn, user_id, key, fingerprint):
+    if await request_key_queries.claim_key(conn, user_id, key, fingerprint):
         return None
-    stored_print, status, body = await work_queries.stored_response(conn, user_id, key)
+    stored_print, status, body = await request_key_queries.stored_response(conn, user_id, key)
     if stored_print != fingerprint:
         raise InvalidError(
             "Idempotency-Key: this key was already used for a different request; use a new key",
@@ -31,4 +31,4 @@ async def earlier_answer(
 
 
 async def keep_answer(conn: Connection, user_id: UUID, key: str, status: int, body: bytes) -> None:
-    await work_queries.store_response(conn, user_id, key, status, body)
+    await request_key_queries.store_response(conn, user_id, key, status, body)

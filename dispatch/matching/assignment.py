@@ -17,9 +17,7 @@ from assets.models import AssetId
 from dispatch.access import scope
 from dispatch.access.accounts import Principal
 from dispatch.errors import NoTechnicianCanTake
-from dispatch.jobs import changes as job_changes
-from dispatch.jobs import day_release, job_queries
-from dispatch.jobs import records as jobs
+from dispatch.jobs import changes as job_changes, day_release, records as job_records, records as jobs
 from dispatch.matching import route_queries
 from dispatch.matching.days import build_days
 from dispatch.matching.eligibility import Exclusion
@@ -473,8 +471,8 @@ async def apply(
             ],
         },
     )
-    first = await job_queries.technician_first_name(conn, candidate.technician_id)
-    territory = await job_queries.job_territory(conn, job.id)
+    first = await job_records.technician_first_name(conn, candidate.technician_id)
+    territory = await job_records.job_territory(conn, job.id)
     window = (candidate.arrival_window_start_at, candidate.arrival_window_end_at)
     await enqueue(
         conn,

@@ -14,7 +14,16 @@ from datetime import datetime
 from uuid import UUID
 
 from dispatch.matching.route_plan import BreakSlot, Day, Visit
-from dispatch.matching.route_queries import ShiftRow, VisitRow
+from dispatch.matching.route_queries import (  # other packages reach route_queries through here
+    JobPlace as JobPlace,
+    ShiftRow as ShiftRow,
+    VisitRow,
+    learned_of as learned_of,
+    place_of as place_of,
+    shifts_overlapping as shifts_overlapping,
+    technicians as technicians,
+    van_stock as van_stock,
+)
 from dispatch.travel.sources import Point
 
 STARTED = frozenset({"en_route", "on_site"})

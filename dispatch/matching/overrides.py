@@ -13,9 +13,7 @@ from uuid import UUID
 
 from dispatch.access import scope
 from dispatch.access.accounts import Principal
-from dispatch.jobs import changes as job_changes
-from dispatch.jobs import day_release, job_queries, work_queries
-from dispatch.jobs import records as jobs
+from dispatch.jobs import changes as job_changes, day_release, records as job_records, records as jobs
 from dispatch.matching import assignment, route_queries
 from dispatch.matching.assignment import Assignment
 from dispatch.matching.ranking import MatchSettings
@@ -67,7 +65,7 @@ async def _locked_with_days(
 
 
 async def _tell(conn: Connection, job: Job, *messages: Notice) -> None:
-    territory = await job_queries.job_territory(conn, job.id)
+    territory = await job_records.job_territory(conn, job.id)
     await enqueue(
         conn,
         *(
@@ -290,7 +288,7 @@ async def change_window(
             "window_start_at: the job is pinned to a time outside this window; unpin it first",
             field="window_start_at",
         )
-    await job_queries.update_job(
+    await job_records.update_job(
         conn, job.id, {"window_start_at": window_start_at, "window_end_at": window_end_at}
     )
     placed = None
@@ -302,9 +300,7 @@ async def change_window(
         "to": [window_start_at.isoformat(), window_end_at.isoformat()],
     }
     if placed is None:
-        await job_queries.insert_job_event(
-            conn, job.id, "override_window", principal, reason=reason, data=data
-        )
+        await job_changes.record(conn, job.id, "override_window", principal, reason=reason, data=data)
     else:
         data["planned_start_at"] = placed.start.isoformat()
         step = placed.step("override_window", keep_status=True)
@@ -378,6 +374,6 @@ async def audit_trail(
     """Every override and cancellation the principal may see, newest first; `actor` is an email,
     any case."""
     territory = scope.list_filter(principal, territory_id)
-    return await work_queries.overrides(
+    return await job_records.override_events(
         conn, actor=actor, since=since, until=until, territory_id=territory, limit=limit, offset=offset
     )

@@ -22,9 +22,7 @@ from assets.models import AssetId
 from dispatch.access.accounts import Principal
 from dispatch.intake import calls as intake
 from dispatch.intake.calls import IntakeRequest
-from dispatch.jobs import changes as job_changes
-from dispatch.jobs import job_queries
-from dispatch.jobs import records as jobs
+from dispatch.jobs import changes as job_changes, records as job_records, records as jobs
 from dispatch.jobs.lifecycle import REBOOKABLE
 from dispatch.matching import route_queries
 from dispatch.matching.assignment import DAY_MARGIN, Assignment, assign, travel_for
@@ -76,7 +74,7 @@ async def offer(
     place = await route_queries.job_place(conn, call.site.id)
     zone = ZoneInfo(place.timezone)
     served = await route_queries.asset_servers(conn, AssetId(call.asset.id) if call.asset else None)
-    customer = await job_queries.current_occupant(conn, call.site.id)
+    customer = await job_records.current_occupant(conn, call.site.id)
     preferences = await route_queries.customer_preferences(conn, request.customer_id or customer)
     base = JobToPlace(
         id=call.site.id,
@@ -183,7 +181,7 @@ async def offer_for_job(
     limit: int,
 ) -> SlotOffer:
     """The windows a customer could move their visit to: the same site, asset, problem and choice."""
-    row = await job_queries.job_for_rebooking(conn, job_id)
+    row = await job_records.job_for_rebooking(conn, job_id)
     request = IntakeRequest(
         problem_code=row["problem_code"],
         problem_text=None,

@@ -22,11 +22,10 @@ import numpy as np
 from asyncpg import Record
 
 from dispatch.access.accounts import Principal
-from dispatch.jobs import changes as job_changes
-from dispatch.jobs import day_release, job_queries
-from dispatch.matching import route_queries
+from dispatch.jobs import changes as job_changes, day_release, records as job_records
+from dispatch.matching import days as matching_days
 from dispatch.matching.assignment import travel_for
-from dispatch.matching.route_queries import JobPlace
+from dispatch.matching.days import JobPlace
 from dispatch.models import JobStatus
 from dispatch.planning import optimizer, plan_queries
 from dispatch.planning.day_plan import Break, DayProblem, InHand, JobToPlan, Plan, TechnicianDay, schedule
@@ -77,16 +76,16 @@ async def load_day(
             + [r["technician_id"] for r in rows if r["technician_id"] is not None]
         )
     )
-    people = {t.id: t for t in await route_queries.technicians(conn, ids)}
-    shifts: dict[UUID, route_queries.ShiftRow] = {}
-    for row in await route_queries.shifts_overlapping(conn, ids, origin, ends):
+    people = {t.id: t for t in await matching_days.technicians(conn, ids)}
+    shifts: dict[UUID, matching_days.ShiftRow] = {}
+    for row in await matching_days.shifts_overlapping(conn, ids, origin, ends):
         if origin <= row.starts_at < ends:
             shifts.setdefault(row.technician_id, row)
     # Van stock of the parts the day's jobs are likely to need (the solver's load dimensions).
     part_ids = sorted({UUID(part) for r in rows for part in r["parts"]})
     vans = {
         tech: {str(part): units for part, units in stock.items()}
-        for tech, stock in (await route_queries.van_stock(conn, part_ids)).items()
+        for tech, stock in (await matching_days.van_stock(conn, part_ids)).items()
     }
     fixes = await plan_queries.latest_positions(conn, ids, now - FRESH_FIX) if replan else {}
     points: list[tuple[float, float]] = []
@@ -182,8 +181,8 @@ async def _matrices(
             circuity_factor=area["circuity_factor"],
             speed_kmh=area["speed_kmh"],
             stop_overhead_s=area["stop_overhead_s"],
-            straight_line=route_queries.learned_of(area, "straight"),
-            road_router=route_queries.learned_of(area, "road"),
+            straight_line=matching_days.learned_of(area, "straight"),
+            road_router=matching_days.learned_of(area, "road"),
         ),
         routing,
     )
@@ -379,7 +378,7 @@ async def apply(
 async def _tell_new_owner(
     conn: Connection, job_id: UUID, tech: UUID, before: UUID | None, territory: UUID, start: datetime
 ) -> None:
-    first = await job_queries.technician_first_name(conn, tech)
+    first = await job_records.technician_first_name(conn, tech)
     messages = [
         Message(
             Assigned(technician=first),

@@ -30,9 +30,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pyvrp import Activity, ActivityType, Client, Depot, Location, ProblemData, Solution, VehicleType
-from pyvrp import Route as SolverRoute
-from pyvrp import solve as pyvrp_solve
+from pyvrp import (
+    Activity,
+    ActivityType,
+    Client,
+    Depot,
+    Location,
+    ProblemData,
+    Route as SolverRoute,
+    Solution,
+    VehicleType,
+    solve as pyvrp_solve,
+)
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 

@@ -21,7 +21,7 @@ from uuid import UUID, uuid4
 import numpy as np
 
 from dispatch.tracking.eta_updates import estimate
-from dispatch.travel import calibration_queries
+from dispatch.travel import calibration as travel_calibration
 from dispatch.travel.calibration import Drive, drive_of, settings_of, stretches, timed
 from dispatch.travel.learning import Source, TravelFactors, fit, fit_paces
 from dispatch.travel.sources import TravelSettings, TravelTimes
@@ -142,8 +142,8 @@ async def judge(
 
 async def report(conn: Connection, routing: TravelTimes | None) -> EtaReport | None:
     """None when the fleet has too few completed trips with fixes to judge."""
-    models = settings_of(await calibration_queries.territory_models(conn))
-    drives = [d for d in map(drive_of, await calibration_queries.drives(conn)) if stretches(d)]
+    models = settings_of(await travel_calibration.territory_models(conn))
+    drives = [d for d in map(drive_of, await travel_calibration.drives(conn)) if stretches(d)]
     if len(drives) < MIN_TRIPS:
         return None
     half = len(drives) // 2

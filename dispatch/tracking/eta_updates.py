@@ -21,7 +21,7 @@ import numpy as np
 from asyncpg import Record
 
 from dispatch.matching.assignment import travel_for
-from dispatch.matching.route_queries import place_of
+from dispatch.matching.days import place_of
 from dispatch.tracking.eta import Leg, chain, smooth
 from dispatch.travel.sources import TravelTimes
 from notifications.notices import EtaChanged, Nearby

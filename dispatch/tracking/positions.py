@@ -18,6 +18,9 @@ from asyncpg import Record
 
 from dispatch.errors import TechnicianNotFoundError
 from dispatch.tracking import eta_updates, position_queries, risk_queries
+from dispatch.tracking.position_queries import (  # other packages reach position_queries through here
+    context as context,
+)
 from dispatch.travel.sources import TravelTimes, haversine_m
 from infra.db import Connection
 from notifications.outbox import enqueue
@@ -207,7 +210,7 @@ def _answers(judged: Sequence[_Judged], new: set[tuple[UUID, datetime]]) -> list
 
 
 def _etas(updates: Sequence[eta_updates.EtaUpdate]) -> list[tuple[UUID, datetime, bool]]:
-    # In id order, as every multi-job update takes its row locks (see job_queries.retime_jobs).
+    # In id order, as every multi-job update takes its row locks (see dispatch.jobs.job_queries.retime_jobs).
     return sorted(((u.job_id, u.eta_at, u.told) for u in updates), key=lambda e: e[0])
 
 

@@ -19,8 +19,7 @@ from uuid import UUID
 from asyncpg import Record
 
 from dispatch.access.accounts import SYSTEM
-from dispatch.jobs import job_queries
-from dispatch.jobs import records as jobs
+from dispatch.jobs import changes as job_changes, records as job_records, records as jobs
 from dispatch.matching import assignment
 from dispatch.matching.fleet_cache import FleetCache
 from dispatch.matching.ranking import MatchSettings
@@ -91,7 +90,7 @@ async def scan(
             candidates = await rematch_candidates(
                 conn, row["id"], settings, routing=routing, now=now, cache=cache
             )
-            await job_queries.insert_job_event(conn, row["id"], "at_risk", SYSTEM, data={"risk": risk.value})
+            await job_changes.record(conn, row["id"], "at_risk", SYSTEM, data={"risk": risk.value})
             await enqueue(
                 conn,
                 Message(
@@ -99,7 +98,7 @@ async def scan(
                     Audience.DISPATCHER,
                     job_id=row["id"],
                     technician_id=row["technician_id"],
-                    territory_id=await job_queries.job_territory(conn, row["id"]),
+                    territory_id=await job_records.job_territory(conn, row["id"]),
                     urgency="high",
                 ),
             )
@@ -114,9 +113,7 @@ async def scan(
             if not await risk_queries.raise_alert(conn, row["next_job"], person_risk):
                 continue
             raised += 1
-            await job_queries.insert_job_event(
-                conn, row["next_job"], "at_risk", SYSTEM, data={"risk": person_risk}
-            )
+            await job_changes.record(conn, row["next_job"], "at_risk", SYSTEM, data={"risk": person_risk})
             candidates = await rematch_candidates(
                 conn, row["next_job"], settings, routing=routing, now=now, cache=cache
             )
@@ -127,7 +124,7 @@ async def scan(
                     Audience.DISPATCHER,
                     job_id=row["next_job"],
                     technician_id=row["technician_id"],
-                    territory_id=await job_queries.job_territory(conn, row["next_job"]),
+                    territory_id=await job_records.job_territory(conn, row["next_job"]),
                     urgency="high",
                 ),
             )

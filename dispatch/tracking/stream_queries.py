@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from typing import NamedTuple
 from uuid import UUID
 
-from dispatch.jobs.job_queries import event_from_row
+from dispatch.jobs.records import event_from_row
 from dispatch.models import JobEvent
 from infra.db import Connection
 

@@ -25,6 +25,10 @@ import numpy as np
 from asyncpg import Record
 
 from dispatch.travel import calibration_queries
+from dispatch.travel.calibration_queries import (  # other packages reach calibration_queries through here
+    drives as drives,
+    territory_models as territory_models,
+)
 from dispatch.travel.learning import FittedFactors, Source, TechnicianPace, TimedTrip, fit, fit_paces
 from dispatch.travel.sources import GeodesicTravel, Point, TravelSettings, TravelTimes, pairwise_m
 from infra.db import Connection

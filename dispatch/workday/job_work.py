@@ -17,15 +17,14 @@ from assets import asset_queries, attribute_history
 from assets.models import AssetEventKind, AssetId, PartId, PartQuantity
 from dispatch.access.accounts import Principal, Role
 from dispatch.errors import VanShort
-from dispatch.fleet import stock_queries
-from dispatch.jobs import changes as job_changes
-from dispatch.jobs import day_release, job_queries, work_queries
-from dispatch.jobs import records as jobs
+from dispatch.fleet import stock as fleet_stock
+from dispatch.jobs import changes as job_changes, day_release, records as job_records, records as jobs
 from dispatch.jobs.lifecycle import REPORTABLE, TECHNICIAN_REPORTABLE, allowed_words, judge
 from dispatch.models import Job, JobStatus, Note, PartSource
-from dispatch.tracking import eta_updates, position_queries, positions
+from dispatch.tracking import eta_updates, positions, positions as tracked_positions
 from dispatch.tracking.positions import Batch, Ping
 from dispatch.travel.sources import TravelTimes
+from dispatch.workday import work_queries
 from infra.db import Connection
 from infra.errors import ConflictError, InvalidError
 from notifications.notices import (
@@ -70,8 +69,8 @@ def _client_time(client_at: datetime | None, now: datetime) -> datetime | None:
 async def _messages_for(
     conn: Connection, job: Job, status: JobStatus, *, follow_up: UUID | None
 ) -> list[Message]:
-    first = await job_queries.technician_first_name(conn, job.technician_id) if job.technician_id else None
-    territory = await job_queries.job_territory(conn, job.id)
+    first = await job_records.technician_first_name(conn, job.technician_id) if job.technician_id else None
+    territory = await job_records.job_territory(conn, job.id)
 
     def message(
         notice: Notice,
@@ -142,7 +141,7 @@ async def report_status(
         )
     verdict = judge(job.status, wanted)
     if verdict.stale:
-        await job_queries.insert_job_event(
+        await job_changes.record(
             conn,
             job.id,
             "status_stale",
@@ -226,7 +225,7 @@ async def _set_off_eta(
             raise InvalidError(
                 f"position.recorded_at: {stored.rejected[0].reason}", field="position.recorded_at"
             )
-    rows = await position_queries.context(conn, [job.technician_id], now)
+    rows = await tracked_positions.context(conn, [job.technician_id], now)
     row = next((r for r in rows if r["id"] == job.id), None)
     if row is None:
         return job.eta_at
@@ -292,7 +291,7 @@ async def _follow_up(
             )
     length = job.window_end_at - job.window_start_at
     start = max(job.window_start_at + timedelta(days=1), now)
-    follow_up = await job_queries.insert_job(
+    follow_up = await job_records.insert_job(
         conn,
         {
             "site_id": job.site_id,
@@ -311,7 +310,7 @@ async def _follow_up(
             "priority": max(1, job.priority - 1),
         },
     )
-    await job_queries.replace_job_parts(
+    await job_records.replace_job_parts(
         conn,
         follow_up,
         [
@@ -319,7 +318,7 @@ async def _follow_up(
             for p, q in report.missing_parts
         ],
     )
-    await job_queries.insert_job_event(
+    await job_changes.record(
         conn,
         follow_up,
         "created",
@@ -344,9 +343,7 @@ async def add_note(
     note = await work_queries.insert_note(
         conn, job.id, principal.user_id, text, _client_time(client_at, now or datetime.now(UTC))
     )
-    await job_queries.insert_job_event(
-        conn, job.id, "note", principal, client_at=client_at, data={"note_id": note.id}
-    )
+    await job_changes.record(conn, job.id, "note", principal, client_at=client_at, data={"note_id": note.id})
     return note
 
 
@@ -369,7 +366,7 @@ async def use_parts(
     client_at = _client_time(client_at, now or datetime.now(UTC))
     if job.status not in (S.ON_SITE, S.COMPLETED, S.INCOMPLETE) or job.technician_id is None:
         raise ConflictError(f"parts are used on site; this job is {job.status.value}", field="status")
-    van = await stock_queries.van_of(conn, job.technician_id)
+    van = await fleet_stock.van_of(conn, job.technician_id)
     skus = await work_queries.part_skus(conn, [p for p, _ in parts])
     short: list[dict[str, object]] = []
     # Lock in a fixed order so two reports from one van cannot deadlock.
@@ -382,7 +379,7 @@ async def use_parts(
         wanted[part_id] = wanted.get(part_id, 0) + quantity
     available: dict[UUID, int] = {}
     for part_id in sorted(wanted):
-        available[part_id] = await stock_queries.quantity_for_update(conn, van.id, part_id) if van else 0
+        available[part_id] = await fleet_stock.quantity_for_update(conn, van.id, part_id) if van else 0
         if available[part_id] < wanted[part_id]:
             short.append(
                 {
@@ -398,10 +395,10 @@ async def use_parts(
             f"parts: not enough on the van ({words}); nothing was taken", field="parts", candidates=short
         )
     for part_id in sorted(wanted):
-        await stock_queries.set_quantity(conn, van.id, part_id, available[part_id] - wanted[part_id])
+        await fleet_stock.set_quantity(conn, van.id, part_id, available[part_id] - wanted[part_id])
     for part_id, quantity in parts:
         await work_queries.insert_part_used(conn, job.id, part_id, quantity, job.technician_id, client_at)
-    await job_queries.insert_job_event(
+    await job_changes.record(
         conn,
         job.id,
         "parts_used",

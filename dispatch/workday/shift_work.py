@@ -8,13 +8,12 @@ from uuid import UUID
 import msgspec
 
 from dispatch.access.accounts import Principal
-from dispatch.jobs import changes as job_changes
-from dispatch.jobs import job_queries
+from dispatch.jobs import changes as job_changes, records as job_records
 from dispatch.matching.ranking import MatchSettings
 from dispatch.models import JobStatus
-from dispatch.tracking import risk_queries
 from dispatch.tracking.risk_watch import rematch_candidates
 from dispatch.travel.sources import TravelTimes
+from dispatch.workday import report_queries
 from infra.db import Connection
 from infra.errors import ConflictError
 from notifications.notices import AssignmentChanged, Delayed, Offer, TechnicianRunningLate, TechnicianSick
@@ -36,10 +35,10 @@ async def report_shift(
     conn: Connection, principal: Principal, kind: str, client_at: datetime | None, *, now: datetime
 ) -> ReportResult:
     tech = _me(principal)
-    shift = await risk_queries.current_shift(conn, tech, client_at or now)
+    shift = await report_queries.current_shift(conn, tech, client_at or now)
     if shift is None:
         raise ConflictError(f"{kind}: you have no shift now", field="kind")
-    report = await risk_queries.insert_report(conn, tech, kind, shift_id=shift["id"], client_at=client_at)
+    report = await report_queries.insert_report(conn, tech, kind, shift_id=shift["id"], client_at=client_at)
     return ReportResult(report_id=report, kind=kind, affected_jobs=[])
 
 
@@ -49,11 +48,11 @@ async def running_late(
     """Every job not yet reached moves `minutes` later; customers whose window that breaks hear
     it with an apology, the dispatchers hear of the whole day."""
     tech = _me(principal)
-    report = await risk_queries.insert_report(conn, tech, "running_late", minutes=minutes, reason=reason)
+    report = await report_queries.insert_report(conn, tech, "running_late", minutes=minutes, reason=reason)
     affected: list[UUID] = []
     delay = timedelta(minutes=minutes)
     territory = None
-    for row in await risk_queries.remaining_jobs(conn, tech):
+    for row in await report_queries.remaining_jobs(conn, tech):
         expected = (row["eta_at"] or row["planned_start_at"] or now) + delay
         await job_changes.write(
             conn,
@@ -65,7 +64,7 @@ async def running_late(
             data={"minutes": minutes, "eta_at": expected.isoformat()},
         )
         affected.append(row["id"])
-        territory = territory or await job_queries.job_territory(conn, row["id"])
+        territory = territory or await job_records.job_territory(conn, row["id"])
         if expected > row["window_end_at"]:
             await enqueue(
                 conn,
@@ -104,12 +103,12 @@ async def call_in_sick(
     """The rest of the day goes back to dispatch: every job not yet under way is unassigned and
     offered for re-matching, and the shift ends now (or is dropped if it had not begun)."""
     tech = _me(principal)
-    shift = await risk_queries.current_shift(conn, tech, now)
-    report = await risk_queries.insert_report(
+    shift = await report_queries.current_shift(conn, tech, now)
+    report = await report_queries.insert_report(
         conn, tech, "sick", shift_id=shift["id"] if shift else None, reason=reason
     )
     released: list[UUID] = []
-    for row in await risk_queries.remaining_jobs(conn, tech):
+    for row in await report_queries.remaining_jobs(conn, tech):
         if row["status"] == JobStatus.EN_ROUTE.value:
             # They are on the road to it: the dispatcher decides, the job stays visible at risk.
             continue
@@ -124,13 +123,13 @@ async def call_in_sick(
         released.append(row["id"])
     if shift is not None:
         if shift["starts_at"] > now:
-            await risk_queries.delete_shift(conn, shift["id"])
+            await report_queries.delete_shift(conn, shift["id"])
         else:
-            await risk_queries.end_shift_at(conn, shift["id"], now)
+            await report_queries.end_shift_at(conn, shift["id"], now)
     territory = None
     offers: list[Offer] = []
     for job_id in released:
-        territory = territory or await job_queries.job_territory(conn, job_id)
+        territory = territory or await job_records.job_territory(conn, job_id)
         candidates = await rematch_candidates(conn, job_id, settings, routing=routing, now=now, cache=None)
         offers.append(Offer(job_id=job_id, candidates=candidates))
         await enqueue(

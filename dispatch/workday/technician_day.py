@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from dispatch.fleet import stock_queries
-from dispatch.jobs import job_queries
+from dispatch.fleet import stock as fleet_stock
+from dispatch.jobs import records as job_records
 from dispatch.models import JobStatus
 from dispatch.workday import day_queries
 from infra.db import Connection
@@ -92,11 +92,9 @@ async def day_of(conn: Connection, technician_id: UUID, day: date) -> Technician
     rows = await day_queries.stops(conn, technician_id, start, end)
     asset_ids = [r["asset_id"] for r in rows if r["asset_id"] is not None]
     history = await day_queries.asset_history(conn, asset_ids)
-    parts = await job_queries.parts_of(conn, [r["job_id"] for r in rows])
-    van = await stock_queries.van_of(conn, technician_id)
-    held = (
-        {level.part_id: level.quantity for level in await stock_queries.levels(conn, van.id)} if van else {}
-    )
+    parts = await job_records.parts_of(conn, [r["job_id"] for r in rows])
+    van = await fleet_stock.van_of(conn, technician_id)
+    held = {level.part_id: level.quantity for level in await fleet_stock.levels(conn, van.id)} if van else {}
     stops: list[DayStop] = []
     for order, r in enumerate(rows, start=1):
         asset = None

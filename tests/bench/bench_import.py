@@ -38,7 +38,7 @@ from dispatch.demo.catalogue import (
     DemoModel,
     DemoProblem,
 )
-from dispatch.importing.import_queries import ImportReport, import_directory
+from dispatch.importing.load import ImportReport, import_directory
 from dispatch.importing.runs import LAYOUT
 from infra.db import connect
 from tests.bench.common import scratch_database

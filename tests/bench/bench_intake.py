@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from api.app import create_app
-from dispatch.importing.import_queries import import_directory
+from dispatch.importing.load import import_directory
 from infra.db import Connection, connect
 from infra.settings import Settings
 from tests.bench.common import SECRET, dispatcher_token, percentiles, scratch_database

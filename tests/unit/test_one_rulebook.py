@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from dispatch.matching import eligibility, match_cost
 from dispatch.matching.eligibility import Exclusion
