@@ -17,7 +17,7 @@ from api.jobs import versioned
 from assets.models import Asset, AwareDatetime, Code, ExternalId, Latitude, Longitude, Name
 from dispatch.access import scope
 from dispatch.access.accounts import Principal
-from dispatch.intake import calls as intake
+from dispatch.intake import calls as intake, problems
 from dispatch.models import DurationS, Job, Priority, Problem, SkillCode, SkillLevel, Variant
 from dispatch.travel.geocoding import geocoder_from_settings
 from infra.errors import InvalidError
@@ -127,11 +127,11 @@ class ProblemController(Controller):
     @get(guards=[ANY_USER])
     async def list_problems(self, conn: Db, asset_kind: FromQuery[str | None] = None) -> list[Problem]:
         """The problem catalogue: per asset kind, what it needs and how the customer's choice changes it."""
-        return await intake.problems(conn, asset_kind)
+        return await problems.problems(conn, asset_kind)
 
     @get("/{code:str}", guards=[ANY_USER])
     async def get_problem(self, conn: Db, code: FromPath[str]) -> Problem:
-        return await intake.problem(conn, code)
+        return await problems.problem(conn, code)
 
     @put("/{code:str}", guards=[ADMIN])
     async def put_problem(self, conn: Db, code: FromPath[str], data: JSONBody[ProblemIn]) -> Problem:
@@ -153,7 +153,7 @@ class ProblemController(Controller):
                 for v in data.variants
             ],
         )
-        return await intake.save_problem(conn, problem)
+        return await problems.save_problem(conn, problem)
 
 
 ROUTES = [IntakeController, ProblemController]

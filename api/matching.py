@@ -14,10 +14,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth import STAFF
 from api.deps import Caller, Db
 from api.jobs import IfMatch, parse_if_match
-from dispatch.matching import assignment
+from dispatch.matching import assignment, context
 from dispatch.matching.assignment import Assignment
+from dispatch.matching.candidates import Candidate, MatchSettings, Ranking
 from dispatch.matching.match_cost import Weights
-from dispatch.matching.ranking import Candidate, MatchSettings, Ranking
 from infra.errors import InvalidError
 from infra.settings import Settings
 
@@ -64,7 +64,7 @@ class MatchingController(Controller):
     ) -> CandidatesOut:
         """Technicians who could take the job, best first, each with a score breakdown, a one-line
         reason and the arrival window the customer would get; and how many each hard rule excluded."""
-        ranking: Ranking = await assignment.candidates(
+        ranking: Ranking = await context.candidates(
             conn,
             principal,
             job_id,

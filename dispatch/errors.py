@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dispatch.models import JobStatus
-from infra.errors import ConflictError, NotFoundError, PreconditionFailedError
+from infra.errors import ConflictError, InvalidError, NotFoundError, PreconditionFailedError
 
 
 class JobNotFoundError(NotFoundError):
@@ -55,3 +55,7 @@ class NoTechnicianCanTake(ConflictError):
 
 class VanShort(ConflictError):
     """A van holds fewer of a part than asked of it."""
+
+
+class AskBackError(InvalidError):
+    """The request is fine but one answer is missing; `candidates` lists what to choose from."""

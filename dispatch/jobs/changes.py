@@ -162,9 +162,7 @@ async def write(
         columns["status"] = step.to.value
     await job_queries.move_job(conn, job_id, columns)
     if step.to is None:
-        await job_queries.insert_job_event(
-            conn, job_id, step.event, principal, reason=reason, data=data, client_at=client_at
-        )
+        await record(conn, job_id, step.event, principal, reason=reason, data=data, client_at=client_at)
         return
     passed = current
     for status in (*through, step.to):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from asyncpg import Record
 
 from assets.models import PartId
@@ -337,12 +338,22 @@ async def job_territory(conn: Connection, job_id: UUID) -> UUID | None:
     return territory
 
 
-async def job_for_rebooking(conn: Connection, job_id: UUID) -> Record:
+class RebookingFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What a new window for the same visit is searched with."""
+
+    site_id: UUID
+    asset_id: UUID | None
+    customer_id: UUID | None
+    problem_code: str
+    customer_choice: str | None
+
+
+async def job_for_rebooking(conn: Connection, job_id: UUID) -> RebookingFacts:
     row: Record | None = await conn.fetchrow(
         "SELECT site_id, asset_id, customer_id, problem_code, customer_choice FROM jobs WHERE id = $1", job_id
     )
     assert row is not None
-    return row
+    return RebookingFacts(**dict(row))
 
 
 async def override_events(

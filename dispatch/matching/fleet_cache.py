@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
-from dispatch.matching.ranking import FleetView
+from dispatch.matching.fleet_view import FleetView
 from infra.listen import listen
 
 log = logging.getLogger("truckroll.fleet")

@@ -14,9 +14,9 @@ from uuid import UUID
 from dispatch.access import scope
 from dispatch.access.accounts import Principal
 from dispatch.jobs import changes as job_changes, day_release, records as job_records, records as jobs
-from dispatch.matching import assignment, route_queries
+from dispatch.matching import assignment, context, route_queries
 from dispatch.matching.assignment import Assignment
-from dispatch.matching.ranking import MatchSettings
+from dispatch.matching.candidates import MatchSettings
 from dispatch.matching.route_plan import build
 from dispatch.models import Job, JobEvent, JobStatus
 from dispatch.travel.sources import TravelTimes
@@ -111,10 +111,10 @@ async def reassign(
     previous = job.technician_id
     if previous == technician_id:
         raise ConflictError("the job is already this technician's", field="technician_id")
-    ctx = await assignment.context(conn, job, routing)
-    ranking = await assignment.rank(conn, ctx, settings, now=now, limit=1, only=[technician_id])
+    ctx = await context.context(conn, job, routing)
+    ranking = await context.rank(conn, ctx, settings, now=now, limit=1, only=[technician_id])
     if not ranking.candidates:
-        raise ConflictError(assignment.why_not(ranking, "the technician"), field="technician_id")
+        raise ConflictError(context.why_not(ranking, "the technician"), field="technician_id")
     result = await assignment.apply(
         conn,
         principal,
@@ -227,8 +227,8 @@ async def _check_day_with(
 ) -> None:
     """The technician's day must still hold every promise with the job fixed at `start_at`."""
     assert job.technician_id is not None
-    ctx = await assignment.context(conn, job, routing)
-    days = await assignment.days_of(conn, job.technician_id, start_at, now)
+    ctx = await context.context(conn, job, routing)
+    days = await context.days_of(conn, job.technician_id, start_at, now)
     for day in days:
         visits = [
             replace(v, earliest=start_at.timestamp(), latest=start_at.timestamp())
@@ -331,8 +331,8 @@ async def _keep_in_day(
 ) -> assignment.Placed | None:
     """None when the job's place still holds its new window; else where it went in the same day."""
     assert job.technician_id is not None
-    ctx = await assignment.context(conn, job, routing)
-    days = await assignment.days_of(conn, job.technician_id, job.planned_start_at or job.window_start_at, now)
+    ctx = await context.context(conn, job, routing)
+    days = await context.days_of(conn, job.technician_id, job.planned_start_at or job.window_start_at, now)
     planned = job.planned_start_at
     in_window = planned is not None and job.window_start_at <= planned <= job.window_end_at
     if in_window and (not days or bool((await build(days, ctx.travel)).feasible.all())):
@@ -341,13 +341,13 @@ async def _keep_in_day(
     if job.pinned_start_at is not None:
         fixed = job.pinned_start_at.timestamp()
         ctx = replace(ctx, target=replace(ctx.target, earliest=fixed, latest=fixed))
-    ranking = await assignment.rank(conn, ctx, settings, now=now, limit=1, only=[job.technician_id])
+    ranking = await context.rank(conn, ctx, settings, now=now, limit=1, only=[job.technician_id])
     fits = [c for c in ranking.candidates if home is None or c.shift_id == home]
     if not fits:
         why = (
             "it would fall on another of their days"
             if ranking.candidates
-            else assignment.why_not(ranking, "the technician")
+            else context.why_not(ranking, "the technician")
         )
         raise ConflictError(
             f"window_end_at: the job fits nowhere in its technician's day with this window ({why});"

@@ -25,9 +25,12 @@ from dispatch.intake.calls import IntakeRequest
 from dispatch.jobs import changes as job_changes, records as job_records, records as jobs
 from dispatch.jobs.lifecycle import REBOOKABLE
 from dispatch.matching import route_queries
-from dispatch.matching.assignment import DAY_MARGIN, Assignment, assign, travel_for
+from dispatch.matching.assignment import Assignment, assign
+from dispatch.matching.candidates import JobToPlace, MatchSettings, NeededPart
+from dispatch.matching.context import DAY_MARGIN, travel_for
 from dispatch.matching.days import build_days
-from dispatch.matching.ranking import FleetView, JobToPlace, Matcher, MatchSettings, NeededPart, screen_static
+from dispatch.matching.fleet_view import FleetView, screen_static
+from dispatch.matching.ranking import Matcher
 from dispatch.models import JobStatus
 from dispatch.travel.geocoding import Geocoder
 from dispatch.travel.sources import TravelTimes
@@ -183,14 +186,14 @@ async def offer_for_job(
     """The windows a customer could move their visit to: the same site, asset, problem and choice."""
     row = await job_records.job_for_rebooking(conn, job_id)
     request = IntakeRequest(
-        problem_code=row["problem_code"],
+        problem_code=row.problem_code,
         problem_text=None,
-        choice=row["customer_choice"],
+        choice=row.customer_choice,
         window_start_at=now,
         window_end_at=now,
-        site_id=row["site_id"],
-        asset_id=row["asset_id"],
-        customer_id=row["customer_id"],
+        site_id=row.site_id,
+        asset_id=row.asset_id,
+        customer_id=row.customer_id,
     )
     return await offer(
         conn,

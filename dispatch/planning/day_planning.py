@@ -24,7 +24,7 @@ from asyncpg import Record
 from dispatch.access.accounts import Principal
 from dispatch.jobs import changes as job_changes, day_release, records as job_records
 from dispatch.matching import days as matching_days
-from dispatch.matching.assignment import travel_for
+from dispatch.matching.context import travel_for
 from dispatch.matching.days import JobPlace
 from dispatch.models import JobStatus
 from dispatch.planning import optimizer, plan_queries

@@ -20,7 +20,7 @@ from uuid import UUID
 import numpy as np
 from asyncpg import Record
 
-from dispatch.matching.assignment import travel_for
+from dispatch.matching.context import travel_for
 from dispatch.matching.days import place_of
 from dispatch.tracking.eta import Leg, chain, smooth
 from dispatch.travel.sources import TravelTimes

@@ -20,9 +20,9 @@ from asyncpg import Record
 
 from dispatch.access.accounts import SYSTEM
 from dispatch.jobs import changes as job_changes, records as job_records, records as jobs
-from dispatch.matching import assignment
+from dispatch.matching import context
+from dispatch.matching.candidates import MatchSettings
 from dispatch.matching.fleet_cache import FleetCache
-from dispatch.matching.ranking import MatchSettings
 from dispatch.models import JobStatus
 from dispatch.tracking import position_queries, risk_queries
 from dispatch.tracking.board import risks_of
@@ -52,9 +52,9 @@ async def rematch_candidates(
 ) -> list[Candidate]:
     """The best technicians to take the job over, as a dispatcher reads them."""
     job = await jobs.get_job(conn, SYSTEM, job_id)
-    ctx = await assignment.context(conn, job, routing)
+    ctx = await context.context(conn, job, routing)
     try:
-        ranking = await assignment.rank(conn, ctx, settings, now=now, limit=limit + 1, cache=cache)
+        ranking = await context.rank(conn, ctx, settings, now=now, limit=limit + 1, cache=cache)
     except DomainError:
         return []
     return [

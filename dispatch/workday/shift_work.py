@@ -9,7 +9,7 @@ import msgspec
 
 from dispatch.access.accounts import Principal
 from dispatch.jobs import changes as job_changes, records as job_records
-from dispatch.matching.ranking import MatchSettings
+from dispatch.matching.candidates import MatchSettings
 from dispatch.models import JobStatus
 from dispatch.tracking.risk_watch import rematch_candidates
 from dispatch.travel.sources import TravelTimes

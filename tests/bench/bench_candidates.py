@@ -21,7 +21,9 @@ from pathlib import Path
 import httpx
 
 from api.app import create_app
-from dispatch.matching.ranking import FleetView, JobToPlace, Matcher, MatchSettings
+from dispatch.matching.candidates import JobToPlace, MatchSettings
+from dispatch.matching.fleet_view import FleetView
+from dispatch.matching.ranking import Matcher
 from dispatch.travel.sources import GeodesicTravel, TravelSettings
 from infra.db import connect
 from infra.settings import Settings

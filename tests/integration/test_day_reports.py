@@ -9,7 +9,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.matching.ranking import MatchSettings
+from dispatch.matching.candidates import MatchSettings
 from dispatch.tracking import risk_watch
 from infra.db import Connection
 from tests.factories_dispatch import login_of

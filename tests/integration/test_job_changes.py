@@ -106,7 +106,7 @@ async def test_a_move_the_lifecycle_forbids_is_refused_before_anything_is_writte
 async def test_status_owner_and_plan_columns_refuse_any_other_writer(conn: Connection) -> None:
     metro = await territory(conn)
     job_id = await job(conn, await site(conn, metro, north(2)), (9, 12))
-    with pytest.raises(ValueError, match=r"technician_id change only through dispatch\.job_changes"):
+    with pytest.raises(ValueError, match=r"technician_id change only through dispatch\.jobs\.changes"):
         await job_queries.update_job(conn, job_id, {"technician_id": None})
 
 

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from dispatch.access.accounts import Principal, Role
 from dispatch.matching import assignment
-from dispatch.matching.ranking import MatchSettings
+from dispatch.matching.candidates import MatchSettings
 from infra.db import Connection, create_pool
 from infra.errors import ConflictError
 from tests.conftest import Auth

@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from dispatch.matching.ranking import MatchSettings
+from dispatch.matching.candidates import MatchSettings
 from dispatch.tracking import risk_watch
 from dispatch.tracking.position_intake import PositionIntake
 from dispatch.tracking.positions import Batch, Ping, maintain_partitions

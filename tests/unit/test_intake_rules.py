@@ -4,14 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from dispatch.intake.calls import (
-    AskBackError,
-    estimate_duration,
-    problem_from_text,
-    required_skills,
-    variant_for,
-)
+from dispatch.errors import AskBackError
 from dispatch.intake.intake_queries import Problem, Variant
+from dispatch.intake.problems import estimate_duration, problem_from_text, required_skills, variant_for
 from dispatch.models import DurationSource
 from infra.errors import InvalidError
 

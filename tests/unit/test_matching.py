@@ -9,8 +9,10 @@ from uuid import UUID
 
 import pytest
 
+from dispatch.matching.candidates import JobToPlace, MatchSettings, NeededPart, Ranking
 from dispatch.matching.eligibility import Exclusion
-from dispatch.matching.ranking import FleetView, JobToPlace, Matcher, MatchSettings, NeededPart, Ranking
+from dispatch.matching.fleet_view import FleetView
+from dispatch.matching.ranking import Matcher
 from dispatch.matching.route_plan import Day, Visit
 from dispatch.matching.route_queries import DepotRow, TechnicianRow
 from tests.grid_travel import GridTravel

@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dispatch.matching import eligibility, match_cost
+from dispatch.matching.candidates import JobToPlace, MatchSettings, Ranking
 from dispatch.matching.eligibility import Exclusion
-from dispatch.matching.ranking import FleetView, JobToPlace, Matcher, MatchSettings, Ranking
+from dispatch.matching.fleet_view import FleetView
+from dispatch.matching.ranking import Matcher
 from dispatch.matching.route_plan import Day
 from dispatch.matching.route_queries import TechnicianRow
 from dispatch.planning import day_plan, optimizer

@@ -134,7 +134,7 @@ def test_a_drive_is_cut_into_stretches_every_five_minutes_but_not_while_parking(
 
 
 async def test_a_router_that_fails_is_stood_in_for_by_the_model_with_the_model_s_own_factors() -> None:
-    from dispatch.matching.assignment import travel_for
+    from dispatch.matching.context import travel_for
     from dispatch.matching.route_queries import JobPlace
     from dispatch.travel.sources import OsrmTravel
 
