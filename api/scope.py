@@ -4,7 +4,7 @@ answers 404 as if it did not exist (dispatch/access/scope.py holds the rules).
 
 A path parameter the guard does not know refuses such a dispatcher (403) until it is listed
 below: a new kind of record is scoped on purpose, never by luck. The authorization matrix
-(tests/integration/test_authorization_matrix.py) holds every route to it.
+(tests/integration/access/test_authorization_matrix.py) holds every route to it.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def bearer(token: str) -> dict[str, str]:
 async def build_demo_template(dsn_of: Callable[[str], str], data_dir: Path) -> DemoWorld:
     """`dsn_of` gives a database's DSN from its name."""
     from tests.conftest import JWT_SECRET, TEMPLATE, mint_token
-    from tests.integration.test_push import Browser
+    from tests.integration.notifications.test_push import Browser
 
     admin_conn = await connect(dsn_of("postgres"))
     try:

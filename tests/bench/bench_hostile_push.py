@@ -29,7 +29,7 @@ import httpx
 from infra.db import Connection, connect
 from tests.bench.bench_push import browser_keys, world
 from tests.bench.common import scratch_database, wait_for_service
-from tests.integration.test_push import worker_env
+from tests.integration.notifications.test_push import worker_env
 from tests.live_server import free_port
 
 HONEST = 20
