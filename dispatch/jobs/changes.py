@@ -167,7 +167,7 @@ async def write(
     passed = current
     for status in (*through, step.to):
         implied = status is not step.to
-        await job_queries.insert_job_event(
+        await record(
             conn,
             job_id,
             step.event,

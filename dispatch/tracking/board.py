@@ -4,7 +4,9 @@ one has yet, and the jobs at risk first, each with why."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -54,6 +56,19 @@ def risks_of(
     if ends is not None and shift_end is not None and ends > shift_end:
         found.append(Risk.ENDS_AFTER_SHIFT)
     return found
+
+
+def risks_of_row(row: Record | Mapping[str, Any], now: datetime) -> list[Risk]:
+    """The risks of a job as the board's and the risk watch's queries read it (with its shift's end)."""
+    return risks_of(
+        status=JobStatus(row["status"]),
+        window_end_at=row["window_end_at"],
+        planned_start_at=row["planned_start_at"],
+        eta_at=row["eta_at"],
+        duration_s=row["duration_s"],
+        shift_end=row["shift_end"],
+        now=now,
+    )
 
 
 class BoardJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,15 +123,7 @@ def _job(row: Record, now: datetime) -> BoardJob:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         pinned=row["pinned"],
-        risks=risks_of(
-            status=status,
-            window_end_at=row["window_end_at"],
-            planned_start_at=row["planned_start_at"],
-            eta_at=row["eta_at"],
-            duration_s=row["duration_s"],
-            shift_end=row["shift_end"],
-            now=now,
-        ),
+        risks=risks_of_row(row, now),
         version=row["version"],
     )
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from asyncpg import Record
 
+from dispatch.tracking.risk_queries import SHIFT_END, SHIFT_OF_JOB
 from infra.db import Connection
 
 
@@ -31,19 +32,14 @@ async def jobs_between(
 ) -> list[Record]:
     """Open and finished jobs whose window or plan touches the period, with their site."""
     rows: list[Record] = await conn.fetch(
-        """
+        f"""
         SELECT j.id, j.status, j.technician_id, j.problem_code, j.priority, j.window_start_at,
                j.window_end_at,
                j.planned_start_at, j.eta_at, j.duration_s, j.started_at, j.finished_at, j.pinned, j.version,
                s.address_line, s.latitude, s.longitude,
-               sh.ends_at + make_interval(secs => sh.overtime_limit_s) AS shift_end
+               {SHIFT_END}
         FROM jobs j JOIN sites s ON s.id = j.site_id
-        LEFT JOIN LATERAL (
-            SELECT x.ends_at, x.overtime_limit_s FROM shifts x
-            WHERE x.technician_id = j.technician_id
-              AND x.starts_at <= coalesce(j.planned_start_at, j.window_start_at)
-            ORDER BY x.starts_at DESC LIMIT 1
-        ) sh ON true
+        {SHIFT_OF_JOB}
         WHERE ($1::uuid IS NULL OR s.territory_id = $1)
           AND j.status <> 'cancelled'
           AND ((j.window_start_at < $3 AND j.window_end_at > $2)

@@ -9,20 +9,24 @@ from asyncpg import Record
 
 from infra.db import Connection
 
-
-async def open_jobs_near(conn: Connection, start: datetime, end: datetime) -> list[Record]:
-    """Jobs not yet started whose window or plan falls in the period, with their technician's shift end."""
-    rows: list[Record] = await conn.fetch(
-        """
-        SELECT j.id, j.status, j.technician_id, j.window_end_at, j.planned_start_at, j.eta_at, j.duration_s,
-               sh.ends_at + make_interval(secs => sh.overtime_limit_s) AS shift_end
-        FROM jobs j
-        LEFT JOIN LATERAL (
+# The shift each job falls in, for its end with overtime: what "ends after the shift" is judged by.
+SHIFT_OF_JOB = """LEFT JOIN LATERAL (
             SELECT x.ends_at, x.overtime_limit_s FROM shifts x
             WHERE x.technician_id = j.technician_id
               AND x.starts_at <= coalesce(j.planned_start_at, j.window_start_at)
             ORDER BY x.starts_at DESC LIMIT 1
-        ) sh ON true
+        ) sh ON true"""
+SHIFT_END = "sh.ends_at + make_interval(secs => sh.overtime_limit_s) AS shift_end"
+
+
+async def open_jobs_near(conn: Connection, start: datetime, end: datetime) -> list[Record]:
+    """Jobs not yet started whose window or plan falls in the period, with their technician's shift end."""
+    rows: list[Record] = await conn.fetch(
+        f"""
+        SELECT j.id, j.status, j.technician_id, j.window_end_at, j.planned_start_at, j.eta_at, j.duration_s,
+               {SHIFT_END}
+        FROM jobs j
+        {SHIFT_OF_JOB}
         WHERE j.status IN ('new', 'scheduled', 'dispatched', 'en_route')
           AND j.window_start_at < $2 AND j.window_end_at > $1
         """,

@@ -23,9 +23,8 @@ from dispatch.jobs import changes as job_changes, records as job_records, record
 from dispatch.matching import context
 from dispatch.matching.candidates import MatchSettings
 from dispatch.matching.fleet_cache import FleetCache
-from dispatch.models import JobStatus
 from dispatch.tracking import position_queries, risk_queries
-from dispatch.tracking.board import risks_of
+from dispatch.tracking.board import risks_of_row
 from dispatch.tracking.positions import maintain_partitions
 from dispatch.travel.sources import TravelTimes
 from infra.db import Connection, Pool
@@ -75,15 +74,7 @@ async def scan(
     """Raise an alert for every job newly at risk in the hours ahead; how many were raised."""
     raised = 0
     for row in await risk_queries.open_jobs_near(conn, now - HORIZON, now + HORIZON):
-        for risk in risks_of(
-            status=JobStatus(row["status"]),
-            window_end_at=row["window_end_at"],
-            planned_start_at=row["planned_start_at"],
-            eta_at=row["eta_at"],
-            duration_s=row["duration_s"],
-            shift_end=row["shift_end"],
-            now=now,
-        ):
+        for risk in risks_of_row(row, now):
             if not await risk_queries.raise_alert(conn, row["id"], risk.value):
                 continue
             raised += 1
