@@ -137,6 +137,7 @@
     const pending = queue.filter((e) => e.state === "pending").length;
     const refused = queue.filter((e) => e.state === "refused").length;
     $("queue-count").textContent = String(pending + refused);
+    $("queue-count").classList.toggle("zero", pending + refused === 0);
     $("queue-button").hidden = false;
     $("queue-button").classList.toggle("refused", refused > 0);
     renderToday(queue);

@@ -28,7 +28,9 @@
     if (!("serviceWorker" in navigator) || !("PushManager" in self) || !("Notification" in self)) return;
     if (Notification.permission === "granted") {
       $("notify").hidden = true;
-      await subscribe().catch((error) => { if (!(error instanceof TR.Offline)) TR.notice("Notifications: " + error.message); });
+      // A browser without a push service (some builds have none) still works the day: it only
+      // misses the news, which the day's refresh brings anyway.
+      await subscribe().catch(() => { $("notify").hidden = true; });
     } else {
       $("notify").hidden = Notification.permission === "denied";
     }

@@ -150,10 +150,18 @@
     await TR.enqueue("status", stop.job_id, Object.assign({ status: next }, extra || {}), label + " — " + stop.address);
   }
 
+  // Re-drawn after every report and every refresh of the day: what the technician is typing (an
+  // incomplete's reason) stays while the job's status does; only the van's counts are redrawn.
   TR.renderWork = function (stop) {
     const work = $("work");
-    work.replaceChildren();
+    const shape = stop.job_id + " " + stop.status;
     $("note-form").hidden = ["completed", "incomplete", "cancelled"].includes(stop.status);
+    if (work.dataset.shape === shape) {
+      if ($("van")) $("van").replaceChildren(...vanRows(stop));
+      return;
+    }
+    work.dataset.shape = shape;
+    work.replaceChildren();
     if (stop.status === "scheduled" || stop.status === "dispatched") {
       // One job in hand at a time: the customer is told the technician is coming.
       const inHand = TR.day.stops.some((s) => s.status === "en_route" || s.status === "on_site");
@@ -169,23 +177,28 @@
       work.append(el("h2", "Parts from the van"));
       const van = el("div");
       van.id = "van";
-      for (const level of TR.van) {
-        const row = el("div", null, "van-part");
-        row.dataset.part = level.part_id;
-        row.append(el("span", level.name + " (" + level.sku + ")"), el("span", level.quantity + " on van", "van-count"));
-        const use = button("Use 1", () => TR.enqueue("parts", stop.job_id, { parts: [{ part_id: level.part_id, quantity: 1 }] }, "Used 1 × " + level.sku + " — " + stop.address));
-        use.className = "use-part";
-        use.disabled = level.quantity < 1;
-        row.append(use);
-        van.append(row);
-      }
-      if (!TR.van.length) van.append(el("p", "Nothing on the van.", "muted"));
+      van.append(...vanRows(stop));
       work.append(van);
       const done = button("Complete", () => status(stop, "completed", null, "Completed"), "primary");
       done.id = "complete";
       work.append(done, incompleteForm(stop));
     }
   };
+
+  function vanRows(stop) {
+    if (!TR.van.length) return [el("p", "Nothing on the van.", "muted")];
+    return TR.van.map((level) => {
+      const row = el("div", null, "van-part");
+      row.dataset.part = level.part_id;
+      row.append(el("span", level.name + " (" + level.sku + ")"), el("span", level.quantity + " on van", "van-count"));
+      const label = "Used 1 × " + level.sku + " — " + stop.address;
+      const use = button("Use 1", () => TR.enqueue("parts", stop.job_id, { parts: [{ part_id: level.part_id, quantity: 1 }] }, label));
+      use.className = "use-part";
+      use.disabled = level.quantity < 1;
+      row.append(use);
+      return row;
+    });
+  }
 
   function incompleteForm(stop) {
     const form = el("form");
