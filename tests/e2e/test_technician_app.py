@@ -498,3 +498,82 @@ async def test_a_report_whose_answer_was_lost_is_sent_again_and_applied_once(
         "SELECT to_status FROM job_events WHERE job_id = $1 AND to_status IS NOT NULL", day.jobs[0]
     )
     assert [e["to_status"] for e in events] == ["en_route"]
+
+
+async def wait_for(check: Any, what: str, seconds: float = 20) -> Any:
+    for _ in range(int(seconds * 10)):
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"waited {seconds} s for {what}")
+
+
+async def drive(context: BrowserContext, start_km: float, step_m: float, steps: int) -> float:
+    """The phone moves south a step each half second (at most 180 km/h between pings a second
+    apart: believable, so the ETA uses them)."""
+    km = start_km
+    for _ in range(steps):
+        km -= step_m / 1000
+        lat, lon = north(km)
+        await context.set_geolocation({"latitude": lat, "longitude": lon, "accuracy": 10})
+        await asyncio.sleep(0.5)
+    return km
+
+
+@NEEDS_CHROMIUM
+async def test_the_phone_sends_its_positions_on_shift_moves_the_customers_eta_and_sends_a_dead_zones_backlog(
+    app: Litestar, conn: Connection
+) -> None:
+    day = await a_day(conn)
+    job_id = day.jobs[0]
+    planned = await conn.fetchval("SELECT eta_at FROM jobs WHERE id = $1", job_id)
+
+    async def pings() -> list[Any]:
+        return await conn.fetch(
+            "SELECT recorded_at, latitude FROM technician_positions WHERE technician_id = $1 ORDER BY 1",
+            day.technician,
+        )
+
+    async with phone(app) as (base, context, page):
+        await sign_in(page, base, day.email)
+        # On shift, at home 8 km north: the pings arrive with nothing in hand.
+        await wait_for(pings, "a ping from the phone")
+        await tap_stop(page, 1)
+        await page.tap("#set-off")
+
+        async def eta_after_set_off() -> Any:
+            return await conn.fetchval(
+                "SELECT eta_at FROM jobs WHERE id = $1 AND status = 'en_route'", job_id
+            )
+
+        set_off_eta = await wait_for(eta_after_set_off, "the set-off")
+        # From 8 km out: 8 km x 1.3 circuity at 35 km/h and 2 min to park, about 20 min, not the
+        # hour the plan said.
+        assert set_off_eta < planned - timedelta(minutes=30)
+        km = await drive(context, 8, 25, 24)  # 600 m closer in 12 s
+
+        async def eta_moved() -> bool:
+            eta = await conn.fetchval("SELECT eta_at FROM jobs WHERE id = $1", job_id)
+            return bool(eta < set_off_eta - timedelta(seconds=30))
+
+        await wait_for(eta_moved, "the ETA to move with the pings")
+        # A dead zone: the pings wait on the phone, and go when the network is back.
+        await context.set_offline(True)
+        await drive(context, km, 25, 8)
+        backlog = await page.evaluate("TR.store.get('pings').then(p => p || [])")
+        assert len(backlog) >= 3
+        await context.set_offline(False)
+        await page.evaluate("TR.flush()")
+
+        async def backlog_stored() -> bool:
+            stored = {p["recorded_at"] for p in await pings()}
+            return {datetime.fromisoformat(p["recorded_at"]) for p in backlog} <= stored
+
+        await wait_for(backlog_stored, "the backlog on the server")
+        assert await page.evaluate("TR.store.get('pings').then(p => (p || []).length)") == 0
+    flagged = await conn.fetchval(
+        "SELECT count(*) FROM technician_positions WHERE technician_id = $1 AND flagged IS NOT NULL",
+        day.technician,
+    )
+    assert flagged == 0
