@@ -577,3 +577,76 @@ async def test_the_phone_sends_its_positions_on_shift_moves_the_customers_eta_an
         day.technician,
     )
     assert flagged == 0
+
+
+def stand_in_push_service(endpoint: str, keys: dict[str, str]) -> str:
+    """Headless Chromium has no push service to subscribe with: this init script gives the page's
+    PushManager a subscription at the test's push service, with the test's browser keys, so what
+    the server sends the technician is read as the phone would read it."""
+    subscription = json.dumps({"endpoint": endpoint, "keys": keys, "expirationTime": None})
+    return f"""
+(() => {{
+  const made = {subscription};
+  const subscription = {{ endpoint: made.endpoint, toJSON: () => made }};
+  let subscribed = false;
+  PushManager.prototype.getSubscription = async function () {{ return subscribed ? subscription : null; }};
+  PushManager.prototype.subscribe = async function () {{ subscribed = true; return subscription; }};
+}})();
+"""
+
+
+@NEEDS_CHROMIUM
+async def test_a_pinned_job_reaches_the_phone_as_a_notification_on_that_job(
+    app: Litestar, conn: Connection, dsn: str, push_service: str
+) -> None:
+    day = await a_day(conn)
+    job_id = day.jobs[1]
+    phone_keys = Browser()
+    async with phone(app) as (base, context, page):
+        await context.add_init_script(stand_in_push_service(f"{push_service}/push/ann", phone_keys.keys()))
+        await sign_in(page, base, day.email)
+        await controlled(page)
+
+        async def subscribed() -> bool:
+            return bool(
+                await conn.fetchval("SELECT count(*) FROM push_subscriptions WHERE user_id IS NOT NULL")
+            )
+
+        await wait_for(subscribed, "the phone's push subscription")
+        dispatcher = await make_user(conn, Role.DISPATCHER)
+        async with httpx.AsyncClient(base_url=base, headers=dispatcher.headers) as http:
+            version = (await http.get(f"/jobs/{job_id}")).headers["etag"]
+            pinned = await http.post(
+                f"/jobs/{job_id}/pin", json={"reason": "Pat asked for Ann"}, headers={"If-Match": version}
+            )
+            assert pinned.status_code == 200, pinned.text
+        await deliver(dsn)
+        (push,) = [p for p in PushService.received if p["path"] == "/push/ann"]
+        message = phone_keys.read(push["body"])
+        assert (message["kind"], message["job_id"]) == ("job_pinned", str(job_id))
+        # The phone's worker shows it, tagged with the job it opens.
+        cdp = await context.new_cdp_session(page)
+        registrations: list[dict[str, Any]] = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+        await cdp.send("ServiceWorker.enable")
+        await wait_for(lambda: asyncio.sleep(0, registrations), "the worker's registration")
+        active = [r for r in registrations if not r.get("isDeleted") and r["scopeURL"].endswith("/app")]
+        await cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": base, "registrationId": active[-1]["registrationId"], "data": json.dumps(message)},
+        )
+        shown_js = (
+            "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+            ".then(n => n.map(x => [x.title, x.tag, x.data.job_id]))"
+        )
+
+        async def shown() -> list[Any]:
+            found: list[Any] = await page.evaluate(shown_js)
+            return found
+
+        notes = await wait_for(shown, "the notification")
+        assert notes == [[message["title"], f"job-{job_id}", str(job_id)]]
+        # The notification opens the app at /app#job=<id>: the job itself.
+        await page.goto(f"{base}/app#job={job_id}")
+        await expect(page.locator("#job")).to_be_visible()
+        await expect(page.locator("#job-title")).to_have_text("2. Noisy door")
