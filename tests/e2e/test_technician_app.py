@@ -272,6 +272,17 @@ async def springs_on_the_van(conn: Connection, day: Day) -> int:
     return count
 
 
+async def bob_of(conn: Connection, day: Day) -> UUID:
+    """Another technician of Ann's territory."""
+    bob: UUID = await conn.fetchval(
+        "INSERT INTO technicians (name, territory_id, home_latitude, home_longitude)"
+        " SELECT 'Bob Doors', territory_id, home_latitude, home_longitude FROM technicians WHERE id = $1"
+        " RETURNING id",
+        day.technician,
+    )
+    return bob
+
+
 async def tap_stop(page: Page, order: int) -> None:
     await page.locator("#stops button").nth(order - 1).tap()
     await expect(page.locator("#job")).to_be_visible()
@@ -435,12 +446,7 @@ async def test_a_report_the_server_refuses_stays_on_the_phone_with_the_reason(
     app: Litestar, conn: Connection
 ) -> None:
     day = await a_day(conn)
-    other = await conn.fetchval(
-        "INSERT INTO technicians (name, territory_id, home_latitude, home_longitude)"
-        " SELECT 'Bob Doors', territory_id, home_latitude, home_longitude FROM technicians WHERE id = $1"
-        " RETURNING id",
-        day.technician,
-    )
+    other = await bob_of(conn, day)
     async with phone(app) as (base, context, page):
         await sign_in(page, base, day.email)
         await tap_stop(page, 2)
@@ -650,3 +656,59 @@ async def test_a_pinned_job_reaches_the_phone_as_a_notification_on_that_job(
         await page.goto(f"{base}/app#job={job_id}")
         await expect(page.locator("#job")).to_be_visible()
         await expect(page.locator("#job-title")).to_have_text("2. Noisy door")
+
+
+@NEEDS_CHROMIUM
+async def test_running_late_and_calling_in_sick_reach_dispatch_once(app: Litestar, conn: Connection) -> None:
+    day = await a_day(conn)
+    etas = {r["id"]: r["eta_at"] for r in await conn.fetch("SELECT id, eta_at FROM jobs")}
+    async with phone(app) as (base, _, page):
+        await sign_in(page, base, day.email)
+        await page.select_option("#late-minutes", "30")
+        await page.tap("#late")
+        await queue_drained(page)
+        later = {r["id"]: r["eta_at"] for r in await conn.fetch("SELECT id, eta_at FROM jobs")}
+        assert all(later[j] > etas[j] for j in day.jobs), (etas, later)
+        await page.tap("#sick")
+        await page.fill("#sick-reason", "Flu")
+        await page.tap("#sick-confirm")
+        await queue_drained(page)
+        assert [e for e in await queue_of(page) if e["state"] == "refused"] == []
+        # The day is given back: nothing left on the phone's route.
+        await expect(page.locator("#no-stops")).to_be_visible(timeout=10_000)
+    reports = await conn.fetch(
+        "SELECT kind, minutes, reason FROM shift_reports WHERE technician_id = $1 ORDER BY id", day.technician
+    )
+    assert [(r["kind"], r["minutes"], r["reason"]) for r in reports] == [
+        ("running_late", 30, ""),
+        ("sick", None, "Flu"),
+    ]
+    jobs = await conn.fetch("SELECT status, technician_id FROM jobs")
+    assert [(j["status"], j["technician_id"]) for j in jobs] == [("new", None), ("new", None)]
+
+
+@NEEDS_CHROMIUM
+async def test_another_technician_cannot_sign_in_over_reports_still_waiting_to_be_sent(
+    app: Litestar, conn: Connection
+) -> None:
+    day = await a_day(conn)
+    bob = await bob_of(conn, day)
+    await make_user(conn, Role.TECHNICIAN, technician_id=bob, email="bob@example.com")
+    async with phone(app) as (base, _, page):
+        await sign_in(page, base, day.email)
+        await page.route("**/technicians/me/events", lambda route: route.abort("internetdisconnected"))
+        await tap_stop(page, 1)
+        await page.tap("#set-off")
+        await expect(page.locator("#queue-count")).to_have_text("1")
+        await page.tap("#home")
+        await page.tap("#sign-out")
+        await page.fill("#email", "bob@example.com")
+        await page.fill("#password", PASSWORD)
+        await page.tap("#sign-in-form button[type=submit]")
+        await expect(page.locator("#sign-in-error")).to_have_text(
+            f"1 reports of {day.email} are still waiting to be sent: sign in as {day.email} first."
+        )
+        await page.unroute("**/technicians/me/events")
+        await sign_in(page, base, day.email)
+        await queue_drained(page)
+    assert await conn.fetchval("SELECT status FROM jobs WHERE id = $1", day.jobs[0]) == "en_route"

@@ -96,7 +96,12 @@
     }
     const before = await TR.store.get("user");
     if (before && before.id !== login.user.id) {
-      // Another technician on this phone: nothing of the last one's carries over.
+      // Another technician on this phone: nothing of the last one's carries over, but their
+      // reports are theirs to send first (they are sent under their own sign-in).
+      const waiting = ((await TR.store.get("queue")) || []).filter((e) => e.state === "pending");
+      if (waiting.length) {
+        return showSignIn(waiting.length + " reports of " + before.email + " are still waiting to be sent: sign in as " + before.email + " first.");
+      }
       await TR.store.clear();
     }
     await TR.store.set("token", login.access_token);
