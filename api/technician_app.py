@@ -10,6 +10,7 @@ import json
 from importlib import resources
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath
@@ -47,32 +48,50 @@ def _page(ping_interval_s: int) -> str:
     return PAGE.replace("{app:ping_interval_s}", html.escape(str(ping_interval_s)))
 
 
+class ManifestIcon(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    src: str
+    sizes: str
+    type: str
+    purpose: str = "any"
+
+
+class WebManifest(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    short_name: str
+    description: str
+    start_url: str
+    scope: str
+    display: str
+    orientation: str
+    background_color: str
+    theme_color: str
+    icons: list[ManifestIcon]
+
+
 @functools.cache
-def _manifest() -> bytes:
-    icons = [
-        {"src": STATIC.url("app/icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
-        {"src": STATIC.url("app/icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
-        {
-            "src": STATIC.url("app/icons/icon-maskable-512.png"),
-            "sizes": "512x512",
-            "type": "image/png",
-            "purpose": "maskable",
-        },
-    ]
-    manifest = {
-        "id": "/app",
-        "name": "Truckroll technician",
-        "short_name": "Truckroll",
-        "description": "Your day, your jobs and your reports, offline too.",
-        "start_url": "/app",
-        "scope": "/app",
-        "display": "standalone",
-        "orientation": "portrait",
-        "background_color": "#ffffff",
-        "theme_color": THEME,
-        "icons": icons,
-    }
-    return json.dumps(manifest, indent=1).encode()
+def _manifest() -> WebManifest:
+    def icon(name: str, size: int, purpose: str = "any") -> ManifestIcon:
+        return ManifestIcon(src=STATIC.url(name), sizes=f"{size}x{size}", type="image/png", purpose=purpose)
+
+    return WebManifest(
+        id="/app",
+        name="Truckroll technician",
+        short_name="Truckroll",
+        description="Your day, your jobs and your reports, offline too.",
+        start_url="/app",
+        scope="/app",
+        display="standalone",
+        orientation="portrait",
+        background_color="#ffffff",
+        theme_color=THEME,
+        icons=[
+            icon("app/icons/icon-192.png", 192),
+            icon("app/icons/icon-512.png", 512),
+            # Drawn inside the middle 80%, the circle a launcher may cut it to.
+            icon("app/icons/icon-maskable-512.png", 512, "maskable"),
+        ],
+    )
 
 
 def _worker() -> str:
@@ -93,7 +112,7 @@ class TechnicianAppController(Controller):
         return Response(_page(settings.app_ping_interval_s), media_type=MediaType.HTML, headers=_REVALIDATE)
 
     @get("/manifest.webmanifest", media_type="application/manifest+json")
-    async def manifest(self) -> Response[bytes]:
+    async def manifest(self) -> Response[WebManifest]:
         """The web app manifest that makes the app installable."""
         return Response(_manifest(), media_type="application/manifest+json", headers=_REVALIDATE)
 
