@@ -137,10 +137,11 @@ async def a_day(conn: Connection) -> Day:
         jobs.append(job_id)
     await conn.execute(
         "INSERT INTO job_parts (job_id, part_id, quantity, probability, source) VALUES"
-        " ($1, $2, 2, 0.9, 'predicted'), ($1, $3, 1, 0.4, 'predicted')",
+        " ($1, $2, 2, 0.9, 'predicted'), ($1, $3, 1, 0.4, 'predicted'), ($4, $3, 1, 0.7, 'predicted')",
         jobs[0],
         spring,
         cable,
+        jobs[1],
     )
     email = "ann@example.com"
     await make_user(conn, Role.TECHNICIAN, technician_id=tech, email=email)
@@ -332,6 +333,7 @@ async def test_a_technician_works_the_day_from_sign_in_to_the_last_completion(
         await expect(spring.locator(".van-count")).to_have_text("2 on van")
         await spring.locator(".use-part").tap()
         await expect(spring.locator(".van-count")).to_have_text("1 on van")
+        await page.screenshot(path=SHOTS / "app-job-on-site.png", full_page=True)
         await page.fill("#note-text", "Both springs replaced, door balanced.")
         await page.tap("#add-note")
         await page.tap("#complete")
@@ -343,7 +345,8 @@ async def test_a_technician_works_the_day_from_sign_in_to_the_last_completion(
         await tap_stop(page, 2)
         await page.tap("#set-off")
         await page.tap("#arrive")
-        await page.fill("#incomplete-reason", "Needs a new opener board")
+        await page.fill("#incomplete-reason", "Cable frayed, none on the van")
+        await page.locator("#incomplete-form label", has_text="Lift cable").tap()
         await page.tap("#incomplete")
         await expect(page.locator("#job-status")).to_have_text("Not finished")
         await expect(page.locator("#queue-count")).to_have_text("0", timeout=10_000)
@@ -353,9 +356,14 @@ async def test_a_technician_works_the_day_from_sign_in_to_the_last_completion(
     )
     by_id = {r["id"]: (r["status"], r["outcome_reason"]) for r in statuses}
     assert by_id[day.jobs[0]] == ("completed", "")
-    assert by_id[day.jobs[1]] == ("incomplete", "Needs a new opener board")
-    follow_ups = await conn.fetchval("SELECT count(*) FROM jobs WHERE parent_job_id = $1", day.jobs[1])
-    assert follow_ups == 1
+    assert by_id[day.jobs[1]] == ("incomplete", "Cable frayed, none on the van")
+    # The follow-up is booked with the missing cable on it.
+    follow_up = await conn.fetch(
+        "SELECT p.part_id, p.quantity FROM jobs j JOIN job_parts p ON p.job_id = j.id"
+        " WHERE j.parent_job_id = $1",
+        day.jobs[1],
+    )
+    assert [(p["part_id"], p["quantity"]) for p in follow_up] == [(day.cable, 1)]
     van = await springs_on_the_van(conn, day)
     assert van == 1
     notes = await conn.fetch("SELECT text FROM job_notes WHERE job_id = $1", day.jobs[0])

@@ -169,6 +169,8 @@
     completed: "Done", incomplete: "Not finished", cancelled: "Cancelled", new: "New",
   };
   TR.statusWords = (s) => STATUS_WORDS[s] || s;
+  // An arrival time means something only until the technician is there.
+  const WAY_AHEAD = ["scheduled", "dispatched", "en_route"];
 
   function clock(iso) {
     return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: TR.day.timezone }).format(new Date(iso));
@@ -235,7 +237,7 @@
   function renderJob(stop, queue) {
     $("job-title").textContent = stop.order + ". " + stop.problem;
     $("job-status").textContent = TR.statusWords(stop.status);
-    $("job-window").textContent = "Arrive " + clock(stop.window_start_at) + "–" + clock(stop.window_end_at) + (stop.eta_at ? " · ETA " + clock(stop.eta_at) : "");
+    $("job-window").textContent = "Arrive " + clock(stop.window_start_at) + "–" + clock(stop.window_end_at) + (stop.eta_at && WAY_AHEAD.includes(stop.status) ? " · ETA " + clock(stop.eta_at) : "");
     $("job-address").textContent = stop.address;
     const where = stop.latitude + "," + stop.longitude;
     $("navigate").href = "geo:" + where + "?q=" + where + "(" + encodeURIComponent(stop.address) + ")";
