@@ -720,3 +720,43 @@ async def test_another_technician_cannot_sign_in_over_reports_still_waiting_to_b
         await sign_in(page, base, day.email)
         await queue_drained(page)
     assert await conn.fetchval("SELECT status FROM jobs WHERE id = $1", day.jobs[0]) == "en_route"
+
+
+@NEEDS_CHROMIUM
+async def test_a_long_dead_zones_backlog_goes_in_batches_the_api_takes(
+    app: Litestar, conn: Connection
+) -> None:
+    day = await a_day(conn)
+    # 2,500 fixes a second apart at home, ending a minute ago: three batches of at most 1,000.
+    end = datetime.now(UTC) - timedelta(minutes=1)
+    lat, lon = north(8)
+    backlog = [
+        {"recorded_at": (end - timedelta(seconds=n)).isoformat(), "latitude": lat, "longitude": lon}
+        for n in range(2500)
+    ]
+    sizes: list[int] = []
+    async with phone(app) as (base, context, page):
+        await sign_in(page, base, day.email)
+        await context.set_offline(True)
+        await page.evaluate("(pings) => TR.store.set('pings', pings)", backlog)
+        page.on(
+            "request",
+            lambda r: (
+                sizes.append(len(json.loads(r.post_data or "{}")["pings"]))
+                if r.url.endswith("/technicians/me/positions")
+                else None
+            ),
+        )
+        await context.set_offline(False)
+        await page.evaluate("TR.flush()")
+        assert await page.evaluate("TR.store.get('pings').then(p => p.length)") == 0
+    # (The phone's live fixes, a second apart, may join the last batch.)
+    assert sizes[:2] == [1000, 1000]
+    assert all(n <= 1000 for n in sizes)
+    assert sum(sizes) >= 2500
+    stored = await conn.fetchval(
+        "SELECT count(*) FROM technician_positions WHERE technician_id = $1 AND recorded_at <= $2",
+        day.technician,
+        end,
+    )
+    assert stored == 2500

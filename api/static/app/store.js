@@ -1,6 +1,6 @@
 // The app's data on the phone, in IndexedDB (idb-keyval): the sign-in, the day and the van as last
-// read, the reports not yet sent and the positions not yet sent. The service worker reads the
-// same store (the sign-in, to renew a push subscription).
+// read, the reports not yet sent and the positions not yet sent. A plain store any script of the
+// origin can open, the service worker included.
 (function () {
   "use strict";
   const kv = self.idbKeyval;
