@@ -36,6 +36,7 @@ from api import (
     sites,
     slots,
     stock,
+    technician_app,
     technicians,
     territories,
     track,
@@ -101,6 +102,7 @@ ROUTE_MODULES: Sequence[Any] = (
     push,
     track,
     page_assets,
+    technician_app,
     plans,
     days,
 )

@@ -107,6 +107,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # a busy install should use its own or a commercial one (OSM's tile usage policy).
     map_tile_url: str = OSM_TILES
     map_attribution: str = OSM_ATTRIBUTION
+    # The technician app (/app) sends the phone's positions in batches this often while on shift:
+    # often enough for a live ETA, seldom enough for a phone's battery (15 to 30 s).
+    app_ping_interval_s: int = 20
 
 
 def default_data_dir() -> Path:
@@ -187,7 +190,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         json_depth_max=_int(env, "TRUCKROLL_JSON_DEPTH_MAX", 32, minimum=2),
         map_tile_url=_tile_url(env),
         map_attribution=env.get("TRUCKROLL_MAP_ATTRIBUTION") or OSM_ATTRIBUTION,
+        app_ping_interval_s=_ping_interval_s(env),
     )
+
+
+def _ping_interval_s(env: Mapping[str, str]) -> int:
+    value = _int(env, "TRUCKROLL_APP_PING_INTERVAL_S", 20, minimum=15)
+    if value > 30:
+        raise SettingsError(f"TRUCKROLL_APP_PING_INTERVAL_S must be at most 30, got {value}")
+    return value
 
 
 def _tile_url(env: Mapping[str, str]) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 from litestar import Litestar
+from litestar.types import ASGIApp
 
 
 def free_port() -> int:
@@ -27,8 +28,8 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[str]:
-    """Yields the base URL while the app serves."""
+async def serving(app: ASGIApp) -> AsyncIterator[str]:
+    """Yields the base URL while the app (ours, or ours wrapped) serves."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())

@@ -59,3 +59,15 @@ def test_the_map_defaults_to_openstreetmaps_tiles_and_its_credit(tmp_path: Path)
 def test_a_tile_url_that_is_no_tile_template_names_the_variable(tmp_path: Path, url: str, says: str) -> None:
     with pytest.raises(SettingsError, match=f"TRUCKROLL_MAP_TILE_URL {says}"):
         load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path), "TRUCKROLL_MAP_TILE_URL": url})
+
+
+@pytest.mark.parametrize(
+    ("value", "says"), [("14", "at least 15"), ("31", "at most 30"), ("soon", "a whole number")]
+)
+def test_the_apps_ping_interval_stays_between_15_and_30_seconds(
+    tmp_path: Path, value: str, says: str
+) -> None:
+    env = {"TRUCKROLL_DATA_DIR": str(tmp_path), "TRUCKROLL_APP_PING_INTERVAL_S": value}
+    with pytest.raises(SettingsError, match=f"TRUCKROLL_APP_PING_INTERVAL_S must be {says}"):
+        load_settings(env)
+    assert load_settings({"TRUCKROLL_DATA_DIR": str(tmp_path)}).app_ping_interval_s == 20
