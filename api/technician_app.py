@@ -18,8 +18,8 @@ from litestar.params import FromPath
 from api.auth import ANY_USER
 from api.deps import Caller, Db
 from api.static_files import STATIC
-from dispatch import job_contact
-from dispatch.job_contact import CustomerContact
+from dispatch.workday import job_contact
+from dispatch.workday.job_contact import CustomerContact
 from infra.settings import Settings
 
 _FILES = resources.files("api").joinpath("static/app")

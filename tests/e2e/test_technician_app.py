@@ -21,13 +21,13 @@ from litestar import Litestar
 from playwright.async_api import BrowserContext, Geolocation, Page, Route, async_playwright, expect
 
 from api.app import create_app
-from dispatch.accounts import Role
+from dispatch.access.accounts import Role
 from infra.db import Connection
 from infra.settings import Settings
 from tests.conftest import make_user
 from tests.e2e.test_tracking_page import ARGS, CHROMIUM, NEEDS_CHROMIUM, SHOTS, WATCH_POLICY
 from tests.factories_matching import north, site
-from tests.integration.test_push import Browser, PushService, deliver, push_service, settings
+from tests.integration.notifications.test_push import Browser, PushService, deliver, push_service, settings
 from tests.live_server import serving
 
 # The stand-in push service and the settings that reach it: fixtures of the push tests.

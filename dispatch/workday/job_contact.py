@@ -9,8 +9,8 @@ from uuid import UUID
 import msgspec
 
 from assets.customers import customer
-from dispatch import jobs
-from dispatch.accounts import Principal, Role
+from dispatch.access.accounts import Principal, Role
+from dispatch.jobs import records as jobs
 from dispatch.models import JobStatus
 from infra.db import Connection
 
