@@ -10,6 +10,10 @@ as the product writes it, and the published ETA 30, 20, 10 and 5 minutes before 
 compared with the arrival. Two oracle rows publish the simulation's own expected remaining time
 (with and without the driver's pace) through the same step: the floor no model can beat here.
 The simulation's drivers are the fleet's technicians, so each one's pace is learned as well.
+The road-class rows learn as `truckroll calibrate` does with a router: its route service's
+segments by free-flow speed class and junctions crossed (dispatch.road_classes), and their ETAs
+are routed legs timed by those, through the product's own router with its fallback (any
+estimate the straight-line model gave instead is counted and printed).
 
     TRUCKROLL_OSRM_BIN_DIR=... python -m tests.bench.bench_eta_roads [--trips 1200]
 

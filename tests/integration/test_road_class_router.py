@@ -128,11 +128,12 @@ async def test_no_route_at_all_gets_the_straight_line_model(router: OsrmTravel) 
     assert np.isfinite(seconds).all()
 
 
-# Through the API: what `truckroll calibrate` stored times the customer's ETA.
+# Through the API: what was learned by road class (stored as `truckroll calibrate` stores it)
+# times the customer's ETA after Ann's ping at 8:30.
 
 
 async def eta_after_ping(
-    client: Client, conn: Connection, road_router: RoadRouter, rush: tuple[float, ...]
+    client: Client, conn: Connection, rush: tuple[float, ...], point: tuple[float, float] = BULEVARDI
 ) -> float:
     area = await territory(conn)
     await conn.execute(
@@ -149,8 +150,8 @@ async def eta_after_ping(
     ann = await login_of(conn, ann_id)
     ping = {
         "recorded_at": at(8.5).isoformat(),
-        "latitude": BULEVARDI[0],
-        "longitude": BULEVARDI[1],
+        "latitude": point[0],
+        "longitude": point[1],
         "accuracy_m": 8,
     }
     response = await client.post("/technicians/me/positions", json={"pings": [ping]}, headers=ann.headers)
@@ -161,10 +162,10 @@ async def eta_after_ping(
 
 
 async def test_a_ping_s_eta_is_timed_by_the_learned_road_classes(
-    routed_client: Client, conn: Connection, road_router: RoadRouter, router: OsrmTravel
+    routed_client: Client, conn: Connection, router: OsrmTravel
 ) -> None:
     rush = (1.5,) * CLASSES + (20.0,)
-    seconds = await eta_after_ping(routed_client, conn, road_router, rush)
+    seconds = await eta_after_ping(routed_client, conn, rush)
     legs = await router.routed_legs(np.array([BULEVARDI, ETELARANTA]))
     assert legs is not None
     (leg,) = legs_of_route(legs)
@@ -173,3 +174,11 @@ async def test_a_ping_s_eta_is_timed_by_the_learned_road_classes(
     assert rush[JUNCTIONS] == 20.0
     # The ping at 8:30 is the middle of the 8:00 hour: its values alone.
     assert seconds == pytest.approx(1.5 * sum(leg.class_s) + leg.turn_s + 20 * leg.junctions + 120, abs=1)
+
+
+async def test_a_ping_where_no_route_starts_is_taken_with_the_straight_line_eta(
+    routed_client: Client, conn: Connection
+) -> None:
+    seconds = await eta_after_ping(routed_client, conn, (1.5,) * CLASSES + (20.0,), STATION)
+    modelled = await MODEL.between(np.array([STATION]), np.array([ETELARANTA]))
+    assert seconds == pytest.approx(float(modelled[0]), abs=1)

@@ -196,6 +196,7 @@ async def test_a_road_router_s_free_flow_times_are_scaled_by_what_the_trips_took
 
     out = await calibrate_routed()
     assert "road router" in out
+    assert "routed legs by road class, all hours: " in out
     assert await conn.fetchval("SELECT trips FROM travel_factors WHERE source = 'road_router'") == len(
         legs.pairs
     )
