@@ -10,7 +10,9 @@ Each trip is timed by the same source that times matching, planning and ETAs (th
 when one is configured, else the territory's straight-line model), unscaled, and
 dispatch.travel_learning fits the factors per territory, hour and distance band, and for a
 router per band of its own speed; then each technician's pace against those. A router is asked
-in batches: one table per batch of trips, not one request per trip.
+in batches: one table per batch of trips, not one request per trip. With a router, each stretch
+is also asked of its route service, whose answer says which roads it takes: its time is learned
+road class by road class (dispatch.road_classes), and the paces against that.
 """
 
 from __future__ import annotations
@@ -163,11 +165,11 @@ async def classed_trips(drives: Sequence[Drive], router: OsrmTravel) -> list[Cla
     out."""
     out: list[ClassedTrip] = []
     for drive in drives:
+        zone = ZoneInfo(drive.timezone)
         for fix in stretches(drive):
             legs = await router.routed_legs(np.array([(fix[1], fix[2]), drive.door]))
             leg = legs_of_route(legs)[0] if legs is not None else None
             if leg is not None:
-                zone = ZoneInfo(drive.timezone)
                 driving_s = (drive.arrived_at - fix[0]).total_seconds() - router.stop_overhead_s
                 hour = fix[0].astimezone(zone).hour
                 out.append(ClassedTrip(drive.territory_id, hour, leg, driving_s, drive.technician_id))
@@ -204,6 +206,4 @@ async def by_road_class(
         if t.territory_id in classes
     ]
     by_class = {p.technician_id: p for p in fit_paces(against, [FittedFactors(t, NEUTRAL) for t in classes])}
-    return with_classes, [by_class.get(p.technician_id, p) for p in paces] + [
-        p for t, p in by_class.items() if t not in {q.technician_id for q in paces}
-    ]
+    return with_classes, [*(p for p in paces if p.technician_id not in by_class), *by_class.values()]

@@ -4,7 +4,9 @@ table's learned time or the straight-line model's, never a failed ping."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
@@ -14,10 +16,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from dispatch.calibration import Drive, by_road_class
 from dispatch.road_class_travel import ClassedTravel
-from dispatch.road_classes import CLASSES, FEATURES, JUNCTIONS, ClassFactors, legs_of_route
+from dispatch.road_classes import CLASSES, FEATURES, JUNCTIONS, ClassFactors, from_flat, legs_of_route
 from dispatch.travel import GeodesicTravel, OsrmTravel, RoutedTravel, TravelSettings
-from dispatch.travel_learning import TravelFactors
+from dispatch.travel_learning import FittedFactors, TravelFactors
 from infra.db import Connection
 from tests.factories_dispatch import login_of
 from tests.factories_matching import at, job, site, technician, territory
@@ -182,3 +185,29 @@ async def test_a_ping_where_no_route_starts_is_taken_with_the_straight_line_eta(
     seconds = await eta_after_ping(routed_client, conn, (1.5,) * CLASSES + (20.0,), STATION)
     modelled = await MODEL.between(np.array([STATION]), np.array([ETELARANTA]))
     assert seconds == pytest.approx(float(modelled[0]), abs=1)
+
+
+async def test_each_technician_s_pace_is_learned_against_the_road_class_times(router: OsrmTravel) -> None:
+    # Ann and Bob drove the same 20 legs five times each at 9:00; on the road every leg took Ann
+    # 1.4 x the router's time and Bob 1.2 x as long as Ann, then two minutes at the door. The
+    # territory learns its road classes from both (their middle); each one's pace is their ratio
+    # of whole trips to that, pulled towards 1.0 by the prior of 50 stretches.
+    places = [BULEVARDI, ETELARANTA, KAIVOPUISTO, (60.1660, 24.9600), (60.1720, 24.9560)]
+    area, ann, bob = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    drives = []
+    for leg_index, (a, b) in enumerate((a, b) for a in places for b in places if a != b):
+        answer = await router.routed_legs(np.array([a, b]))
+        assert answer is not None
+        (leg,) = legs_of_route(answer)
+        assert leg is not None
+        for week, (driver, slower) in itertools.product(range(5), ((ann, 1.0), (bob, 1.2))):
+            left = at(9) + timedelta(days=7 * week + leg_index % 7, minutes=leg_index)
+            took = timedelta(seconds=1.4 * slower * leg.router_s + router.stop_overhead_s)
+            drives.append(Drive(area, "UTC", b, left, left + took, ((left, *a),), driver))
+    fitted = [FittedFactors(area, TravelFactors())]
+    learned, paces = await by_road_class(drives, router, fitted, [])
+    assert not from_flat(learned[0].factors.class_factors).empty
+    pace = {p.technician_id: p.factor for p in paces}
+    assert pace[ann] < 1.0 < pace[bob]
+    # On these short legs the minutes at the door, the same for both, thin out the 1.2.
+    assert 1.05 < pace[bob] / pace[ann] < 1.2
