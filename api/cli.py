@@ -501,6 +501,8 @@ async def _calibrate(dsn: str, routing_url: str | None) -> list[str]:
                 f"{name} x{v:.2f}" for name, v in zip(speed_band_names(), f.speed_factors, strict=True)
             )
             lines.append(f"  by the source's straight-line speed: {speeds}")
+        if f.class_factors:
+            lines.append(f"  routed legs by road class, all hours: {road_class_line(f.class_factors)}")
     if learned.paces:
         paces = [p.factor for p in learned.paces]
         lines.append(
@@ -515,6 +517,16 @@ def band_names() -> list[str]:
 
     edges = [f"{e / 1000:g}" for e in BAND_EDGES_M]
     return [f"<{edges[0]} km", *(f"{a}-{b} km" for a, b in itertools.pairwise(edges)), f">{edges[-1]} km"]
+
+
+def road_class_line(class_factors: Sequence[float]) -> str:
+    from dispatch.travel.road_classes import JUNCTIONS, SPEED_CLASS_EDGES_KMH, from_flat
+
+    values = from_flat(class_factors).at_hour(None)
+    edges = [f"{e:g}" for e in SPEED_CLASS_EDGES_KMH]
+    names = [f"<{edges[0]} km/h", *(f"{a}-{b}" for a, b in itertools.pairwise(edges)), f">{edges[-1]}"]
+    classes = ", ".join(f"{name} x{v:.2f}" for name, v in zip(names, values, strict=False))
+    return f"{classes}; +{values[JUNCTIONS]:.0f} s a junction"
 
 
 def speed_band_names() -> list[str]:

@@ -24,7 +24,7 @@ from infra.db import Connection, connect, migrate
 from infra.local_postgres import LocalPostgres
 from infra.settings import Settings
 from tests.demo_template import DEMO_TEMPLATE, DemoWorld, build_demo_template
-from tests.road_router import road_router  # noqa: F401  (a session fixture for every test module)
+from tests.road_router import road_router, routed_client  # noqa: F401  (fixtures for every test module)
 
 TEMPLATE = "truckroll_template"
 JWT_SECRET = "test-secret-" + "x" * 40

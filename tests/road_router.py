@@ -7,13 +7,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
+from api.app import create_app
 from infra.osrm import OsrmPrograms, RunningRouter, build, find_programs, start_router
+from infra.settings import Settings
+from tests.factories_matching import at
 
 EXTRACT = Path(__file__).parent / "fixtures" / "osm" / "helsinki.osm.pbf"
 REQUIRED = os.environ.get("TRUCKROLL_REQUIRE_ROUTER") == "1"
@@ -48,3 +54,14 @@ def road_router() -> Iterator[RoadRouter]:
         if router is not None:
             router.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture
+async def routed_client(
+    settings: Settings, dsn: str, road_router: RoadRouter
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The API with the road router configured, its clock at 8:30 of the test day."""
+    app = create_app(msgspec.structs.replace(settings, routing_url=road_router.url), dsn=dsn)
+    app.state.clock = lambda: at(8.5)
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client

@@ -25,6 +25,7 @@ from dispatch.matching.route_plan import Day
 from dispatch.matching.route_queries import JobPlace
 from dispatch.models import Job, JobStatus
 from dispatch.travel.learning import LearnedTravel, learned
+from dispatch.travel.road_class_travel import ClassedTravel, road_learned
 from dispatch.travel.sources import GeodesicTravel, OsrmTravel, RoutedTravel, TravelSettings, TravelTimes
 from infra.db import Connection
 from infra.errors import ConflictError
@@ -63,7 +64,11 @@ class Context:
 
 def _travel_key(travel: TravelTimes) -> Hashable:
     learned = None
-    if isinstance(travel, LearnedTravel):
+    if isinstance(travel, ClassedTravel):
+        # A fleet view is one-to-many times: the table's, by the hour, as with LearnedTravel.
+        learned = (travel.factors, travel.hour)
+        travel = travel.router
+    elif isinstance(travel, LearnedTravel):
         learned = (travel.factors, travel.hour)
         travel = travel.source
     if not isinstance(travel, GeodesicTravel):
@@ -88,7 +93,9 @@ def travel_for(place: JobPlace, routing: TravelTimes | None, *, at: datetime | N
     if isinstance(routing, OsrmTravel):
         # Each source scaled by what was learned of it: the model stands in for a failing router
         # with its own factors, not the router's.
-        return RoutedTravel(routing, modelled, via=learned(routing, place.road_router, hour))
+        return RoutedTravel(
+            routing, modelled, via=road_learned(routing, place.road_router, at, place.timezone)
+        )
     if routing is not None:
         return learned(routing, place.road_router, hour)
     return modelled

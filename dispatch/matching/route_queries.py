@@ -92,7 +92,7 @@ async def job_place(conn: Connection, site_id: UUID) -> JobPlace:
                fs.band_factors AS straight_band_factors,
                fs.speed_factors AS straight_speed_factors, fr.factor AS road_factor,
                fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors,
-               fr.speed_factors AS road_speed_factors
+               fr.speed_factors AS road_speed_factors, fr.class_factors AS road_class_factors
         FROM sites s LEFT JOIN territories t ON t.id = s.territory_id
         LEFT JOIN travel_factors fs ON fs.territory_id = s.territory_id AND fs.source = 'straight_line'
         LEFT JOIN travel_factors fr ON fr.territory_id = s.territory_id AND fr.source = 'road_router'
@@ -131,6 +131,7 @@ def learned_of(row: Record | Mapping[str, Any], prefix: str) -> TravelFactors:
         tuple(row[f"{prefix}_band_factors"]),
         speed_factors=tuple(row.get(f"{prefix}_speed_factors") or ()),
         pace=float(row.get(f"{prefix}_pace") or 1.0),
+        class_factors=tuple(row.get(f"{prefix}_class_factors") or ()),
     )
 
 

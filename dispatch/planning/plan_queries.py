@@ -23,7 +23,7 @@ async def territory(conn: Connection, territory_id: UUID) -> Record | None:
                fs.band_factors AS straight_band_factors,
                fs.speed_factors AS straight_speed_factors, fr.factor AS road_factor,
                fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors,
-               fr.speed_factors AS road_speed_factors
+               fr.speed_factors AS road_speed_factors, fr.class_factors AS road_class_factors
         FROM territories t
         LEFT JOIN travel_factors fs ON fs.territory_id = t.id AND fs.source = 'straight_line'
         LEFT JOIN travel_factors fr ON fr.territory_id = t.id AND fr.source = 'road_router'

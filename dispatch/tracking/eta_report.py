@@ -22,9 +22,9 @@ import numpy as np
 
 from dispatch.tracking.eta_updates import estimate
 from dispatch.travel import calibration as travel_calibration
-from dispatch.travel.calibration import Drive, drive_of, settings_of, stretches, timed
+from dispatch.travel.calibration import Drive, by_road_class, drive_of, settings_of, stretches, timed
 from dispatch.travel.learning import Source, TravelFactors, fit, fit_paces
-from dispatch.travel.sources import TravelSettings, TravelTimes
+from dispatch.travel.sources import OsrmTravel, TravelSettings, TravelTimes
 from infra.db import Connection
 
 HORIZONS_MIN = (30, 20, 10, 5)
@@ -62,6 +62,7 @@ def learned_columns(source: str, factors: TravelFactors | None, pace: float | No
         f"{prefix}_hour_factors": list(factors.hour_factors),
         f"{prefix}_band_factors": list(factors.band_factors),
         f"{prefix}_speed_factors": list(factors.speed_factors),
+        f"{prefix}_class_factors": list(factors.class_factors),
     }
 
 
@@ -151,8 +152,11 @@ async def report(conn: Connection, routing: TravelTimes | None) -> EtaReport | N
     source = Source.STRAIGHT_LINE if routing is None else Source.ROAD_ROUTER
     trips = await timed(older, models, routing)
     fitted = fit(trips, by_speed=routing is not None)
+    learned_paces = fit_paces(trips, fitted)
+    if isinstance(routing, OsrmTravel):  # as `truckroll calibrate` learns with a router
+        fitted, learned_paces = await by_road_class(older, routing, fitted, learned_paces)
     factors = {f.territory_id: f.factors for f in fitted}
-    paces = {p.technician_id: p.factor for p in fit_paces(trips, fitted)}
+    paces = {p.technician_id: p.factor for p in learned_paces}
 
     def learned(drive: Drive) -> dict[str, Any]:
         pace = paces.get(drive.technician_id) if drive.technician_id else None

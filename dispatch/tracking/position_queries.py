@@ -88,7 +88,7 @@ async def context(conn: Connection, technicians: Sequence[UUID], now: datetime) 
                    fs.band_factors AS straight_band_factors,
                    fs.speed_factors AS straight_speed_factors, fr.factor AS road_factor,
                    fr.hour_factors AS road_hour_factors, fr.band_factors AS road_band_factors,
-                   fr.speed_factors AS road_speed_factors,
+                   fr.speed_factors AS road_speed_factors, fr.class_factors AS road_class_factors,
                    (SELECT tf.factor FROM technician_travel_factors tf
                      WHERE tf.technician_id = tech.id AND tf.source = 'straight_line') AS straight_pace,
                    (SELECT tf.factor FROM technician_travel_factors tf

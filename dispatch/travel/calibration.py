@@ -10,13 +10,15 @@ Each trip is timed by the same source that times matching, planning and ETAs (th
 when one is configured, else the territory's straight-line model), unscaled, and
 dispatch.travel.learning fits the factors per territory, hour and distance band, and for a
 router per band of its own speed; then each technician's pace against those. A router is asked
-in batches: one table per batch of trips, not one request per trip.
+in batches: one table per batch of trips, not one request per trip. With a router, each stretch
+is also asked of its route service, whose answer says which roads it takes: its time is learned
+road class by road class (dispatch.travel.road_classes), and the paces against that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -29,8 +31,17 @@ from dispatch.travel.calibration_queries import (  # other packages reach calibr
     drives as drives,
     territory_models as territory_models,
 )
-from dispatch.travel.learning import FittedFactors, Source, TechnicianPace, TimedTrip, fit, fit_paces
-from dispatch.travel.sources import GeodesicTravel, Point, TravelSettings, TravelTimes, pairwise_m
+from dispatch.travel.learning import (
+    NEUTRAL,
+    FittedFactors,
+    Source,
+    TechnicianPace,
+    TimedTrip,
+    fit,
+    fit_paces,
+)
+from dispatch.travel.road_classes import ClassedTrip, fit_classes, legs_of_route
+from dispatch.travel.sources import GeodesicTravel, OsrmTravel, Point, TravelSettings, TravelTimes, pairwise_m
 from infra.db import Connection
 
 # Trips timed per table request: 50 stretches are at most 100 places, a 100 x 100 table that
@@ -143,7 +154,60 @@ async def calibrate(conn: Connection, routing: TravelTimes | None) -> Calibratio
     trips = await timed(drives, models, routing)
     fitted = fit(trips, by_speed=routing is not None)
     paces = fit_paces(trips, fitted)
+    if isinstance(routing, OsrmTravel):
+        fitted, paces = await by_road_class(drives, routing, fitted, paces)
     source = Source.STRAIGHT_LINE if routing is None else Source.ROAD_ROUTER
     await calibration_queries.store(conn, source, fitted)
     await calibration_queries.store_paces(conn, source, paces)
     return Calibration(source, fitted, paces)
+
+
+async def classed_trips(drives: Sequence[Drive], router: OsrmTravel) -> list[ClassedTrip]:
+    """Each stretch of each drive as the router's route service drives it, road class by road
+    class, beside its actual driving time (less the stop overhead the router adds). One route
+    per stretch: a table cannot say which roads. A stretch it cannot route or describe is left
+    out."""
+    out: list[ClassedTrip] = []
+    for drive in drives:
+        zone = ZoneInfo(drive.timezone)
+        for fix in stretches(drive):
+            legs = await router.routed_legs(np.array([(fix[1], fix[2]), drive.door]))
+            leg = legs_of_route(legs)[0] if legs is not None else None
+            if leg is not None:
+                driving_s = (drive.arrived_at - fix[0]).total_seconds() - router.stop_overhead_s
+                hour = fix[0].astimezone(zone).hour
+                out.append(ClassedTrip(drive.territory_id, hour, leg, driving_s, drive.technician_id))
+    return out
+
+
+async def by_road_class(
+    drives: Sequence[Drive],
+    router: OsrmTravel,
+    fitted: Sequence[FittedFactors],
+    paces: Sequence[TechnicianPace],
+) -> tuple[list[FittedFactors], list[TechnicianPace]]:
+    """The router's factors with its time by road class learned beside them, and each
+    technician's pace against that where it was learned (it times their ETAs)."""
+    classed = await classed_trips(drives, router)
+    classes = fit_classes(classed)
+    with_classes = [
+        replace(f, factors=replace(f.factors, class_factors=classes[f.territory_id].flat()))
+        if f.territory_id in classes
+        else f
+        for f in fitted
+    ]
+    # A technician's ratio to the class model's time, their territory's learning taken out.
+    against = [
+        TimedTrip(
+            t.territory_id,
+            t.hour,
+            0.0,
+            t.driving_s + router.stop_overhead_s,
+            classes[t.territory_id].seconds(t.leg, t.hour + 0.5) + router.stop_overhead_s,
+            t.technician_id,
+        )
+        for t in classed
+        if t.territory_id in classes
+    ]
+    by_class = {p.technician_id: p for p in fit_paces(against, [FittedFactors(t, NEUTRAL) for t in classes])}
+    return with_classes, [*(p for p in paces if p.technician_id not in by_class), *by_class.values()]

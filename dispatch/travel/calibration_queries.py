@@ -57,12 +57,13 @@ async def store(conn: Connection, source: str, fitted: Sequence[FittedFactors]) 
     await conn.executemany(
         """
         INSERT INTO travel_factors
-            (territory_id, source, factor, hour_factors, band_factors, speed_factors, trips)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+            (territory_id, source, factor, hour_factors, band_factors, speed_factors, trips,
+             class_factors)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         ON CONFLICT (territory_id, source) DO UPDATE
         SET factor = EXCLUDED.factor, hour_factors = EXCLUDED.hour_factors,
             band_factors = EXCLUDED.band_factors, speed_factors = EXCLUDED.speed_factors,
-            trips = EXCLUDED.trips, updated_at = now()
+            trips = EXCLUDED.trips, class_factors = EXCLUDED.class_factors, updated_at = now()
         """,
         [
             (
@@ -73,6 +74,7 @@ async def store(conn: Connection, source: str, fitted: Sequence[FittedFactors]) 
                 list(f.factors.band_factors),
                 list(f.factors.speed_factors),
                 f.factors.trips,
+                list(f.factors.class_factors),
             )
             for f in fitted
         ],

@@ -62,6 +62,9 @@ class TravelFactors:
     trips: int = 0
     speed_factors: tuple[float, ...] = ()  # by band of the source's straight-line km/h
     pace: float = 1.0  # the technician's own, against the fleet's (1.0: as the fleet drives)
+    # A router's time road class by road class and hour (dispatch.travel.road_classes), flat; empty
+    # when nothing was learned that way. Its routed legs are then timed by it, not by the above.
+    class_factors: tuple[float, ...] = ()
 
     def at_hour(self, hour: int | None) -> float:
         if hour is None or len(self.hour_factors) != 24:
@@ -85,7 +88,7 @@ class TravelFactors:
     @property
     def neutral(self) -> bool:
         values = (self.factor, self.pace, *self.hour_factors, *self.band_factors, *self.speed_factors)
-        return all(v == 1.0 for v in values)
+        return all(v == 1.0 for v in values) and not self.class_factors
 
 
 NEUTRAL = TravelFactors()

@@ -300,6 +300,25 @@ class OsrmTravel:
         result: Seconds = np.where(legs > 0, legs + self.stop_overhead_s, legs)
         return result
 
+    async def routed_legs(self, points: Points) -> list[dict[str, object]] | None:
+        """The legs of one drive through `points` in order, as the route service answers them
+        with each segment's seconds and metres and each step's junctions, for learning and
+        applying a time per road class (dispatch.travel.road_classes). None when it has no route."""
+        params = {"overview": "false", "steps": "true", "annotations": "duration,distance"}
+        try:
+            body = await self._get("route", points, {**params, "continue_straight": "false"})
+        except TravelServiceError as error:
+            if error.reason is FallbackReason.REFUSED:
+                return None
+            raise
+        try:
+            legs = cast(list[dict[str, list[dict[str, object]]]], body["routes"])[0]["legs"]
+        except (KeyError, IndexError, TypeError) as error:
+            raise TravelServiceError(f"a route without legs: {error}", FallbackReason.SERVER_ERROR) from error
+        if not isinstance(legs, list) or len(legs) != len(points) - 1:
+            raise TravelServiceError("a route with the wrong number of legs", FallbackReason.SERVER_ERROR)
+        return legs
+
     async def _table(self, points: Points, sources: list[int], destinations: list[int]) -> Seconds:
         """The durations matrix [sources, destinations] between the given points."""
         params = {

@@ -10,6 +10,10 @@ as the product writes it, and the published ETA 30, 20, 10 and 5 minutes before 
 compared with the arrival. Two oracle rows publish the simulation's own expected remaining time
 (with and without the driver's pace) through the same step: the floor no model can beat here.
 The simulation's drivers are the fleet's technicians, so each one's pace is learned as well.
+The road-class rows learn as `truckroll calibrate` does with a router: its route service's
+segments by free-flow speed class and junctions crossed (dispatch.travel.road_classes), and their ETAs
+are routed legs timed by those, through the product's own router with its fallback (any
+estimate the straight-line model gave instead is counted and printed).
 
     TRUCKROLL_OSRM_BIN_DIR=... python -m tests.bench.bench_eta_roads [--trips 1200]
 
@@ -41,7 +45,7 @@ from dispatch.tracking.eta_report import (
     learned_columns,
     published_errors,
 )
-from dispatch.travel.calibration import Drive, timed
+from dispatch.travel.calibration import Drive, by_road_class, timed
 from dispatch.travel.learning import BAND_EDGES_M, Source, TravelFactors, band_of, fit, fit_paces
 from dispatch.travel.sources import OsrmTravel, Points, Seconds, TravelSettings, TravelTimes, pairwise_m
 from infra.osrm import build, require_programs, start_router
@@ -124,6 +128,17 @@ async def learn(
     trips = await timed(drives, MODELS, source)
     fitted = fit(trips, by_speed=source is not None)
     return fitted[0].factors, {p.technician_id: p.factor for p in fit_paces(trips, fitted)}
+
+
+async def learn_classes(
+    router: OsrmTravel, drives: Sequence[Drive]
+) -> tuple[TravelFactors, dict[UUID, float]]:
+    """The router's factors with its time by road class, and the technicians' paces against
+    that, as `truckroll calibrate` learns them with a router."""
+    trips = await timed(drives, MODELS, router)
+    fitted = fit(trips, by_speed=True)
+    with_classes, paces = await by_road_class(drives, router, fitted, fit_paces(trips, fitted))
+    return with_classes[0].factors, {p.technician_id: p.factor for p in paces}
 
 
 PerDrive = Callable[[int], tuple[TravelTimes | None, Mapping[str, Any]]]
@@ -218,7 +233,8 @@ async def run(count: int) -> None:
         )
         for line in [*circuity_lines(driven), *realism_lines(driven)]:
             print(line)
-        osrm = OsrmTravel(router.url)
+        fallbacks: dict[str, int] = {}
+        osrm = OsrmTravel(router.url, on_fallback=lambda r: fallbacks.update({r: fallbacks.get(r, 0) + 1}))
         routed = RetryingRouter(osrm)
         try:
             straight, _ = await learn(None, learn_from)
@@ -229,6 +245,13 @@ async def run(count: int) -> None:
                 f"; {len(paces)} technicians' paces against the router from x{min(paces.values()):.2f}"
                 f" to x{max(paces.values()):.2f}"
             )
+            started = time.perf_counter()
+            classed, class_paces = await learn_classes(osrm, learn_from)
+            print(f"learned by road class from {half} trips in {time.perf_counter() - started:.0f} s")
+            classed_pace = [
+                learned_columns(Source.ROAD_ROUTER, classed, class_paces.get(DRIVERS[t.driver]))
+                for t in driven[half:]
+            ]
             with_pace = [
                 learned_columns(Source.ROAD_ROUTER, road, paces.get(DRIVERS[t.driver])) for t in driven[half:]
             ]
@@ -252,6 +275,11 @@ async def run(count: int) -> None:
                     "road router x learned factor x technician's pace",
                     lambda i: (routed, with_pace[i]),
                 ),
+                (
+                    "road router x learned road classes",
+                    everywhere(osrm, learned_columns(Source.ROAD_ROUTER, classed)),
+                ),
+                ("road router x learned road classes x tech's pace", lambda i: (osrm, classed_pace[i])),
             ]
             print()
             print("published ETA error, minutes (MAE / p90 / bias)")
@@ -261,6 +289,7 @@ async def run(count: int) -> None:
                 errors = await judge(judged, per_drive)
                 cells = "".join(f"{cell(f):>22}" for f in errors)
                 print(f"{name:<50}{cells}   ({time.perf_counter() - started:.0f} s)", flush=True)
+            print(f"estimates the straight-line model gave for the router: {fallbacks or 'none'}")
             print(
                 "trips judged at each horizon: " + ", ".join(f"T-{f.horizon_min} {f.trips}" for f in errors)
             )

@@ -7,6 +7,8 @@ For each network: `requests` sequential calls with random places snapped to the 
     from_one: 1 technician -> 20 jobs (a 1 × 20 table: ranking, the ETA to every job)
     between:  the technician's chain of 20 jobs (what a ping's ETA refresh asks: the route
               service's legs; before, a 21 × 21 table, about 6-10 times slower on the grid city)
+    by class: the same chain timed by learned road classes (the route with its segments'
+              annotations and steps, dispatch.travel.road_class_travel), as a ping asks once calibrated
 and, for comparison, from_one on a new connection each time. Prints p50/p95/p99 and fallbacks.
 The chain is timed on at most 200 requests.
 
@@ -26,7 +28,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from dispatch.travel.sources import FallbackReason, GeodesicTravel, OsrmTravel, TravelSettings
+from dispatch.travel.learning import TravelFactors
+from dispatch.travel.road_class_travel import ClassedTravel
+from dispatch.travel.road_classes import CLASSES, ClassFactors
+from dispatch.travel.sources import FallbackReason, GeodesicTravel, OsrmTravel, RoutedTravel, TravelSettings
 from infra.osrm import build, require_programs, start_router
 from tests.bench.grid_city import write_city
 
@@ -99,9 +104,20 @@ async def measure(name: str, url: str, box: tuple[float, float, float, float], r
         chosen = places[picks[i]]
         return await travel.between(chosen[:-1], chosen[1:])
 
+    # The router as it is, by class: the cost of asking for the roads, not of what was learned.
+    as_it_is = TravelFactors(class_factors=ClassFactors((1.0,) * CLASSES + (0.0,), {}).flat())
+    by_class = RoutedTravel(
+        router, GeodesicTravel(TravelSettings()), via=ClassedTravel(router, as_it_is, 8.5)
+    )
+
+    async def chain_by_class(i: int) -> object:
+        chosen = places[picks[i]]
+        return await by_class.between(chosen[:-1], chosen[1:])
+
     try:
         fan = await timed(requests, one_to_twenty)
         legs = await timed(min(requests, CHAIN_REQUESTS), chain)
+        classed = await timed(min(requests, CHAIN_REQUESTS), chain_by_class)
     finally:
         await router.close()
     fresh_router = OsrmTravel(
@@ -120,6 +136,7 @@ async def measure(name: str, url: str, box: tuple[float, float, float, float], r
     print(f"{name}: {len(places)} places on the network, {requests} requests ({len(legs)} chains)")
     print(f"  1 -> 20 jobs (from_one)            {figures(fan)}")
     print(f"  chain of 20 (between: route legs)  {figures(legs)}")
+    print(f"  chain of 20 by road class          {figures(classed)}")
     print(f"  1 -> 20, a new connection each     {figures(fresh)}")
     print(f"  fallbacks: {len(fallbacks)}")
 
