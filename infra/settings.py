@@ -107,6 +107,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # a busy install should use its own or a commercial one (OSM's tile usage policy).
     map_tile_url: str = OSM_TILES
     map_attribution: str = OSM_ATTRIBUTION
+    # The dispatcher console's cookie sessions (/console) end this long after sign-in: a
+    # dispatcher's working day, after which the console asks for the password again.
+    console_session_ttl_s: int = 12 * 3600
 
 
 def default_data_dir() -> Path:
@@ -187,6 +190,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         json_depth_max=_int(env, "TRUCKROLL_JSON_DEPTH_MAX", 32, minimum=2),
         map_tile_url=_tile_url(env),
         map_attribution=env.get("TRUCKROLL_MAP_ATTRIBUTION") or OSM_ATTRIBUTION,
+        console_session_ttl_s=_int(env, "TRUCKROLL_CONSOLE_SESSION_TTL_S", 12 * 3600, minimum=60),
     )
 
 

@@ -1,0 +1,166 @@
+"""The dispatcher console at /console: its page, and its sign-in, which opens a cookie session
+(api.console_session) instead of handing a bearer token to the page, where any script could
+read it. The page then calls the same JSON API as every other client."""
+
+from __future__ import annotations
+
+import functools
+import html
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, delete, get, post
+from litestar.datastructures import Cookie, State
+from litestar.exceptions import ClientException, NotAuthorizedException, PermissionDeniedException
+from litestar.params import JSONBody
+
+from api.auth import STAFF, AuthRoutes, LoginRequest, sign_in_or_refuse
+from api.console_session import COOKIE
+from api.deps import Caller
+from api.http_edge import page_policy, tile_origin, use_policy
+from api.static_files import STATIC
+from dispatch.accounts import Role
+from dispatch.console_sessions import (
+    NotConsoleUserError,
+    SessionUser,
+    close_session,
+    csrf_token,
+    open_session,
+)
+from infra.db import acquire
+from infra.settings import Settings
+
+PAGE = STATIC.render(resources.files("api").joinpath("static/console.html").read_text())
+
+
+@functools.cache
+def _page(tile_url: str, attribution: str) -> str:
+    return PAGE.replace("{map:tiles}", html.escape(tile_url)).replace(
+        "{map:attribution}", html.escape(attribution)
+    )
+
+
+class ConsoleUser(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    email: str | None
+    role: Role
+    territory_id: str | None
+
+
+class ConsoleSession(msgspec.Struct, frozen=True, kw_only=True):
+    user: ConsoleUser
+    # Sent back in the X-CSRF-Token header with every change; None for a bearer token's caller,
+    # who needs none.
+    csrf_token: str | None
+    expires_at: datetime | None
+
+
+def _cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
+    # Secure whenever the page was reached over https (uvicorn takes the scheme from a trusted
+    # proxy's X-Forwarded-Proto); a plain-http install on a laptop would otherwise never sign in.
+    return Cookie(
+        key=COOKIE,
+        value=value,
+        path="/",
+        max_age=max_age,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+    )
+
+
+def console_routes(auth: AuthRoutes) -> list[Any]:
+    """The sign-in shares the API's password checks and its throttle (auth.gate)."""
+
+    class ConsoleController(Controller):
+        path = "/console"
+        tags = ["console"]
+
+        @get(opt={"public": True}, security=[{}], media_type=MediaType.HTML, include_in_schema=True)
+        async def page(self, request: Request[Any, Any, Any], state: State) -> Response[str]:
+            """The dispatcher console (a page, no framework). Its map's tiles come from
+            TRUCKROLL_MAP_TILE_URL, the one other origin its policy admits (images only)."""
+            settings: Settings = state.settings
+            use_policy(request, page_policy(image_origins=(tile_origin(settings.map_tile_url),)))
+            return Response(
+                _page(settings.map_tile_url, settings.map_attribution),
+                media_type=MediaType.HTML,
+                headers={"Cache-Control": "no-store"},
+            )
+
+        @post(
+            "/session",
+            opt={"public": True, "errors": [400, 401, 403, 429, 503]},
+            security=[{}],
+            status_code=200,
+            raises=[NotAuthorizedException],
+        )
+        async def sign_in_to_console(
+            self, request: Request[Any, Any, Any], state: State, data: JSONBody[LoginRequest]
+        ) -> Response[ConsoleSession]:
+            """Sign in to the console with an email and password: the same checks and backoff as
+            POST /auth/login. Opens a session held in an HttpOnly, SameSite=Strict cookie for
+            TRUCKROLL_CONSOLE_SESSION_TTL_S; the answer carries the session's CSRF token, for the
+            X-CSRF-Token header of every change. Only dispatchers and admins (403 otherwise)."""
+            # A form on another site can post text/plain but not JSON without asking first:
+            # nobody signs a browser in to an account of theirs behind its user's back.
+            if not (request.headers.get("content-type") or "").startswith("application/json"):
+                raise ClientException("content-type: the sign-in is sent as application/json.")
+            settings: Settings = state.settings
+            signed = await sign_in_or_refuse(request, state, auth.gate, data)
+            try:
+                async with acquire(state.pool) as conn, conn.transaction():
+                    opened = await open_session(
+                        conn, signed.user, signed.token_version, settings.console_session_ttl_s
+                    )
+            except NotConsoleUserError:
+                raise PermissionDeniedException(
+                    "The console is for dispatchers and admins; a technician signs in to the"
+                    " technician app instead."
+                ) from None
+            user = signed.user
+            session = ConsoleSession(
+                user=ConsoleUser(
+                    id=str(user.id),
+                    email=user.email,
+                    role=user.role,
+                    territory_id=str(user.territory_id) if user.territory_id else None,
+                ),
+                csrf_token=csrf_token(settings.jwt_secret, opened.token),
+                expires_at=opened.expires_at,
+            )
+            return Response(session, cookies=[_cookie(request, opened.token, settings.console_session_ttl_s)])
+
+        @get("/session", guards=[STAFF], opt={"errors": [401, 403]})
+        async def current_session(
+            self, request: Request[Any, Any, Any], state: State, principal: Caller
+        ) -> ConsoleSession:
+            """Who is signed in, and the session's CSRF token (for a page that was reloaded)."""
+            session = request.scope.get("auth")
+            is_cookie = isinstance(session, SessionUser)
+            token = request.cookies.get(COOKIE)
+            return ConsoleSession(
+                user=ConsoleUser(
+                    id=str(principal.user_id),
+                    email=session.email if isinstance(session, SessionUser) else None,
+                    role=principal.role,
+                    territory_id=str(principal.territory_id) if principal.territory_id else None,
+                ),
+                csrf_token=csrf_token(state.settings.jwt_secret, token) if is_cookie and token else None,
+                expires_at=session.expires_at if isinstance(session, SessionUser) else None,
+            )
+
+        @delete("/session", guards=[STAFF], status_code=204, opt={"errors": [401, 403]})
+        async def sign_out_of_console(self, request: Request[Any, Any, Any], state: State) -> Response[None]:
+            """Sign out of this console session: its cookie stops working at once, in every API
+            process (sessions are looked up in the database). Other sessions and tokens of the
+            user are untouched (POST /auth/logout ends them all)."""
+            token = request.cookies.get(COOKIE)
+            if token and isinstance(request.scope.get("auth"), SessionUser):
+                async with acquire(state.pool) as conn, conn.transaction():
+                    await close_session(conn, token)
+            return Response(None, status_code=204, cookies=[_cookie(request, "", 0)])
+
+    return [ConsoleController]
