@@ -24,6 +24,10 @@ from dispatch.event_stream import MAX_EVENT_ID, parse_event_id, stream
 from infra.db import acquire
 from infra.errors import InvalidError
 
+# The board's territory and day, as every view of the board takes them.
+TerritoryParam = Annotated[UUID | None, QueryParameter(description="Default: the dispatcher's own.")]
+DayParam = Annotated[date | None, QueryParameter(name="date", description="Default: today there.")]
+
 
 class BoardController(Controller):
     path = "/board"
@@ -36,10 +40,8 @@ class BoardController(Controller):
         conn: Db,
         principal: Caller,
         state: State,
-        territory_id: Annotated[
-            UUID | None, QueryParameter(description="Default: the dispatcher's own.")
-        ] = None,
-        day: Annotated[date | None, QueryParameter(name="date", description="Default: today there.")] = None,
+        territory_id: TerritoryParam = None,
+        day: DayParam = None,
     ) -> Board:
         """Technicians with their routes (planned and actual times), unassigned jobs, and the
         jobs at risk first, each with why."""
@@ -53,9 +55,7 @@ class BoardController(Controller):
         self,
         principal: Caller,
         state: State,
-        territory_id: Annotated[
-            UUID | None, QueryParameter(description="Default: the dispatcher's own.")
-        ] = None,
+        territory_id: TerritoryParam = None,
         last_event_id: Annotated[
             str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event.")
         ] = None,

@@ -6,22 +6,29 @@ from __future__ import annotations
 
 import functools
 import html
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
 from litestar.exceptions import ClientException, NotAuthorizedException, PermissionDeniedException
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from api.auth import STAFF, AuthRoutes, LoginRequest, sign_in_or_refuse
+from api.board import DayParam, TerritoryParam
+from api.board import _territory as scoped_territory
 from api.console_session import COOKIE
-from api.deps import Caller
+from api.deps import Caller, Db
 from api.http_edge import page_policy, tile_origin, use_policy
+from api.matching import now_of
 from api.static_files import STATIC
+from dispatch import console_board, territories
 from dispatch.accounts import Role
+from dispatch.console_board import ConsoleBoard, ConsoleJob
 from dispatch.console_sessions import (
     NotConsoleUserError,
     SessionUser,
@@ -29,7 +36,8 @@ from dispatch.console_sessions import (
     csrf_token,
     open_session,
 )
-from infra.db import acquire
+from infra.db import Connection, acquire
+from infra.errors import NotFoundError
 from infra.settings import Settings
 
 PAGE = STATIC.render(resources.files("api").joinpath("static/console.html").read_text())
@@ -163,4 +171,50 @@ def console_routes(auth: AuthRoutes) -> list[Any]:
                     await close_session(conn, token)
             return Response(None, status_code=204, cookies=[_cookie(request, "", 0)])
 
-    return [ConsoleController]
+    return [ConsoleController, ConsoleBoardController]
+
+
+class ConsoleBoardController(Controller):
+    path = "/console/board"
+    tags = ["console"]
+    guards = [STAFF]
+
+    @get()
+    async def get_console_board(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        territory_id: TerritoryParam = None,
+        day: DayParam = None,
+    ) -> ConsoleBoard:
+        """The board (GET /board) with what the console's map and timeline draw besides: each
+        job's place, duration and depot call, each technician's shift, breaks and latest position."""
+        territory, zone, on = await _day_of(conn, state, principal.territory_id, territory_id, day)
+        return await console_board.console_board(conn, territory, on, zone, now=now_of(state))
+
+    @get("/jobs/{job_id:uuid}")
+    async def get_console_job(
+        self,
+        conn: Db,
+        principal: Caller,
+        state: State,
+        job_id: FromPath[UUID],
+        territory_id: TerritoryParam = None,
+        day: DayParam = None,
+    ) -> ConsoleJob:
+        """One job as that board shows it, read again when the live stream says it changed; 404
+        when it is not on that board (cancelled, or on another day)."""
+        territory, zone, on = await _day_of(conn, state, principal.territory_id, territory_id, day)
+        found = await console_board.console_job(conn, territory, on, zone, job_id, now=now_of(state))
+        if found is None:
+            raise NotFoundError("this job is not on that territory's board that day", field="job_id")
+        return found
+
+
+async def _day_of(
+    conn: Connection, state: State, own: UUID | None, asked: UUID | None, day: date | None
+) -> tuple[UUID | None, str, date]:
+    territory = scoped_territory(own, asked)
+    zone = "UTC" if territory is None else (await territories.timezone_of(conn, territory) or "UTC")
+    return territory, zone, day or now_of(state).astimezone(ZoneInfo(zone)).date()

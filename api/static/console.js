@@ -1,1 +1,444 @@
+// The dispatcher console (served at /static/<hash>/console.js: the page's security policy admits no
+// inline script). Plain DOM, no framework: the board is a few hundred rows redrawn one at a time.
+// The session lives in an HttpOnly cookie the script never sees; every change carries the
+// session's CSRF token, read once from the sign-in answer or GET /console/session.
 "use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const state = {
+    csrf: null,
+    user: null,
+    territories: [],
+    territoryId: null,
+    zone: "UTC",
+    day: null,
+    techs: [], // board order: [{technician_id, name, at_risk}]
+    jobs: new Map(), // job_id -> {job, place}
+    days: new Map(), // technician_id -> {shift_start_at, shift_end_at, breaks, position, home_*}
+    lastEventId: 0,
+    stream: null,
+    candidates: new Map(), // job_id -> Promise of ranked candidates
+    selected: null,
+    map: null,
+    layers: null,
+    pending: new Set(),
+    flushing: false,
+  };
+
+  // ---- talking to the API -------------------------------------------------------------------
+  async function api(method, path, body, headers) {
+    const h = Object.assign({ Accept: "application/json" }, headers || {});
+    if (body !== undefined) h["Content-Type"] = "application/json";
+    if (method !== "GET" && state.csrf) h["X-CSRF-Token"] = state.csrf;
+    const response = await fetch(path, {
+      method,
+      headers: h,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    let data = null;
+    const text = await response.text();
+    if (text) {
+      try { data = JSON.parse(text); } catch (e) { data = { detail: text }; }
+    }
+    if (response.status === 401 && path !== "/console/session") showSignIn("Your session has ended; sign in again.");
+    return { status: response.status, ok: response.ok, data, headers: response.headers };
+  }
+
+  function say(text, kind) {
+    const box = $("message");
+    box.textContent = text;
+    box.className = "message toast " + (kind || "");
+    box.hidden = !text;
+    clearTimeout(say.timer);
+    if (text && kind !== "sticky") say.timer = setTimeout(() => { box.hidden = true; }, 8000);
+  }
+
+  // ---- sign-in ------------------------------------------------------------------------------
+  function showSignIn(message) {
+    if (state.stream) state.stream.close();
+    state.stream = null;
+    state.csrf = null;
+    $("console").hidden = true;
+    $("sign-in").hidden = false;
+    $("sign-in-message").textContent = message || "";
+    $("email").focus();
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const answer = await api("POST", "/console/session", { email: $("email").value, password: $("password").value });
+    $("password").value = "";
+    if (!answer.ok) {
+      $("sign-in-message").textContent = (answer.data && answer.data.detail) || "Could not sign in.";
+      return;
+    }
+    await start(answer.data);
+  }
+
+  async function signOut() {
+    await api("DELETE", "/console/session");
+    showSignIn("Signed out.");
+  }
+
+  async function start(session) {
+    state.csrf = session.csrf_token;
+    state.user = session.user;
+    $("sign-in").hidden = true;
+    $("console").hidden = false;
+    $("who").textContent = session.user.email || session.user.role;
+    const answer = await api("GET", "/territories?limit=200");
+    state.territories = (answer.data && answer.data.items) || [];
+    const select = $("territory");
+    select.replaceChildren(...state.territories.map((t) => new Option(t.name, t.id)));
+    const remembered = sessionStorage.getItem("console.territory");
+    const chosen = state.territories.find((t) => t.id === remembered) || state.territories[0];
+    if (!chosen) { say("No territory to dispatch yet.", "sticky"); return; }
+    select.value = chosen.id;
+    chooseTerritory(chosen.id, null);
+  }
+
+  function chooseTerritory(id, day) {
+    const territory = state.territories.find((t) => t.id === id);
+    state.territoryId = id;
+    state.zone = territory ? territory.timezone : "UTC";
+    sessionStorage.setItem("console.territory", id);
+    state.day = day || todayIn(state.zone);
+    $("date").value = state.day;
+    $("tz").textContent = state.zone;
+    loadBoard();
+  }
+
+  function todayIn(zone) {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+  }
+
+  // ---- the board ----------------------------------------------------------------------------
+  async function loadBoard() {
+    const query = `territory_id=${encodeURIComponent(state.territoryId)}&date=${state.day}`;
+    const answer = await api("GET", `/console/board?${query}`);
+    if (!answer.ok) { say((answer.data && answer.data.detail) || "Could not load the board.", "error"); return; }
+    const seen = answer.data;
+    state.techs = seen.board.technicians.map((t) => ({ technician_id: t.technician_id, name: t.name }));
+    state.hues = null;
+    state.jobs = new Map();
+    state.days = new Map(seen.days.map((d) => [d.technician_id, d]));
+    const places = new Map(seen.places.map((p) => [p.job_id, p]));
+    for (const job of seen.board.unassigned) state.jobs.set(job.job_id, { job, place: places.get(job.job_id) });
+    for (const t of seen.board.technicians) {
+      for (const job of t.route) state.jobs.set(job.job_id, { job, place: places.get(job.job_id) });
+    }
+    state.lastEventId = seen.board.last_event_id;
+    state.candidates = new Map();
+    renderAll();
+    openStream();
+    document.body.dataset.boardReady = String(Date.now());
+  }
+
+  function renderAll() {
+    computeSpan();
+    renderScale();
+    const rows = state.techs.map((t) => renderRow(t.technician_id));
+    $("rows").replaceChildren(...rows);
+    renderUnassigned();
+    renderAlertsFromBoard();
+    renderMap();
+  }
+
+  // The timeline covers the shifts and the planned work of the day, whole hours.
+  function computeSpan() {
+    let lo = Infinity;
+    let hi = -Infinity;
+    const see = (iso, extra) => {
+      if (!iso) return;
+      const t = Date.parse(iso);
+      lo = Math.min(lo, t);
+      hi = Math.max(hi, t + (extra || 0) * 1000);
+    };
+    for (const d of state.days.values()) { see(d.shift_start_at); see(d.shift_end_at); }
+    for (const { job, place } of state.jobs.values()) {
+      if (job.technician_id) see(job.planned_start_at, place ? place.duration_s : 0);
+    }
+    if (!isFinite(lo)) {
+      // No shift that day: the working hours of the territory's day.
+      lo = zonedMidnight() + 7 * 3600e3;
+      hi = lo + 11 * 3600e3;
+    }
+    state.spanStart = Math.floor(lo / 3600e3) * 3600e3;
+    state.spanEnd = Math.max(state.spanStart + 3600e3, Math.ceil(hi / 3600e3) * 3600e3);
+  }
+
+  function zonedMidnight() {
+    // The instant the chosen day starts in the territory's zone (offset read back from Intl).
+    const guess = Date.parse(state.day + "T00:00:00Z");
+    const parts = new Intl.DateTimeFormat("en-GB", { timeZone: state.zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(guess));
+    const [h, m] = parts.split(":").map(Number);
+    const shift = (h * 60 + m) * 60e3;
+    return guess - (shift > 12 * 3600e3 ? shift - 24 * 3600e3 : shift);
+  }
+
+  const pct = (ms) => (100 * (ms - state.spanStart)) / (state.spanEnd - state.spanStart);
+  const clock = (iso) => (iso ? new Intl.DateTimeFormat("en-GB", { timeZone: state.zone, hour: "2-digit", minute: "2-digit" }).format(new Date(iso)) : "–");
+
+  function renderScale() {
+    const scale = $("scale");
+    const ticks = [];
+    for (let t = state.spanStart; t < state.spanEnd; t += 3600e3) {
+      const tick = el("span", "tick", clock(new Date(t).toISOString()));
+      tick.style.left = pct(t) + "%";
+      ticks.push(tick);
+    }
+    scale.replaceChildren(...ticks);
+  }
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // Colours spread by the golden angle over the territory's technicians in id order, so that
+  // neighbours differ and a technician keeps theirs while the board is open.
+  function colourOf(id) {
+    if (!state.hues || !state.hues.has(id)) {
+      const ids = state.techs.map((t) => t.technician_id).sort();
+      state.hues = new Map(ids.map((t, i) => [t, (i * 137.508) % 360]));
+    }
+    const hue = state.hues.get(id) || 0;
+    return `hsl(${hue.toFixed(0)} 70% ${hue > 40 && hue < 200 ? 34 : 46}%)`;
+  }
+
+  function block(cls, fromMs, toMs, title) {
+    const b = el("div", "block " + cls);
+    b.style.left = pct(fromMs) + "%";
+    b.style.width = Math.max(0.3, pct(toMs) - pct(fromMs)) + "%";
+    if (title) b.title = title;
+    return b;
+  }
+
+  function routeOf(technicianId) {
+    return [...state.jobs.values()]
+      .filter(({ job }) => job.technician_id === technicianId && job.status !== "new")
+      .sort((a, b) => Date.parse(a.job.planned_start_at || a.job.window_start_at) - Date.parse(b.job.planned_start_at || b.job.window_start_at));
+  }
+
+  function renderRow(technicianId) {
+    const tech = state.techs.find((t) => t.technician_id === technicianId);
+    const day = state.days.get(technicianId);
+    const route = routeOf(technicianId);
+    const row = el("div", "row");
+    row.dataset.technicianId = technicianId;
+    row.setAttribute("role", "listitem");
+    const name = el("div", "name");
+    const swatch = el("span", "swatch");
+    swatch.style.background = colourOf(technicianId);
+    const atRisk = route.filter(({ job }) => job.risks.length).length;
+    name.append(swatch, el("span", "tech-name", tech ? tech.name : "?"));
+    if (atRisk) name.append(el("span", "risk-count", ` ${atRisk} at risk`));
+    const track = el("div", "track");
+    if (day && day.shift_start_at) {
+      track.append(block("shift", Date.parse(day.shift_start_at), Date.parse(day.shift_end_at), `Shift ${clock(day.shift_start_at)}–${clock(day.shift_end_at)}`));
+      for (const b of day.breaks) {
+        const s = Date.parse(b.earliest_start_at);
+        track.append(block("break", s, s + b.duration_s * 1000, `Break, ${Math.round(b.duration_s / 60)} min, from ${clock(b.earliest_start_at)}`));
+      }
+    }
+    let previousEnd = day && day.shift_start_at ? Date.parse(day.shift_start_at) : null;
+    for (const { job, place } of route) {
+      if (!job.planned_start_at) continue;
+      const start = Date.parse(job.planned_start_at);
+      const duration = place ? place.duration_s * 1000 : 3600e3;
+      const pickup = place && place.pickup_s ? place.pickup_s * 1000 : 0;
+      const leave = start - pickup;
+      if (previousEnd !== null && leave > previousEnd) track.append(block("travel", previousEnd, leave, `Travel ${clock(new Date(previousEnd).toISOString())}–${clock(new Date(leave).toISOString())}`));
+      if (pickup) track.append(block("pickup", leave, start, `Depot pickup at ${place.pickup_name || "a depot"}`));
+      const work = block("work" + (job.risks.length ? " risky" : "") + (job.pinned ? " pinned" : ""), start, start + duration, jobTitle(job));
+      work.style.background = colourOf(technicianId);
+      work.dataset.jobId = job.job_id;
+      work.tabIndex = 0;
+      work.draggable = true;
+      work.textContent = job.problem_code;
+      track.append(work);
+      if (job.started_at) {
+        const end = job.finished_at ? Date.parse(job.finished_at) : Math.max(Date.now(), Date.parse(job.started_at) + 60e3);
+        track.append(block("actual", Date.parse(job.started_at), end, `Actual ${clock(job.started_at)}–${job.finished_at ? clock(job.finished_at) : "now"}`));
+      }
+      previousEnd = start + duration;
+    }
+    row.append(name, track);
+    return row;
+  }
+
+  const RISKS = {
+    eta_past_window: "ETA past the window",
+    window_passed: "window gone by",
+    ends_after_shift: "work past the shift's end",
+    unassigned_window_closing: "unassigned, window closing",
+    technician_silent: "technician silent",
+    technician_stuck: "technician not moving",
+  };
+  const riskText = (risks) => risks.map((r) => RISKS[r] || r.replaceAll("_", " ")).join(", ");
+
+  function jobTitle(job) {
+    const lines = [`${job.problem_code} · ${job.address}`, `Window ${clock(job.window_start_at)}–${clock(job.window_end_at)}`, `Planned ${clock(job.planned_start_at)} · ${job.status}`];
+    if (job.risks.length) lines.push("At risk: " + riskText(job.risks));
+    return lines.join("\n");
+  }
+
+  function renderUnassigned() {
+    const open = [...state.jobs.values()].map((x) => x.job).filter((j) => j.status === "new");
+    open.sort((a, b) => (b.risks.length > 0) - (a.risks.length > 0) || a.priority - b.priority || Date.parse(a.window_end_at) - Date.parse(b.window_end_at));
+    $("unassigned-count").textContent = `(${open.length})`;
+    $("unassigned").replaceChildren(...open.map((job) => {
+      const item = el("li", "job" + (job.risks.length ? " risky" : ""));
+      item.dataset.jobId = job.job_id;
+      item.draggable = true;
+      item.tabIndex = 0;
+      item.setAttribute("role", "button");
+      item.append(el("strong", "", job.problem_code), el("span", "muted", ` ${job.address}`));
+      item.append(el("div", "muted", `Window ${clock(job.window_start_at)}–${clock(job.window_end_at)} · priority ${job.priority}`));
+      if (job.risks.length) item.append(el("div", "why", "At risk: " + riskText(job.risks)));
+      if (state.selected === job.job_id) item.classList.add("selected");
+      return item;
+    }));
+  }
+
+  function renderAlertsFromBoard() {
+    const risky = [...state.jobs.values()].map((x) => x.job).filter((j) => j.risks.length);
+    $("alerts").replaceChildren(...risky.map((job) => alertItem(job.job_id, job.risks, null)));
+  }
+
+  function alertItem(jobId, risks, occurredAt) {
+    const entry = state.jobs.get(jobId);
+    const item = el("li", "alert");
+    item.dataset.jobId = jobId;
+    const what = entry ? `${entry.job.problem_code} · ${entry.job.address}` : "A job";
+    item.append(el("strong", "", what), el("div", "why", riskText(risks) + (occurredAt ? ` (${clock(occurredAt)})` : "")));
+    return item;
+  }
+
+  // ---- the map ------------------------------------------------------------------------------
+  function renderMap() {
+    if (!window.L) return;
+    const box = $("map");
+    if (!state.map) {
+      state.map = L.map(box, { zoomControl: true, attributionControl: true });
+      // Tiles may never load (offline, blocked): the pins and routes are vectors and still show.
+      L.tileLayer(box.dataset.tiles, { attribution: box.dataset.attribution, maxZoom: 19 }).addTo(state.map);
+      state.layers = L.layerGroup().addTo(state.map);
+    }
+    state.layers.clearLayers();
+    const points = [];
+    for (const t of state.techs) {
+      const colour = colourOf(t.technician_id);
+      const day = state.days.get(t.technician_id);
+      const line = [];
+      if (day) line.push([day.home_latitude, day.home_longitude]);
+      for (const { place } of routeOf(t.technician_id)) {
+        if (!place) continue;
+        if (place.pickup_latitude !== null) line.push([place.pickup_latitude, place.pickup_longitude]);
+        line.push([place.latitude, place.longitude]);
+        L.circleMarker([place.latitude, place.longitude], { radius: 5, color: colour, fillOpacity: 0.9, weight: 1 }).addTo(state.layers);
+      }
+      if (line.length > 1) L.polyline(line, { color: colour, weight: 3, opacity: 0.8 }).addTo(state.layers);
+      points.push(...line);
+      if (day && day.position) {
+        const p = [day.position.latitude, day.position.longitude];
+        L.circleMarker(p, { radius: 8, color: "#fff", fillColor: colour, fillOpacity: 1, weight: 2, className: "tech-pin" })
+          .bindTooltip(`${t.name} · ${clock(day.position.recorded_at)}`).addTo(state.layers);
+        points.push(p);
+      }
+    }
+    for (const { job, place } of state.jobs.values()) {
+      if (job.status !== "new" || !place) continue;
+      L.circleMarker([place.latitude, place.longitude], { radius: 6, color: "#555", fillColor: "#9aa0a6", fillOpacity: 1, weight: 1, className: "job-pin" })
+        .bindTooltip(`${job.problem_code} · ${job.address}`).addTo(state.layers);
+      points.push([place.latitude, place.longitude]);
+    }
+    if (points.length && !state.mapFitted) {
+      state.map.fitBounds(points, { padding: [20, 20] });
+      state.mapFitted = true;
+    }
+  }
+
+  // ---- live ---------------------------------------------------------------------------------
+  function openStream() {
+    if (state.stream) state.stream.close();
+    const url = `/board/stream?territory_id=${encodeURIComponent(state.territoryId)}&after=${state.lastEventId}`;
+    const stream = new EventSource(url);
+    state.stream = stream;
+    stream.onopen = () => { $("live").textContent = "live"; };
+    stream.onerror = () => { $("live").textContent = "reconnecting…"; };
+    stream.addEventListener("job_event", (message) => {
+      const event = JSON.parse(message.data);
+      state.lastEventId = Math.max(state.lastEventId, event.id);
+      if (event.kind === "at_risk") addAlert(event);
+      state.pending.add(event.job_id);
+      flush();
+    });
+  }
+
+  // Events arrive in bursts (a plan applied moves many jobs): each job is read again once per
+  // burst, and a burst past a few dozen jobs reloads the board instead.
+  async function flush() {
+    if (state.flushing) return;
+    state.flushing = true;
+    try {
+      while (state.pending.size) {
+        const ids = [...state.pending];
+        state.pending.clear();
+        if (ids.length > 40) { await loadBoard(); return; }
+        const touched = new Set();
+        await Promise.all(ids.map(async (id) => {
+          const before = state.jobs.get(id);
+          if (before && before.job.technician_id) touched.add(before.job.technician_id);
+          const answer = await api("GET", `/console/board/jobs/${id}?territory_id=${encodeURIComponent(state.territoryId)}&date=${state.day}`);
+          if (answer.status === 404) state.jobs.delete(id);
+          else if (answer.ok) {
+            state.jobs.set(id, { job: answer.data.job, place: answer.data.place });
+            if (answer.data.job.technician_id) touched.add(answer.data.job.technician_id);
+          }
+          state.candidates.delete(id);
+        }));
+        applyTouched(touched);
+      }
+    } finally {
+      state.flushing = false;
+    }
+  }
+
+  function applyTouched(touched) {
+    for (const id of touched) {
+      const old = document.querySelector(`.row[data-technician-id="${id}"]`);
+      if (old) old.replaceWith(renderRow(id));
+    }
+    renderUnassigned();
+    renderMap();
+    if (state.panelJob && state.jobs.has(state.panelJob)) refreshPanelHeader();
+    document.body.dataset.applied = String(Date.now());
+  }
+
+  function addAlert(event) {
+    const risks = [event.data && event.data.risk].filter(Boolean);
+    const item = alertItem(event.job_id, risks, event.occurred_at);
+    $("alerts").prepend(item);
+  }
+
+  // hooks filled in by the other parts of the console
+  function refreshPanelHeader() {}
+
+  // ---- wiring -------------------------------------------------------------------------------
+  document.addEventListener("DOMContentLoaded", async () => {
+    $("sign-in-form").addEventListener("submit", signIn);
+    $("sign-out").addEventListener("click", signOut);
+    $("territory").addEventListener("change", (e) => { state.mapFitted = false; chooseTerritory(e.target.value, null); });
+    $("date").addEventListener("change", (e) => { if (e.target.value) { state.day = e.target.value; loadBoard(); } });
+    const session = await api("GET", "/console/session");
+    if (session.ok) await start(session.data);
+    else showSignIn(session.status === 403 ? (session.data && session.data.detail) : "");
+  });
+
+  window.truckrollConsole = state; // for the browser tests and the benchmark
+})();

@@ -183,6 +183,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "GET /console": ("public", "public"),
     "GET /console/session": ("staff", "shared"),
     "DELETE /console/session": ("staff", "shared"),
+    "GET /console/board": ("staff", "listed"),
+    "GET /console/board/jobs/{job_id}": ("staff", "hidden"),
 }
 ACCESS = {operation: who for operation, (who, _) in OPERATIONS.items()}
 SCOPED = {operation: met for operation, (_, met) in OPERATIONS.items()}

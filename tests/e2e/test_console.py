@@ -1,0 +1,213 @@
+"""The dispatcher console in a real browser (Debian's Chromium, headless) on a clone of the demo
+company: signing in and out, the board with every technician and unassigned job, and a change
+made elsewhere reaching an open board within a second."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from uuid import UUID
+
+import httpx
+import pytest
+from playwright.async_api import BrowserContext, Page, async_playwright, expect
+
+from api.app import create_app
+from infra.db import Connection, connect
+from infra.settings import Settings
+from tests.conftest import _PASSWORD, JWT_SECRET, Cluster, clone_demo, password_hash
+from tests.demo_template import DemoWorld
+from tests.e2e.test_tracking_page import ARGS, CHROMIUM, NEEDS_CHROMIUM, SHOTS, WATCH_POLICY
+from tests.live_server import serving
+from tests.stand_in_tiles import TileServer, serving_tiles
+
+DISPATCHER = "dispatcher@demo.truckroll.test"
+WIDE = {"width": 1500, "height": 900}
+
+
+@dataclass
+class Console:
+    base: str
+    conn: Connection
+    context: BrowserContext
+    page: Page
+    world: DemoWorld
+    dispatcher_email: str
+
+    async def sign_in(self, email: str | None = None, password: str = _PASSWORD) -> None:
+        await self.page.goto(f"{self.base}/console")
+        await self.page.fill("#email", email or self.dispatcher_email)
+        await self.page.fill("#password", password)
+        await self.page.click("#sign-in-form button[type=submit]")
+
+    async def board_ready(self) -> None:
+        await self.page.wait_for_selector("body[data-board-ready]")
+
+    async def territory(self) -> UUID:
+        return UUID(await self.page.input_value("#territory"))
+
+
+@pytest.fixture
+def tiles() -> Iterator[TileServer]:
+    with serving_tiles() as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def open_console(
+    cluster: Cluster, world: DemoWorld, tiles_url: str, tmp: str
+) -> AsyncIterator[Console]:
+    dsn = await clone_demo(cluster)
+    conn = await connect(dsn)
+    # The demo prints its logins' passwords; the tests sign in with one they know.
+    await conn.execute("UPDATE users SET password_hash = $1", password_hash())
+    email = await conn.fetchval("SELECT email FROM users WHERE id = $1", world.dispatcher)
+    from pathlib import Path
+
+    settings = Settings(
+        database_url=None,
+        data_dir=Path(tmp),
+        jwt_secret=JWT_SECRET,
+        pool_min_size=1,
+        pool_max_size=8,
+        risk_scan_s=0,
+        map_tile_url=tiles_url,
+    )
+    app = create_app(settings, dsn=dsn)
+    try:
+        async with serving(app) as base, async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            try:
+                context = await browser.new_context(viewport=WIDE)  # type: ignore[arg-type]
+                await context.add_init_script(WATCH_POLICY)
+                page = await context.new_page()
+                yield Console(base, conn, context, page, world, email)
+            finally:
+                await browser.close()
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def console(
+    cluster: Cluster, demo_world: DemoWorld, tiles: TileServer, tmp_path: object
+) -> AsyncIterator[Console]:
+    async with open_console(cluster, demo_world, tiles.url, str(tmp_path)) as opened:
+        yield opened
+
+
+async def api_headers(console: Console) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=console.base) as client:
+        login = await client.post(
+            "/auth/login", json={"email": console.dispatcher_email, "password": _PASSWORD}
+        )
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def board_of(console: Console, territory: UUID) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=console.base, headers=await api_headers(console)) as client:
+        day = await console.page.input_value("#date")
+        answer = await client.get("/board", params={"territory_id": str(territory), "date": day})
+    assert answer.status_code == 200, answer.text
+    board: dict[str, object] = answer.json()
+    return board
+
+
+@NEEDS_CHROMIUM
+async def test_a_dispatcher_signs_in_and_the_board_shows_every_technician_and_unassigned_job(
+    console: Console, tiles: TileServer
+) -> None:
+    page = console.page
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await console.sign_in()
+    await console.board_ready()
+    territory = await console.territory()
+    board = await board_of(console, territory)
+    technicians = board["technicians"]
+    unassigned = board["unassigned"]
+    assert isinstance(technicians, list)
+    assert isinstance(unassigned, list)
+    assert len(technicians) >= 10
+    assert len(unassigned) >= 5
+    rows = page.locator("#rows .row")
+    await expect(rows).to_have_count(len(technicians))
+    shown = set(await page.locator("#rows .row .tech-name").all_inner_texts())
+    assert shown == {t["name"] for t in technicians}
+    listed = await page.locator("#unassigned .job").evaluate_all("els => els.map(e => e.dataset.jobId)")
+    assert set(listed) == {j["job_id"] for j in unassigned}
+    # At-risk jobs first, each saying why.
+    risky = [
+        bool(await item.locator(".why").count()) for item in await page.locator("#unassigned .job").all()
+    ]
+    assert risky == sorted(risky, reverse=True)
+    # The map: a grey pin per unassigned job, the technicians' routes and pins in their colours.
+    await expect(page.locator("path.job-pin")).to_have_count(len(unassigned))
+    assert await page.locator("path.leaflet-interactive").count() > len(unassigned)
+    await expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
+    await page.wait_for_load_state("networkidle")
+    assert tiles.requests, "the map asked for no tile"
+    assert await page.evaluate("window.policyViolations") == []
+    assert errors == []
+    await page.screenshot(path=SHOTS / "console-board.png")
+
+
+@NEEDS_CHROMIUM
+async def test_the_board_stands_when_tiles_cannot_load(console: Console) -> None:
+    await console.page.route("http://127.0.0.1:*/*/*/*.png", lambda route: route.abort())
+    await console.sign_in()
+    await console.board_ready()
+    await expect(console.page.locator("path.job-pin").first).to_be_visible()
+    assert await console.page.locator("#rows .row").count() > 0
+
+
+@NEEDS_CHROMIUM
+async def test_a_technicians_credentials_are_refused_with_a_message(console: Console) -> None:
+    email = await console.conn.fetchval("SELECT email FROM users WHERE role = 'technician' LIMIT 1")
+    await console.sign_in(email)
+    await expect(console.page.locator("#sign-in-message")).to_contain_text("dispatchers and admins")
+    assert await console.page.locator("#console").is_hidden()
+
+
+@NEEDS_CHROMIUM
+async def test_a_change_made_through_the_api_appears_on_an_open_board_within_a_second(
+    console: Console,
+) -> None:
+    page = console.page
+    await console.sign_in()
+    await console.board_ready()
+    await expect(page.locator("#live")).to_have_text("live")
+    job_id = await page.locator("#unassigned .job").first.get_attribute("data-job-id")
+    async with httpx.AsyncClient(base_url=console.base, headers=await api_headers(console)) as client:
+        started = time.monotonic()
+        answer = await client.post(f"/jobs/{job_id}/assignment", json={"auto": True})
+        assert answer.status_code == 200, answer.text
+        technician = answer.json()["job"]["technician_id"]
+        block = page.locator(
+            f'#rows .row[data-technician-id="{technician}"] .block.work[data-job-id="{job_id}"]'
+        )
+        await expect(block).to_be_visible(timeout=1000)
+        await expect(page.locator(f'#unassigned .job[data-job-id="{job_id}"]')).to_have_count(0, timeout=1000)
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.0 + 0.5, elapsed  # the assignment's own request included
+
+
+@NEEDS_CHROMIUM
+async def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(console: Console) -> None:
+    page = console.page
+    await console.sign_in()
+    await console.board_ready()
+    (cookie,) = [c for c in await console.context.cookies() if c["name"] == "truckroll_console"]
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
+    assert await page.evaluate("document.cookie") == ""  # no script on the page can read it
+    await page.click("#sign-out")
+    await expect(page.locator("#sign-in")).to_be_visible()
+    async with httpx.AsyncClient(
+        base_url=console.base, cookies={"truckroll_console": cookie["value"]}
+    ) as client:
+        assert (await client.get("/console/board")).status_code == 401
+    await page.reload()
+    await expect(page.locator("#sign-in")).to_be_visible()
