@@ -313,6 +313,7 @@
   function alertItem(jobId, risks, occurredAt) {
     const entry = state.jobs.get(jobId);
     const item = el("li", "alert");
+    item.tabIndex = 0;
     item.dataset.jobId = jobId;
     const what = entry ? `${entry.job.problem_code} · ${entry.job.address}` : "A job";
     item.append(el("strong", "", what), el("div", "why", riskText(risks) + (occurredAt ? ` (${clock(occurredAt)})` : "")));
@@ -426,8 +427,219 @@
     $("alerts").prepend(item);
   }
 
-  // hooks filled in by the other parts of the console
-  function refreshPanelHeader() {}
+  // ---- assigning: by dragging, or with the keyboard from the ranked candidates -------------
+  function candidatesOf(jobId) {
+    if (!state.candidates.has(jobId)) {
+      state.candidates.set(jobId, api("GET", `/jobs/${jobId}/candidates?limit=100`).then((answer) => {
+        if (!answer.ok) return { list: [], refused: (answer.data && answer.data.detail) || "No candidates." };
+        return { list: answer.data.candidates, excluded: answer.data.excluded };
+      }));
+    }
+    return state.candidates.get(jobId);
+  }
+
+  const candidateLine = (c, rank) => `#${rank} · score ${c.score.toFixed(2)} · ${c.reason}`;
+
+  function clearGhost() {
+    for (const node of document.querySelectorAll(".block.ghost, .ghost-line")) node.remove();
+    for (const row of document.querySelectorAll(".row.drop-target, .row.drop-refused")) row.classList.remove("drop-target", "drop-refused");
+  }
+
+  // While a job is dragged over a row: where it would go in that day, and why (or why not).
+  async function showGhost(row, jobId) {
+    const technicianId = row.dataset.technicianId;
+    if (state.ghostRow === technicianId) return;
+    state.ghostRow = technicianId;
+    clearGhost();
+    row.classList.add("drop-target");
+    const ranked = await candidatesOf(jobId);
+    if (state.ghostRow !== technicianId || !state.drag) return;
+    const track = row.querySelector(".track");
+    const rank = ranked.list.findIndex((c) => c.technician_id === technicianId);
+    const line = el("div", "ghost-line");
+    if (rank < 0) {
+      row.classList.replace("drop-target", "drop-refused");
+      line.textContent = ranked.refused || "Not a candidate for this job (skills, shift, window or reach).";
+    } else {
+      const c = ranked.list[rank];
+      const entry = state.jobs.get(jobId);
+      const start = Date.parse(c.planned_start_at);
+      const duration = entry && entry.place ? entry.place.duration_s * 1000 : 3600e3;
+      const ghost = block("ghost", start, start + duration, `Would start ${clock(c.planned_start_at)}`);
+      ghost.textContent = clock(c.planned_start_at);
+      track.append(ghost);
+      line.textContent = candidateLine(c, rank + 1);
+    }
+    track.append(line);
+  }
+
+  function startDrag(event) {
+    const source = event.target.closest("[data-job-id]");
+    if (!source || !source.draggable) return;
+    const jobId = source.dataset.jobId;
+    const entry = state.jobs.get(jobId);
+    state.drag = { jobId, from: entry && entry.job.status !== "new" ? entry.job.technician_id : null };
+    state.ghostRow = null;
+    event.dataTransfer.setData("text/plain", jobId);
+    event.dataTransfer.effectAllowed = "move";
+    candidatesOf(jobId);
+  }
+
+  function overRow(event) {
+    const row = event.target.closest(".row");
+    if (!row || !state.drag) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    showGhost(row, state.drag.jobId);
+  }
+
+  function leaveRow(event) {
+    const row = event.target.closest(".row");
+    if (row && !row.contains(event.relatedTarget)) {
+      state.ghostRow = null;
+      clearGhost();
+    }
+  }
+
+  async function dropOnRow(event) {
+    const row = event.target.closest(".row");
+    if (!row || !state.drag) return;
+    event.preventDefault();
+    const { jobId, from } = state.drag;
+    endDrag();
+    const to = row.dataset.technicianId;
+    if (from === to) return;
+    if (from) await reassign(jobId, to);
+    else await assign(jobId, to);
+  }
+
+  function endDrag() {
+    state.drag = null;
+    state.ghostRow = null;
+    clearGhost();
+  }
+
+  const nameOf = (technicianId) => (state.techs.find((t) => t.technician_id === technicianId) || { name: "?" }).name;
+  const ifMatch = (jobId) => ({ "If-Match": `"${state.jobs.get(jobId).job.version}"` });
+
+  async function assign(jobId, technicianId) {
+    if (!state.jobs.has(jobId)) return;
+    const answer = await api("POST", `/jobs/${jobId}/assignment`, { technician_id: technicianId }, ifMatch(jobId));
+    await settle(jobId, answer, `Assigned to ${nameOf(technicianId)}.`);
+  }
+
+  async function reassign(jobId, technicianId) {
+    const reason = await askReason(`Why move this job to ${nameOf(technicianId)}?`, "Move");
+    if (reason === null) return;
+    const answer = await api("POST", `/jobs/${jobId}/reassign`, { technician_id: technicianId, reason }, ifMatch(jobId));
+    await settle(jobId, answer, `Moved to ${nameOf(technicianId)}.`);
+  }
+
+  // Every change names the version the dispatcher saw (If-Match): one that changed meanwhile is
+  // refused whole, and the dispatcher is told who changed it; the board then shows it as it is.
+  async function settle(jobId, answer, done) {
+    if (answer.ok) {
+      say(done);
+    } else if (answer.status === 412 || answer.status === 409) {
+      await showConflict(jobId, answer);
+    } else {
+      say((answer.data && answer.data.detail) || `Refused (${answer.status}).`, "error");
+    }
+    state.candidates.delete(jobId);
+    state.pending.add(jobId);
+    await flush();
+  }
+
+  async function showConflict(jobId, answer) {
+    const events = await api("GET", `/jobs/${jobId}/events?limit=200`);
+    const list = (events.data && (events.data.items || events.data)) || [];
+    const last = Array.isArray(list) && list.length ? list[list.length - 1] : null;
+    const who = last ? `${last.actor} changed it at ${clock(last.occurred_at)} (${last.kind.replaceAll("_", " ")})` : "Someone changed it";
+    const why = answer.data && answer.data.detail ? ` ${answer.data.detail}` : "";
+    say(`Not changed: this job changed since you loaded it. ${who}; the board now shows it as it is.${why}`, "error");
+    $("message").dataset.conflict = jobId;
+  }
+
+  function askReason(prompt, verb) {
+    return new Promise((resolve) => {
+      const dialog = $("reason-dialog");
+      $("reason-prompt").textContent = prompt;
+      $("reason").value = "";
+      dialog.querySelector("button[value=ok]").textContent = verb;
+      dialog.onclose = () => resolve(dialog.returnValue === "ok" ? $("reason").value.trim() : null);
+      dialog.showModal();
+    });
+  }
+
+  // The keyboard path: Enter on a job opens its panel, whose ranked candidates are buttons.
+  function selectJob(jobId) {
+    state.selected = jobId;
+    for (const item of document.querySelectorAll("#unassigned .job")) item.classList.toggle("selected", item.dataset.jobId === jobId);
+    openPanel(jobId);
+  }
+
+  async function openPanel(jobId) {
+    state.panelJob = jobId;
+    const panel = $("job-panel");
+    panel.hidden = false;
+    panel.replaceChildren();
+    const close = el("button", "close", "Close");
+    close.addEventListener("click", closePanel);
+    const header = el("div", "panel-header");
+    panel.append(close, header, el("div", "panel-body"));
+    refreshPanelHeader();
+    await fillPanel(jobId, panel.querySelector(".panel-body"));
+    // Keyboard users land on the first choice (the best candidate), or on Close.
+    (panel.querySelector(".candidates li") || close).focus();
+  }
+
+  function closePanel() {
+    $("job-panel").hidden = true;
+    const jobId = state.panelJob;
+    state.panelJob = null;
+    const back = jobId && document.querySelector(`[data-job-id="${jobId}"]`);
+    if (back) back.focus();
+  }
+
+  function refreshPanelHeader() {
+    const entry = state.jobs.get(state.panelJob);
+    const header = document.querySelector("#job-panel .panel-header");
+    if (!entry || !header) return;
+    const job = entry.job;
+    const who = job.technician_id ? nameOf(job.technician_id) : "unassigned";
+    header.replaceChildren(
+      el("h2", "", `${job.problem_code} · ${job.address}`),
+      el("div", "muted", `${job.status} · ${who} · window ${clock(job.window_start_at)}–${clock(job.window_end_at)} · planned ${clock(job.planned_start_at)} · priority ${job.priority}${job.pinned ? " · pinned" : ""}`),
+    );
+    if (job.risks.length) header.append(el("div", "why", "At risk: " + riskText(job.risks)));
+  }
+
+  async function fillPanel(jobId, body) {
+    const entry = state.jobs.get(jobId);
+    if (entry && entry.job.status === "new") body.append(await candidateList(jobId));
+  }
+
+  async function candidateList(jobId) {
+    const section = el("section", "candidates-section");
+    section.append(el("h3", "", "Assign to (best first)"));
+    const ranked = await candidatesOf(jobId);
+    if (!ranked.list.length) { section.append(el("p", "why", ranked.refused || "Nobody can take this job.")); return section; }
+    const list = el("ol", "candidates");
+    ranked.list.forEach((c, i) => {
+      const item = el("li", "");
+      item.tabIndex = 0;
+      item.setAttribute("role", "button");
+      item.dataset.technicianId = c.technician_id;
+      item.append(el("strong", "", c.name), el("div", "muted", candidateLine(c, i + 1)),
+        el("div", "muted", `arrives ${clock(c.arrival_window_start_at)}–${clock(c.arrival_window_end_at)} · +${c.added_travel_min.toFixed(0)} min travel`));
+      const choose = async () => { closePanel(); await assign(jobId, c.technician_id); };
+      item.addEventListener("click", choose);
+      item.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choose(); } });
+      list.append(item);
+    });
+    section.append(list);
+    return section;
+  }
 
   // ---- wiring -------------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", async () => {
@@ -435,6 +647,21 @@
     $("sign-out").addEventListener("click", signOut);
     $("territory").addEventListener("change", (e) => { state.mapFitted = false; chooseTerritory(e.target.value, null); });
     $("date").addEventListener("change", (e) => { if (e.target.value) { state.day = e.target.value; loadBoard(); } });
+    const board = $("console");
+    board.addEventListener("dragstart", startDrag);
+    board.addEventListener("dragend", endDrag);
+    $("rows").addEventListener("dragover", overRow);
+    $("rows").addEventListener("dragleave", leaveRow);
+    $("rows").addEventListener("drop", dropOnRow);
+    const pick = (e) => {
+      const item = e.target.closest("#unassigned .job, #alerts .alert, .block.work");
+      if (item) selectJob(item.dataset.jobId);
+    };
+    board.addEventListener("click", pick);
+    board.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !$("job-panel").hidden) closePanel();
+      else if ((e.key === "Enter" || e.key === " ") && e.target.matches("#unassigned .job, #alerts .alert, .block.work")) { e.preventDefault(); pick(e); }
+    });
     const session = await api("GET", "/console/session");
     if (session.ok) await start(session.data);
     else showSignIn(session.status === 403 ? (session.data && session.data.detail) : "");
