@@ -540,8 +540,8 @@
   async function settle(jobId, answer, done) {
     if (answer.ok) {
       say(done);
-    } else if (answer.status === 412 || answer.status === 409) {
-      await showConflict(jobId, answer);
+    } else if (answer.status === 412) {
+      await showConflict(jobId);
     } else {
       say((answer.data && answer.data.detail) || `Refused (${answer.status}).`, "error");
     }
@@ -550,13 +550,12 @@
     await flush();
   }
 
-  async function showConflict(jobId, answer) {
+  async function showConflict(jobId) {
     const events = await api("GET", `/jobs/${jobId}/events?limit=200`);
     const list = (events.data && (events.data.items || events.data)) || [];
     const last = Array.isArray(list) && list.length ? list[list.length - 1] : null;
     const who = last ? `${last.actor} changed it at ${clock(last.occurred_at)} (${last.kind.replaceAll("_", " ")})` : "Someone changed it";
-    const why = answer.data && answer.data.detail ? ` ${answer.data.detail}` : "";
-    say(`Not changed: this job changed since you loaded it. ${who}; the board now shows it as it is.${why}`, "error");
+    say(`Not changed: this job changed since you loaded it. ${who}; the board now shows it as it is.`, "error");
     $("message").dataset.conflict = jobId;
   }
 
@@ -614,9 +613,124 @@
     if (job.risks.length) header.append(el("div", "why", "At risk: " + riskText(job.risks)));
   }
 
+  const dayOf = (iso) => (iso ? new Intl.DateTimeFormat("en-GB", { timeZone: state.zone, day: "numeric", month: "short", year: "numeric" }).format(new Date(iso)) : "");
+
+  // The job's panel: how to act on it first, then what the technician will find there.
   async function fillPanel(jobId, body) {
     const entry = state.jobs.get(jobId);
+    const [job, events] = await Promise.all([api("GET", `/jobs/${jobId}`), api("GET", `/jobs/${jobId}/events?limit=200`)]);
+    if (!job.ok) { body.append(el("p", "why", (job.data && job.data.detail) || "Could not read the job.")); return; }
+    const j = job.data;
+    body.append(actions(jobId, j));
     if (entry && entry.job.status === "new") body.append(await candidateList(jobId));
+    if (j.problem_description) body.append(el("p", "", j.problem_description));
+    if (j.asset_id) body.append(await assetSection(j.asset_id));
+    body.append(partsSection(j.parts));
+    body.append(eventsSection((events.data && events.data.items) || []));
+  }
+
+  function section(title, cls) {
+    const node = el("section", cls);
+    node.append(el("h3", "", title));
+    return node;
+  }
+
+  async function assetSection(assetId) {
+    const node = section("Asset and its history", "asset");
+    const [asset, history] = await Promise.all([api("GET", `/assets/${assetId}`), api("GET", `/assets/${assetId}/history?limit=10`)]);
+    if (asset.ok) {
+      const a = asset.data;
+      const facts = Object.entries(a.attributes || {}).map(([k, v]) => `${k.replaceAll("_", " ")} ${v}`).join(", ");
+      node.append(el("div", "", `${a.make} ${a.model} (${a.kind.replaceAll("_", " ")})${a.installed_at ? ", installed " + dayOf(a.installed_at) : ""}${a.warranty_until ? ", warranty until " + a.warranty_until : ""}`));
+      if (facts) node.append(el("div", "muted", facts));
+    }
+    const list = el("ol", "history");
+    for (const e of (history.data && history.data.items) || []) {
+      const parts = e.parts.map((p) => `${p.quantity} × ${p.sku}`).join(", ");
+      list.append(el("li", "", `${dayOf(e.occurred_at)} · ${e.kind} · ${e.summary}${parts ? " · " + parts : ""}`));
+    }
+    if (!list.children.length) list.append(el("li", "muted", "No service on record."));
+    node.append(list);
+    return node;
+  }
+
+  // A titled list: one item per entry, or a line saying there is none.
+  function listSection(title, cls, listCls, entries, render, none) {
+    const node = section(title, cls);
+    const list = el("ol", listCls);
+    for (const entry of entries) list.append(render(entry));
+    if (!entries.length) list.append(el("li", "muted", none));
+    node.append(list);
+    return node;
+  }
+
+  function partsSection(parts) {
+    return listSection("Predicted parts", "parts", "parts-list", parts, (p) => {
+      const item = el("li", "");
+      item.append(el("strong", "", `${p.quantity} × ${p.name}`), el("span", "muted", ` ${p.sku} · ${Math.round(p.probability * 100)}%${p.carry ? " · on the van" : ""}`));
+      for (const reason of p.reasons) item.append(el("div", "muted", reason));
+      return item;
+    }, "No part predicted.");
+  }
+
+  function eventsSection(events) {
+    return listSection("What happened", "events", "timeline-events", events, (e) => {
+      const what = e.to_status ? `${e.from_status || "–"} → ${e.to_status}` : e.kind.replaceAll("_", " ");
+      return el("li", "", `${dayOf(e.occurred_at)} ${clock(e.occurred_at)} · ${what} · ${e.actor}${e.reason ? " · “" + e.reason + "”" : ""}`);
+    }, "Nothing yet.");
+  }
+
+  // Every action names the version the board shows (If-Match) and asks for its reason.
+  function actions(jobId, j) {
+    const node = el("div", "actions");
+    const button = (label, cls, act) => {
+      const b = el("button", cls, label);
+      b.addEventListener("click", act);
+      node.append(b);
+    };
+    const overrideable = ["scheduled", "dispatched"].includes(j.status);
+    const act = async (path, body, done) => {
+      const answer = await api("POST", `/jobs/${jobId}/${path}`, body, ifMatch(jobId));
+      await settle(jobId, answer, done);
+      if (state.panelJob === jobId) openPanel(jobId);
+    };
+    // A button whose action asks for its reason first; `body` is read when it is pressed.
+    const withReason = (label, cls, prompt, path, body, done) => button(label, cls, async () => {
+      const reason = await askReason(typeof prompt === "function" ? prompt() : prompt, label);
+      if (reason !== null) await act(path, Object.assign(body(), { reason }), typeof done === "function" ? done() : done);
+    });
+    const nothing = () => ({});
+    if (overrideable) {
+      const pick = el("select", "reassign-to");
+      pick.setAttribute("aria-label", "Reassign to");
+      for (const t of state.techs) if (t.technician_id !== j.technician_id) pick.append(new Option(t.name, t.technician_id));
+      node.append(pick);
+      withReason("Reassign", "reassign", () => `Why move this job to ${nameOf(pick.value)}?`, "reassign",
+        () => ({ technician_id: pick.value }), () => `Moved to ${nameOf(pick.value)}.`);
+      withReason("Unassign", "unassign", "Why take this job off the technician's day?", "unassign", nothing, "Unassigned.");
+    }
+    if (j.pinned) withReason("Unpin", "unpin", "Why let the optimizer move this job again?", "unpin", nothing, "Unpinned.");
+    else if (j.technician_id) withReason("Pin", "pin", "Why keep this job with this technician?", "pin", nothing, "Pinned.");
+    if (["new", "scheduled", "dispatched"].includes(j.status)) {
+      const from = el("input", "window-from");
+      const to = el("input", "window-to");
+      for (const [input, iso, label] of [[from, j.window_start_at, "Window from"], [to, j.window_end_at, "Window to"]]) {
+        input.type = "time";
+        input.value = clock(iso);
+        input.setAttribute("aria-label", label);
+      }
+      node.append(from, to);
+      withReason("Change window", "window", () => `Why move the window to ${from.value}–${to.value}?`, "window",
+        () => ({ window_start_at: zonedTime(from.value), window_end_at: zonedTime(to.value) }), "Window changed.");
+      withReason("Cancel job", "cancel", "Why cancel this job? The customer is told.", "cancel", nothing, "Cancelled.");
+    }
+    return node;
+  }
+
+  // "14:30" on the board's day, in the territory's zone, as an instant.
+  function zonedTime(hhmm) {
+    const [h, m] = hhmm.split(":").map(Number);
+    return new Date(zonedMidnight() + (h * 60 + m) * 60e3).toISOString();
   }
 
   async function candidateList(jobId) {

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -323,3 +324,112 @@ async def test_the_keyboard_path_selects_a_job_and_picks_a_ranked_candidate(cons
     await expect(page.locator("#message")).to_contain_text("Assigned to")
     assigned = await console.conn.fetchval("SELECT technician_id FROM jobs WHERE id = $1", UUID(job_id))
     assert str(assigned) == technician
+
+
+async def show_day_of(console: Console, job_id: UUID) -> None:
+    """The board of the job's territory and day."""
+    row = await console.conn.fetchrow(
+        """
+        SELECT s.territory_id,
+               (coalesce(j.planned_start_at, j.window_start_at) AT TIME ZONE t.timezone)::date AS day
+        FROM jobs j JOIN sites s ON s.id = j.site_id JOIN territories t ON t.id = s.territory_id
+        WHERE j.id = $1
+        """,
+        job_id,
+    )
+    assert row is not None
+    page = console.page
+    shown = await page.get_attribute("body", "data-board-ready")
+    moved = False
+    if await console.territory() != row["territory_id"]:
+        await page.select_option("#territory", str(row["territory_id"]))
+        moved = True
+    if await page.input_value("#date") != row["day"].isoformat():
+        await page.fill("#date", row["day"].isoformat())
+        moved = True
+    if moved:
+        await expect(page.locator("body")).not_to_have_attribute("data-board-ready", shown or "")
+
+
+async def answer_reason(page: Page, reason: str) -> None:
+    await page.fill("#reason", reason)
+    await page.click("#reason-dialog button[value=ok]")
+
+
+@NEEDS_CHROMIUM
+async def test_the_job_panel_shows_the_asset_parts_and_events_and_every_action_works(
+    console: Console,
+) -> None:
+    page = await console.open_board()
+    job_id = console.world.jobs["A"]
+    await show_day_of(console, job_id)
+    await page.locator(f'.block.work[data-job-id="{job_id}"]').click()
+    panel = page.locator("#job-panel")
+    await expect(panel.locator(".asset li").first).to_be_visible()
+    await expect(panel.locator(".parts-list li").first).to_be_visible()
+    await expect(
+        panel.locator(".timeline-events li", has_text=console.dispatcher_email).first
+    ).to_be_visible()
+    await page.screenshot(path=SHOTS / "console-job-panel.png")
+
+    async def act(button: str, reason: str) -> None:
+        await panel.locator(f"button.{button}").click()
+        await answer_reason(page, reason)
+        await expect(page.locator("#message")).not_to_have_class("message toast error")
+
+    await act("pin", "Customer asked for this technician")
+    await expect(panel.locator("button.unpin")).to_be_visible()
+    assert await console.conn.fetchval("SELECT pinned FROM jobs WHERE id = $1", job_id)
+    await act("unpin", "No longer needed")
+    await expect(panel.locator("button.pin")).to_be_visible()
+    assert not await console.conn.fetchval("SELECT pinned FROM jobs WHERE id = $1", job_id)
+    other = await console.conn.fetchval(
+        """
+        SELECT t.id FROM jobs j JOIN sites s ON s.id = j.site_id
+        JOIN technicians t ON t.territory_id = s.territory_id AND t.id <> j.technician_id
+        JOIN shifts sh ON sh.technician_id = t.id
+             AND sh.starts_at <= j.planned_start_at AND sh.ends_at > j.planned_start_at
+        WHERE j.id = $1 AND NOT EXISTS (
+            SELECT FROM jsonb_each_text(j.required_skills) need
+            WHERE NOT EXISTS (SELECT FROM technician_skills k WHERE k.technician_id = t.id
+                              AND k.skill = need.key AND k.level >= need.value::int))
+        ORDER BY t.name LIMIT 1
+        """,
+        job_id,
+    )
+    await panel.locator("select.reassign-to").select_option(str(other))
+    await act("reassign", "Closer to the site")
+    await expect(page.locator("#message")).to_contain_text("Moved to")
+    assert await console.conn.fetchval("SELECT technician_id FROM jobs WHERE id = $1", job_id) == other
+    await act("unassign", "The van broke down")
+    await expect(page.locator(f'#unassigned .job[data-job-id="{job_id}"]')).to_be_visible()
+    assert await console.conn.fetchval("SELECT status FROM jobs WHERE id = $1", job_id) == "new"
+    await act("cancel", "The customer fixed it themselves")
+    await expect(page.locator(f'[data-job-id="{job_id}"]')).to_have_count(0)
+    assert await console.conn.fetchval("SELECT status FROM jobs WHERE id = $1", job_id) == "cancelled"
+    actors = await console.conn.fetch(
+        "SELECT DISTINCT actor FROM job_events WHERE job_id = $1"
+        " AND occurred_at > now() - interval '1 minute' AND actor_user_id IS NOT NULL",
+        job_id,
+    )
+    assert {r["actor"] for r in actors} == {console.dispatcher_email}
+
+
+@NEEDS_CHROMIUM
+async def test_the_window_is_changed_from_the_panel_in_the_territorys_time(console: Console) -> None:
+    page = await console.open_board()
+    job_id = console.world.jobs["B"]
+    await show_day_of(console, job_id)
+    await page.locator(f'.block.work[data-job-id="{job_id}"]').click()
+    panel = page.locator("#job-panel")
+    window = await console.conn.fetchrow(
+        "SELECT window_start_at, window_end_at FROM jobs WHERE id = $1", job_id
+    )
+    assert window is not None
+    await panel.locator("input.window-to").fill("23:30")
+    await panel.locator("button.window").click()
+    await answer_reason(page, "Customer is home late")
+    await expect(page.locator("#message")).to_contain_text("Window changed")
+    end = await console.conn.fetchval("SELECT window_end_at FROM jobs WHERE id = $1", job_id)
+    local = end.astimezone(ZoneInfo("America/Chicago"))
+    assert (local.hour, local.minute) == (23, 30)
