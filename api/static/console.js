@@ -24,6 +24,7 @@
     layers: null,
     pending: new Set(),
     flushing: false,
+    planSeconds: 5, // the optimizer's search, per plan
   };
 
   // ---- talking to the API -------------------------------------------------------------------
@@ -755,10 +756,97 @@
     return section;
   }
 
+  // ---- planning the day: run the optimizer, preview what would change, apply or discard ------
+  function planPanel(...children) {
+    const panel = $("plan-panel");
+    const close = el("button", "close", "Close");
+    close.addEventListener("click", () => { panel.hidden = true; });
+    panel.replaceChildren(close, el("h2", "", `Plan of ${state.day}`), ...children);
+    panel.hidden = false;
+    return panel;
+  }
+
+  async function planDay() {
+    const seconds = state.planSeconds;
+    const bar = el("div", "progress");
+    bar.append(el("div", ""));
+    const status = el("p", "plan-status", `The optimizer is planning the day (up to ${seconds} s)…`);
+    planPanel(status, bar);
+    const started = await api("POST", "/plans", { territory_id: state.territoryId, date: state.day, time_limit_s: seconds },
+      { "Idempotency-Key": crypto.randomUUID() });
+    if (!started.ok) { planPanel(el("p", "why", (started.data && started.data.detail) || "Could not start planning.")); return; }
+    const since = Date.now();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 400));
+      const plan = await api("GET", `/plans/${started.data.id}`);
+      if (!plan.ok) { planPanel(el("p", "why", (plan.data && plan.data.detail) || "Lost the plan.")); return; }
+      if (plan.data.status === "solving") {
+        status.textContent = `The optimizer is planning the day… ${Math.round((Date.now() - since) / 1000)} s of up to ${seconds} s`;
+        continue;
+      }
+      if (plan.data.status === "failed") { planPanel(el("p", "why", `The optimizer failed: ${plan.data.error}`)); return; }
+      showPlan(plan.data);
+      return;
+    }
+  }
+
+  const jobName = (id) => {
+    const entry = state.jobs.get(id);
+    return entry ? `${entry.job.problem_code} · ${entry.job.address}` : `job ${id.slice(0, 8)}`;
+  };
+
+  function showPlan(plan) {
+    const r = plan.result;
+    const before = r.current_kpis;
+    const after = r.kpis;
+    const onTime = (k) => (k.jobs_planned ? `${Math.round((100 * k.promises_kept) / k.jobs_planned)}% (${k.promises_kept}/${k.jobs_planned})` : "–");
+    const table = el("table", "diff kpis");
+    const head = el("tr", "");
+    head.append(el("th", "", ""), el("th", "", "now"), el("th", "", "with this plan"));
+    table.append(head);
+    for (const [label, f] of [
+      ["Driving", (k) => `${k.distance_km} km · ${Math.round(k.travel_s / 60)} min`],
+      ["Jobs planned", (k) => String(k.jobs_planned)],
+      ["On time", onTime],
+      ["Unplanned", (k) => String(k.jobs_unplanned)],
+      ["Overtime", (k) => `${Math.round(k.overtime_s / 60)} min`],
+    ]) {
+      const row = el("tr", "");
+      row.append(el("th", "", label), el("td", "before", f(before)), el("td", "after", f(after)));
+      table.append(row);
+    }
+    const moved = listSection(`Jobs moved (${r.changes.length})`, "moved", "plan-moves", r.changes, (c) =>
+      el("li", "", `${jobName(c.job_id)}: ${c.from ? nameOf(c.from) : "unassigned"} → ${c.to ? nameOf(c.to) : "unassigned"}`), "No job moves.");
+    const unplanned = listSection(`Left unplanned (${r.unplanned.length})`, "unplanned-why", "plan-unplanned", r.unplanned, (u) =>
+      el("li", "", `${jobName(u.job_id)}: ${u.reason}`), "Every job has a place.");
+    const apply = el("button", "primary apply", "Apply");
+    const discard = el("button", "discard", "Discard");
+    const buttons = el("div", "actions");
+    buttons.append(apply, discard);
+    const outcome = el("div", "plan-outcome");
+    const panel = planPanel(table, moved, unplanned, buttons, outcome);
+    panel.classList.add("plan-preview");
+    if (r.violations.length) panel.insertBefore(el("p", "why", "This plan breaks rules and cannot be applied: " + r.violations.join("; ")), table);
+    discard.addEventListener("click", () => { panel.hidden = true; say("Plan discarded; the day is as it was."); });
+    apply.addEventListener("click", async () => {
+      apply.disabled = true;
+      const answer = await api("POST", `/plans/${plan.id}/apply`, undefined, { "Idempotency-Key": crypto.randomUUID() });
+      if (answer.ok) {
+        panel.hidden = true;
+        say(`Plan applied: ${answer.data.jobs_changed.length} job(s) changed.`);
+        return;
+      }
+      const changed = (answer.data && answer.data.candidates) || [];
+      outcome.replaceChildren(listSection("Not applied: these jobs changed since the plan read them. Plan again.", "refused", "plan-refused",
+        changed, (c) => el("li", "why", jobName(c.job_id)), (answer.data && answer.data.detail) || "Refused."));
+    });
+  }
+
   // ---- wiring -------------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", async () => {
     $("sign-in-form").addEventListener("submit", signIn);
     $("sign-out").addEventListener("click", signOut);
+    $("plan-day").addEventListener("click", planDay);
     $("territory").addEventListener("change", (e) => { state.mapFitted = false; chooseTerritory(e.target.value, null); });
     $("date").addEventListener("change", (e) => { if (e.target.value) { state.day = e.target.value; loadBoard(); } });
     const board = $("console");

@@ -433,3 +433,51 @@ async def test_the_window_is_changed_from_the_panel_in_the_territorys_time(conso
     end = await console.conn.fetchval("SELECT window_end_at FROM jobs WHERE id = $1", job_id)
     local = end.astimezone(ZoneInfo("America/Chicago"))
     assert (local.hour, local.minute) == (23, 30)
+
+
+async def plan_preview(console: Console) -> Page:
+    page = await console.open_board()
+    await page.evaluate("window.truckrollConsole.planSeconds = 1")
+    await page.click("#plan-day")
+    await expect(page.locator("#plan-panel .plan-status")).to_be_visible()
+    await expect(page.locator("#plan-panel.plan-preview")).to_be_visible(timeout=30_000)
+    return page
+
+
+@NEEDS_CHROMIUM
+async def test_planning_the_day_shows_progress_then_a_preview_and_applies_it(console: Console) -> None:
+    page = await plan_preview(console)
+    panel = page.locator("#plan-panel")
+    await expect(panel.locator("table.kpis td.before").first).to_contain_text("km")
+    await expect(panel.locator("table.kpis td.after").first).to_contain_text("km")
+    await expect(panel.locator(".plan-moves li").first).to_be_visible()
+    await page.screenshot(path=SHOTS / "console-plan-preview.png")
+    moves = await panel.locator(".plan-moves li").count()
+    await panel.locator("button.apply").click()
+    await expect(page.locator("#message")).to_contain_text("Plan applied")
+    status = await console.conn.fetchval("SELECT status FROM day_plans ORDER BY created_at DESC LIMIT 1")
+    assert status == "applied"
+    assert moves >= 1
+    await expect(panel).to_be_hidden()
+
+
+@NEEDS_CHROMIUM
+async def test_a_plan_refused_because_a_job_changed_names_that_job(console: Console) -> None:
+    page = await plan_preview(console)
+    first = await page.locator("#unassigned .job").first.get_attribute("data-job-id")
+    assert first is not None
+    async with httpx.AsyncClient(base_url=console.base, headers=await api_headers(console)) as client:
+        current = await client.get(f"/jobs/{first}")
+        patched = await client.patch(
+            f"/jobs/{first}", json={"priority": 1}, headers={"If-Match": current.headers["ETag"]}
+        )
+        assert patched.status_code == 200, patched.text
+    before = await console.conn.fetch("SELECT id, version, technician_id FROM jobs ORDER BY id")
+    await page.locator("#plan-panel button.apply").click()
+    refused = page.locator("#plan-panel .plan-refused li")
+    await expect(refused).to_have_count(1)
+    address = await console.conn.fetchval(
+        "SELECT s.address_line FROM jobs j JOIN sites s ON s.id = j.site_id WHERE j.id = $1", UUID(first)
+    )
+    await expect(refused).to_contain_text(address)
+    assert await console.conn.fetch("SELECT id, version, technician_id FROM jobs ORDER BY id") == before
