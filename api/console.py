@@ -24,7 +24,7 @@ from api.board import _territory as scoped_territory
 from api.console_session import COOKIE
 from api.deps import Caller, Db
 from api.http_edge import page_policy, tile_origin, use_policy
-from api.matching import now_of
+from api.matching import match_settings, now_of
 from api.static_files import STATIC
 from dispatch import console_board, territories
 from dispatch.accounts import Role
@@ -39,6 +39,7 @@ from dispatch.console_sessions import (
 from infra.db import Connection, acquire
 from infra.errors import NotFoundError
 from infra.settings import Settings
+from notifications.notices import Candidate
 
 PAGE = STATIC.render(resources.files("api").joinpath("static/console.html").read_text())
 
@@ -210,6 +211,22 @@ class ConsoleBoardController(Controller):
         if found is None:
             raise NotFoundError("this job is not on that territory's board that day", field="job_id")
         return found
+
+    @get("/jobs/{job_id:uuid}/suggestions")
+    async def suggest_technicians(
+        self, conn: Db, principal: Caller, state: State, job_id: FromPath[UUID]
+    ) -> list[Candidate]:
+        """The best technicians to take the job over (its own technician left out), as an at-risk
+        alert suggests them: for the console's alerts, whatever the job's status."""
+        return await console_board.suggestions(
+            conn,
+            principal,
+            job_id,
+            match_settings(state.settings),
+            routing=state.routing,
+            now=now_of(state),
+            cache=state.fleet_cache,
+        )
 
 
 async def _day_of(

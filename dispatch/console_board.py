@@ -12,12 +12,18 @@ from zoneinfo import ZoneInfo
 import msgspec
 from asyncpg import Record
 
-from dispatch import board_queries
+from dispatch import board_queries, jobs, scope
 from dispatch import console_board_queries as queries
+from dispatch.accounts import Principal
 from dispatch.board import Board, BoardJob, board
 from dispatch.board import _job as board_job
 from dispatch.errors import JobNotFoundError
+from dispatch.fleet_cache import FleetCache
+from dispatch.matching import MatchSettings
+from dispatch.risk_watch import rematch_candidates
+from dispatch.travel import TravelTimes
 from infra.db import Connection
+from notifications.notices import Candidate
 
 
 class JobPlace(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,3 +121,24 @@ def _day(r: Record) -> TechnicianDay:
         ],
         position=position,
     )
+
+
+async def suggestions(
+    conn: Connection,
+    principal: Principal,
+    job_id: UUID,
+    settings: MatchSettings,
+    *,
+    routing: TravelTimes | None,
+    now: datetime,
+    cache: FleetCache | None = None,
+    limit: int = 3,
+) -> list[Candidate]:
+    """Who could take the job over, as its at-risk alert suggests them, among the technicians
+    the dispatcher dispatches (an alert's own suggestions range over the whole company)."""
+    await jobs.get_job(conn, principal, job_id)
+    only = await scope.technicians_in_scope(conn, principal)
+    ranked = await rematch_candidates(
+        conn, job_id, settings, routing=routing, now=now, cache=cache, limit=limit if only is None else 50
+    )
+    return [c for c in ranked if only is None or c.technician_id in only][:limit]

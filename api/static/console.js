@@ -237,7 +237,11 @@
     swatch.style.background = colourOf(technicianId);
     const atRisk = route.filter(({ job }) => job.risks.length).length;
     name.append(swatch, el("span", "tech-name", tech ? tech.name : "?"));
-    if (atRisk) name.append(el("span", "risk-count", ` ${atRisk} at risk`));
+    if (atRisk) {
+      const badge = el("span", "risk-count", `⚠ ${atRisk}`);
+      badge.title = `${atRisk} job(s) at risk`;
+      name.append(badge);
+    }
     const track = el("div", "track");
     if (day && day.shift_start_at) {
       track.append(block("shift", Date.parse(day.shift_start_at), Date.parse(day.shift_end_at), `Shift ${clock(day.shift_start_at)}–${clock(day.shift_end_at)}`));
@@ -306,19 +310,45 @@
     }));
   }
 
+  // The jobs at risk when the board loads (the first few with suggestions), then each alert as
+  // it is raised, newest first.
   function renderAlertsFromBoard() {
     const risky = [...state.jobs.values()].map((x) => x.job).filter((j) => j.risks.length);
-    $("alerts").replaceChildren(...risky.map((job) => alertItem(job.job_id, job.risks, null)));
+    $("alerts").replaceChildren(...risky.map((job, i) => alertItem(job.job_id, job.risks, null, i < 10)));
   }
 
-  function alertItem(jobId, risks, occurredAt) {
+  function alertItem(jobId, risks, occurredAt, suggest) {
     const entry = state.jobs.get(jobId);
     const item = el("li", "alert");
     item.tabIndex = 0;
     item.dataset.jobId = jobId;
     const what = entry ? `${entry.job.problem_code} · ${entry.job.address}` : "A job";
     item.append(el("strong", "", what), el("div", "why", riskText(risks) + (occurredAt ? ` (${clock(occurredAt)})` : "")));
+    if (suggest) suggestInto(item, jobId);
     return item;
+  }
+
+  async function suggestInto(item, jobId) {
+    const answer = await api("GET", `/console/board/jobs/${jobId}/suggestions`);
+    const list = el("div", "suggested");
+    if (!answer.ok || !answer.data.length) {
+      list.textContent = "Nobody else can take it now.";
+    } else {
+      list.append(el("span", "muted", "Suggested: "));
+      for (const c of answer.data) {
+        const b = el("button", "suggestion", c.name);
+        b.title = `score ${c.score.toFixed(2)} · ${c.reason}`;
+        b.dataset.technicianId = c.technician_id;
+        b.addEventListener("click", async (e) => {
+          e.stopPropagation();
+          const entry = state.jobs.get(jobId);
+          if (entry && entry.job.status === "new") await assign(jobId, c.technician_id);
+          else await reassign(jobId, c.technician_id);
+        });
+        list.append(b, el("span", "muted", ` ${c.reason} `));
+      }
+    }
+    item.append(list);
   }
 
   // ---- the map ------------------------------------------------------------------------------
@@ -412,6 +442,9 @@
   }
 
   function applyTouched(touched) {
+    const [start, end] = [state.spanStart, state.spanEnd];
+    computeSpan();
+    if (state.spanStart !== start || state.spanEnd !== end) { renderAll(); return; } // the hours grew
     for (const id of touched) {
       const old = document.querySelector(`.row[data-technician-id="${id}"]`);
       if (old) old.replaceWith(renderRow(id));
@@ -424,8 +457,8 @@
 
   function addAlert(event) {
     const risks = [event.data && event.data.risk].filter(Boolean);
-    const item = alertItem(event.job_id, risks, event.occurred_at);
-    $("alerts").prepend(item);
+    for (const old of document.querySelectorAll(`#alerts .alert[data-job-id="${event.job_id}"]`)) old.remove();
+    $("alerts").prepend(alertItem(event.job_id, risks, event.occurred_at, true));
   }
 
   // ---- assigning: by dragging, or with the keyboard from the ranked candidates -------------
@@ -856,6 +889,7 @@
     $("rows").addEventListener("dragleave", leaveRow);
     $("rows").addEventListener("drop", dropOnRow);
     const pick = (e) => {
+      if (e.target.closest("button")) return;
       const item = e.target.closest("#unassigned .job, #alerts .alert, .block.work");
       if (item) selectJob(item.dataset.jobId);
     };

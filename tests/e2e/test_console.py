@@ -8,6 +8,8 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,8 @@ from asyncpg import Record
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
 from api.app import create_app
+from api.matching import match_settings
+from dispatch.risk_watch import scan
 from infra.db import Connection, connect
 from infra.settings import Settings
 from tests.conftest import _PASSWORD, JWT_SECRET, Cluster, clone_demo, password_hash
@@ -78,8 +82,6 @@ async def open_console(
     # The demo prints its logins' passwords; the tests sign in with one they know.
     await conn.execute("UPDATE users SET password_hash = $1", password_hash())
     email = await conn.fetchval("SELECT email FROM users WHERE id = $1", world.dispatcher)
-    from pathlib import Path
-
     settings = Settings(
         database_url=None,
         data_dir=Path(tmp),
@@ -481,3 +483,27 @@ async def test_a_plan_refused_because_a_job_changed_names_that_job(console: Cons
     )
     await expect(refused).to_contain_text(address)
     assert await console.conn.fetch("SELECT id, version, technician_id FROM jobs ORDER BY id") == before
+
+
+@NEEDS_CHROMIUM
+async def test_an_at_risk_alert_appears_as_it_is_raised_with_suggested_technicians(console: Console) -> None:
+    page = await console.open_board()
+    job_id = console.world.jobs["A"]
+    await show_day_of(console, job_id)
+    await expect(page.locator("#live")).to_have_text("live")
+    # The technician will now arrive after the window closes: the risk watch raises it.
+    await console.conn.execute(
+        "UPDATE jobs SET eta_at = window_end_at + interval '1 hour' WHERE id = $1", job_id
+    )
+    settings = Settings(database_url=None, data_dir=Path("."), jwt_secret=JWT_SECRET)
+    async with console.conn.transaction():
+        raised = await scan(console.conn, match_settings(settings), routing=None, now=datetime.now(UTC))
+    assert raised >= 1
+    alert = page.locator(f'#alerts .alert[data-job-id="{job_id}"]').first
+    await expect(alert).to_contain_text("ETA past the window")
+    await expect(alert.locator(".suggested")).to_be_visible()
+    async with httpx.AsyncClient(base_url=console.base, headers=await api_headers(console)) as client:
+        suggested = (await client.get(f"/console/board/jobs/{job_id}/suggestions")).json()
+    assert suggested, "the demo's day has technicians who could take it over"
+    await expect(alert.locator(".suggestion")).to_have_text([c["name"] for c in suggested])
+    await page.screenshot(path=SHOTS / "console-alert.png")

@@ -185,6 +185,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "DELETE /console/session": ("staff", "shared"),
     "GET /console/board": ("staff", "listed"),
     "GET /console/board/jobs/{job_id}": ("staff", "hidden"),
+    "GET /console/board/jobs/{job_id}/suggestions": ("staff", "hidden"),
 }
 ACCESS = {operation: who for operation, (who, _) in OPERATIONS.items()}
 SCOPED = {operation: met for operation, (_, met) in OPERATIONS.items()}
