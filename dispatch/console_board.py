@@ -97,7 +97,7 @@ async def console_job(
     if not places:
         raise JobNotFoundError
     start, end = _period(day, timezone)
-    rows = [r for r in await board_queries.jobs_between(conn, territory_id, start, end) if r["id"] == job_id]
+    rows = await board_queries.jobs_between(conn, territory_id, start, end, job_id)
     if not rows:
         return None
     return ConsoleJob(job=board_job(rows[0], now), place=msgspec.convert(dict(places[0]), JobPlace))

@@ -118,7 +118,9 @@
   // ---- the board ----------------------------------------------------------------------------
   async function loadBoard() {
     const query = `territory_id=${encodeURIComponent(state.territoryId)}&date=${state.day}`;
+    performance.mark("board-asked");
     const answer = await api("GET", `/console/board?${query}`);
+    performance.mark("board-read");
     if (!answer.ok) { say((answer.data && answer.data.detail) || "Could not load the board.", "error"); return; }
     const seen = answer.data;
     state.techs = seen.board.technicians.map((t) => ({ technician_id: t.technician_id, name: t.name }));
@@ -144,7 +146,9 @@
     $("rows").replaceChildren(...rows);
     renderUnassigned();
     renderAlertsFromBoard();
+    performance.mark("board-drawn");
     renderMap();
+    performance.mark("map-drawn");
   }
 
   // The timeline covers the shifts and the planned work of the day, whole hours.
@@ -180,7 +184,14 @@
   }
 
   const pct = (ms) => (100 * (ms - state.spanStart)) / (state.spanEnd - state.spanStart);
-  const clock = (iso) => (iso ? new Intl.DateTimeFormat("en-GB", { timeZone: state.zone, hour: "2-digit", minute: "2-digit" }).format(new Date(iso)) : "–");
+  // Formatters cost far more to make than to use (a board formats thousands of times): one per zone.
+  const formatters = new Map();
+  function formatter(kind, options) {
+    const key = `${kind} ${state.zone}`;
+    if (!formatters.has(key)) formatters.set(key, new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: state.zone }, options)));
+    return formatters.get(key);
+  }
+  const clock = (iso) => (iso ? formatter("clock", { hour: "2-digit", minute: "2-digit" }).format(new Date(iso)) : "–");
 
   function renderScale() {
     const scale = $("scale");
@@ -352,47 +363,67 @@
   }
 
   // ---- the map ------------------------------------------------------------------------------
-  function renderMap() {
+  // Drawn on a canvas (thousands of pins stay quick), one layer per technician so a change
+  // redraws only the days it touched. The pins and routes need no tile: the map stands without.
+  function renderMap(touched) {
     if (!window.L) return;
     const box = $("map");
     if (!state.map) {
-      state.map = L.map(box, { zoomControl: true, attributionControl: true });
-      // Tiles may never load (offline, blocked): the pins and routes are vectors and still show.
+      state.map = L.map(box, { preferCanvas: true, zoomControl: true, attributionControl: true });
       L.tileLayer(box.dataset.tiles, { attribution: box.dataset.attribution, maxZoom: 19 }).addTo(state.map);
-      state.layers = L.layerGroup().addTo(state.map);
+      state.techLayers = new Map();
+      state.openLayer = L.layerGroup().addTo(state.map);
     }
-    state.layers.clearLayers();
-    const points = [];
-    for (const t of state.techs) {
-      const colour = colourOf(t.technician_id);
-      const day = state.days.get(t.technician_id);
-      const line = [];
-      if (day) line.push([day.home_latitude, day.home_longitude]);
-      for (const { place } of routeOf(t.technician_id)) {
-        if (!place) continue;
-        if (place.pickup_latitude !== null) line.push([place.pickup_latitude, place.pickup_longitude]);
-        line.push([place.latitude, place.longitude]);
-        L.circleMarker([place.latitude, place.longitude], { radius: 5, color: colour, fillOpacity: 0.9, weight: 1 }).addTo(state.layers);
-      }
-      if (line.length > 1) L.polyline(line, { color: colour, weight: 3, opacity: 0.8 }).addTo(state.layers);
-      points.push(...line);
-      if (day && day.position) {
-        const p = [day.position.latitude, day.position.longitude];
-        L.circleMarker(p, { radius: 8, color: "#fff", fillColor: colour, fillOpacity: 1, weight: 2, className: "tech-pin" })
-          .bindTooltip(`${t.name} · ${clock(day.position.recorded_at)}`).addTo(state.layers);
-        points.push(p);
-      }
+    if (!touched) {
+      for (const layer of state.techLayers.values()) layer.remove();
+      state.techLayers.clear();
     }
+    for (const id of touched || state.techs.map((t) => t.technician_id)) {
+      const old = state.techLayers.get(id);
+      if (old) old.remove();
+      state.techLayers.set(id, technicianLayer(id).addTo(state.map));
+    }
+    state.openLayer.clearLayers();
+    let open = 0;
     for (const { job, place } of state.jobs.values()) {
       if (job.status !== "new" || !place) continue;
-      L.circleMarker([place.latitude, place.longitude], { radius: 6, color: "#555", fillColor: "#9aa0a6", fillOpacity: 1, weight: 1, className: "job-pin" })
-        .bindTooltip(`${job.problem_code} · ${job.address}`).addTo(state.layers);
-      points.push([place.latitude, place.longitude]);
+      L.circleMarker([place.latitude, place.longitude], { radius: 6, color: "#555", fillColor: "#9aa0a6", fillOpacity: 1, weight: 1 })
+        .bindTooltip(`${job.problem_code} · ${job.address}`).addTo(state.openLayer);
+      open += 1;
     }
-    if (points.length && !state.mapFitted) {
-      state.map.fitBounds(points, { padding: [20, 20] });
-      state.mapFitted = true;
+    let positions = 0;
+    let routes = 0;
+    for (const layer of state.techLayers.values()) { positions += layer.positions; routes += layer.routes; }
+    state.mapShows = { unassigned: open, positions, routes };
+    if (!state.mapFitted) {
+      const points = [...state.jobs.values()].filter((x) => x.place).map((x) => [x.place.latitude, x.place.longitude]);
+      if (points.length) { state.map.fitBounds(points, { padding: [20, 20] }); state.mapFitted = true; }
     }
+  }
+
+  function technicianLayer(technicianId) {
+    const layer = L.layerGroup();
+    layer.positions = 0;
+    layer.routes = 0;
+    const colour = colourOf(technicianId);
+    const day = state.days.get(technicianId);
+    const line = day ? [[day.home_latitude, day.home_longitude]] : [];
+    for (const { place } of routeOf(technicianId)) {
+      if (!place) continue;
+      if (place.pickup_latitude !== null) line.push([place.pickup_latitude, place.pickup_longitude]);
+      line.push([place.latitude, place.longitude]);
+      L.circleMarker([place.latitude, place.longitude], { radius: 5, color: colour, fillOpacity: 0.9, weight: 1 }).addTo(layer);
+    }
+    if (line.length > 1) {
+      L.polyline(line, { color: colour, weight: 3, opacity: 0.8 }).addTo(layer);
+      layer.routes = 1;
+    }
+    if (day && day.position) {
+      L.circleMarker([day.position.latitude, day.position.longitude], { radius: 8, color: "#fff", fillColor: colour, fillOpacity: 1, weight: 2 })
+        .bindTooltip(`${nameOf(technicianId)} · ${clock(day.position.recorded_at)}`).addTo(layer);
+      layer.positions = 1;
+    }
+    return layer;
   }
 
   // ---- live ---------------------------------------------------------------------------------
@@ -407,6 +438,7 @@
       const event = JSON.parse(message.data);
       state.lastEventId = Math.max(state.lastEventId, event.id);
       if (event.kind === "at_risk") addAlert(event);
+      if (!state.pending.size) state.receivedAt = performance.now();
       state.pending.add(event.job_id);
       flush();
     });
@@ -450,8 +482,10 @@
       if (old) old.replaceWith(renderRow(id));
     }
     renderUnassigned();
-    renderMap();
+    renderMap(touched);
     if (state.panelJob && state.jobs.has(state.panelJob)) refreshPanelHeader();
+    // From the event's arrival to the board redrawn (tests/bench/bench_console.py reads it).
+    if (state.receivedAt) document.body.dataset.applyMs = (performance.now() - state.receivedAt).toFixed(1);
     document.body.dataset.applied = String(Date.now());
   }
 
@@ -647,7 +681,7 @@
     if (job.risks.length) header.append(el("div", "why", "At risk: " + riskText(job.risks)));
   }
 
-  const dayOf = (iso) => (iso ? new Intl.DateTimeFormat("en-GB", { timeZone: state.zone, day: "numeric", month: "short", year: "numeric" }).format(new Date(iso)) : "");
+  const dayOf = (iso) => (iso ? formatter("day", { day: "numeric", month: "short", year: "numeric" }).format(new Date(iso)) : "");
 
   // The job's panel: how to act on it first, then what the technician will find there.
   async function fillPanel(jobId, body) {

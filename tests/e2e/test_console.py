@@ -160,8 +160,16 @@ async def test_a_dispatcher_signs_in_and_the_board_shows_every_technician_and_un
     ]
     assert risky == sorted(risky, reverse=True)
     # The map: a grey pin per unassigned job, the technicians' routes and pins in their colours.
-    await expect(page.locator("path.job-pin")).to_have_count(len(unassigned))
-    assert await page.locator("path.leaflet-interactive").count() > len(unassigned)
+    shows = await page.evaluate("window.truckrollConsole.mapShows")
+    assert shows["unassigned"] == len(unassigned)
+    positions = await console.conn.fetchval(
+        "SELECT count(*) FROM technician_latest_positions p JOIN technicians t ON t.id = p.technician_id"
+        " WHERE t.territory_id = $1",
+        territory,
+    )
+    assert shows["positions"] == positions
+    assert shows["routes"] == sum(1 for t in technicians if t["route"])
+    await expect(page.locator("#map canvas").first).to_be_visible()
     await expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
     await page.wait_for_load_state("networkidle")
     assert tiles.requests, "the map asked for no tile"
@@ -175,7 +183,8 @@ async def test_the_board_stands_when_tiles_cannot_load(console: Console) -> None
     await console.page.route("http://127.0.0.1:*/*/*/*.png", lambda route: route.abort())
     await console.sign_in()
     await console.board_ready()
-    await expect(console.page.locator("path.job-pin").first).to_be_visible()
+    await expect(console.page.locator("#map canvas").first).to_be_visible()
+    assert (await console.page.evaluate("window.truckrollConsole.mapShows"))["unassigned"] > 0
     assert await console.page.locator("#rows .row").count() > 0
 
 
