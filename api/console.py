@@ -161,8 +161,18 @@ def console_routes(auth: AuthRoutes) -> list[Any]:
                 expires_at=session.expires_at if isinstance(session, SessionUser) else None,
             )
 
-        @delete("/session", guards=[STAFF], status_code=204, opt={"errors": [401, 403]})
-        async def sign_out_of_console(self, request: Request[Any, Any, Any], state: State) -> Response[None]:
+        @delete(
+            "/session",
+            guards=[STAFF],
+            status_code=204,
+            opt={"errors": [401, 403]},
+            # The browser forgets the cookie whatever the scheme (a cookie without Secure may
+            # clear a Secure one over https; over http there was none).
+            response_cookies=[
+                Cookie(key=COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict")
+            ],
+        )
+        async def sign_out_of_console(self, request: Request[Any, Any, Any], state: State) -> None:
             """Sign out of this console session: its cookie stops working at once, in every API
             process (sessions are looked up in the database). Other sessions and tokens of the
             user are untouched (POST /auth/logout ends them all)."""
@@ -170,7 +180,6 @@ def console_routes(auth: AuthRoutes) -> list[Any]:
             if token and isinstance(request.scope.get("auth"), SessionUser):
                 async with acquire(state.pool) as conn, conn.transaction():
                     await close_session(conn, token)
-            return Response(None, status_code=204, cookies=[_cookie(request, "", 0)])
 
     return [ConsoleController, ConsoleBoardController]
 
