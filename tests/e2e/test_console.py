@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -122,12 +123,12 @@ async def api_headers(console: Console) -> dict[str, str]:
     return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
-async def board_of(console: Console, territory: UUID) -> dict[str, object]:
+async def board_of(console: Console, territory: UUID) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=console.base, headers=await api_headers(console)) as client:
         day = await console.page.input_value("#date")
         answer = await client.get("/board", params={"territory_id": str(territory), "date": day})
     assert answer.status_code == 200, answer.text
-    board: dict[str, object] = answer.json()
+    board: dict[str, Any] = answer.json()
     return board
 
 
@@ -176,6 +177,22 @@ async def test_a_dispatcher_signs_in_and_the_board_shows_every_technician_and_un
     assert await page.evaluate("window.policyViolations") == []
     assert errors == []
     await page.screenshot(path=SHOTS / "console-board.png")
+    # The other territory: every demo technician is on one board or the other.
+    seen = shown
+    for other in await page.locator("#territory option").evaluate_all("els => els.map(e => e.value)"):
+        if UUID(other) == territory:
+            continue
+        marker = await page.get_attribute("body", "data-board-ready")
+        await page.select_option("#territory", other)
+        await expect(page.locator("body")).not_to_have_attribute("data-board-ready", marker or "")
+        theirs = await board_of(console, UUID(other))
+        names = set(await page.locator("#rows .row .tech-name").all_inner_texts())
+        assert names == {t["name"] for t in theirs["technicians"]}
+        listed = await page.locator("#unassigned .job").evaluate_all("els => els.map(e => e.dataset.jobId)")
+        assert set(listed) == {j["job_id"] for j in theirs["unassigned"]}
+        seen |= names
+    everyone = await console.conn.fetch("SELECT name FROM technicians WHERE active")
+    assert seen == {r["name"] for r in everyone}
 
 
 @NEEDS_CHROMIUM
