@@ -67,6 +67,9 @@ class ConsoleBoard(msgspec.Struct, frozen=True, kw_only=True):
 class ConsoleJob(msgspec.Struct, frozen=True, kw_only=True):
     job: BoardJob
     place: JobPlace
+    # Its technician's latest position: a ping of a technician on the way is a job event
+    # ("position"), and the board moves their pin as it reads the job again.
+    position: Position | None = None
 
 
 def _period(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -100,7 +103,13 @@ async def console_job(
     rows = await board_queries.jobs_between(conn, territory_id, start, end, job_id)
     if not rows:
         return None
-    return ConsoleJob(job=board_job(rows[0], now), place=msgspec.convert(dict(places[0]), JobPlace))
+    job = board_job(rows[0], now)
+    fix = None if job.technician_id is None else await queries.latest_position(conn, job.technician_id)
+    return ConsoleJob(
+        job=job,
+        place=msgspec.convert(dict(places[0]), JobPlace),
+        position=None if fix is None else msgspec.convert(dict(fix), Position),
+    )
 
 
 def _day(r: Record) -> TechnicianDay:

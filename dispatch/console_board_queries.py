@@ -56,3 +56,11 @@ async def technician_days(
         end,
     )
     return rows
+
+
+async def latest_position(conn: Connection, technician_id: UUID) -> Record | None:
+    row: Record | None = await conn.fetchrow(
+        "SELECT latitude, longitude, recorded_at FROM technician_latest_positions WHERE technician_id = $1",
+        technician_id,
+    )
+    return row

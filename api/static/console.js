@@ -461,8 +461,13 @@
           const answer = await api("GET", `/console/board/jobs/${id}?territory_id=${encodeURIComponent(state.territoryId)}&date=${state.day}`);
           if (answer.status === 404) state.jobs.delete(id);
           else if (answer.ok) {
-            state.jobs.set(id, { job: answer.data.job, place: answer.data.place });
-            if (answer.data.job.technician_id) touched.add(answer.data.job.technician_id);
+            const job = answer.data.job;
+            state.jobs.set(id, { job, place: answer.data.place });
+            if (job.technician_id) {
+              touched.add(job.technician_id);
+              const day = state.days.get(job.technician_id);
+              if (day && answer.data.position) day.position = answer.data.position;
+            }
           }
           state.candidates.delete(id);
         }));

@@ -533,3 +533,37 @@ async def test_an_at_risk_alert_appears_as_it_is_raised_with_suggested_technicia
     assert suggested, "the demo's day has technicians who could take it over"
     await expect(alert.locator(".suggestion")).to_have_text([c["name"] for c in suggested])
     await page.screenshot(path=SHOTS / "console-alert.png")
+
+
+@NEEDS_CHROMIUM
+async def test_a_ping_of_a_technician_on_the_way_moves_their_pin_within_a_second(console: Console) -> None:
+    page = await console.open_board()
+    job_id = console.world.jobs["A"]
+    technician = console.world.technicians["A"]
+    await show_day_of(console, job_id)
+    await expect(page.locator("#live")).to_have_text("live")
+    email = await console.conn.fetchval(
+        "SELECT email FROM users WHERE id = $1", console.world.technician_users["A"]
+    )
+    site = await console.conn.fetchrow(
+        "SELECT s.latitude, s.longitude FROM jobs j JOIN sites s ON s.id = j.site_id WHERE j.id = $1", job_id
+    )
+    assert site is not None
+    where = (site["latitude"] + 0.03, site["longitude"])  # about 3 km north of the door
+    read = f"(window.truckrollConsole.days.get({str(technician)!r}).position || {{}}).latitude"
+    async with httpx.AsyncClient(base_url=console.base) as client:
+        login = await client.post("/auth/login", json={"email": email, "password": _PASSWORD})
+        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        off = await client.post(
+            f"/jobs/{job_id}/status", json={"status": "en_route"}, headers={"Idempotency-Key": "set-off-1"}
+        )
+        assert off.status_code == 200, off.text
+        started = time.monotonic()
+        ping = {"recorded_at": datetime.now(UTC).isoformat(), "latitude": where[0], "longitude": where[1]}
+        sent = await client.post("/technicians/me/positions", json={"pings": [ping]})
+        assert sent.status_code in (200, 202), sent.text
+        while await page.evaluate(read) != where[0] and time.monotonic() - started < 3:
+            await page.wait_for_timeout(20)
+        elapsed = time.monotonic() - started
+    assert await page.evaluate(read) == where[0]
+    assert elapsed < 1.0, elapsed
