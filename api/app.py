@@ -43,6 +43,7 @@ from api import (
     work,
 )
 from api.auth import AuthRoutes
+from api.console import console_routes
 from api.deps import provide_connection, provide_page, provide_principal
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
@@ -193,6 +194,7 @@ def create_app(settings: Settings, *, dsn: str | None = None) -> Litestar:
         HealthController,
         *auth.route_handlers,
         *user_routes(auth),
+        *console_routes(auth),
         metrics.PrometheusMetrics,
     ]
     for module in ROUTE_MODULES:

@@ -31,11 +31,13 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
 
+from api.console_session import BearerOrConsoleSession
 from dispatch.access.accounts import LOGIN_ROLES, MAX_PASSWORD_LENGTH, Principal, Role, User
 from dispatch.access.login_throttle import ThrottlePolicy
 from dispatch.access.sessions import TokenVersions
 from dispatch.access.sign_in import (
     PasswordVerifier,
+    SignedIn,
     SignInGate,
     TooManyAttemptsError,
     VerifierBusyError,
@@ -133,6 +135,7 @@ class AuthRoutes:
             default_token_expiration=timedelta(seconds=settings.jwt_ttl_s),
             exclude=PUBLIC_PATHS,
             exclude_opt_key="public",
+            authentication_middleware_class=BearerOrConsoleSession,
         )
         self.gate = SignInGate(
             verifier=PasswordVerifier(
@@ -215,6 +218,21 @@ def _busy() -> ServiceUnavailableException:
     )
 
 
+async def sign_in_or_refuse(
+    request: Request[Any, Any, Any], state: State, gate: SignInGate, data: LoginRequest
+) -> SignedIn:
+    """The checks of every sign-in (the API's and the console's): 401, 429 or 503 as an answer."""
+    try:
+        signed = await sign_in(state.pool, gate, data.email, data.password, _client_address(request))
+    except TooManyAttemptsError as error:
+        raise _throttled(error) from None
+    except VerifierBusyError:
+        raise _busy() from None
+    if signed is None:
+        raise NotAuthorizedException("Wrong email or password.")
+    return signed
+
+
 def make_login_handler(jwt_auth: JWTAuth[Principal, Token], gate: SignInGate, ttl_s: int) -> Any:
     @post(
         "/auth/login",
@@ -230,14 +248,7 @@ def make_login_handler(jwt_auth: JWTAuth[Principal, Token], gate: SignInGate, tt
         """Exchange an email and password for a bearer token. Failed attempts back off per account
         and per client address (429 with Retry-After); an unknown email is answered exactly as a
         wrong password is."""
-        try:
-            signed = await sign_in(state.pool, gate, data.email, data.password, _client_address(request))
-        except TooManyAttemptsError as error:
-            raise _throttled(error) from None
-        except VerifierBusyError:
-            raise _busy() from None
-        if signed is None:
-            raise NotAuthorizedException("Wrong email or password.")
+        signed = await sign_in_or_refuse(request, state, gate, data)
         user = signed.user
         extras = {
             "role": user.role.value,

@@ -25,6 +25,10 @@ from dispatch.tracking.event_stream import MAX_EVENT_ID, parse_event_id, stream
 from infra.db import acquire
 from infra.errors import InvalidError
 
+# The board's territory and day, as every view of the board takes them.
+TerritoryParam = Annotated[UUID | None, QueryParameter(description="Default: the dispatcher's own.")]
+DayParam = Annotated[date | None, QueryParameter(name="date", description="Default: today there.")]
+
 
 class BoardController(Controller):
     path = "/board"
@@ -37,14 +41,12 @@ class BoardController(Controller):
         conn: Db,
         principal: Caller,
         state: State,
-        territory_id: Annotated[
-            UUID | None, QueryParameter(description="Default: the dispatcher's own.")
-        ] = None,
-        day: Annotated[date | None, QueryParameter(name="date", description="Default: today there.")] = None,
+        territory_id: TerritoryParam = None,
+        day: DayParam = None,
     ) -> Board:
         """Technicians with their routes (planned and actual times), unassigned jobs, and the
         jobs at risk first, each with why."""
-        territory = _territory(principal.territory_id, territory_id)
+        territory = scoped_territory(principal.territory_id, territory_id)
         zone = "UTC" if territory is None else (await territories.timezone_of(conn, territory) or "UTC")
         now = now_of(state)
         return await board.board(conn, territory, day or now.astimezone(ZoneInfo(zone)).date(), zone, now=now)
@@ -54,9 +56,7 @@ class BoardController(Controller):
         self,
         principal: Caller,
         state: State,
-        territory_id: Annotated[
-            UUID | None, QueryParameter(description="Default: the dispatcher's own.")
-        ] = None,
+        territory_id: TerritoryParam = None,
         last_event_id: Annotated[
             str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event.")
         ] = None,
@@ -66,7 +66,7 @@ class BoardController(Controller):
     ) -> ServerSentEvent:
         """Every job event as it commits, from whichever API process: `id` is the event's id, so a
         reconnecting client sends Last-Event-ID and misses nothing."""
-        territory = _territory(principal.territory_id, territory_id)
+        territory = scoped_territory(principal.territory_id, territory_id)
         start = after if last_event_id is None else parse_event_id(last_event_id)
         if start is None:
             async with acquire(state.pool) as conn:
@@ -89,7 +89,7 @@ class BoardController(Controller):
         return ServerSentEvent(events())
 
 
-def _territory(own: UUID | None, asked: UUID | None) -> UUID | None:
+def scoped_territory(own: UUID | None, asked: UUID | None) -> UUID | None:
     if own is not None and asked is not None and asked != own:
         raise InvalidError("territory_id: you dispatch another territory", field="territory_id")
     return own or asked

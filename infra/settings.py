@@ -110,6 +110,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The technician app (/app) sends the phone's positions in batches this often while on shift:
     # often enough for a live ETA, seldom enough for a phone's battery (15 to 30 s).
     app_ping_interval_s: int = 20
+    # The dispatcher console's cookie sessions (/console) end this long after sign-in: a
+    # dispatcher's working day, after which the console asks for the password again.
+    console_session_ttl_s: int = 12 * 3600
 
 
 def default_data_dir() -> Path:
@@ -191,6 +194,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         map_tile_url=_tile_url(env),
         map_attribution=env.get("TRUCKROLL_MAP_ATTRIBUTION") or OSM_ATTRIBUTION,
         app_ping_interval_s=_ping_interval_s(env),
+        console_session_ttl_s=_int(env, "TRUCKROLL_CONSOLE_SESSION_TTL_S", 12 * 3600, minimum=60),
     )
 
 

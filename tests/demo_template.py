@@ -64,10 +64,8 @@ async def build_demo_template(dsn_of: Callable[[str], str], data_dir: Path) -> D
             technicians: dict[str, UUID] = {}
             jobs: dict[str, UUID] = {}
             links: dict[str, str] = {}
-            # The latest new jobs: a day not yet released, so each stays scheduled whatever the
-            # hour the tests run (one assigned for today would be dispatched at once).
             for job_id in await conn.fetch(
-                "SELECT id FROM jobs WHERE status = 'new' ORDER BY window_start_at DESC"
+                "SELECT id FROM jobs WHERE status = 'new' ORDER BY window_start_at"
             ):
                 ranked = (await client.get(f"/jobs/{job_id['id']}/candidates", headers=headers)).json()
                 fresh = [

@@ -228,9 +228,10 @@ async def candidates(
 ) -> Ranking:
     """Candidates for a dispatcher bound to a territory are its technicians only."""
     job = await jobs.get_job(conn, principal, job_id)
-    if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED):
+    # A dispatched job may still be reassigned until its technician sets off: it has candidates.
+    if job.status not in (JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED):
         raise ConflictError(
-            f"a {job.status.value} job is past matching; only new or scheduled jobs have candidates",
+            f"a {job.status.value} job is past matching; only a job nobody has set off for has candidates",
             field="status",
         )
     ctx = await context(conn, job, routing)

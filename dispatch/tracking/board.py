@@ -107,7 +107,7 @@ class Board(msgspec.Struct, frozen=True, kw_only=True):
     technicians: list[BoardTechnician]
 
 
-def _job(row: Record, now: datetime) -> BoardJob:
+def board_job(row: Record, now: datetime) -> BoardJob:
     status = JobStatus(row["status"])
     return BoardJob(
         job_id=row["id"],
@@ -135,7 +135,7 @@ async def board(
     start = datetime.combine(day, time(0), zone)
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
     last_event = await board_queries.latest_event_id(conn)
-    jobs = [_job(r, now) for r in await board_queries.jobs_between(conn, territory_id, start, end)]
+    jobs = [board_job(r, now) for r in await board_queries.jobs_between(conn, territory_id, start, end)]
     routes: dict[UUID, list[BoardJob]] = {}
     for job in jobs:
         if job.technician_id is not None:

@@ -28,9 +28,10 @@ async def technicians_of(conn: Connection, territory_id: UUID | None) -> list[Re
 
 
 async def jobs_between(
-    conn: Connection, territory_id: UUID | None, start: datetime, end: datetime
+    conn: Connection, territory_id: UUID | None, start: datetime, end: datetime, job_id: UUID | None = None
 ) -> list[Record]:
-    """Open and finished jobs whose window or plan touches the period, with their site."""
+    """Open and finished jobs whose window or plan touches the period, with their site (only
+    `job_id`, when given: a board reading one job again)."""
     rows: list[Record] = await conn.fetch(
         f"""
         SELECT j.id, j.status, j.technician_id, j.problem_code, j.priority, j.window_start_at,
@@ -41,7 +42,7 @@ async def jobs_between(
         FROM jobs j JOIN sites s ON s.id = j.site_id
         {SHIFT_OF_JOB}
         WHERE ($1::uuid IS NULL OR s.territory_id = $1)
-          AND j.status <> 'cancelled'
+          AND j.status <> 'cancelled' AND ($4::uuid IS NULL OR j.id = $4)
           AND ((j.window_start_at < $3 AND j.window_end_at > $2)
                OR (j.planned_start_at >= $2 AND j.planned_start_at < $3))
         ORDER BY coalesce(j.planned_start_at, j.window_start_at), j.id
@@ -49,5 +50,6 @@ async def jobs_between(
         territory_id,
         start,
         end,
+        job_id,
     )
     return rows

@@ -88,6 +88,24 @@ async def test_only_staff_see_candidates_and_a_missing_job_is_404(
     assert "limit" in response.text
 
 
+async def test_a_dispatched_job_has_candidates_until_its_technician_sets_off(
+    client: Client, conn: Connection, dispatcher: Auth
+) -> None:
+    """A dispatcher may still reassign a job on the phone already: the console asks for its
+    candidates. Once the technician is on the road, matching is over."""
+    metro = await territory(conn)
+    ann = await technician(conn, metro, "Ann Near", north(1))
+    await technician(conn, metro, "Bob Far", north(4))
+    job_id = await job(conn, await site(conn, metro, north(0)), (8, 12), technician_id=ann, planned=9)
+    await conn.execute("UPDATE jobs SET status = 'dispatched' WHERE id = $1", job_id)
+    ranked = await candidates(client, dispatcher, job_id)
+    assert {c["name"] for c in ranked["candidates"]} >= {"Bob Far"}
+    await conn.execute("UPDATE jobs SET status = 'en_route' WHERE id = $1", job_id)
+    late = await client.get(f"/jobs/{job_id}/candidates", headers=dispatcher.headers)
+    assert late.status_code == 409
+    assert "set off" in late.json()["detail"]
+
+
 async def test_assigning_puts_the_job_in_the_day_and_moves_what_comes_after(
     client: Client, conn: Connection, dispatcher: Auth
 ) -> None:
