@@ -760,3 +760,35 @@ async def test_a_long_dead_zones_backlog_goes_in_batches_the_api_takes(
         end,
     )
     assert stored == 2500
+
+
+@NEEDS_CHROMIUM
+async def test_work_queued_before_a_sign_out_waits_for_the_same_technician_and_is_not_lost(
+    app: Litestar, conn: Connection
+) -> None:
+    """Signed out while offline with a report and pings waiting: when the network returns nothing
+    is sent without a token (an unsigned request would be answered 401 and the work taken for
+    refused); it all goes once the technician signs in again."""
+    day = await a_day(conn)
+    async with phone(app) as (base, context, page):
+        await sign_in(page, base, day.email)
+        await controlled(page)
+        await tap_stop(page, 1)
+        await context.set_offline(True)
+        await page.tap("#set-off")
+        await expect(page.locator("#queue-count")).to_have_text("1")
+        pings = "TR.store.get('pings').then((p) => (p || []).length)"
+        await wait_for(lambda: page.evaluate(pings), "a fix kept offline")
+        await page.tap("#home")
+        await page.tap("#sign-out")
+        await expect(page.locator("#sign-in")).to_be_visible()
+        await context.set_offline(False)
+        await page.evaluate("window.dispatchEvent(new Event('online'))")
+        await asyncio.sleep(2)
+        assert [e["state"] for e in await queue_of(page)] == ["pending"]
+        assert await page.evaluate(pings) >= 1
+        assert await conn.fetchval("SELECT status FROM jobs WHERE id = $1", day.jobs[0]) == "dispatched"
+        await sign_in(page, base, day.email)
+        await queue_drained(page)
+        assert [e["state"] for e in await queue_of(page) if e["state"] != "sent"] == []
+    assert await conn.fetchval("SELECT status FROM jobs WHERE id = $1", day.jobs[0]) == "en_route"

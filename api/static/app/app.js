@@ -13,8 +13,11 @@
 
   // A request to the API with the stored token. A 401 ends the session on this phone (the token
   // expired, or the user signed out elsewhere); no network is Offline, for the queue to wait.
+  // Without a token nothing but the sign-in is sent: a report or a ping sent unsigned would be
+  // answered 401 and taken for refused, and the technician's work lost.
   TR.api = async function (method, path, body, headers) {
     const token = await TR.store.get("token");
+    if (!token && path !== "/auth/login") throw new SignedOut();
     const sent = Object.assign({ Accept: "application/json" }, headers || {});
     if (token) sent.Authorization = "Bearer " + token;
     if (body !== undefined) sent["Content-Type"] = "application/json";
@@ -26,7 +29,7 @@
       throw new Offline(String(error));
     }
     showNetwork(true);
-    if (response.status === 401 && token) {
+    if (response.status === 401 && path !== "/auth/login") {
       await forget("Your session has ended: please sign in again.");
       throw new SignedOut();
     }
