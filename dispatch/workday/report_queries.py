@@ -3,7 +3,7 @@ the jobs those reports move."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from asyncpg import Record
@@ -65,13 +65,16 @@ async def delete_shift(conn: Connection, shift_id: UUID) -> None:
 
 
 async def remaining_jobs(conn: Connection, technician_id: UUID) -> list[Record]:
-    """The technician's jobs not yet set off for, in planned order."""
+    """The technician's jobs not yet reached, in planned order, locked until the transaction ends:
+    a dispatcher moving one of them meanwhile either finishes first (and the job is no longer
+    this technician's) or waits. Locked in id order, as every update of several jobs is."""
     rows: list[Record] = await conn.fetch(
         """
         SELECT id, status, planned_start_at, eta_at, window_start_at, window_end_at, version FROM jobs
         WHERE technician_id = $1 AND status IN ('scheduled', 'dispatched', 'en_route')
-        ORDER BY planned_start_at NULLS LAST, id
+        ORDER BY id FOR UPDATE
         """,
         technician_id,
     )
-    return rows
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(rows, key=lambda r: (r["planned_start_at"] or far, r["id"]))

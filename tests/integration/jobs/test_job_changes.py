@@ -4,15 +4,20 @@ dispatch.jobs.changes, through the API that reaches it."""
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
+from typing import cast
 from uuid import UUID
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from dispatch.access.accounts import Principal, Role
 from dispatch.jobs import job_queries
-from infra.db import Connection
+from dispatch.matching.candidates import MatchSettings
+from dispatch.workday import shift_work
+from infra.db import Connection, create_pool
 from tests.conftest import Auth
 from tests.factories_dispatch import login_of
 from tests.factories_matching import at, job, north, site, technician, territory
@@ -120,3 +125,52 @@ def test_only_the_job_changes_module_writes_a_move() -> None:
             if isinstance(node, ast.Attribute) and node.attr in ("move_job", "retime_jobs"):
                 callers.add(path.relative_to(ROOT).as_posix())
     assert callers == {"dispatch/jobs/changes.py"}
+
+
+async def test_a_sick_call_never_takes_back_a_job_a_dispatcher_moved_meanwhile(
+    conn: Connection, dsn: str
+) -> None:
+    """A dispatcher's change holds Ann's job while her sick call runs: the call waits for it, then
+    finds the job no longer Ann's, instead of sending Bob's new job back to dispatch."""
+    metro, ann, job_id = await anns_job(conn)
+    bob = await technician(conn, metro, "Bob Doors", north(3))
+    tech_user = await login_of(conn, ann)
+    ann_principal = Principal(user_id=tech_user.user_id, role=Role.TECHNICIAN, technician_id=ann)
+    pool = await create_pool(dsn, min_size=1, max_size=1)
+
+    async def sick() -> None:
+        async with pool.acquire() as own, own.transaction():
+            await shift_work.call_in_sick(
+                cast(Connection, own), ann_principal, "flu", MatchSettings(), routing=None, now=at(6)
+            )
+
+    try:
+        moving = conn.transaction()
+        await moving.start()
+        await conn.execute("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", job_id)
+        calling = asyncio.ensure_future(sick())
+        waiting = 0
+        for _ in range(200):
+            await asyncio.sleep(0.025)
+            waiting = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if waiting:
+                break
+        assert waiting, "the sick call should wait on the job the dispatcher holds"
+        # What the dispatcher's reassignment commits while the sick call waits.
+        await conn.execute(
+            "UPDATE jobs SET technician_id = $2, status = 'scheduled', version = version + 1 WHERE id = $1",
+            job_id,
+            bob,
+        )
+        await moving.commit()
+        await calling
+    finally:
+        await pool.close()
+    row = await conn.fetchrow("SELECT status, technician_id FROM jobs WHERE id = $1", job_id)
+    assert row is not None
+    assert (row["status"], row["technician_id"]) == ("scheduled", bob)
+    kinds = [r["kind"] for r in await conn.fetch("SELECT kind FROM job_events WHERE job_id = $1", job_id)]
+    assert "technician_sick" not in kinds
