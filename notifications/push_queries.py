@@ -28,11 +28,17 @@ async def subscribe(
     owner = job_id if job_id is not None else user_id
     # Two subscribes at once for one owner would each count the other out: one at a time.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"push:{target}:{owner}")
+    if user_id is not None:
+        # A browser is one signed-in user's at a time: whoever signed in on it before hears no more.
+        await conn.execute(
+            "DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id <> $2", endpoint, user_id
+        )
     subscription_id: UUID = await conn.fetchval(
         f"""
-        INSERT INTO push_subscriptions (job_id, user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO push_subscriptions (job_id, user_id, endpoint, p256dh, auth, token_version)
+        VALUES ($1, $2, $3, $4, $5, coalesce((SELECT token_version FROM users WHERE id = $2), 0))
         ON CONFLICT ({target}, endpoint) WHERE {target} IS NOT NULL
-        DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
+        DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, token_version = EXCLUDED.token_version
         RETURNING id
         """,
         job_id,
@@ -80,12 +86,13 @@ async def expand_outbox(conn: Connection, *, limit: int = 200) -> int:
             UNION ALL
             SELECT m.id, s.id, s.endpoint, u.id FROM taken m
             JOIN users u ON m.audience = 'technician' AND u.technician_id = m.technician_id AND u.active
-            JOIN push_subscriptions s ON s.user_id = u.id
+            JOIN push_subscriptions s ON s.user_id = u.id AND s.token_version = u.token_version
             UNION ALL
             SELECT m.id, s.id, s.endpoint, u.id FROM taken m
             JOIN users u ON m.audience = 'dispatcher' AND u.role = 'dispatcher' AND u.active
              AND (u.territory_id IS NULL OR u.territory_id = m.territory_id)
-            JOIN push_subscriptions s ON s.user_id = u.id
+            -- a subscription made under a sign-in since ended (signed out, password reset) hears nothing
+            JOIN push_subscriptions s ON s.user_id = u.id AND s.token_version = u.token_version
             ON CONFLICT (outbox_id, subscription_id) DO NOTHING
         ), marked AS (
             UPDATE outbox SET sent_at = now() WHERE id IN (SELECT id FROM taken)

@@ -70,6 +70,8 @@
     // Reports not yet sent stay: they are sent once the same technician signs in again.
     await TR.store.del("token");
     await TR.store.del("day");
+    // Signed out, the server no longer sends this phone the job news: subscribe again next time.
+    await TR.store.del("push");
     TR.day = null;
     if (TR.positions) TR.positions.stop();
     showSignIn(why);

@@ -467,3 +467,49 @@ async def test_a_stored_endpoint_on_a_private_address_is_never_called(
     assert [push["path"] for push in PushService.received] == ["/push/browser-1"]
     error = await conn.fetchval("SELECT last_error FROM push_deliveries WHERE status = 'failed'")
     assert error == "refused: a push service is named by its host name, not an IP address"
+
+
+async def test_a_phones_subscription_ends_with_its_sign_in_and_a_phone_is_one_users_at_a_time(
+    client: Client, conn: Connection, push_service: str
+) -> None:
+    """Ann subscribes a phone then signs out: her job news no longer reaches it. Bob signs in on
+    the same phone and subscribes: it is his alone, so Ann's news would not reach it either."""
+    metro = await territory(conn)
+    ann = await technician(conn, metro, "Ann Springs", north(1))
+    bob = await technician(conn, metro, "Bob Doors", north(2))
+    job_id = await job(conn, await site(conn, metro, north(0)), (8, 12), technician_id=ann, planned=9)
+    ann_phone, bob_phone = await login_of(conn, ann), await login_of(conn, bob)
+    phone = {
+        "endpoint": f"{push_service}/push/shared-phone",
+        "keys": Browser().keys(),
+        "expirationTime": None,
+    }
+
+    async def told(tech: UUID) -> int:
+        await conn.execute(
+            "INSERT INTO outbox (kind, audience, job_id, technician_id, territory_id, payload, urgency,"
+            " ttl_s) VALUES ('job_at_risk', 'technician', $1, $2, $3, '{}', 'normal', 60)",
+            job_id,
+            tech,
+            metro,
+        )
+        await push_queries.expand_outbox(conn)
+        reached: int = await conn.fetchval(
+            "SELECT count(*) FROM push_deliveries d JOIN outbox o ON o.id = d.outbox_id"
+            " WHERE o.technician_id = $1 AND d.endpoint = $2",
+            tech,
+            phone["endpoint"],
+        )
+        return reached
+
+    made = await client.post("/push/subscriptions", json=phone, headers=ann_phone.headers)
+    assert made.status_code == 201, made.text
+    assert await told(ann) == 1
+    signed_out = await client.post("/auth/logout", headers=ann_phone.headers)
+    assert signed_out.status_code < 300, signed_out.text
+    assert await told(ann) == 1  # the message after sign-out went nowhere
+    again = await client.post("/push/subscriptions", json=phone, headers=bob_phone.headers)
+    assert again.status_code == 201, again.text
+    owners = await conn.fetch("SELECT user_id FROM push_subscriptions WHERE endpoint = $1", phone["endpoint"])
+    assert [r["user_id"] for r in owners] == [bob_phone.user_id]
+    assert await told(bob) == 1
