@@ -20,7 +20,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import STAFF, AuthRoutes, LoginRequest, sign_in_or_refuse
 from api.board import DayParam, TerritoryParam, scoped_territory
-from api.console_session import COOKIE
+from api.console_session import COOKIE, HOST_COOKIE, cookie_name, session_cookie
 from api.deps import Caller, Db
 from api.http_edge import page_policy, tile_origin, use_policy
 from api.matching import match_settings, now_of
@@ -70,7 +70,7 @@ def _cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie
     # Secure whenever the page was reached over https (uvicorn takes the scheme from a trusted
     # proxy's X-Forwarded-Proto); a plain-http install on a laptop would otherwise never sign in.
     return Cookie(
-        key=COOKIE,
+        key=cookie_name(request),
         value=value,
         path="/",
         max_age=max_age,
@@ -149,7 +149,7 @@ def console_routes(auth: AuthRoutes) -> list[Any]:
             """Who is signed in, and the session's CSRF token (for a page that was reloaded)."""
             session = request.scope.get("auth")
             is_cookie = isinstance(session, SessionUser)
-            token = request.cookies.get(COOKIE)
+            token = session_cookie(request)
             return ConsoleSession(
                 user=ConsoleUser(
                     id=str(principal.user_id),
@@ -169,14 +169,23 @@ def console_routes(auth: AuthRoutes) -> list[Any]:
             # The browser forgets the cookie whatever the scheme (a cookie without Secure may
             # clear a Secure one over https; over http there was none).
             response_cookies=[
-                Cookie(key=COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict")
+                Cookie(key=COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict"),
+                Cookie(
+                    key=HOST_COOKIE,
+                    value="",
+                    path="/",
+                    max_age=0,
+                    httponly=True,
+                    secure=True,
+                    samesite="strict",
+                ),
             ],
         )
         async def sign_out_of_console(self, request: Request[Any, Any, Any], state: State) -> None:
             """Sign out of this console session: its cookie stops working at once, in every API
             process (sessions are looked up in the database). Other sessions and tokens of the
             user are untouched (POST /auth/logout ends them all)."""
-            token = request.cookies.get(COOKIE)
+            token = session_cookie(request)
             if token and isinstance(request.scope.get("auth"), SessionUser):
                 async with acquire(state.pool) as conn, conn.transaction():
                     await close_session(conn, token)

@@ -18,6 +18,19 @@ from dispatch.access.console_sessions import csrf_matches, session_user
 from infra.db import acquire
 
 COOKIE = "truckroll_console"
+# Over https the cookie is host-only and Secure by its very name: a sibling subdomain cannot set
+# one of that name for this host, so it cannot slip its own session under a dispatcher's page.
+HOST_COOKIE = "__Host-" + COOKIE
+
+
+def cookie_name(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The session cookie's name for the scheme the page was reached by (a plain-http install on
+    a laptop has no __Host- cookie); the other name is never read."""
+    return HOST_COOKIE if connection.url.scheme == "https" else COOKIE
+
+
+def session_cookie(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    return connection.cookies.get(cookie_name(connection))
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -26,7 +39,7 @@ class BearerOrConsoleSession(JWTAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        token = connection.cookies.get(COOKIE)
+        token = session_cookie(connection)
         if connection.headers.get(self.auth_header) or not token:
             return await super().authenticate_request(connection)
         async with acquire(connection.app.state.pool) as conn:

@@ -51,8 +51,28 @@ async def test_the_cookie_is_secure_when_the_console_is_reached_over_https(
     async with AsyncTestClient(app=app, base_url="https://console.example.com") as client:
         response = await client.post("/console/session", json={"email": email, "password": _PASSWORD})
     assert response.status_code == 200, response.text
-    flags = {part.strip().lower() for part in response.headers["set-cookie"].split(";")[1:]}
-    assert "secure" in flags
+    cookie = response.headers["set-cookie"]
+    # Host-only and Secure by name: a sibling subdomain cannot set one for this host.
+    assert cookie.startswith("__Host-truckroll_console=")
+    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "path=/"} <= flags
+    assert not any(flag.startswith("domain") for flag in flags)
+
+
+async def test_over_https_a_cookie_without_the_host_prefix_opens_nothing(
+    app: Litestar, conn: Connection
+) -> None:
+    """A session cookie tossed by another host of the domain (no __Host- prefix) is not read."""
+    email = await _dispatcher_email(conn)
+    async with AsyncTestClient(app=app, base_url="https://console.example.com") as client:
+        await client.post("/console/session", json={"email": email, "password": _PASSWORD})
+        token = client.cookies["__Host-truckroll_console"]
+        client.cookies.clear()
+        client.cookies.set("truckroll_console", token)
+        assert (await client.get("/console/session")).status_code == 401
+        client.cookies.clear()
+        client.cookies.set("__Host-truckroll_console", token)
+        assert (await client.get("/console/session")).status_code == 200
 
 
 async def test_the_token_is_stored_only_as_a_hash(client: Client, conn: Connection) -> None:
