@@ -31,6 +31,8 @@ def cookie_name(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 def session_cookie(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return connection.cookies.get(cookie_name(connection))
+
+
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
