@@ -22,7 +22,7 @@ from dispatch.fleet import territories
 from dispatch.tracking import board
 from dispatch.tracking.board import Board
 from dispatch.tracking.event_stream import MAX_EVENT_ID, parse_event_id, stream
-from infra.db import acquire
+from infra.db import Connection, acquire
 from infra.errors import InvalidError
 
 # The board's territory and day, as every view of the board takes them.
@@ -46,10 +46,8 @@ class BoardController(Controller):
     ) -> Board:
         """Technicians with their routes (planned and actual times), unassigned jobs, and the
         jobs at risk first, each with why."""
-        territory = scoped_territory(principal.territory_id, territory_id)
-        zone = "UTC" if territory is None else (await territories.timezone_of(conn, territory) or "UTC")
-        now = now_of(state)
-        return await board.board(conn, territory, day or now.astimezone(ZoneInfo(zone)).date(), zone, now=now)
+        territory, zone, on = await board_day(conn, state, principal.territory_id, territory_id, day)
+        return await board.board(conn, territory, on, zone, now=now_of(state))
 
     @get("/stream", opt={"no_compression": True}, media_type=EVENT_STREAM)
     async def stream_board(
@@ -87,6 +85,16 @@ class BoardController(Controller):
             yield CLOSING  # the process is shutting down
 
         return ServerSentEvent(events())
+
+
+async def board_day(
+    conn: Connection, state: State, own: UUID | None, asked: UUID | None, day: date | None
+) -> tuple[UUID | None, str, date]:
+    """The territory a board shows (a bound dispatcher's own), its time zone, and the day asked
+    (today there by default): what every view of the board is drawn for."""
+    territory = scoped_territory(own, asked)
+    zone = "UTC" if territory is None else (await territories.timezone_of(conn, territory) or "UTC")
+    return territory, zone, day or now_of(state).astimezone(ZoneInfo(zone)).date()
 
 
 def scoped_territory(own: UUID | None, asked: UUID | None) -> UUID | None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import functools
 import html
-from datetime import date, datetime
+from datetime import datetime
 from importlib import resources
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, post
@@ -19,7 +18,7 @@ from litestar.exceptions import ClientException, NotAuthorizedException, Permiss
 from litestar.params import FromPath, JSONBody
 
 from api.auth import STAFF, AuthRoutes, LoginRequest, sign_in_or_refuse
-from api.board import DayParam, TerritoryParam, scoped_territory
+from api.board import DayParam, TerritoryParam, board_day
 from api.console_session import COOKIE, HOST_COOKIE, cookie_name, session_cookie
 from api.deps import Caller, Db
 from api.http_edge import page_policy, tile_origin, use_policy
@@ -33,10 +32,9 @@ from dispatch.access.console_sessions import (
     csrf_token,
     open_session,
 )
-from dispatch.fleet import territories
 from dispatch.tracking import console_board
 from dispatch.tracking.console_board import ConsoleBoard, ConsoleJob
-from infra.db import Connection, acquire
+from infra.db import acquire
 from infra.errors import NotFoundError
 from infra.settings import Settings
 from notifications.notices import Candidate
@@ -209,7 +207,7 @@ class ConsoleBoardController(Controller):
     ) -> ConsoleBoard:
         """The board (GET /board) with what the console's map and timeline draw besides: each
         job's place, duration and depot call, each technician's shift, breaks and latest position."""
-        territory, zone, on = await _day_of(conn, state, principal.territory_id, territory_id, day)
+        territory, zone, on = await board_day(conn, state, principal.territory_id, territory_id, day)
         return await console_board.console_board(conn, territory, on, zone, now=now_of(state))
 
     @get("/jobs/{job_id:uuid}")
@@ -224,7 +222,7 @@ class ConsoleBoardController(Controller):
     ) -> ConsoleJob:
         """One job as that board shows it, read again when the live stream says it changed; 404
         when it is not on that board (cancelled, or on another day)."""
-        territory, zone, on = await _day_of(conn, state, principal.territory_id, territory_id, day)
+        territory, zone, on = await board_day(conn, state, principal.territory_id, territory_id, day)
         found = await console_board.console_job(conn, territory, on, zone, job_id, now=now_of(state))
         if found is None:
             raise NotFoundError("this job is not on that territory's board that day", field="job_id")
@@ -245,11 +243,3 @@ class ConsoleBoardController(Controller):
             now=now_of(state),
             cache=state.fleet_cache,
         )
-
-
-async def _day_of(
-    conn: Connection, state: State, own: UUID | None, asked: UUID | None, day: date | None
-) -> tuple[UUID | None, str, date]:
-    territory = scoped_territory(own, asked)
-    zone = "UTC" if territory is None else (await territories.timezone_of(conn, territory) or "UTC")
-    return territory, zone, day or now_of(state).astimezone(ZoneInfo(zone)).date()

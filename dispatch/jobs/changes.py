@@ -121,19 +121,13 @@ def pinned(start_at: datetime | None) -> Step:
     return Step("override_pin", None, columns)
 
 
-def unpinned(event: str = "override_unpin") -> Step:
-    return Step(event, None, dict(_NOT_PINNED))
+def unpinned() -> Step:
+    return Step("override_unpin", None, dict(_NOT_PINNED))
 
 
 def expected_at(event: str, eta: datetime) -> Step:
     """A new expected arrival (the technician runs late), the plan kept."""
     return Step(event, None, {"eta_at": eta})
-
-
-def refused_move(current: JobStatus, wanted: JobStatus) -> TransitionRefused | None:
-    if wanted is current or wanted in TRANSITIONS[current]:
-        return None
-    return TransitionRefused(current, wanted)
 
 
 async def write(
@@ -152,10 +146,8 @@ async def write(
     is refused before anything is written. `through`: the steps a report passed on its way (each
     recorded as an event of its own, as `IMPLIED` says)."""
     if step.to is not None:
-        refused = refused_move(current, step.to)
-        if refused is not None:
-            raise refused
-        if tuple(through) != IMPLIED.get((current, step.to), ()):
+        allowed = step.to is current or step.to in TRANSITIONS[current]
+        if not allowed or tuple(through) != IMPLIED.get((current, step.to), ()):
             raise TransitionRefused(current, step.to)
     columns = dict(step.columns)
     if step.to is not None:

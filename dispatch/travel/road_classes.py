@@ -68,7 +68,7 @@ def speed_class(kmh: float) -> int:
 
 
 def routed_leg(
-    durations_s: Sequence[float], distances_m: Sequence[float], leg_s: float, junctions: int
+    durations_s: Sequence[object], distances_m: Sequence[object], leg_s: object, junctions: int
 ) -> RoutedLeg | None:
     """A leg from a router's segment annotations (seconds and metres of each segment) and its
     total seconds; None when the annotations do not describe the leg (missing, of different
@@ -120,7 +120,7 @@ def legs_of_route(legs: Sequence[object]) -> list[RoutedLeg | None]:
             out.append(None)
             continue
         junctions = junctions_of(steps) if isinstance(steps, list) else 0
-        out.append(routed_leg(durations, distances, leg.get("duration"), junctions))  # type: ignore[arg-type]
+        out.append(routed_leg(durations, distances, leg.get("duration"), junctions))
     return out
 
 

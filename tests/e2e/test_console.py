@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from asyncpg import Record
-from playwright.async_api import BrowserContext, Page, async_playwright, expect
+from playwright.async_api import BrowserContext, Page, ViewportSize, async_playwright, expect
 
 from api.app import create_app
 from api.matching import match_settings
@@ -31,7 +31,7 @@ from tests.live_server import serving
 from tests.stand_in_tiles import TileServer, serving_tiles
 
 DISPATCHER = "dispatcher@demo.truckroll.test"
-WIDE = {"width": 1500, "height": 900}
+WIDE: ViewportSize = {"width": 1500, "height": 900}
 
 
 @dataclass
@@ -97,7 +97,7 @@ async def open_console(
         async with serving(app) as base, async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             try:
-                context = await browser.new_context(viewport=WIDE)  # type: ignore[arg-type]
+                context = await browser.new_context(viewport=WIDE)
                 await context.add_init_script(WATCH_POLICY)
                 page = await context.new_page()
                 yield Console(base, conn, context, page, world, email)

@@ -34,7 +34,6 @@ from tests.integration.planning.test_plans import finished
 Client = AsyncTestClient[Litestar]
 SEEDS = range(12)
 STEPS = 14
-REACHED: dict[str, set[int]] = {}  # what the sequences did, and the answers (read when tuning SEEDS)
 IN_HAND = ("scheduled", "dispatched", "en_route", "on_site")
 
 
@@ -224,9 +223,6 @@ async def test_every_sequence_of_changes_keeps_a_job_whole(
     for _ in range(STEPS):
         what, code = await operate(rng, client, conn, admin, w)
         trace.append(f"{what} -> {code}")
-        REACHED.setdefault(
-            what.split(" ")[0] + (" " + what.split(" ")[1] if what.startswith("status") else ""), set()
-        ).add(code)
         assert code < 500, f"seed {seed}: " + " | ".join(trace)
         after = await snapshot(conn, w.jobs)
         try:

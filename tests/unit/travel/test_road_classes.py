@@ -55,7 +55,7 @@ def test_segments_are_classed_by_their_free_flow_speed_and_the_rest_is_turns() -
 def test_annotations_that_do_not_describe_the_leg_give_nothing(
     durations: list[object], distances: list[object], total: object
 ) -> None:
-    assert routed_leg(durations, distances, total, 0) is None  # type: ignore[arg-type]
+    assert routed_leg(durations, distances, total, 0) is None
 
 
 def test_junctions_are_where_three_roads_meet_between_departure_and_arrival() -> None:
