@@ -792,3 +792,50 @@ async def test_work_queued_before_a_sign_out_waits_for_the_same_technician_and_i
         await queue_drained(page)
         assert [e["state"] for e in await queue_of(page) if e["state"] != "sent"] == []
     assert await conn.fetchval("SELECT status FROM jobs WHERE id = $1", day.jobs[0]) == "en_route"
+
+
+# The lowest contrast of any visible text against the background it is drawn on (WCAG 2's
+# relative luminance), walking up to the first element with an opaque background.
+LOWEST_CONTRAST = """() => {
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const rgba = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  let lowest = [99, ""];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const box = el.getBoundingClientRect();
+    if (!own || !box.width || !box.height || getComputedStyle(el).visibility === "hidden") continue;
+    const a = lum(rgba(getComputedStyle(el).color).slice(0, 3)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < lowest[0]) lowest = [ratio, el.textContent.trim().slice(0, 40)];
+  }
+  return lowest;
+}"""
+
+
+@NEEDS_CHROMIUM
+async def test_every_text_of_the_day_and_a_job_is_readable_in_daylight(
+    app: Litestar, conn: Connection
+) -> None:
+    """Read outdoors on a phone: every text on the day and on a job stands at 4.5:1 against its
+    background or better (WCAG AA for body text)."""
+    day = await a_day(conn)
+    async with phone(app) as (base, _, page):
+        await sign_in(page, base, day.email)
+        for view in ("day", "job"):
+            if view == "job":
+                await tap_stop(page, 1)
+            ratio, text = await page.evaluate(LOWEST_CONTRAST)
+            assert ratio >= 4.5, f"on the {view}, {text!r} stands at {ratio:.2f}:1"
