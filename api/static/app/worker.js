@@ -59,15 +59,17 @@ self.addEventListener("push", (event) => {
   );
 });
 
+// The app on the job a notification is about: the open window if there is one, else a new one.
+self.openOnJob = (job) => {
+  const target = "/app" + (job ? "#job=" + job : "");
+  return self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
+    const open = windows.find((w) => new URL(w.url).pathname === "/app");
+    if (open) return open.navigate(target).then((w) => (w || open).focus());
+    return self.clients.openWindow(target);
+  });
+};
+
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const job = event.notification.data && event.notification.data.job_id;
-  const target = "/app" + (job ? "#job=" + job : "");
-  event.waitUntil(
-    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
-      const open = windows.find((w) => new URL(w.url).pathname === "/app");
-      if (open) return open.navigate(target).then((w) => (w || open).focus());
-      return self.clients.openWindow(target);
-    }),
-  );
+  event.waitUntil(self.openOnJob(event.notification.data && event.notification.data.job_id));
 });
